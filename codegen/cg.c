@@ -1,0 +1,1 @@
+/* codegen/cg.c — not written yet */

@@ -1,0 +1,1 @@
+/* codegen/emit.c — not written yet */

@@ -1,0 +1,1 @@
+/* codegen/k_conv.c — not written yet */

@@ -1,0 +1,1 @@
+/* codegen/k_eltwise.c — not written yet */

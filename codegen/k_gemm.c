@@ -1,0 +1,1 @@
+/* codegen/k_gemm.c — not written yet */

@@ -1,0 +1,1 @@
+/* codegen/k_misc.c — not written yet */

@@ -1,0 +1,1 @@
+/* codegen/k_pool.c — not written yet */

@@ -1,0 +1,1 @@
+/* codegen/link.c — not written yet */

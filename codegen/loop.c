@@ -1,0 +1,1 @@
+/* codegen/loop.c — not written yet */

@@ -1,0 +1,1 @@
+/* codegen/mathfn.c — not written yet */

@@ -1,0 +1,1 @@
+/* codegen/target.c — not written yet */

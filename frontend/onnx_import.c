@@ -1,0 +1,1 @@
+/* frontend/onnx_import.c — not written yet */

@@ -1,0 +1,1 @@
+/* frontend/onnx_read.c — not written yet */

@@ -1,0 +1,1 @@
+/* frontend/text_lex.re — not written yet */

@@ -1,0 +1,1 @@
+/* frontend/text_parse.c — not written yet */

@@ -1,0 +1,1 @@
+/* ir/interp.c — not written yet */

@@ -1,0 +1,1 @@
+/* ir/interp_ops.c — not written yet */

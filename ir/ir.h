@@ -1,0 +1,208 @@
+/* ir.h — the tensor IR: shapes, values, nodes, graphs; the builder, the
+ * verifier, the printer and the reference interpreter.
+ *
+ * A graph is a list of nodes in topological order over values in SSA form:
+ * each value is a graph input, a constant (data attached) or the output of
+ * exactly one node. Shapes are static except an optional symbolic leading
+ * batch dim (DIM_BATCH), chosen per run. All memory belongs to the graph's
+ * arena. One header, sectioned by the file that implements it. */
+#ifndef QKC_IR_H
+#define QKC_IR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "arena.h"
+#include "diag.h"
+#include "dtype.h"
+#include "ops.h"
+
+#define QK_MAX_RANK 8
+#define DIM_BATCH (-1) /* the symbolic leading batch dim */
+
+/* ---- shape.c ------------------------------------------------------------ */
+
+typedef struct Shape {
+    int rank;
+    int64_t d[QK_MAX_RANK]; /* d[0] may be DIM_BATCH; all others >= 0 */
+} Shape;
+
+static inline bool shape_has_batch(const Shape *s) { return s->rank > 0 && s->d[0] == DIM_BATCH; }
+/* Elements per batch item when the shape has a batch dim, else all elements;
+ * -1 on int64 overflow. */
+int64_t shape_numel(const Shape *s);
+/* Elements at a concrete batch size; -1 on overflow. */
+int64_t shape_numel_at(const Shape *s, int64_t batch);
+/* The shape with DIM_BATCH replaced by `batch`. */
+Shape shape_at(const Shape *s, int64_t batch);
+bool shape_eq(const Shape *a, const Shape *b);
+/* numpy broadcast of a and b into out; false when incompatible. A batch dim
+ * broadcasts only against itself or 1. */
+bool shape_broadcast(const Shape *a, const Shape *b, Shape *out);
+/* "[N,3,224,224]" into buf (N for the batch dim). */
+const char *shape_str(const Shape *s, char *buf, size_t n);
+/* Row-major strides (elements) of a concrete shape. */
+void shape_strides(const Shape *s, int64_t *strides);
+/* Checked int64 arithmetic: false on overflow. */
+bool checked_mul(int64_t a, int64_t b, int64_t *out);
+bool checked_add(int64_t a, int64_t b, int64_t *out);
+
+/* ---- graph.c ------------------------------------------------------------ */
+
+typedef struct Node Node;
+
+typedef enum ValueKind {
+    VAL_TEMP,  /* produced by a node */
+    VAL_INPUT, /* graph input: caller data */
+    VAL_CONST  /* constant: data attached */
+} ValueKind;
+
+/* Where a value lives at run time (filled by passes/plan.c). */
+typedef enum MemRegion {
+    MEM_NONE,   /* not planned yet */
+    MEM_INPUT,  /* the caller's input buffer number `mem_index` */
+    MEM_OUTPUT, /* the caller's output buffer number `mem_index` */
+    MEM_CONST,  /* the model's constant data, at `mem_off` */
+    MEM_STATIC, /* workspace, fixed size, at `mem_off` */
+    MEM_BATCH   /* workspace, batch-scaled part, at batch * `mem_off` */
+} MemRegion;
+
+typedef struct Value {
+    int id;            /* index in Graph.values */
+    const char *name;  /* unique in the graph */
+    DType dtype;
+    Shape shape;
+    ValueKind kind;
+    bool is_output;    /* listed in Graph.outputs */
+    Node *def;         /* producing node (VAL_TEMP), else NULL */
+    int nuses;         /* node inputs reading it (ir_graph_count_uses) */
+    void *data;        /* VAL_CONST payload, shape_numel * dtype_size bytes */
+    SrcLoc loc;        /* where it was defined, for messages */
+    /* memory plan (passes/plan.c) */
+    MemRegion region;
+    int mem_index;     /* MEM_INPUT/MEM_OUTPUT: position among inputs/outputs */
+    int64_t mem_off;   /* byte offset (per batch item for MEM_BATCH) */
+    struct Value *alias; /* OPF_VIEW result that shares this value's bytes */
+} Value;
+
+/* Attributes of all ops, one struct; ops.h says which groups each op uses. */
+typedef struct Attrs {
+    int64_t axis, axis2;   /* A_AXIS / A_RANGE (normalized to >= 0) */
+    float alpha, beta;     /* A_ALPHA, A_GEMM */
+    float lo, hi;          /* A_CLIP */
+    int trans_a, trans_b;  /* A_GEMM */
+    int nsp;               /* A_WINDOW: number of spatial dims (1..3) */
+    int64_t kernel[3];     /* A_WINDOW: window size per spatial dim */
+    int64_t strides[3];
+    int64_t dilations[3];
+    int64_t pads[6];       /* begin pads then end pads */
+    AutoPad auto_pad;      /* resolved into pads by shape inference */
+    int64_t group;         /* A_GROUP */
+    int ceil_mode;         /* A_POOL */
+    int count_include_pad;
+    int storage_order;     /* argmax index order: 0 row-major, 1 column-major */
+    int64_t ints[QK_MAX_RANK]; /* A_INTS */
+    int nints;
+    DType to;              /* A_TO */
+    float eps, momentum;   /* A_BN */
+    int training;
+    Act act;               /* A_ACT: fused epilogue */
+    float act_alpha, act_beta; /* leaky_relu alpha; clip lo/hi */
+} Attrs;
+
+struct Node {
+    int id;              /* creation number, stable across passes */
+    OpKind op;
+    const char *name;    /* unique-ish; "#id" when the model gave none */
+    Value **in;          /* inputs; an omitted optional input is NULL */
+    int nin;
+    Value **out;         /* outputs; an unused optional output is NULL */
+    int nout;
+    Attrs a;
+    SrcLoc loc;          /* where it came from: text position or node name */
+};
+
+typedef struct Graph {
+    Arena *arena;        /* owns everything below */
+    const char *name;
+    const char *file;    /* model file, for messages */
+    Value **values;      /* every value, by id */
+    int nvalues, cap_values;
+    Node **nodes;        /* topological order */
+    int nnodes, cap_nodes;
+    int next_node_id;
+    Value **inputs;      /* graph inputs in order */
+    int ninputs;
+    Value **outputs;     /* graph outputs in order */
+    int noutputs;
+    int opset;           /* default-domain opset the model was written for */
+} Graph;
+
+Graph *ir_graph_new(const char *name);
+void ir_graph_free(Graph *g);
+Value *ir_value_new(Graph *g, const char *name, DType dt, const Shape *s, ValueKind kind);
+/* A constant with a copy of `data` (or zeroed storage when data is NULL). */
+Value *ir_const_new(Graph *g, const char *name, DType dt, const Shape *s, const void *data);
+/* A scalar f32/i64 constant, for passes. */
+Value *ir_const_f32(Graph *g, const char *name, const Shape *s, float v);
+/* A node with `nin` inputs and `nout` outputs (arrays copied); outputs get
+ * def set. Appended at the end of the node list. */
+Node *ir_node_new(Graph *g, OpKind op, const char *name, Value *const *in, int nin, Value *const *out, int nout);
+/* Insert a node created by ir_node_new right before `before` in the order. */
+void ir_node_move_before(Graph *g, Node *n, Node *before);
+void ir_graph_add_input(Graph *g, Value *v);
+void ir_graph_add_output(Graph *g, Value *v);
+/* Make every use of `from` (node inputs, graph outputs) read `to` instead. */
+void ir_replace_uses(Graph *g, Value *from, Value *to);
+/* Remove a node from the node list (its outputs become orphans). */
+void ir_node_remove(Graph *g, Node *n);
+/* Recount Value.nuses (graph outputs count as a use). */
+void ir_graph_count_uses(Graph *g);
+/* Drop values no node, input or output refers to; renumber ids. */
+void ir_graph_compact(Graph *g);
+Value *ir_graph_find_value(const Graph *g, const char *name);
+/* A fresh value name derived from `base`, unique in the graph. */
+const char *ir_unique_name(Graph *g, const char *base);
+/* Total bytes of constant data. */
+int64_t ir_graph_const_bytes(const Graph *g);
+static inline int64_t value_bytes(const Value *v) { return shape_numel(&v->shape) * dtype_size(v->dtype); }
+
+/* ---- verify.c ----------------------------------------------------------- */
+
+/* Structural checks (SSA, topological order, arity, attribute ranges,
+ * shapes consistent with each op's rule once shapes are known). Problems are
+ * compiler bugs after a pass, user errors after import: reported to d. */
+bool ir_verify(const Graph *g, Diag *d);
+
+/* ---- print.c ------------------------------------------------------------ */
+
+/* The IR in its text form: one value per line, weights summarized. */
+void ir_print(const Graph *g, FILE *f);
+void ir_print_node(const Node *n, FILE *f);
+
+/* ---- interp.c ----------------------------------------------------------- */
+
+/* A concrete tensor for the interpreter and the tools. */
+typedef struct Tensor {
+    DType dtype;
+    Shape shape;  /* concrete: no DIM_BATCH */
+    void *data;   /* numel * dtype_size bytes */
+} Tensor;
+
+int64_t tensor_numel(const Tensor *t);
+/* Allocate zeroed data for a tensor (malloc); false on overflow/OOM. */
+bool tensor_alloc(Tensor *t, DType dt, const Shape *concrete);
+void tensor_free(Tensor *t);
+
+/* Run the graph on `inputs` (one per graph input, in order) at batch size
+ * `batch` (ignored when no dim is symbolic). Fills `outputs` (one per graph
+ * output; data malloc'ed, free with tensor_free). The reference semantics of
+ * every op: the oracle of all tests. */
+bool interp_run(const Graph *g, int64_t batch, const Tensor *inputs, Tensor *outputs, Diag *d);
+/* Evaluate one node on concrete tensors; outputs must be allocated with the
+ * right dtype and shape (NULL data for an omitted optional output). */
+bool interp_node(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
+
+#endif

@@ -1,0 +1,1 @@
+/* ir/verify.c — not written yet */

@@ -1,0 +1,1 @@
+/* passes/bn_fold.c — not written yet */

@@ -1,0 +1,1 @@
+/* passes/canon.c — not written yet */

@@ -1,0 +1,1 @@
+/* passes/dce.c — not written yet */

@@ -1,0 +1,1 @@
+/* passes/fold.c — not written yet */

@@ -1,0 +1,1 @@
+/* passes/fuse.c — not written yet */

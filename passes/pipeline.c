@@ -1,0 +1,1 @@
+/* passes/pipeline.c — not written yet */

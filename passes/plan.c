@@ -1,0 +1,1 @@
+/* passes/plan.c — not written yet */

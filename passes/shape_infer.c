@@ -1,0 +1,1 @@
+/* passes/shape_infer.c — not written yet */

@@ -1,0 +1,1 @@
+/* runtime/cuda.c — not written yet */

@@ -1,0 +1,1 @@
+/* runtime/npy.c — not written yet */

@@ -1,0 +1,1 @@
+/* runtime/qkrt.c — not written yet */

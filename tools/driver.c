@@ -1,0 +1,1 @@
+/* tools/driver.c — not written yet */

@@ -1,0 +1,1 @@
+/* tools/run.c — not written yet */
