@@ -1,1 +1,640 @@
-/* codegen/cg.c — not written yet */
+/* cg.c — the codegen context and the artifact's shape.
+ *
+ * CPU targets: one module holds a kernel per node, one constant global per
+ * weight, the entry `qk_entry(ws, inputs, outputs, batch, exec)` that calls
+ * the kernels in order over the planned workspace, and the descriptor
+ * (include/qkc/qkrt_abi.h) returned by the exported `qkc_artifact()` (or
+ * `<prefix>_artifact()`/`<prefix>_run()` for object files).
+ *
+ * NVPTX: the kernels go into an nvptx64 module emitted as PTX; a second,
+ * host module (x86-64) carries the PTX text, the constants blob laid out by
+ * the memory plan and the list of launches, read by the runtime. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/Analysis.h>
+
+#include <unistd.h>
+
+#include "cg.h"
+#include "qkc/qkrt_abi.h"
+
+/* ---- small helpers ------------------------------------------------------ */
+
+LLVMValueRef cg_i64(Cg *cg, int64_t v) { return LLVMConstInt(cg->i64, (unsigned long long)v, 1); }
+LLVMValueRef cg_i32(Cg *cg, int32_t v) { return LLVMConstInt(cg->i32, (unsigned long long)(int64_t)v, 1); }
+LLVMValueRef cg_f32(Cg *cg, float v) { return LLVMConstReal(cg->f32, v); }
+
+LLVMTypeRef cg_mem_type(Cg *cg, DType t)
+{
+    switch (t) {
+    case DT_F32: return cg->f32;
+    case DT_F64: return cg->f64;
+    case DT_F16: case DT_BF16: case DT_I16: case DT_U16: return cg->i16;
+    case DT_I8: case DT_U8: case DT_BOOL: return cg->i8;
+    case DT_I32: case DT_U32: return cg->i32;
+    case DT_I64: case DT_U64: return cg->i64;
+    default: return cg->i8;
+    }
+}
+
+LLVMTypeRef cg_calc_type(Cg *cg, DType t)
+{
+    if (t == DT_F16 || t == DT_BF16)
+        return cg->f32;
+    return cg_mem_type(cg, t);
+}
+
+LLVMValueRef cg_gep(Cg *cg, DType t, LLVMValueRef p, LLVMValueRef idx)
+{
+    return LLVMBuildInBoundsGEP2(cg->b, cg_mem_type(cg, t), p, &idx, 1, "");
+}
+
+LLVMValueRef cg_load(Cg *cg, DType t, LLVMValueRef p, LLVMValueRef idx)
+{
+    LLVMValueRef v = LLVMBuildLoad2(cg->b, cg_mem_type(cg, t), cg_gep(cg, t, p, idx), "");
+    if (t == DT_F16)
+        return cg_f16_to_f32(cg, v);
+    if (t == DT_BF16)
+        return cg_bf16_to_f32(cg, v);
+    return v;
+}
+
+void cg_store(Cg *cg, DType t, LLVMValueRef p, LLVMValueRef idx, LLVMValueRef v)
+{
+    if (t == DT_F16)
+        v = cg_f32_to_f16(cg, v);
+    else if (t == DT_BF16)
+        v = cg_f32_to_bf16(cg, v);
+    LLVMBuildStore(cg->b, v, cg_gep(cg, t, p, idx));
+}
+
+LLVMValueRef cg_intrin(Cg *cg, const char *name, LLVMTypeRef *ovl, int novl, LLVMValueRef *args, int nargs)
+{
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, ovl, (size_t)novl);
+    LLVMTypeRef ft = LLVMIntrinsicGetType(cg->ctx, id, ovl, (size_t)novl);
+    return LLVMBuildCall2(cg->b, ft, fn, args, (unsigned)nargs, "");
+}
+
+static LLVMValueRef bytes_global(Cg *cg, LLVMModuleRef m, const char *name, const void *data, size_t n, bool constant)
+{
+    LLVMValueRef init = LLVMConstStringInContext(cg->ctx, data, (unsigned)n, 1);
+    LLVMValueRef gv = LLVMAddGlobal(m, LLVMTypeOf(init), name);
+    LLVMSetInitializer(gv, init);
+    LLVMSetGlobalConstant(gv, constant);
+    LLVMSetLinkage(gv, LLVMInternalLinkage);
+    LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
+    LLVMSetAlignment(gv, 64);
+    return gv;
+}
+
+LLVMValueRef cg_const_blob(Cg *cg, const char *name, const void *data, size_t bytes)
+{
+    return bytes_global(cg, cg->mod, name, data, bytes ? bytes : 1, true);
+}
+
+LLVMValueRef cg_alloca(Cg *cg, LLVMTypeRef t, const char *name)
+{
+    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(cg->fn);
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(cg->ctx);
+    LLVMValueRef first = LLVMGetFirstInstruction(entry);
+    if (first)
+        LLVMPositionBuilderBefore(b, first);
+    else
+        LLVMPositionBuilderAtEnd(b, entry);
+    LLVMValueRef a = LLVMBuildAlloca(b, t, name);
+    LLVMDisposeBuilder(b);
+    return a;
+}
+
+LLVMValueRef cg_const_of(Cg *cg, const Value *v)
+{
+    return cg->const_globals && v && v->kind == VAL_CONST ? cg->const_globals[v->id] : NULL;
+}
+
+static LLVMValueRef cstr(Cg *cg, LLVMModuleRef m, const char *s, const char *name)
+{
+    LLVMValueRef init = LLVMConstStringInContext(cg->ctx, s, (unsigned)strlen(s), 0);
+    LLVMValueRef gv = LLVMAddGlobal(m, LLVMTypeOf(init), name);
+    LLVMSetInitializer(gv, init);
+    LLVMSetGlobalConstant(gv, 1);
+    LLVMSetLinkage(gv, LLVMPrivateLinkage);
+    LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
+    return gv;
+}
+
+static void set_noalias(Cg *cg, LLVMValueRef fn, unsigned idx)
+{
+    unsigned kind = LLVMGetEnumAttributeKindForName("noalias", 7);
+    LLVMAddAttributeAtIndex(fn, idx + 1, LLVMCreateEnumAttribute(cg->ctx, kind, 0));
+}
+
+/* ---- kernels ------------------------------------------------------------ */
+
+static const char *dtype_tag(const Node *n)
+{
+    const Value *v = n->nin && n->in[0] ? n->in[0] : n->out[0];
+    return dtype_name(v->dtype);
+}
+
+/* qk_<id>_<dtype>_<op>[_bias][_<act>] */
+static char *kernel_name(Cg *cg, const Node *n)
+{
+    char op[48];
+    int k = 0;
+    for (const char *p = op_info[n->op].name; *p && k < 40; p++) {
+        if (*p >= 'A' && *p <= 'Z') {
+            if (k && !(p[-1] >= 'A' && p[-1] <= 'Z'))
+                op[k++] = '_';
+            op[k++] = (char)(*p - 'A' + 'a');
+        } else {
+            op[k++] = *p;
+        }
+    }
+    op[k] = 0;
+    bool bias = (n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_MATMUL) && n->nin > 2 && n->in[2];
+    const char *act = (op_info[n->op].attrs & A_ACT) && n->a.act != ACT_NONE ? act_name[n->a.act] : NULL;
+    return arena_printf(cg->g->arena, "qk_%d_%s_%s%s%s%s", n->id, dtype_tag(n), op, bias ? "_bias" : "",
+                        act ? "_" : "", act ? act : "");
+}
+
+typedef bool (*KernelFn)(Cg *cg, const Node *n);
+
+static KernelFn kernel_for(const Node *n)
+{
+    switch (n->op) {
+    case OP_IDENTITY: case OP_RESHAPE: case OP_FLATTEN: case OP_SQUEEZE: case OP_UNSQUEEZE:
+        return cg_k_copy;
+    case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_MAX: case OP_MIN:
+        return cg_k_binary;
+    case OP_RELU: case OP_LEAKY_RELU: case OP_CLIP: case OP_SIGMOID: case OP_TANH: case OP_CAST:
+        return cg_k_unary;
+    case OP_MATMUL: case OP_GEMM: return cg_k_gemm;
+    case OP_CONV: return cg_k_conv;
+    case OP_MAXPOOL: case OP_AVGPOOL: return cg_k_pool;
+    case OP_GLOBAL_AVGPOOL: return cg_k_global_pool;
+    case OP_SOFTMAX: return cg_k_softmax;
+    case OP_BATCHNORM: return cg_k_batchnorm;
+    case OP_TRANSPOSE: return cg_k_transpose;
+    case OP_CONCAT: return cg_k_concat;
+    default: return NULL;
+    }
+}
+
+/* Whether node n needs a kernel: views whose result aliases need none. */
+static bool needs_kernel(const Node *n) { return !((op_info[n->op].flags & OPF_VIEW) && n->out[0]->alias); }
+
+static bool gen_kernel(Cg *cg, const Node *n)
+{
+    KernelFn gen = kernel_for(n);
+    if (!gen)
+        return diag_error(cg->d, n->loc, "no kernel for this op on %s", cg->t->name);
+    int np = n->nin + n->nout;
+    LLVMTypeRef params[40];
+    if (np + 1 > 40)
+        return diag_error(cg->d, n->loc, "too many operands (%d)", np);
+    for (int i = 0; i < np; i++)
+        params[i] = cg->ptr;
+    params[np] = cg->i64;
+    LLVMTypeRef ft = LLVMFunctionType(cg->vd, params, (unsigned)np + 1, 0);
+    const char *name = kernel_name(cg, n);
+    LLVMValueRef fn = LLVMAddFunction(cg->mod, name, ft);
+    if (cg->t->gpu) {
+        LLVMSetFunctionCallConv(fn, LLVMPTXKernelCallConv);
+    } else {
+        LLVMSetLinkage(fn, LLVMInternalLinkage);
+        unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(cg->ctx, nounwind, 0));
+    }
+    for (int i = 0; i < np; i++)
+        set_noalias(cg, fn, (unsigned)i);
+    if (cg->nkernels == cg->cap_kernels) {
+        cg->cap_kernels = cg->cap_kernels ? cg->cap_kernels * 2 : 64;
+        cg->kernels = realloc(cg->kernels, sizeof(CgKernel) * (size_t)cg->cap_kernels);
+        if (!cg->kernels)
+            return diag_error(cg->d, n->loc, "out of memory");
+    }
+    cg->kernels[cg->nkernels++] = (CgKernel){name, n, fn, 0, 0};
+    cg->fn = fn;
+    cg->node = n;
+    cg->arg = arena_alloc(cg->g->arena, sizeof(LLVMValueRef) * (size_t)(np + 1));
+    for (int i = 0; i < np; i++)
+        cg->arg[i] = LLVMGetParam(fn, (unsigned)i);
+    cg->batch = LLVMGetParam(fn, (unsigned)np);
+    cg->par_open = false;
+    LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
+    if (!gen(cg, n))
+        return false;
+    LLVMBuildRetVoid(cg->b);
+    return true;
+}
+
+/* ---- the entry (CPU) ---------------------------------------------------- */
+
+/* Pointer to value v's bytes inside the entry function. */
+static LLVMValueRef value_ptr(Cg *cg, const Value *v, LLVMValueRef ws, LLVMValueRef ins, LLVMValueRef outs,
+                              LLVMValueRef batch)
+{
+    if (!v)
+        return LLVMConstPointerNull(cg->ptr);
+    LLVMValueRef idx;
+    switch (v->region) {
+    case MEM_INPUT:
+    case MEM_OUTPUT:
+        idx = cg_i64(cg, v->mem_index);
+        return LLVMBuildLoad2(cg->b, cg->ptr,
+                              LLVMBuildInBoundsGEP2(cg->b, cg->ptr, v->region == MEM_INPUT ? ins : outs, &idx, 1, ""),
+                              v->name);
+    case MEM_CONST:
+        return cg_const_of(cg, v);
+    case MEM_STATIC:
+        idx = cg_i64(cg, v->mem_off);
+        return LLVMBuildInBoundsGEP2(cg->b, cg->i8, ws, &idx, 1, v->name);
+    case MEM_BATCH:
+        idx = LLVMBuildNSWAdd(cg->b, cg_i64(cg, cg->g->ws_static), LLVMBuildNSWMul(cg->b, batch, cg_i64(cg, v->mem_off), ""),
+                              "");
+        return LLVMBuildInBoundsGEP2(cg->b, cg->i8, ws, &idx, 1, v->name);
+    default:
+        return LLVMConstPointerNull(cg->ptr);
+    }
+}
+
+static LLVMValueRef gen_entry(Cg *cg)
+{
+    LLVMTypeRef params[5] = {cg->ptr, cg->ptr, cg->ptr, cg->i64, cg->ptr};
+    LLVMValueRef fn = LLVMAddFunction(cg->mod, "qk_entry", LLVMFunctionType(cg->i32, params, 5, 0));
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
+    LLVMValueRef ws = LLVMGetParam(fn, 0), ins = LLVMGetParam(fn, 1), outs = LLVMGetParam(fn, 2);
+    LLVMValueRef batch = LLVMGetParam(fn, 3);
+    for (int i = 0; i < cg->nkernels; i++) {
+        const Node *n = cg->kernels[i].node;
+        LLVMValueRef args[41];
+        int np = n->nin + n->nout;
+        for (int k = 0; k < np; k++)
+            args[k] = value_ptr(cg, k < n->nin ? n->in[k] : n->out[k - n->nin], ws, ins, outs, batch);
+        args[np] = batch;
+        LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(cg->kernels[i].fn), cg->kernels[i].fn, args, (unsigned)np + 1, "");
+    }
+    LLVMBuildRet(cg->b, cg_i32(cg, 0));
+    return fn;
+}
+
+/* ---- the descriptor ----------------------------------------------------- */
+
+typedef struct DescTypes {
+    LLVMTypeRef tensor, arg, launch, artifact;
+} DescTypes;
+
+static DescTypes desc_types(Cg *cg)
+{
+    DescTypes t;
+    LLVMTypeRef p = cg->ptr, i32 = cg->i32, i64 = cg->i64;
+    LLVMTypeRef tensor[] = {p, i32, i32, p};
+    t.tensor = LLVMStructTypeInContext(cg->ctx, tensor, 4, 0);
+    LLVMTypeRef arg[] = {i32, i32, i64};
+    t.arg = LLVMStructTypeInContext(cg->ctx, arg, 3, 0);
+    LLVMTypeRef launch[] = {p, i64, i64, i32, i32, p};
+    t.launch = LLVMStructTypeInContext(cg->ctx, launch, 6, 0);
+    LLVMTypeRef art[] = {i32, i32, p, p, p, p, i64, i32, i32, p, p, i64, i64, p, p, p, i64, i32, p};
+    t.artifact = LLVMStructTypeInContext(cg->ctx, art, 19, 0);
+    return t;
+}
+
+static LLVMValueRef global_array(Cg *cg, LLVMModuleRef m, LLVMTypeRef elem, LLVMValueRef *vals, unsigned n,
+                                 const char *name)
+{
+    if (n == 0)
+        return LLVMConstPointerNull(cg->ptr);
+    LLVMValueRef init = LLVMConstArray2(elem, vals, n);
+    LLVMValueRef gv = LLVMAddGlobal(m, LLVMTypeOf(init), name);
+    LLVMSetInitializer(gv, init);
+    LLVMSetGlobalConstant(gv, 1);
+    LLVMSetLinkage(gv, LLVMPrivateLinkage);
+    return gv;
+}
+
+static LLVMValueRef tensor_descs(Cg *cg, LLVMModuleRef m, DescTypes *dt, Value **vals, int n, const char *what)
+{
+    LLVMValueRef *elems = calloc((size_t)n + 1, sizeof *elems);
+    for (int i = 0; i < n; i++) {
+        const Value *v = vals[i];
+        LLVMValueRef dims[QK_MAX_RANK];
+        for (int k = 0; k < v->shape.rank; k++)
+            dims[k] = cg_i64(cg, v->shape.d[k] == DIM_BATCH ? -1 : v->shape.d[k]);
+        char name[64];
+        snprintf(name, sizeof name, "qk.%s%d.dims", what, i);
+        LLVMValueRef f[] = {cstr(cg, m, v->name, "qk.name"), cg_i32(cg, dtype_to_onnx(v->dtype)),
+                            cg_i32(cg, v->shape.rank),
+                            global_array(cg, m, cg->i64, dims, (unsigned)v->shape.rank, name)};
+        elems[i] = LLVMConstNamedStruct(dt->tensor, f, 4);
+    }
+    char name[32];
+    snprintf(name, sizeof name, "qk.%ss", what);
+    LLVMValueRef r = global_array(cg, m, dt->tensor, elems, (unsigned)n, name);
+    free(elems);
+    return r;
+}
+
+/* GPU: the launch list with each kernel argument's source. */
+static LLVMValueRef launch_list(Cg *cg, LLVMModuleRef m, DescTypes *dt)
+{
+    LLVMValueRef *launches = calloc((size_t)cg->nkernels + 1, sizeof *launches);
+    for (int i = 0; i < cg->nkernels; i++) {
+        const CgKernel *k = &cg->kernels[i];
+        const Node *n = k->node;
+        int np = n->nin + n->nout;
+        LLVMValueRef args[41];
+        for (int j = 0; j <= np; j++) {
+            const Value *v = j < np ? (j < n->nin ? n->in[j] : n->out[j - n->nin]) : NULL;
+            int kind = 0, index = 0;
+            int64_t off = 0;
+            if (j == np) {
+                kind = QKRT_ARG_BATCH;
+            } else if (!v) {
+                kind = QKRT_ARG_CONST; /* an omitted optional input: any valid pointer */
+            } else {
+                switch (v->region) {
+                case MEM_CONST: kind = QKRT_ARG_CONST, off = v->mem_off; break;
+                case MEM_STATIC: kind = QKRT_ARG_WS_STATIC, off = v->mem_off; break;
+                case MEM_BATCH: kind = QKRT_ARG_WS_BATCH, off = v->mem_off; break;
+                case MEM_INPUT: kind = QKRT_ARG_INPUT, index = v->mem_index; break;
+                case MEM_OUTPUT: kind = QKRT_ARG_OUTPUT, index = v->mem_index; break;
+                default: kind = QKRT_ARG_CONST; break;
+                }
+            }
+            LLVMValueRef f[] = {cg_i32(cg, kind), cg_i32(cg, index), cg_i64(cg, off)};
+            args[j] = LLVMConstNamedStruct(dt->arg, f, 3);
+        }
+        LLVMValueRef f[] = {cstr(cg, m, k->name, "qk.kname"), cg_i64(cg, k->work_static), cg_i64(cg, k->work_batch),
+                            cg_i32(cg, 256), cg_i32(cg, np + 1),
+                            global_array(cg, m, dt->arg, args, (unsigned)np + 1, "qk.args")};
+        launches[i] = LLVMConstNamedStruct(dt->launch, f, 6);
+    }
+    LLVMValueRef r = global_array(cg, m, dt->launch, launches, (unsigned)cg->nkernels, "qk.launches");
+    free(launches);
+    return r;
+}
+
+static void export_fn(LLVMValueRef fn)
+{
+    LLVMSetLinkage(fn, LLVMExternalLinkage);
+    LLVMSetVisibility(fn, LLVMDefaultVisibility);
+}
+
+/* The descriptor and the exported functions, in module m (the CPU module,
+ * or the host module of a GPU artifact). */
+static void gen_descriptor(Cg *cg, LLVMModuleRef m, LLVMValueRef entry, const char *ptx, size_t ptx_len)
+{
+    DescTypes dt = desc_types(cg);
+    Graph *g = cg->g;
+    LLVMValueRef null = LLVMConstPointerNull(cg->ptr);
+    LLVMValueRef ptxv = null, consts = null, launches = null;
+    if (ptx) {
+        ptxv = bytes_global(cg, m, "qk.ptx", ptx, ptx_len + 1, true); /* NUL included */
+        unsigned char *blob = calloc(1, (size_t)g->const_bytes + 1);
+        for (int i = 0; i < g->nvalues; i++) {
+            const Value *v = g->values[i];
+            if (v->region == MEM_CONST && v->data)
+                memcpy(blob + v->mem_off, v->data, (size_t)value_bytes(v));
+        }
+        consts = bytes_global(cg, m, "qk.consts", blob, (size_t)g->const_bytes + 1, true);
+        free(blob);
+        launches = launch_list(cg, m, &dt);
+    }
+    char producer[64];
+    snprintf(producer, sizeof producer, "qkc %s", QKC_VERSION);
+    LLVMValueRef f[] = {
+        cg_i32(cg, (int32_t)QKRT_MAGIC),
+        cg_i32(cg, QKRT_ABI_VERSION),
+        cstr(cg, m, cg->t->name, "qk.target"),
+        cstr(cg, m, cg->t->cpu, "qk.cpu"),
+        cstr(cg, m, cg->o->model_name ? cg->o->model_name : g->name, "qk.model"),
+        cstr(cg, m, producer, "qk.producer"),
+        LLVMConstInt(cg->i64, cg->o->model_hash, 0),
+        cg_i32(cg, g->ninputs),
+        cg_i32(cg, g->noutputs),
+        tensor_descs(cg, m, &dt, g->inputs, g->ninputs, "input"),
+        tensor_descs(cg, m, &dt, g->outputs, g->noutputs, "output"),
+        cg_i64(cg, g->ws_static),
+        cg_i64(cg, g->ws_batch),
+        entry ? entry : null,
+        ptxv,
+        consts,
+        cg_i64(cg, ptx ? g->const_bytes : 0),
+        cg_i32(cg, ptx ? cg->nkernels : 0),
+        launches,
+    };
+    LLVMValueRef desc = LLVMAddGlobal(m, dt.artifact, "qk.artifact");
+    LLVMSetInitializer(desc, LLVMConstNamedStruct(dt.artifact, f, 19));
+    LLVMSetGlobalConstant(desc, 1);
+    LLVMSetLinkage(desc, LLVMInternalLinkage);
+
+    /* const qkrt_artifact *qkc_artifact(void) — or <prefix>_artifact */
+    char name[160];
+    bool obj = cg->o->emit == EMIT_OBJ && cg->o->prefix;
+    snprintf(name, sizeof name, "%s_artifact", obj ? cg->o->prefix : "qkc");
+    LLVMValueRef getter = LLVMAddFunction(m, name, LLVMFunctionType(cg->ptr, NULL, 0, 0));
+    export_fn(getter);
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(cg->ctx);
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(cg->ctx, getter, "entry"));
+    LLVMBuildRet(b, desc);
+    if (obj && entry) { /* int <prefix>_run(ws, inputs, outputs, batch): serial */
+        snprintf(name, sizeof name, "%s_run", cg->o->prefix);
+        LLVMTypeRef ps[4] = {cg->ptr, cg->ptr, cg->ptr, cg->i64};
+        LLVMValueRef run = LLVMAddFunction(m, name, LLVMFunctionType(cg->i32, ps, 4, 0));
+        export_fn(run);
+        LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(cg->ctx, run, "entry"));
+        LLVMValueRef a[5] = {LLVMGetParam(run, 0), LLVMGetParam(run, 1), LLVMGetParam(run, 2), LLVMGetParam(run, 3),
+                             null};
+        LLVMBuildRet(b, LLVMBuildCall2(b, LLVMGlobalGetValueType(entry), entry, a, 5, ""));
+    }
+    LLVMDisposeBuilder(b);
+}
+
+/* ---- the whole compile -------------------------------------------------- */
+
+static void cg_init_types(Cg *cg)
+{
+    cg->i1 = LLVMInt1TypeInContext(cg->ctx);
+    cg->i8 = LLVMInt8TypeInContext(cg->ctx);
+    cg->i16 = LLVMInt16TypeInContext(cg->ctx);
+    cg->i32 = LLVMInt32TypeInContext(cg->ctx);
+    cg->i64 = LLVMInt64TypeInContext(cg->ctx);
+    cg->f16 = LLVMHalfTypeInContext(cg->ctx);
+    cg->f32 = LLVMFloatTypeInContext(cg->ctx);
+    cg->f64 = LLVMDoubleTypeInContext(cg->ctx);
+    cg->ptr = LLVMPointerTypeInContext(cg->ctx, 0);
+    cg->vd = LLVMVoidTypeInContext(cg->ctx);
+}
+
+static LLVMModuleRef new_module(Cg *cg, const char *name, const char *triple, LLVMTargetMachineRef tm)
+{
+    LLVMModuleRef m = LLVMModuleCreateWithNameInContext(name, cg->ctx);
+    LLVMSetTarget(m, triple);
+    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
+    char *layout = LLVMCopyStringRepOfTargetData(td);
+    LLVMSetDataLayout(m, layout);
+    LLVMDisposeMessage(layout);
+    LLVMDisposeTargetData(td);
+    return m;
+}
+
+static bool gen_kernels(Cg *cg)
+{
+    bool ok = true;
+    for (int i = 0; i < cg->g->nnodes; i++)
+        if (needs_kernel(cg->g->nodes[i]))
+            ok = gen_kernel(cg, cg->g->nodes[i]) && ok;
+    return ok;
+}
+
+static bool verify(Cg *cg, LLVMModuleRef m)
+{
+    char *msg = NULL;
+    if (LLVMVerifyModule(m, LLVMReturnStatusAction, &msg)) {
+        diag_error(cg->d, loc_none(), "internal error: invalid LLVM IR generated: %s", msg ? msg : "");
+        LLVMDisposeMessage(msg);
+        return false;
+    }
+    LLVMDisposeMessage(msg);
+    return true;
+}
+
+/* Write the module in the requested form; EMIT_SO goes through a temporary
+ * object and ld.lld. */
+static bool emit_module(Cg *cg, LLVMModuleRef m, LLVMTargetMachineRef tm)
+{
+    const CgOptions *o = cg->o;
+    char *err = NULL;
+    switch (o->emit) {
+    case EMIT_LLVM:
+        if (LLVMPrintModuleToFile(m, o->out, &err)) {
+            diag_error(cg->d, loc_file(o->out), "cannot write: %s", err ? err : "");
+            LLVMDisposeMessage(err);
+            return false;
+        }
+        return true;
+    case EMIT_ASM:
+    case EMIT_OBJ: {
+        LLVMTargetMachineRef save = cg->tm;
+        cg->tm = tm;
+        bool ok = cg_emit_file(cg, m, o->emit == EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile, o->out);
+        cg->tm = save;
+        if (ok && o->emit == EMIT_OBJ && o->header)
+            ok = cg_write_header(cg, o->header);
+        return ok;
+    }
+    case EMIT_SO: {
+        char tmp[] = "/tmp/qkc-XXXXXX.o";
+        int fd = mkstemps(tmp, 2);
+        if (fd < 0)
+            return diag_error(cg->d, loc_none(), "cannot create a temporary object file");
+        close(fd);
+        LLVMTargetMachineRef save = cg->tm;
+        cg->tm = tm;
+        bool ok = cg_emit_file(cg, m, LLVMObjectFile, tmp);
+        cg->tm = save;
+        ok = ok && cg_link_so(cg->t, tmp, o->out, cg->d);
+        unlink(tmp);
+        return ok;
+    }
+    default:
+        return diag_error(cg->d, loc_none(), "this output kind is not available for %s", cg->t->name);
+    }
+}
+
+bool cg_compile(Graph *g, const CgOptions *o, Diag *d)
+{
+    if (!g->planned)
+        return diag_error(d, loc_none(), "internal error: the graph has no memory plan");
+    Cg cg = {0};
+    cg.g = g;
+    cg.o = o;
+    cg.d = d;
+    cg.t = &o->target;
+    cg.ctx = LLVMContextCreate();
+    cg.b = LLVMCreateBuilderInContext(cg.ctx);
+    cg_init_types(&cg);
+    bool ok = true;
+    LLVMTargetMachineRef host_tm = NULL;
+    LLVMModuleRef host = NULL;
+    char *ptx = NULL;
+
+    cg.tm = cg_target_machine(cg.t->triple, cg.t->cpu, cg.t->features, o->opt_level, d);
+    if (!cg.tm) {
+        ok = false;
+        goto out;
+    }
+    cg.mod = new_module(&cg, g->name, cg.t->triple, cg.tm);
+
+    if (!cg.t->gpu) {
+        cg.const_globals = calloc((size_t)g->nvalues + 1, sizeof(LLVMValueRef));
+        for (int i = 0; i < g->nvalues; i++) {
+            Value *v = g->values[i];
+            if (v->kind == VAL_CONST && v->region == MEM_CONST)
+                cg.const_globals[i] = cg_const_blob(&cg, "qk.w", v->data, (size_t)value_bytes(v));
+        }
+    }
+    ok = gen_kernels(&cg);
+    if (!ok)
+        goto out;
+
+    if (!cg.t->gpu) {
+        LLVMValueRef entry = gen_entry(&cg);
+        gen_descriptor(&cg, cg.mod, entry, NULL, 0);
+        ok = (!o->verify_ir || verify(&cg, cg.mod)) && cg_optimize(&cg) && emit_module(&cg, cg.mod, cg.tm);
+        goto out;
+    }
+
+    /* NVPTX: kernels -> PTX; the host module carries it */
+    ok = (!o->verify_ir || verify(&cg, cg.mod)) && cg_optimize(&cg);
+    if (!ok)
+        goto out;
+    if (o->emit == EMIT_LLVM || o->emit == EMIT_PTX || o->emit == EMIT_ASM) {
+        if (o->emit == EMIT_LLVM) {
+            ok = emit_module(&cg, cg.mod, cg.tm);
+        } else {
+            size_t len;
+            ptx = cg_emit_ptx(&cg, &len);
+            FILE *f = ptx ? fopen(o->out, "wb") : NULL;
+            ok = f && fwrite(ptx, 1, len, f) == len;
+            if (f)
+                ok = fclose(f) == 0 && ok;
+            if (!ok)
+                diag_error(d, loc_file(o->out), "cannot write the PTX");
+        }
+        goto out;
+    }
+    size_t ptx_len;
+    ptx = cg_emit_ptx(&cg, &ptx_len);
+    if (!ptx) {
+        ok = false;
+        goto out;
+    }
+    host_tm = cg_target_machine(cg.t->host_triple, "x86-64", "", o->opt_level, d);
+    if (!host_tm) {
+        ok = false;
+        goto out;
+    }
+    host = new_module(&cg, g->name, cg.t->host_triple, host_tm);
+    gen_descriptor(&cg, host, NULL, ptx, ptx_len);
+    ok = (!o->verify_ir || verify(&cg, host)) && emit_module(&cg, host, host_tm);
+
+out:
+    free(ptx);
+    free(cg.const_globals);
+    free(cg.kernels);
+    if (host)
+        LLVMDisposeModule(host);
+    if (host_tm)
+        LLVMDisposeTargetMachine(host_tm);
+    if (cg.mod)
+        LLVMDisposeModule(cg.mod);
+    if (cg.tm)
+        LLVMDisposeTargetMachine(cg.tm);
+    LLVMDisposeBuilder(cg.b);
+    LLVMContextDispose(cg.ctx);
+    return ok;
+}

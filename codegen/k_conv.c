@@ -1,1 +1,189 @@
-/* codegen/k_conv.c — not written yet */
+/* k_conv.c — Conv (1-D to 3-D, grouped, strided, dilated, padded) with the
+ * fused bias and activation.
+ *
+ * Every conv is seen as 3-D (a 1-D or 2-D conv has unit leading spatial
+ * dims). CPU: the parallel loop runs over output planes (n, m); a plane
+ * starts as the bias and accumulates w * x-row for each input channel and
+ * kernel tap, over the output positions where the tap lands inside the
+ * input (bounds computed per tap, so no padded buffer and no im2col); the
+ * innermost loop runs along an output row and vectorizes for stride 1.
+ * GPU: one thread per output element with bounds checks per tap. */
+#include "cg.h"
+
+typedef struct ConvDesc {
+    int64_t N_static; /* batch extent when static */
+    bool batch;
+    int64_t C, M, G, Cg, Mg;
+    int64_t I[3], O[3], K[3], S[3], P[3], D[3];
+} ConvDesc;
+
+static void describe(const Node *n, ConvDesc *c)
+{
+    const Shape *xs = &n->in[0]->shape, *ys = &n->out[0]->shape;
+    const Attrs *a = &n->a;
+    c->batch = shape_has_batch(xs);
+    c->N_static = c->batch ? 1 : xs->d[0];
+    c->C = xs->d[1];
+    c->M = ys->d[1];
+    c->G = a->group;
+    c->Cg = c->C / c->G;
+    c->Mg = c->M / c->G;
+    int off = 3 - a->nsp;
+    for (int i = 0; i < 3; i++) {
+        int j = i - off;
+        bool real = j >= 0;
+        c->I[i] = real ? xs->d[2 + j] : 1;
+        c->O[i] = real ? ys->d[2 + j] : 1;
+        c->K[i] = real ? a->kernel[j] : 1;
+        c->S[i] = real ? a->strides[j] : 1;
+        c->P[i] = real ? a->pads[j] : 0;
+        c->D[i] = real ? a->dilations[j] : 1;
+    }
+}
+
+/* Output range [lo, hi) where o*S - P + k*D lies in [0, I), for tap k. */
+static void tap_range(Cg *cg, const ConvDesc *c, int dim, LLVMValueRef k, LLVMValueRef *lo, LLVMValueRef *hi)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef zero = cg_i64(cg, 0), S = cg_i64(cg, c->S[dim]);
+    LLVMValueRef t = LLVMBuildNSWSub(b, cg_i64(cg, c->P[dim]), LLVMBuildNSWMul(b, k, cg_i64(cg, c->D[dim]), ""), "");
+    LLVMValueRef l = LLVMBuildSDiv(b, LLVMBuildNSWAdd(b, t, cg_i64(cg, c->S[dim] - 1), ""), S, "");
+    *lo = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, t, zero, ""), l, zero, "lo");
+    LLVMValueRef u = LLVMBuildNSWAdd(b, t, cg_i64(cg, c->I[dim] - 1), "");
+    LLVMValueRef h = LLVMBuildNSWAdd(b, LLVMBuildSDiv(b, u, S, ""), cg_i64(cg, 1), "");
+    h = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, h, cg_i64(cg, c->O[dim]), ""), h, cg_i64(cg, c->O[dim]), "");
+    *hi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, u, zero, ""), zero, h, "hi");
+}
+
+/* input coordinate o*S - P + k*D */
+static LLVMValueRef in_coord(Cg *cg, const ConvDesc *c, int dim, LLVMValueRef o, LLVMValueRef k)
+{
+    LLVMBuilderRef b = cg->b;
+    return LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, o, cg_i64(cg, c->S[dim]), ""),
+                           LLVMBuildNSWSub(b, LLVMBuildNSWMul(b, k, cg_i64(cg, c->D[dim]), ""), cg_i64(cg, c->P[dim]), ""),
+                           "");
+}
+
+static LLVMValueRef mul_add(Cg *cg, LLVMValueRef a, int64_t s, LLVMValueRef b)
+{
+    return LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, a, cg_i64(cg, s), ""), b, "");
+}
+
+static void conv_cpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, LLVMValueRef W, LLVMValueRef B,
+                     LLVMValueRef Y)
+{
+    LLVMBuilderRef b = cg->b;
+    int64_t plane = c->O[0] * c->O[1] * c->O[2], iplane = c->I[0] * c->I[1] * c->I[2];
+    int64_t taps = c->K[0] * c->K[1] * c->K[2];
+    CgLoop par;
+    LLVMValueRef nm = cg_par_begin(cg, &par, c->batch ? 0 : c->N_static * c->M, c->batch ? c->M : 0);
+    LLVMValueRef nn = LLVMBuildUDiv(b, nm, cg_i64(cg, c->M), "n"), m = LLVMBuildURem(b, nm, cg_i64(cg, c->M), "m");
+    LLVMValueRef g = LLVMBuildUDiv(b, m, cg_i64(cg, c->Mg), "g");
+    LLVMValueRef yp = cg_gep(cg, DT_F32, Y, LLVMBuildNSWMul(b, nm, cg_i64(cg, plane), ""));
+    LLVMValueRef init = B ? cg_load(cg, DT_F32, B, m) : cg_f32(cg, 0);
+    CgLoop l;
+    LLVMValueRef i = cg_for_begin(cg, &l, cg_i64(cg, 0), cg_i64(cg, plane), cg_i64(cg, 1), "init");
+    cg_store(cg, DT_F32, yp, i, init);
+    cg_for_end(cg, &l);
+
+    CgLoop lc, lkd, lkh, lkw, lod, loh, low;
+    LLVMValueRef ci = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, c->Cg), cg_i64(cg, 1), "ci");
+    LLVMValueRef ch = mul_add(cg, g, c->Cg, ci);
+    LLVMValueRef xp = cg_gep(cg, DT_F32, X, LLVMBuildNSWMul(b, mul_add(cg, nn, c->C, ch), cg_i64(cg, iplane), ""));
+    LLVMValueRef wbase = LLVMBuildNSWMul(b, mul_add(cg, m, c->Cg, ci), cg_i64(cg, taps), "");
+    LLVMValueRef kd = cg_for_begin(cg, &lkd, cg_i64(cg, 0), cg_i64(cg, c->K[0]), cg_i64(cg, 1), "kd");
+    LLVMValueRef kh = cg_for_begin(cg, &lkh, cg_i64(cg, 0), cg_i64(cg, c->K[1]), cg_i64(cg, 1), "kh");
+    LLVMValueRef kw = cg_for_begin(cg, &lkw, cg_i64(cg, 0), cg_i64(cg, c->K[2]), cg_i64(cg, 1), "kw");
+    LLVMValueRef widx = LLVMBuildNSWAdd(b, wbase, mul_add(cg, mul_add(cg, kd, c->K[1], kh), c->K[2], kw), "");
+    LLVMValueRef w = cg_load(cg, DT_F32, W, widx);
+    LLVMValueRef lo[3], hi[3];
+    tap_range(cg, c, 0, kd, &lo[0], &hi[0]);
+    tap_range(cg, c, 1, kh, &lo[1], &hi[1]);
+    tap_range(cg, c, 2, kw, &lo[2], &hi[2]);
+    LLVMValueRef od = cg_for_begin(cg, &lod, lo[0], hi[0], cg_i64(cg, 1), "od");
+    LLVMValueRef id = in_coord(cg, c, 0, od, kd);
+    LLVMValueRef oh = cg_for_begin(cg, &loh, lo[1], hi[1], cg_i64(cg, 1), "oh");
+    LLVMValueRef ih = in_coord(cg, c, 1, oh, kh);
+    /* x row start so that x index = xrow + ow*S */
+    LLVMValueRef xrow = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, mul_add(cg, id, c->I[1], ih), cg_i64(cg, c->I[2]), ""),
+                                        in_coord(cg, c, 2, cg_i64(cg, 0), kw), "");
+    LLVMValueRef yrow = LLVMBuildNSWMul(b, mul_add(cg, od, c->O[1], oh), cg_i64(cg, c->O[2]), "");
+    LLVMValueRef ow = cg_for_begin(cg, &low, lo[2], hi[2], cg_i64(cg, 1), "ow");
+    LLVMValueRef xv = cg_load(cg, DT_F32, xp, mul_add(cg, ow, c->S[2], xrow));
+    LLVMValueRef yi = LLVMBuildNSWAdd(b, yrow, ow, "");
+    cg_store(cg, DT_F32, yp, yi, LLVMBuildFAdd(b, cg_load(cg, DT_F32, yp, yi), LLVMBuildFMul(b, w, xv, ""), ""));
+    cg_for_end(cg, &low);
+    cg_for_end(cg, &loh);
+    cg_for_end(cg, &lod);
+    cg_for_end(cg, &lkw);
+    cg_for_end(cg, &lkh);
+    cg_for_end(cg, &lkd);
+    cg_for_end(cg, &lc);
+
+    if (n->a.act != ACT_NONE) {
+        CgLoop le;
+        i = cg_for_begin(cg, &le, cg_i64(cg, 0), cg_i64(cg, plane), cg_i64(cg, 1), "act");
+        cg_store(cg, DT_F32, yp, i, cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, cg_load(cg, DT_F32, yp, i)));
+        cg_for_end(cg, &le);
+    }
+    cg_par_end(cg, &par);
+}
+
+static void conv_gpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, LLVMValueRef W, LLVMValueRef B,
+                     LLVMValueRef Y)
+{
+    LLVMBuilderRef b = cg->b;
+    int64_t plane = c->O[0] * c->O[1] * c->O[2], iplane = c->I[0] * c->I[1] * c->I[2];
+    int64_t per_n = c->M * plane;
+    CgLoop par;
+    LLVMValueRef idx = cg_par_begin(cg, &par, c->batch ? 0 : c->N_static * per_n, c->batch ? per_n : 0);
+    LLVMValueRef nm = LLVMBuildUDiv(b, idx, cg_i64(cg, plane), ""), pos = LLVMBuildURem(b, idx, cg_i64(cg, plane), "");
+    LLVMValueRef nn = LLVMBuildUDiv(b, nm, cg_i64(cg, c->M), "n"), m = LLVMBuildURem(b, nm, cg_i64(cg, c->M), "m");
+    LLVMValueRef ow = LLVMBuildURem(b, pos, cg_i64(cg, c->O[2]), "");
+    LLVMValueRef t = LLVMBuildUDiv(b, pos, cg_i64(cg, c->O[2]), "");
+    LLVMValueRef oh = LLVMBuildURem(b, t, cg_i64(cg, c->O[1]), ""), od = LLVMBuildUDiv(b, t, cg_i64(cg, c->O[1]), "");
+    LLVMValueRef g = LLVMBuildUDiv(b, m, cg_i64(cg, c->Mg), "g");
+    LLVMValueRef acc = cg_alloca(cg, cg->f32, "acc");
+    LLVMBuildStore(b, B ? cg_load(cg, DT_F32, B, m) : cg_f32(cg, 0), acc);
+    CgLoop lc, lkd, lkh, lkw;
+    LLVMValueRef ci = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, c->Cg), cg_i64(cg, 1), "ci");
+    LLVMValueRef ch = mul_add(cg, g, c->Cg, ci);
+    LLVMValueRef xbase = LLVMBuildNSWMul(b, mul_add(cg, nn, c->C, ch), cg_i64(cg, iplane), "");
+    LLVMValueRef wbase = LLVMBuildNSWMul(b, mul_add(cg, m, c->Cg, ci), cg_i64(cg, c->K[0] * c->K[1] * c->K[2]), "");
+    LLVMValueRef kd = cg_for_begin(cg, &lkd, cg_i64(cg, 0), cg_i64(cg, c->K[0]), cg_i64(cg, 1), "kd");
+    LLVMValueRef kh = cg_for_begin(cg, &lkh, cg_i64(cg, 0), cg_i64(cg, c->K[1]), cg_i64(cg, 1), "kh");
+    LLVMValueRef kw = cg_for_begin(cg, &lkw, cg_i64(cg, 0), cg_i64(cg, c->K[2]), cg_i64(cg, 1), "kw");
+    LLVMValueRef id = in_coord(cg, c, 0, od, kd), ih = in_coord(cg, c, 1, oh, kh), iw = in_coord(cg, c, 2, ow, kw);
+    /* unsigned compare: negative coordinates are huge */
+    LLVMValueRef ok = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntULT, id, cg_i64(cg, c->I[0]), ""),
+                                   LLVMBuildICmp(b, LLVMIntULT, ih, cg_i64(cg, c->I[1]), ""), "");
+    ok = LLVMBuildAnd(b, ok, LLVMBuildICmp(b, LLVMIntULT, iw, cg_i64(cg, c->I[2]), ""), "");
+    CgIf inside;
+    cg_if_begin(cg, &inside, ok);
+    LLVMValueRef xi = LLVMBuildNSWAdd(b, xbase, mul_add(cg, mul_add(cg, id, c->I[1], ih), c->I[2], iw), "");
+    LLVMValueRef wi = LLVMBuildNSWAdd(b, wbase, mul_add(cg, mul_add(cg, kd, c->K[1], kh), c->K[2], kw), "");
+    LLVMValueRef prod = LLVMBuildFMul(b, cg_load(cg, DT_F32, W, wi), cg_load(cg, DT_F32, X, xi), "");
+    LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, cg->f32, acc, ""), prod, ""), acc);
+    cg_if_end(cg, &inside);
+    cg_for_end(cg, &lkw);
+    cg_for_end(cg, &lkh);
+    cg_for_end(cg, &lkd);
+    cg_for_end(cg, &lc);
+    LLVMValueRef v = cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, LLVMBuildLoad2(b, cg->f32, acc, ""));
+    cg_store(cg, DT_F32, Y, idx, v);
+    cg_par_end(cg, &par);
+}
+
+bool cg_k_conv(Cg *cg, const Node *n)
+{
+    if (n->out[0]->dtype != DT_F32)
+        return diag_error(cg->d, n->loc, "Conv of %s has no kernel yet", dtype_name(n->out[0]->dtype));
+    ConvDesc c;
+    describe(n, &c);
+    LLVMValueRef B = n->nin > 2 && n->in[2] ? cg->arg[2] : NULL;
+    if (cg->t->gpu)
+        conv_gpu(cg, n, &c, cg->arg[0], cg->arg[1], B, cg->arg[n->nin]);
+    else
+        conv_cpu(cg, n, &c, cg->arg[0], cg->arg[1], B, cg->arg[n->nin]);
+    return true;
+}

@@ -1,1 +1,213 @@
-/* codegen/k_pool.c — not written yet */
+/* k_pool.c — MaxPool (with optional argmax indices), AveragePool and
+ * GlobalAveragePool, 1-D to 3-D (seen as 3-D like convolutions).
+ *
+ * A window's positions are p = o*S - P + j*D for j in [0, K). Positions
+ * inside the input contribute; for AveragePool with count_include_pad the
+ * divisor also counts positions inside the padding (p in [-P_begin,
+ * I + P_end)), never the ceil_mode overhang beyond it. The parallel loop is
+ * over output planes (CPU) or output elements (GPU); the same per-output
+ * code serves both. */
+#include <math.h>
+
+#include "cg.h"
+
+typedef struct PoolDesc {
+    bool batch;
+    int64_t N_static, C;
+    int64_t I[3], O[3], K[3], S[3], P[3], PE[3], D[3];
+} PoolDesc;
+
+static void describe(const Node *n, PoolDesc *p)
+{
+    const Shape *xs = &n->in[0]->shape, *ys = &n->out[0]->shape;
+    const Attrs *a = &n->a;
+    p->batch = shape_has_batch(xs);
+    p->N_static = p->batch ? 1 : xs->d[0];
+    p->C = xs->d[1];
+    int off = 3 - a->nsp;
+    for (int i = 0; i < 3; i++) {
+        int j = i - off;
+        bool real = j >= 0;
+        p->I[i] = real ? xs->d[2 + j] : 1;
+        p->O[i] = real ? ys->d[2 + j] : 1;
+        p->K[i] = real ? a->kernel[j] : 1;
+        p->S[i] = real ? a->strides[j] : 1;
+        p->P[i] = real ? a->pads[j] : 0;
+        p->PE[i] = real ? a->pads[3 + j] : 0;
+        p->D[i] = real ? a->dilations[j] : 1;
+    }
+}
+
+static LLVMValueRef coord(Cg *cg, const PoolDesc *p, int dim, LLVMValueRef o, LLVMValueRef j)
+{
+    LLVMBuilderRef b = cg->b;
+    return LLVMBuildNSWSub(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, o, cg_i64(cg, p->S[dim]), ""),
+                                              LLVMBuildNSWMul(b, j, cg_i64(cg, p->D[dim]), ""), ""),
+                           cg_i64(cg, p->P[dim]), "");
+}
+
+static LLVMValueRef in_range(Cg *cg, LLVMValueRef v, int64_t lo, int64_t hi)
+{
+    LLVMBuilderRef b = cg->b;
+    return LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, v, cg_i64(cg, lo), ""),
+                        LLVMBuildICmp(b, LLVMIntSLT, v, cg_i64(cg, hi), ""), "");
+}
+
+/* The lowest value of a dtype, as its calc type (max pooling's start). */
+static LLVMValueRef lowest(Cg *cg, DType t)
+{
+    if (dtype_is_float(t))
+        return LLVMConstReal(cg_calc_type(cg, t), -INFINITY);
+    if (t == DT_I8)
+        return LLVMConstInt(cg->i8, (unsigned long long)-128, 1);
+    return LLVMConstInt(cg_calc_type(cg, t), 0, 0);
+}
+
+/* Compute output element (plane, od, oh, ow) and store it at yi. */
+static void pool_one(Cg *cg, const Node *n, const PoolDesc *p, LLVMValueRef plane, LLVMValueRef o[3], LLVMValueRef yi)
+{
+    LLVMBuilderRef b = cg->b;
+    DType dt = n->in[0]->dtype;
+    bool is_max = n->op == OP_MAXPOOL;
+    bool want_idx = is_max && n->nout > 1 && n->out[1];
+    LLVMValueRef X = cg->arg[0], Y = cg->arg[1], IDX = want_idx ? cg->arg[2] : NULL;
+    int64_t iplane = p->I[0] * p->I[1] * p->I[2];
+    LLVMValueRef xbase = LLVMBuildNSWMul(b, plane, cg_i64(cg, iplane), "");
+    LLVMTypeRef ct = cg_calc_type(cg, dt);
+    LLVMValueRef acc = cg_alloca(cg, ct, "acc");
+    LLVMValueRef cnt = cg_alloca(cg, cg->i64, "cnt");
+    LLVMValueRef arg = cg_alloca(cg, cg->i64, "argmax");
+    LLVMBuildStore(b, is_max ? lowest(cg, dt) : LLVMConstReal(ct, 0), acc);
+    LLVMBuildStore(b, cg_i64(cg, 0), cnt);
+    LLVMBuildStore(b, cg_i64(cg, -1), arg);
+
+    CgLoop l[3];
+    LLVMValueRef pos[3], inside = NULL, inpad = NULL;
+    for (int d = 0; d < 3; d++) {
+        static const char *names[] = {"jd", "jh", "jw"};
+        LLVMValueRef j = cg_for_begin(cg, &l[d], cg_i64(cg, 0), cg_i64(cg, p->K[d]), cg_i64(cg, 1), names[d]);
+        pos[d] = coord(cg, p, d, o[d], j);
+        LLVMValueRef r = in_range(cg, pos[d], 0, p->I[d]);
+        LLVMValueRef rp = in_range(cg, pos[d], -p->P[d], p->I[d] + p->PE[d]);
+        inside = inside ? LLVMBuildAnd(b, inside, r, "") : r;
+        inpad = inpad ? LLVMBuildAnd(b, inpad, rp, "") : rp;
+    }
+    if (!is_max && n->a.count_include_pad) {
+        LLVMValueRef c = LLVMBuildLoad2(b, cg->i64, cnt, "");
+        LLVMBuildStore(b, LLVMBuildSelect(b, inpad, LLVMBuildNSWAdd(b, c, cg_i64(cg, 1), ""), c, ""), cnt);
+    }
+    CgIf in;
+    cg_if_begin(cg, &in, inside);
+    LLVMValueRef flat = LLVMBuildNSWAdd(
+        b, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, pos[0], cg_i64(cg, p->I[1]), ""), pos[1], ""),
+                           cg_i64(cg, p->I[2]), ""),
+        pos[2], "");
+    LLVMValueRef x = cg_load(cg, dt, X, LLVMBuildNSWAdd(b, xbase, flat, ""));
+    LLVMValueRef a = LLVMBuildLoad2(b, ct, acc, "");
+    if (is_max) {
+        LLVMValueRef gt = dtype_is_float(dt)
+                              ? LLVMBuildFCmp(b, LLVMRealOGT, x, a, "")
+                              : LLVMBuildICmp(b, dt == DT_I8 ? LLVMIntSGT : LLVMIntUGT, x, a, "");
+        /* the first position always counts (a window of -inf/NaN still has an argmax) */
+        LLVMValueRef first = LLVMBuildICmp(b, LLVMIntSLT, LLVMBuildLoad2(b, cg->i64, arg, ""), cg_i64(cg, 0), "");
+        LLVMValueRef take = LLVMBuildOr(b, gt, first, "");
+        LLVMBuildStore(b, LLVMBuildSelect(b, take, x, a, ""), acc);
+        LLVMValueRef index;
+        if (n->a.storage_order == 0) {
+            index = LLVMBuildNSWAdd(b, xbase, flat, "");
+        } else { /* column-major within the plane: w, then h, then d slowest... reversed */
+            LLVMValueRef cm = LLVMBuildNSWAdd(
+                b, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, pos[2], cg_i64(cg, p->I[1]), ""), pos[1], ""),
+                                   cg_i64(cg, p->I[0]), ""),
+                pos[0], "");
+            index = LLVMBuildNSWAdd(b, xbase, cm, "");
+        }
+        LLVMBuildStore(b, LLVMBuildSelect(b, take, index, LLVMBuildLoad2(b, cg->i64, arg, ""), ""), arg);
+    } else {
+        LLVMBuildStore(b, LLVMBuildFAdd(b, a, x, ""), acc);
+        if (!n->a.count_include_pad)
+            LLVMBuildStore(b, LLVMBuildNSWAdd(b, LLVMBuildLoad2(b, cg->i64, cnt, ""), cg_i64(cg, 1), ""), cnt);
+    }
+    cg_if_end(cg, &in);
+    for (int d = 2; d >= 0; d--)
+        cg_for_end(cg, &l[d]);
+    LLVMValueRef r = LLVMBuildLoad2(b, ct, acc, "");
+    if (!is_max) {
+        LLVMValueRef c = LLVMBuildLoad2(b, cg->i64, cnt, "");
+        LLVMValueRef cf = LLVMBuildSIToFP(b, LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, c, cg_i64(cg, 0), ""),
+                                                             cg_i64(cg, 1), c, ""),
+                                          ct, "");
+        r = LLVMBuildFDiv(b, r, cf, "");
+    }
+    cg_store(cg, dt, Y, yi, r);
+    if (IDX) {
+        LLVMValueRef ai = LLVMBuildLoad2(b, cg->i64, arg, "");
+        /* the plane offset of row-major indices is n*C*HW + c*HW: already in xbase */
+        cg_store(cg, DT_I64, IDX, yi, ai);
+    }
+}
+
+bool cg_k_pool(Cg *cg, const Node *n)
+{
+    PoolDesc p;
+    describe(n, &p);
+    LLVMBuilderRef b = cg->b;
+    int64_t oplane = p.O[0] * p.O[1] * p.O[2];
+    int64_t planes = p.N_static * p.C;
+    LLVMValueRef o[3];
+    if (cg->t->gpu) {
+        CgLoop par;
+        LLVMValueRef idx = cg_par_begin(cg, &par, p.batch ? 0 : planes * oplane, p.batch ? p.C * oplane : 0);
+        LLVMValueRef plane = LLVMBuildUDiv(b, idx, cg_i64(cg, oplane), ""), pos = LLVMBuildURem(b, idx, cg_i64(cg, oplane), "");
+        o[2] = LLVMBuildURem(b, pos, cg_i64(cg, p.O[2]), "");
+        LLVMValueRef t = LLVMBuildUDiv(b, pos, cg_i64(cg, p.O[2]), "");
+        o[1] = LLVMBuildURem(b, t, cg_i64(cg, p.O[1]), "");
+        o[0] = LLVMBuildUDiv(b, t, cg_i64(cg, p.O[1]), "");
+        pool_one(cg, n, &p, plane, o, idx);
+        cg_par_end(cg, &par);
+        return true;
+    }
+    CgLoop par, l0, l1, l2;
+    LLVMValueRef plane = cg_par_begin(cg, &par, p.batch ? 0 : planes, p.batch ? p.C : 0);
+    o[0] = cg_for_begin(cg, &l0, cg_i64(cg, 0), cg_i64(cg, p.O[0]), cg_i64(cg, 1), "od");
+    o[1] = cg_for_begin(cg, &l1, cg_i64(cg, 0), cg_i64(cg, p.O[1]), cg_i64(cg, 1), "oh");
+    o[2] = cg_for_begin(cg, &l2, cg_i64(cg, 0), cg_i64(cg, p.O[2]), cg_i64(cg, 1), "ow");
+    LLVMValueRef yi = LLVMBuildNSWAdd(
+        b, LLVMBuildNSWMul(b, plane, cg_i64(cg, oplane), ""),
+        LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, o[0], cg_i64(cg, p.O[1]), ""), o[1], ""),
+                                           cg_i64(cg, p.O[2]), ""),
+                        o[2], ""),
+        "");
+    pool_one(cg, n, &p, plane, o, yi);
+    cg_for_end(cg, &l2);
+    cg_for_end(cg, &l1);
+    cg_for_end(cg, &l0);
+    cg_par_end(cg, &par);
+    return true;
+}
+
+/* GlobalAveragePool: the mean of each (n, c) plane. */
+bool cg_k_global_pool(Cg *cg, const Node *n)
+{
+    const Shape *xs = &n->in[0]->shape;
+    DType dt = n->in[0]->dtype;
+    bool batch = shape_has_batch(xs);
+    int64_t planes = (batch ? 1 : xs->d[0]) * xs->d[1], size = 1;
+    for (int i = 2; i < xs->rank; i++)
+        size *= xs->d[i];
+    LLVMBuilderRef b = cg->b;
+    LLVMTypeRef ct = cg_calc_type(cg, dt);
+    CgLoop par, l;
+    LLVMValueRef plane = cg_par_begin(cg, &par, batch ? 0 : planes, batch ? xs->d[1] : 0);
+    LLVMValueRef acc = cg_alloca(cg, ct, "acc");
+    LLVMBuildStore(b, LLVMConstReal(ct, 0), acc);
+    LLVMValueRef base = LLVMBuildNSWMul(b, plane, cg_i64(cg, size), "");
+    LLVMValueRef i = cg_for_begin(cg, &l, cg_i64(cg, 0), cg_i64(cg, size), cg_i64(cg, 1), "i");
+    LLVMValueRef x = cg_load(cg, dt, cg->arg[0], LLVMBuildNSWAdd(b, base, i, ""));
+    LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, ct, acc, ""), x, ""), acc);
+    cg_for_end(cg, &l);
+    LLVMValueRef r = LLVMBuildFDiv(b, LLVMBuildLoad2(b, ct, acc, ""), LLVMConstReal(ct, (double)size), "");
+    cg_store(cg, dt, cg->arg[1], plane, r);
+    cg_par_end(cg, &par);
+    return true;
+}

@@ -1,1 +1,209 @@
-/* codegen/loop.c — not written yet */
+/* loop.c — loops, the parallel loop, conditionals and strided loop nests
+ * in LLVM IR. Induction variables are i64; loops are bottom-tested through
+ * a header block so LLVM's loop passes (vectorizer, LSR) recognize them. */
+#include <string.h>
+
+#include "cg.h"
+
+LLVMValueRef cg_for_begin(Cg *cg, CgLoop *l, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef step, const char *name)
+{
+    char buf[64];
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(cg->b);
+    snprintf(buf, sizeof buf, "%s.head", name);
+    l->header = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, buf);
+    snprintf(buf, sizeof buf, "%s.body", name);
+    l->body = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, buf);
+    snprintf(buf, sizeof buf, "%s.exit", name);
+    l->exit = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, buf);
+    l->step = step;
+    LLVMBuildBr(cg->b, l->header);
+    LLVMPositionBuilderAtEnd(cg->b, l->header);
+    l->iv = LLVMBuildPhi(cg->b, cg->i64, name);
+    LLVMAddIncoming(l->iv, &lo, &pre, 1);
+    LLVMValueRef cond = LLVMBuildICmp(cg->b, LLVMIntSLT, l->iv, hi, "");
+    LLVMBuildCondBr(cg->b, cond, l->body, l->exit);
+    LLVMPositionBuilderAtEnd(cg->b, l->body);
+    return l->iv;
+}
+
+void cg_for_end(Cg *cg, CgLoop *l)
+{
+    LLVMValueRef next = LLVMBuildNSWAdd(cg->b, l->iv, l->step, "");
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(cg->b);
+    LLVMBuildBr(cg->b, l->header);
+    LLVMAddIncoming(l->iv, &next, &latch, 1);
+    LLVMPositionBuilderAtEnd(cg->b, l->exit);
+}
+
+static LLVMValueRef sreg(Cg *cg, const char *name)
+{
+    LLVMValueRef v = cg_intrin(cg, name, NULL, 0, NULL, 0);
+    return LLVMBuildZExt(cg->b, v, cg->i64, "");
+}
+
+LLVMValueRef cg_par_begin(Cg *cg, CgLoop *l, int64_t work_static, int64_t work_batch)
+{
+    CgKernel *k = &cg->kernels[cg->nkernels - 1];
+    k->work_static = work_static;
+    k->work_batch = work_batch;
+    cg->par_open = true;
+    LLVMValueRef total = cg_i64(cg, work_static);
+    if (work_batch)
+        total = LLVMBuildNSWAdd(cg->b, total, LLVMBuildNSWMul(cg->b, cg->batch, cg_i64(cg, work_batch), ""), "work");
+    if (!cg->t->gpu)
+        return cg_for_begin(cg, l, cg_i64(cg, 0), total, cg_i64(cg, 1), "par");
+    /* grid-stride: i = ctaid*ntid + tid; i += nctaid*ntid */
+    LLVMValueRef tid = sreg(cg, "llvm.nvvm.read.ptx.sreg.tid.x");
+    LLVMValueRef ntid = sreg(cg, "llvm.nvvm.read.ptx.sreg.ntid.x");
+    LLVMValueRef ctaid = sreg(cg, "llvm.nvvm.read.ptx.sreg.ctaid.x");
+    LLVMValueRef nctaid = sreg(cg, "llvm.nvvm.read.ptx.sreg.nctaid.x");
+    LLVMValueRef start = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, ctaid, ntid, ""), tid, "gid");
+    LLVMValueRef step = LLVMBuildNSWMul(cg->b, nctaid, ntid, "gstride");
+    return cg_for_begin(cg, l, start, total, step, "par");
+}
+
+void cg_par_end(Cg *cg, CgLoop *l) { cg_for_end(cg, l); }
+
+void cg_if_begin(Cg *cg, CgIf *c, LLVMValueRef cond)
+{
+    c->then = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "then");
+    c->done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "endif");
+    LLVMBuildCondBr(cg->b, cond, c->then, c->done);
+    LLVMPositionBuilderAtEnd(cg->b, c->then);
+}
+
+void cg_if_end(Cg *cg, CgIf *c)
+{
+    LLVMBuildBr(cg->b, c->done);
+    LLVMPositionBuilderAtEnd(cg->b, c->done);
+}
+
+/* ---- nests -------------------------------------------------------------- */
+
+void cg_nest_init(Nest *ns, const Shape *shape)
+{
+    memset(ns, 0, sizeof *ns);
+    ns->rank = shape->rank > 0 ? shape->rank : 1;
+    ns->ext[0] = 1;
+    for (int i = 0; i < shape->rank; i++)
+        ns->ext[i] = shape->d[i] == DIM_BATCH ? 1 : shape->d[i];
+    ns->ext0_batch = shape_has_batch(shape);
+}
+
+int cg_nest_operand(Nest *ns, const Shape *s)
+{
+    int op = ns->nops++;
+    int64_t st[QK_MAX_RANK];
+    shape_strides(s, st);
+    for (int i = 0; i < ns->rank; i++) {
+        int j = i - (ns->rank - s->rank);
+        int64_t dim = j >= 0 ? s->d[j] : 1;
+        bool walks = j >= 0 && (dim == DIM_BATCH || (dim != 1 && dim == ns->ext[i]));
+        ns->st[op][i] = walks ? st[j] : 0;
+    }
+    ns->base[op] = 0;
+    return op;
+}
+
+int cg_nest_operand_strided(Nest *ns, const int64_t *strides, int64_t base)
+{
+    int op = ns->nops++;
+    for (int i = 0; i < ns->rank; i++)
+        ns->st[op][i] = strides[i];
+    ns->base[op] = base;
+    return op;
+}
+
+void cg_nest_collapse(Nest *ns)
+{
+    /* drop size-1 dims (the batch dim stays, even at extent 1) */
+    int r = 0;
+    for (int i = 0; i < ns->rank; i++) {
+        if (ns->ext[i] == 1 && !(i == 0 && ns->ext0_batch) && ns->rank > 1)
+            continue;
+        ns->ext[r] = ns->ext[i];
+        for (int op = 0; op < ns->nops; op++)
+            ns->st[op][r] = ns->st[op][i];
+        r++;
+    }
+    if (r == 0) {
+        r = 1;
+        ns->ext[0] = 1;
+        for (int op = 0; op < ns->nops; op++)
+            ns->st[op][0] = 0;
+    }
+    ns->rank = r;
+    /* merge dim i into dim i-1 when every operand walks them as one */
+    for (int i = ns->rank - 1; i >= 1; i--) {
+        bool ok = true;
+        for (int op = 0; op < ns->nops && ok; op++)
+            ok = ns->st[op][i - 1] == ns->st[op][i] * ns->ext[i];
+        if (!ok)
+            continue;
+        ns->ext[i - 1] *= ns->ext[i];
+        for (int op = 0; op < ns->nops; op++)
+            ns->st[op][i - 1] = ns->st[op][i];
+        for (int k = i; k < ns->rank - 1; k++) {
+            ns->ext[k] = ns->ext[k + 1];
+            for (int op = 0; op < ns->nops; op++)
+                ns->st[op][k] = ns->st[op][k + 1];
+        }
+        ns->rank--;
+    }
+}
+
+static void nest_level(Cg *cg, const Nest *ns, int k, LLVMValueRef *off, NestBody body, void *ctx)
+{
+    if (k == ns->rank) {
+        body(cg, ctx, off);
+        return;
+    }
+    CgLoop l;
+    char name[16];
+    snprintf(name, sizeof name, "i%d", k);
+    LLVMValueRef iv = cg_for_begin(cg, &l, cg_i64(cg, 0), cg_i64(cg, ns->ext[k]), cg_i64(cg, 1), name);
+    LLVMValueRef inner[CG_NEST_OPS];
+    for (int op = 0; op < ns->nops; op++)
+        inner[op] = ns->st[op][k] ? LLVMBuildNSWAdd(cg->b, off[op], LLVMBuildNSWMul(cg->b, iv, cg_i64(cg, ns->st[op][k]), ""), "")
+                                  : off[op];
+    nest_level(cg, ns, k + 1, inner, body, ctx);
+    cg_for_end(cg, &l);
+}
+
+void cg_nest_emit(Cg *cg, const Nest *ns, NestBody body, void *ctx)
+{
+    CgLoop par;
+    LLVMValueRef off[CG_NEST_OPS];
+    if (!cg->t->gpu) {
+        /* CPU: the outermost dim is the parallel loop, the rest nested */
+        LLVMValueRef i0 = cg_par_begin(cg, &par, ns->ext0_batch ? 0 : ns->ext[0], ns->ext0_batch ? ns->ext[0] : 0);
+        for (int op = 0; op < ns->nops; op++)
+            off[op] = LLVMBuildNSWAdd(cg->b, cg_i64(cg, ns->base[op]),
+                                      LLVMBuildNSWMul(cg->b, i0, cg_i64(cg, ns->st[op][0]), ""), "");
+        nest_level(cg, ns, 1, off, body, ctx);
+        cg_par_end(cg, &par);
+        return;
+    }
+    /* GPU: one flat parallel index, decomposed by the (constant) extents */
+    int64_t inner = 1;
+    for (int k = 1; k < ns->rank; k++)
+        inner *= ns->ext[k];
+    int64_t total = inner * ns->ext[0];
+    LLVMValueRef idx = cg_par_begin(cg, &par, ns->ext0_batch ? 0 : total, ns->ext0_batch ? total : 0);
+    for (int op = 0; op < ns->nops; op++)
+        off[op] = cg_i64(cg, ns->base[op]);
+    LLVMValueRef rest = idx;
+    for (int k = ns->rank - 1; k >= 0; k--) {
+        LLVMValueRef ik = rest;
+        if (k > 0) {
+            LLVMValueRef e = cg_i64(cg, ns->ext[k]);
+            ik = LLVMBuildURem(cg->b, rest, e, "");
+            rest = LLVMBuildUDiv(cg->b, rest, e, "");
+        }
+        for (int op = 0; op < ns->nops; op++)
+            if (ns->st[op][k])
+                off[op] = LLVMBuildNSWAdd(cg->b, off[op], LLVMBuildNSWMul(cg->b, ik, cg_i64(cg, ns->st[op][k]), ""), "");
+    }
+    body(cg, ctx, off);
+    cg_par_end(cg, &par);
+}

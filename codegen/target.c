@@ -1,1 +1,207 @@
-/* codegen/target.c — not written yet */
+/* target.c — the target records and the CPU allow-lists.
+ *
+ * LLVM accepts unknown CPU names with only a warning and then aborts or
+ * emits bad code (TOOLCHAIN.md), so every --cpu goes through a list here.
+ * Per-CPU facts kernels care about (vector width, f16 conversion) are
+ * fields of the record. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/Core.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+
+#include "cg.h"
+
+typedef struct CpuInfo {
+    const char *name;
+    const char *features; /* extra LLVM features, "" for the CPU's own */
+    int vector_bits;
+    bool f16_convert;
+} CpuInfo;
+
+static const CpuInfo x86_cpus[] = {
+    {"x86-64", "", 128, false},
+    {"x86-64-v2", "", 128, false},
+    {"x86-64-v3", "", 256, true},
+    {"x86-64-v4", "", 512, true},
+    {"haswell", "", 256, true},
+    {"skylake", "", 256, true},
+    {"skylake-avx512", "", 512, true},
+    {"cascadelake", "", 512, true},
+    {"icelake-server", "", 512, true},
+    {"sapphirerapids", "", 512, true},
+    {"znver2", "", 256, true},
+    {"znver3", "", 256, true},
+    {"znver4", "", 512, true},
+};
+
+static const CpuInfo arm_cpus[] = {
+    {"generic", "+neon", 128, true},
+    {"cortex-a53", "", 128, true},
+    {"cortex-a72", "", 128, true},
+    {"cortex-a76", "", 128, true},
+    {"neoverse-n1", "", 128, true},
+    {"neoverse-n2", "", 128, true},
+    {"neoverse-v1", "", 256, true},
+    {"apple-m1", "", 128, true},
+};
+
+static const CpuInfo ptx_cpus[] = {
+    {"sm_75", "", 32, true}, {"sm_80", "", 32, true}, {"sm_86", "", 32, true},
+    {"sm_89", "", 32, true}, {"sm_90", "", 32, true},
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *cg_host_arch(void)
+{
+#if defined(__x86_64__)
+    return "x86_64";
+#elif defined(__aarch64__)
+    return "aarch64";
+#else
+    return "unknown";
+#endif
+}
+
+static void init_llvm_targets(void)
+{
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    LLVMInitializeX86TargetInfo();
+    LLVMInitializeX86Target();
+    LLVMInitializeX86TargetMC();
+    LLVMInitializeX86AsmPrinter();
+    LLVMInitializeAArch64TargetInfo();
+    LLVMInitializeAArch64Target();
+    LLVMInitializeAArch64TargetMC();
+    LLVMInitializeAArch64AsmPrinter();
+    LLVMInitializeNVPTXTargetInfo();
+    LLVMInitializeNVPTXTarget();
+    LLVMInitializeNVPTXTargetMC();
+    LLVMInitializeNVPTXAsmPrinter();
+}
+
+static const CpuInfo *find_cpu(const CpuInfo *list, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i].name, name) == 0)
+            return &list[i];
+    return NULL;
+}
+
+static void list_cpus(FILE *f, const CpuInfo *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s%s", i ? ", " : "", list[i].name);
+}
+
+void cg_target_print_cpus(FILE *f)
+{
+    fprintf(f, "  x86_64:  native (the default on an x86-64 host), ");
+    list_cpus(f, x86_cpus, N(x86_cpus));
+    fprintf(f, "\n  aarch64: ");
+    list_cpus(f, arm_cpus, N(arm_cpus));
+    fprintf(f, "\n  nvptx:   ");
+    list_cpus(f, ptx_cpus, N(ptx_cpus));
+    fprintf(f, "\n");
+}
+
+bool cg_target_resolve(const char *arch, const char *cpu, Target *t, Diag *d)
+{
+    init_llvm_targets();
+    memset(t, 0, sizeof *t);
+    const char *host = cg_host_arch();
+    if (!arch)
+        arch = host;
+    const CpuInfo *list;
+    size_t n;
+    if (strcmp(arch, "x86_64") == 0 || strcmp(arch, "x86-64") == 0) {
+        t->arch = ARCH_X86_64;
+        t->name = "x86_64";
+        t->triple = "x86_64-unknown-linux-gnu";
+        t->libc_dirs[0] = "/lib/x86_64-linux-gnu";
+        t->libc_dirs[1] = "/usr/lib/x86_64-linux-gnu";
+        list = x86_cpus, n = N(x86_cpus);
+    } else if (strcmp(arch, "aarch64") == 0 || strcmp(arch, "arm64") == 0) {
+        t->arch = ARCH_AARCH64;
+        t->name = "aarch64";
+        t->triple = "aarch64-unknown-linux-gnu";
+        t->libc_dirs[0] = QKC_AARCH64_SYSROOT "/lib";
+        t->libc_dirs[1] = "/usr/lib/aarch64-linux-gnu";
+        list = arm_cpus, n = N(arm_cpus);
+    } else if (strcmp(arch, "nvptx") == 0 || strcmp(arch, "nvptx64") == 0 || strcmp(arch, "cuda") == 0) {
+        t->arch = ARCH_NVPTX;
+        t->name = "nvptx";
+        t->triple = "nvptx64-nvidia-cuda";
+        t->gpu = true;
+        t->host_triple = "x86_64-unknown-linux-gnu"; /* the .so that carries the PTX */
+        t->libc_dirs[0] = "/lib/x86_64-linux-gnu";
+        t->libc_dirs[1] = "/usr/lib/x86_64-linux-gnu";
+        list = ptx_cpus, n = N(ptx_cpus);
+    } else {
+        return diag_error(d, loc_none(), "unknown target '%s' (targets: x86_64, aarch64, nvptx)", arch);
+    }
+
+    bool native = strcmp(t->name, host) == 0 && (!cpu || strcmp(cpu, "native") == 0);
+    if (native) {
+        /* the host's own CPU and features, as LLVM detects them */
+        char *hc = LLVMGetHostCPUName(), *hf = LLVMGetHostCPUFeatures();
+        static char cpu_buf[64];
+        static char *feat_buf;
+        snprintf(cpu_buf, sizeof cpu_buf, "%s", hc);
+        free(feat_buf);
+        feat_buf = strdup(hf ? hf : "");
+        LLVMDisposeMessage(hc);
+        LLVMDisposeMessage(hf);
+        t->cpu = cpu_buf;
+        t->features = feat_buf;
+        const CpuInfo *ci = find_cpu(list, n, cpu_buf);
+        bool avx512 = strstr(t->features, "+avx512f") != NULL, avx2 = strstr(t->features, "+avx2") != NULL;
+        t->vector_bits = ci ? ci->vector_bits : t->arch == ARCH_X86_64 ? (avx512 ? 512 : avx2 ? 256 : 128) : 128;
+        t->f16_convert = t->arch == ARCH_AARCH64 || strstr(t->features, "+f16c") != NULL;
+        return true;
+    }
+    if (cpu && strcmp(cpu, "native") == 0)
+        return diag_error(d, loc_none(), "--cpu native: the host is %s, not %s", host, t->name);
+    if (!cpu) /* a conservative baseline for cross builds */
+        cpu = t->arch == ARCH_X86_64 ? "x86-64-v2" : t->arch == ARCH_AARCH64 ? "generic" : "sm_80";
+    const CpuInfo *ci = find_cpu(list, n, cpu);
+    if (!ci) {
+        char *msg = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&msg, &len);
+        if (f) {
+            list_cpus(f, list, n);
+            fclose(f);
+        }
+        diag_error(d, loc_none(), "unknown CPU '%s' for %s (known: %s)", cpu, t->name, msg ? msg : "");
+        free(msg);
+        return false;
+    }
+    t->cpu = ci->name;
+    t->features = ci->features;
+    t->vector_bits = ci->vector_bits;
+    t->f16_convert = ci->f16_convert;
+    return true;
+}
+
+LLVMTargetMachineRef cg_target_machine(const char *triple, const char *cpu, const char *features, int opt, Diag *d)
+{
+    init_llvm_targets();
+    LLVMTargetRef tgt;
+    char *err = NULL;
+    if (LLVMGetTargetFromTriple(triple, &tgt, &err)) {
+        diag_error(d, loc_none(), "LLVM has no target for %s: %s", triple, err ? err : "");
+        LLVMDisposeMessage(err);
+        return NULL;
+    }
+    LLVMCodeGenOptLevel lvl = opt >= 3   ? LLVMCodeGenLevelAggressive
+                              : opt == 2 ? LLVMCodeGenLevelDefault
+                              : opt == 1 ? LLVMCodeGenLevelLess
+                                         : LLVMCodeGenLevelNone;
+    return LLVMCreateTargetMachine(tgt, triple, cpu, features, lvl, LLVMRelocPIC, LLVMCodeModelDefault);
+}

@@ -23,6 +23,12 @@ void diag_fini(Diag *d)
 
 void diag_add_source(Diag *d, const char *file, const char *text, size_t len)
 {
+    for (int i = 0; i < d->nsrc; i++)
+        if (d->src[i].file && file && strcmp(d->src[i].file, file) == 0) {
+            d->src[i].text = text; /* a newer copy of the same file */
+            d->src[i].len = len;
+            return;
+        }
     if (d->nsrc < DIAG_MAX_SOURCES) {
         d->src[d->nsrc].file = file;
         d->src[d->nsrc].text = text;

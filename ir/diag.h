@@ -37,7 +37,8 @@ typedef struct Diag {
 void diag_init(Diag *d, FILE *echo);
 void diag_fini(Diag *d);
 /* Register a source text so errors in `file` can show the line and a caret.
- * The text must outlive the Diag. */
+ * The text must outlive the Diag; registering the same file again replaces
+ * the text (when a copy moves to a longer-lived owner). */
 void diag_add_source(Diag *d, const char *file, const char *text, size_t len);
 /* Report an error; always returns false so callers can `return diag_error(...)`. */
 bool diag_error(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -24,6 +24,7 @@ Graph *ir_graph_new(const char *name)
     Graph *g = arena_alloc(a, sizeof *g);
     g->arena = a;
     g->name = arena_strdup(a, name ? name : "model");
+    strmap_init(&g->names, a);
     return g;
 }
 
@@ -48,6 +49,8 @@ Value *ir_value_new(Graph *g, const char *name, DType dt, const Shape *s, ValueK
         g->cap_values = cap;
     }
     g->values[g->nvalues++] = v;
+    if (!strmap_get(&g->names, v->name))
+        strmap_put(&g->names, v->name, v);
     return v;
 }
 
@@ -161,6 +164,8 @@ void ir_replace_uses(Graph *g, Value *from, Value *to)
             const char *tmp = to->name;
             to->name = from->name;
             from->name = tmp;
+            strmap_put(&g->names, to->name, to);
+            strmap_put(&g->names, from->name, from);
         }
 }
 
@@ -201,14 +206,14 @@ void ir_graph_compact(Graph *g)
         }
     g->nvalues = n;
     free(keep);
+    strmap_init(&g->names, g->arena);
+    for (int i = 0; i < n; i++)
+        strmap_put(&g->names, g->values[i]->name, g->values[i]);
 }
 
 Value *ir_graph_find_value(const Graph *g, const char *name)
 {
-    for (int i = 0; i < g->nvalues; i++)
-        if (strcmp(g->values[i]->name, name) == 0)
-            return g->values[i];
-    return NULL;
+    return strmap_get(&g->names, name);
 }
 
 const char *ir_unique_name(Graph *g, const char *base)

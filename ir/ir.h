@@ -18,9 +18,14 @@
 #include "diag.h"
 #include "dtype.h"
 #include "ops.h"
+#include "strmap.h"
 
 #define QK_MAX_RANK 8
 #define DIM_BATCH (-1) /* the symbolic leading batch dim */
+#define RANK_UNKNOWN (-1) /* Shape.rank before shape inference */
+/* Softmax axis2 before shape inference normalizes it: */
+#define AXIS_END INT64_MAX  /* through the last dim (opset < 13) */
+#define AXIS_NEXT INT64_MIN /* axis + 1 (opset >= 13) */
 
 /* ---- shape.c ------------------------------------------------------------ */
 
@@ -105,6 +110,7 @@ typedef struct Attrs {
     int storage_order;     /* argmax index order: 0 row-major, 1 column-major */
     int64_t ints[QK_MAX_RANK]; /* A_INTS */
     int nints;
+    int allowzero;         /* Reshape: a 0 in the target is a real 0 */
     DType to;              /* A_TO */
     float eps, momentum;   /* A_BN */
     int training;
@@ -138,6 +144,11 @@ typedef struct Graph {
     Value **outputs;     /* graph outputs in order */
     int noutputs;
     int opset;           /* default-domain opset the model was written for */
+    StrMap names;        /* value name -> Value */
+    /* memory plan (passes/plan.c): workspace = ws_static + batch * ws_batch */
+    int64_t ws_static, ws_batch;
+    int64_t const_bytes; /* constants laid out in one blob (MEM_CONST) */
+    bool planned;
 } Graph;
 
 Graph *ir_graph_new(const char *name);
@@ -168,6 +179,14 @@ const char *ir_unique_name(Graph *g, const char *base);
 /* Total bytes of constant data. */
 int64_t ir_graph_const_bytes(const Graph *g);
 static inline int64_t value_bytes(const Value *v) { return shape_numel(&v->shape) * dtype_size(v->dtype); }
+
+/* ---- infer.c ------------------------------------------------------------ */
+
+/* The shape rule of every op: from the node's input types, compute its
+ * output dtypes and shapes and its attributes normalized (negative axes,
+ * auto_pad into pads, Conv kernel from the weight, default perm, ...).
+ * Problems are reported at the node. Does not modify the node. */
+bool ir_infer_node(const Node *n, Attrs *a, DType *out_dt, Shape *out_shape, Diag *d);
 
 /* ---- verify.c ----------------------------------------------------------- */
 

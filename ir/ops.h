@@ -34,7 +34,7 @@ enum {
 
 #define QK_OPS(OP)                                                                                   \
     OP(IDENTITY, "Identity", 1, 1, 1, 1, OPF_VIEW, 0, "y = x")                                       \
-    OP(RESHAPE, "Reshape", 1, 1, 1, 1, OPF_VIEW, 0, "y = x, row-major, with the output's shape")    \
+    OP(RESHAPE, "Reshape", 1, 1, 1, 1, OPF_VIEW, A_INTS, "y = x, row-major, shape from ints (0 copies, -1 infers)")    \
     OP(FLATTEN, "Flatten", 1, 1, 1, 1, OPF_VIEW, A_AXIS, "y = x as 2-D [prod(d<axis), prod(d>=axis)]") \
     OP(SQUEEZE, "Squeeze", 1, 1, 1, 1, OPF_VIEW, A_INTS, "y = x without the size-1 dims in ints")    \
     OP(UNSQUEEZE, "Unsqueeze", 1, 1, 1, 1, OPF_VIEW, A_INTS, "y = x with size-1 dims at ints (of y)") \

@@ -1,1 +1,50 @@
-/* passes/pipeline.c — not written yet */
+/* pipeline.c — the default pipeline, one commented line per pass. */
+#include "passes.h"
+
+#include <string.h>
+
+const PassInfo pass_pipeline[] = {
+    /* types and shapes of every value; attributes normalized */
+    {"shape", pass_shape_infer, "infer dtypes and shapes, normalize attributes"},
+    /* nodes whose inputs are all constants become constants */
+    {"fold", pass_fold, "evaluate nodes whose inputs are all constants"},
+    /* Conv/Gemm/MatMul -> BatchNormalization: scale the weights instead */
+    {"bn-fold", pass_bn_fold, "fold inference BatchNormalization into the Conv/Gemm/MatMul before it"},
+    /* Conv/Gemm/MatMul -> Add(const) -> activation: one node */
+    {"fuse", pass_fuse, "fuse a constant bias Add and an activation into Conv/Gemm/MatMul"},
+    /* nothing reads them: gone */
+    {"dce", pass_dce, "remove nodes whose results are unused"},
+    /* workspace offsets with liveness-based reuse; views alias */
+    {"plan", pass_plan, "plan memory: workspace offsets, buffer reuse, views"},
+};
+const int pass_pipeline_len = (int)(sizeof pass_pipeline / sizeof pass_pipeline[0]);
+
+const PassInfo *pass_find(const char *name)
+{
+    for (int i = 0; i < pass_pipeline_len; i++)
+        if (strcmp(pass_pipeline[i].name, name) == 0)
+            return &pass_pipeline[i];
+    return NULL;
+}
+
+bool passes_run(Graph *g, PassCtx *pc, const char *stop_after)
+{
+    for (int i = 0; i < pass_pipeline_len; i++) {
+        const PassInfo *p = &pass_pipeline[i];
+        int errors = pc->d->errors;
+        if (!p->fn(g, pc) || pc->d->errors != errors)
+            return false;
+        if (pc->verify && !ir_verify(g, pc->d)) {
+            diag_error(pc->d, loc_file(g->file), "internal error: the IR is invalid after pass '%s'", p->name);
+            return false;
+        }
+        if (pc->dump && pc->print_after &&
+            (strcmp(pc->print_after, "all") == 0 || strcmp(pc->print_after, p->name) == 0)) {
+            fprintf(pc->dump, "# after %s\n", p->name);
+            ir_print(g, pc->dump);
+        }
+        if (stop_after && strcmp(stop_after, p->name) == 0)
+            break;
+    }
+    return true;
+}

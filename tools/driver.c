@@ -1,1 +1,163 @@
-/* tools/driver.c — not written yet */
+/* driver.c — the compile pipeline in one place:
+ *   read (binary or text) -> import -> passes (shape, fold, bn-fold, fuse,
+ *   dce, plan) -> codegen (kernels, entry, descriptor) -> emit/link.
+ * Every stage reports to one Diag and stops the pipeline on errors. */
+#include "driver.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "runtime/npy.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+uint64_t drv_hash_str(const char *s, uint64_t h)
+{
+    for (; s && *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (h ^ 0xff) * 1099511628211ull; /* a separator */
+}
+
+uint64_t drv_hash_file(const char *path, uint64_t h)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return h;
+    unsigned char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        for (size_t i = 0; i < n; i++)
+            h = (h ^ buf[i]) * 1099511628211ull;
+    fclose(f);
+    return h;
+}
+
+bool drv_read_npy(const char *path, Tensor *t, Diag *d)
+{
+    NpyArray a;
+    char msg[512];
+    if (npy_read(path, &a, msg, sizeof msg) != 0)
+        return diag_error(d, loc_none(), "%s", msg);
+    DType dt = dtype_from_onnx(a.dtype);
+    if (dt == DT_UNDEF || a.rank > QK_MAX_RANK) {
+        npy_free(&a);
+        return diag_error(d, loc_file(path), "unsupported element type or rank");
+    }
+    t->dtype = dt;
+    t->shape.rank = a.rank;
+    for (int i = 0; i < a.rank; i++)
+        t->shape.d[i] = a.dims[i];
+    t->data = a.data; /* ownership moves to the tensor */
+    return true;
+}
+
+Graph *drv_import(const char *model, const DriverOptions *o, Diag *d)
+{
+    ImportOptions io = {.batch = o->batch};
+    const char **names = calloc((size_t)o->nbind + 1, sizeof *names);
+    Tensor *vals = calloc((size_t)o->nbind + 1, sizeof *vals);
+    Graph *g = NULL;
+    int loaded = 0;
+    bool ok = names && vals;
+    for (int i = 0; ok && i < o->nbind; i++) {
+        const char *eq = strchr(o->binds[i], '=');
+        if (!eq || eq == o->binds[i]) {
+            ok = diag_error(d, loc_none(), "--bind %s: write NAME=FILE.npy", o->binds[i]);
+            break;
+        }
+        names[i] = strndup(o->binds[i], (size_t)(eq - o->binds[i]));
+        ok = drv_read_npy(eq + 1, &vals[i], d);
+        loaded = i + 1;
+    }
+    io.nbind = o->nbind;
+    io.bind_names = names;
+    io.bind_values = vals;
+    if (ok)
+        g = model_load(model, &io, d);
+    for (int i = 0; i < o->nbind; i++) {
+        free((void *)names[i]);
+        if (i < loaded)
+            tensor_free(&vals[i]);
+    }
+    free(names);
+    free(vals);
+    return g;
+}
+
+/* A C identifier from the output file's base name ("models/cnn.o" -> cnn). */
+static char *default_prefix(const char *out)
+{
+    const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
+    size_t n = strcspn(base, ".");
+    char *p = malloc(n + 2);
+    size_t k = 0;
+    if (!p)
+        return NULL;
+    if (n == 0 || isdigit((unsigned char)base[0]))
+        p[k++] = 'm';
+    for (size_t i = 0; i < n; i++)
+        p[k++] = isalnum((unsigned char)base[i]) ? base[i] : '_';
+    p[k] = 0;
+    return p;
+}
+
+bool drv_compile(const char *model, const DriverOptions *o, Diag *d)
+{
+    double t0 = now();
+    CgOptions co = {.emit = o->emit, .out = o->out, .header = o->header, .opt_level = o->opt_level,
+                    .verify_ir = o->verify};
+    if (!cg_target_resolve(o->target, o->cpu, &co.target, d))
+        return false;
+    if (o->emit == EMIT_PTX && co.target.arch != ARCH_NVPTX)
+        return diag_error(d, loc_none(), "--emit ptx needs --target nvptx");
+    if (o->header && o->emit != EMIT_OBJ)
+        return diag_error(d, loc_none(), "--header goes with --emit obj");
+    Graph *g = drv_import(model, o, d);
+    if (!g)
+        return false;
+    double t1 = now();
+    if (o->dump && o->print_after && (strcmp(o->print_after, "import") == 0 || strcmp(o->print_after, "all") == 0)) {
+        fprintf(o->dump, "# after import\n");
+        ir_print(g, o->dump);
+    }
+    PassCtx pc = {.d = d, .verify = o->verify, .dump = o->dump, .print_after = o->print_after};
+    bool ok = (!o->verify || ir_verify(g, d)) && passes_run(g, &pc, NULL);
+    double t2 = now();
+    char *prefix = NULL;
+    if (ok) {
+        /* the artifact's identity: model bytes and everything that changes the code */
+        uint64_t h = drv_hash_file(model, 1469598103934665603ull);
+        char opts[256];
+        snprintf(opts, sizeof opts, "%s|%s|%s|%lld|O%d", QKC_VERSION, co.target.name, co.target.cpu,
+                 (long long)o->batch, o->opt_level);
+        h = drv_hash_str(opts, h);
+        for (int i = 0; i < o->nbind; i++) {
+            const char *eq = strchr(o->binds[i], '=');
+            h = drv_hash_str(o->binds[i], h);
+            if (eq)
+                h = drv_hash_file(eq + 1, h);
+        }
+        co.model_hash = h;
+        co.model_name = g->name;
+        prefix = o->prefix ? NULL : default_prefix(o->out);
+        co.prefix = o->prefix ? o->prefix : prefix;
+        ok = cg_compile(g, &co, d);
+    }
+    double t3 = now();
+    if (ok && o->verbose)
+        fprintf(stderr,
+                "qkc: %s -> %s (%s, cpu %s): %d nodes, %lld B constants, workspace %lld B + %lld B per batch item\n"
+                "qkc: import %.1f ms, passes %.1f ms, codegen+link %.1f ms\n",
+                model, o->out, co.target.name, co.target.cpu, g->nnodes, (long long)ir_graph_const_bytes(g),
+                (long long)g->ws_static, (long long)g->ws_batch, (t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3);
+    free(prefix);
+    ir_graph_free(g);
+    return ok;
+}

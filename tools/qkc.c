@@ -1,1 +1,511 @@
-int main(void) { return 0; }
+/* qkc.c — the command-line driver: compile, run, inspect, interp.
+ * Each command parses its options, calls the library (driver.c, run.c)
+ * and turns the outcome into an exit status: 0 ok, 1 the input's fault
+ * (with a message naming the place), 2 bad usage. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "run.h"
+#include "driver.h"
+#include "runtime/npy.h"
+
+static const char *usage_main =
+    "usage: qkc COMMAND [options]\n"
+    "\n"
+    "qkc compiles ONNX models ahead of time into small native artifacts: a shared\n"
+    "object (or an object file and a C header) with kernels specialized for the\n"
+    "model's shapes and weights, for x86-64, AArch64 or NVPTX.\n"
+    "\n"
+    "commands:\n"
+    "  compile MODEL -o OUT   compile a model (.onnx, or .onnxtxt text syntax)\n"
+    "  run ARTIFACT ...       run a compiled model on .npy inputs\n"
+    "  inspect MODEL          print the IR after import and after passes\n"
+    "  interp MODEL ...       run a model with the reference interpreter\n"
+    "\n"
+    "`qkc COMMAND --help` documents each command. `qkc --version` prints the version.\n";
+
+static const char *usage_compile =
+    "usage: qkc compile MODEL -o OUT [options]\n"
+    "\n"
+    "Compile MODEL (binary ONNX, or the ONNX text syntax in a .onnxtxt file) into\n"
+    "OUT. The default output is a self-contained shared object that depends on\n"
+    "libc only; load it with the runtime (include/qkc/qkrt.h) or `qkc run`.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output OUT       the artifact to write (required)\n"
+    "  --target T             x86_64, aarch64 or nvptx (default: this machine)\n"
+    "  --cpu NAME             the CPU (or GPU architecture) to generate code for; the\n"
+    "                         default is this machine's own CPU when the target is the\n"
+    "                         host, else x86-64-v2 / generic / sm_80. Known names:\n"
+    "%s"
+    "  --emit KIND            so (default): shared object\n"
+    "                         obj: object file (with --header, a C header too)\n"
+    "                         asm: target assembly;  llvm: LLVM IR (optimized)\n"
+    "                         ptx: the PTX alone (nvptx)\n"
+    "  --header OUT.h         with --emit obj: a C header declaring <prefix>_run,\n"
+    "                         <prefix>_artifact and the input/output sizes\n"
+    "  --prefix NAME          symbol prefix for --emit obj (default: OUT's base name)\n"
+    "  --batch N              fix the batch dim to N (default: chosen at each run)\n"
+    "  --bind NAME=FILE.npy   make input NAME a constant with FILE's data (for inputs\n"
+    "                         that determine shapes, like a Reshape's target shape)\n"
+    "  -O0 .. -O3             LLVM optimization level (default -O3)\n"
+    "  --verify               check the IR after every pass and the LLVM module\n"
+    "  -v, --verbose          print a summary and stage times on stderr\n"
+    "\n"
+    "An AArch64 artifact runs on this machine through `qkc run` (qemu-aarch64).\n"
+    "An nvptx artifact is a host shared object that carries PTX; it runs where an\n"
+    "NVIDIA driver is installed.\n";
+
+static const char *usage_run =
+    "usage: qkc run ARTIFACT --input [NAME=]FILE.npy ... [--output-dir DIR] [options]\n"
+    "\n"
+    "Load ARTIFACT through the runtime, run it on the inputs and write each output\n"
+    "as DIR/<output name>.npy. The batch size is taken from the inputs' leading dim\n"
+    "when the model's batch is dynamic. NAME= may be left out for a model with one\n"
+    "input. An AArch64 artifact is run with qemu-aarch64 transparently.\n"
+    "\n"
+    "options:\n"
+    "  -i, --input [NAME=]FILE.npy   an input (repeat for each)\n"
+    "  -d, --output-dir DIR          where to write the outputs (created if needed)\n"
+    "  --threads N                   threads for the run (default: QKRT_NUM_THREADS or 1)\n"
+    "  --repeat N                    run N times (the outputs are from the last run)\n";
+
+static const char *usage_inspect =
+    "usage: qkc inspect MODEL [--print-after PASS|all] [--batch N] [--bind NAME=FILE.npy]\n"
+    "\n"
+    "Print the IR in its text form after import and, with --print-after, after\n"
+    "the named pass (or all of them), then the planned workspace size. Passes, in\n"
+    "order:\n"
+    "%s";
+
+static const char *usage_interp =
+    "usage: qkc interp MODEL --input [NAME=]FILE.npy ... --output-dir DIR [--batch N]\n"
+    "\n"
+    "Run MODEL with the reference interpreter (the plain-C oracle every compiled\n"
+    "kernel is tested against) and write DIR/<output name>.npy for each output.\n";
+
+typedef struct Args {
+    int argc, i;
+    char **argv;
+} Args;
+
+static bool is_help(const char *s) { return strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0; }
+
+/* The value of an option: "--opt VALUE" or "--opt=VALUE". */
+static const char *opt_value(Args *a, const char *name, const char *alias)
+{
+    const char *s = a->argv[a->i];
+    size_t n = strlen(name);
+    if (strncmp(s, name, n) == 0 && s[n] == '=')
+        return s + n + 1;
+    if (strcmp(s, name) == 0 || (alias && strcmp(s, alias) == 0)) {
+        if (a->i + 1 >= a->argc) {
+            fprintf(stderr, "qkc: %s needs a value\n", name);
+            exit(2);
+        }
+        return a->argv[++a->i];
+    }
+    return NULL;
+}
+
+static int64_t parse_int(const char *opt, const char *s, int64_t lo, int64_t hi)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || end == s || v < lo || v > hi) {
+        fprintf(stderr, "qkc: %s: '%s' is not a number in [%lld, %lld]\n", opt, s, (long long)lo, (long long)hi);
+        exit(2);
+    }
+    return v;
+}
+
+static void unknown(const char *cmd, const char *s)
+{
+    fprintf(stderr, "qkc %s: unknown option '%s' (see qkc %s --help)\n", cmd, s, cmd);
+    exit(2);
+}
+
+static char *cpu_list(void)
+{
+    char *s = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&s, &n);
+    if (f) {
+        cg_target_print_cpus(f);
+        fclose(f);
+    }
+    /* indent for the help text */
+    char *out = malloc(n * 2 + 64);
+    size_t k = 0;
+    for (char *line = s; line && *line;) {
+        char *e = strchr(line, '\n');
+        size_t len = e ? (size_t)(e - line) : strlen(line);
+        k += (size_t)sprintf(out + k, "                       %.*s\n", (int)len, line);
+        line = e ? e + 1 : line + len;
+    }
+    out[k] = 0;
+    free(s);
+    return out;
+}
+
+static int cmd_compile(Args *a)
+{
+    DriverOptions o = {.emit = EMIT_SO, .opt_level = 3, .dump = stdout};
+    const char *model = NULL, *v;
+    const char **binds = calloc((size_t)a->argc, sizeof *binds);
+    for (a->i = 2; a->i < a->argc; a->i++) {
+        const char *s = a->argv[a->i];
+        if (is_help(s)) {
+            char *cpus = cpu_list();
+            printf(usage_compile, cpus);
+            free(cpus);
+            return 0;
+        } else if ((v = opt_value(a, "--output", "-o"))) {
+            o.out = v;
+        } else if ((v = opt_value(a, "--target", NULL))) {
+            o.target = v;
+        } else if ((v = opt_value(a, "--cpu", NULL))) {
+            o.cpu = v;
+        } else if ((v = opt_value(a, "--emit", NULL))) {
+            static const char *kinds[] = {"so", "obj", "asm", "llvm", "ptx"};
+            int k = 0;
+            while (k < 5 && strcmp(kinds[k], v) != 0)
+                k++;
+            if (k == 5) {
+                fprintf(stderr, "qkc compile: --emit %s: use so, obj, asm, llvm or ptx\n", v);
+                return 2;
+            }
+            o.emit = (EmitKind)k;
+        } else if ((v = opt_value(a, "--header", NULL))) {
+            o.header = v;
+        } else if ((v = opt_value(a, "--prefix", NULL))) {
+            o.prefix = v;
+        } else if ((v = opt_value(a, "--batch", NULL))) {
+            o.batch = parse_int("--batch", v, 1, INT32_MAX);
+        } else if ((v = opt_value(a, "--bind", NULL))) {
+            binds[o.nbind++] = v;
+        } else if (strncmp(s, "-O", 2) == 0 && s[2] >= '0' && s[2] <= '3' && !s[3]) {
+            o.opt_level = s[2] - '0';
+        } else if (strcmp(s, "--verify") == 0) {
+            o.verify = true;
+        } else if (strcmp(s, "-v") == 0 || strcmp(s, "--verbose") == 0) {
+            o.verbose = true;
+        } else if (s[0] == '-' && s[1]) {
+            unknown("compile", s);
+        } else if (!model) {
+            model = s;
+        } else {
+            fprintf(stderr, "qkc compile: one model at a time ('%s' and '%s')\n", model, s);
+            return 2;
+        }
+    }
+    o.binds = binds;
+    if (!model || !o.out) {
+        fprintf(stderr, "qkc compile: %s (see qkc compile --help)\n", !model ? "no MODEL given" : "no -o OUT given");
+        return 2;
+    }
+    o.dump = NULL;
+    Diag d;
+    diag_init(&d, stderr);
+    bool ok = drv_compile(model, &o, &d);
+    diag_fini(&d);
+    free(binds);
+    return ok ? 0 : 1;
+}
+
+/* The directory of this executable (to find qkc-run-aarch64). */
+static bool self_dir(char *buf, size_t n)
+{
+    ssize_t k = readlink("/proc/self/exe", buf, n - 1);
+    if (k <= 0)
+        return false;
+    buf[k] = 0;
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        return false;
+    *slash = 0;
+    return true;
+}
+
+/* AArch64 artifacts on another host: the cross-built runner under qemu. */
+static int run_foreign(const RunArgs *r)
+{
+    char dir[PATH_MAX], runner[PATH_MAX + 32];
+    if (!self_dir(dir, sizeof dir)) {
+        fprintf(stderr, "qkc run: cannot locate qkc-run-aarch64\n");
+        return 1;
+    }
+    snprintf(runner, sizeof runner, "%s/qkc-run-aarch64", dir);
+    const char *qemu = getenv("QKC_QEMU_AARCH64");
+    if (!qemu || !*qemu)
+        qemu = QKC_QEMU_AARCH64;
+    if (access(runner, X_OK) != 0 || !*qemu || access(qemu, X_OK) != 0) {
+        fprintf(stderr, "qkc run: %s is an AArch64 artifact; running it here needs qemu-aarch64 (%s) and %s\n",
+                r->artifact, *qemu ? qemu : "not found", runner);
+        return 1;
+    }
+    char threads[16], repeat[16];
+    snprintf(threads, sizeof threads, "%d", r->threads);
+    snprintf(repeat, sizeof repeat, "%d", r->repeat);
+    char **argv = calloc((size_t)r->ninputs + 12, sizeof *argv);
+    int k = 0;
+    argv[k++] = (char *)qemu;
+    argv[k++] = "-L";
+    argv[k++] = QKC_AARCH64_SYSROOT;
+    argv[k++] = runner;
+    argv[k++] = (char *)r->artifact;
+    argv[k++] = (char *)(r->output_dir ? r->output_dir : "");
+    argv[k++] = threads;
+    argv[k++] = repeat;
+    for (int i = 0; i < r->ninputs; i++)
+        argv[k++] = (char *)r->input_specs[i];
+    argv[k] = NULL;
+    fflush(stdout);
+    execv(qemu, argv);
+    fprintf(stderr, "qkc run: cannot start %s: %s\n", qemu, strerror(errno));
+    return 1;
+}
+
+static int cmd_run(Args *a)
+{
+    RunArgs r = {.repeat = 1};
+    const char **inputs = calloc((size_t)a->argc, sizeof *inputs);
+    const char *v;
+    for (a->i = 2; a->i < a->argc; a->i++) {
+        const char *s = a->argv[a->i];
+        if (is_help(s)) {
+            fputs(usage_run, stdout);
+            return 0;
+        } else if ((v = opt_value(a, "--input", "-i"))) {
+            inputs[r.ninputs++] = v;
+        } else if ((v = opt_value(a, "--output-dir", "-d"))) {
+            r.output_dir = v;
+        } else if ((v = opt_value(a, "--threads", NULL))) {
+            r.threads = (int)parse_int("--threads", v, 1, 1024);
+        } else if ((v = opt_value(a, "--repeat", NULL))) {
+            r.repeat = (int)parse_int("--repeat", v, 1, 1000000000);
+        } else if (s[0] == '-' && s[1]) {
+            unknown("run", s);
+        } else if (!r.artifact) {
+            r.artifact = s;
+        } else {
+            fprintf(stderr, "qkc run: one artifact at a time\n");
+            return 2;
+        }
+    }
+    r.input_specs = inputs;
+    if (!r.artifact) {
+        fprintf(stderr, "qkc run: no ARTIFACT given (see qkc run --help)\n");
+        return 2;
+    }
+    int machine = run_elf_machine(r.artifact);
+    int host = strcmp(cg_host_arch(), "x86_64") == 0 ? 62 : 183;
+    int rc = (machine == 62 || machine == 183) && machine != host ? run_foreign(&r) : run_artifact(&r, stderr);
+    free(inputs);
+    return rc;
+}
+
+static int cmd_inspect(Args *a)
+{
+    DriverOptions o = {.dump = stdout};
+    const char *model = NULL, *v, *after = NULL;
+    const char **binds = calloc((size_t)a->argc, sizeof *binds);
+    for (a->i = 2; a->i < a->argc; a->i++) {
+        const char *s = a->argv[a->i];
+        if (is_help(s)) {
+            char *list = NULL;
+            size_t n = 0;
+            FILE *f = open_memstream(&list, &n);
+            for (int i = 0; f && i < pass_pipeline_len; i++)
+                fprintf(f, "  %-8s %s\n", pass_pipeline[i].name, pass_pipeline[i].what);
+            if (f)
+                fclose(f);
+            printf(usage_inspect, list ? list : "");
+            free(list);
+            return 0;
+        } else if ((v = opt_value(a, "--print-after", NULL))) {
+            after = v;
+        } else if ((v = opt_value(a, "--batch", NULL))) {
+            o.batch = parse_int("--batch", v, 1, INT32_MAX);
+        } else if ((v = opt_value(a, "--bind", NULL))) {
+            binds[o.nbind++] = v;
+        } else if (s[0] == '-' && s[1]) {
+            unknown("inspect", s);
+        } else if (!model) {
+            model = s;
+        } else {
+            fprintf(stderr, "qkc inspect: one model at a time\n");
+            return 2;
+        }
+    }
+    o.binds = binds;
+    if (!model) {
+        fprintf(stderr, "qkc inspect: no MODEL given (see qkc inspect --help)\n");
+        return 2;
+    }
+    if (after && strcmp(after, "all") != 0 && !pass_find(after)) {
+        fprintf(stderr, "qkc inspect: --print-after %s: no such pass (passes:", after);
+        for (int i = 0; i < pass_pipeline_len; i++)
+            fprintf(stderr, " %s", pass_pipeline[i].name);
+        fprintf(stderr, ", or all)\n");
+        return 2;
+    }
+    Diag d;
+    diag_init(&d, stderr);
+    Graph *g = drv_import(model, &o, &d);
+    int rc = 1;
+    if (g) {
+        printf("# after import\n");
+        ir_print(g, stdout);
+        PassCtx pc = {.d = &d, .verify = true, .dump = stdout, .print_after = after};
+        if (passes_run(g, &pc, NULL)) {
+            printf("# workspace: %lld B static + %lld B per batch item; constants %lld B\n", (long long)g->ws_static,
+                   (long long)g->ws_batch, (long long)ir_graph_const_bytes(g));
+            rc = 0;
+        }
+    }
+    ir_graph_free(g);
+    diag_fini(&d);
+    free(binds);
+    return rc;
+}
+
+/* Write an interpreter output tensor as .npy. */
+static bool write_tensor(const char *dir, const char *name, const Tensor *t)
+{
+    char path[4096], msg[512], fname[256];
+    size_t k = 0;
+    for (const char *p = name; *p && k + 1 < sizeof fname; p++)
+        fname[k++] = *p == '/' ? '_' : *p;
+    fname[k] = 0;
+    snprintf(path, sizeof path, "%s/%s.npy", dir, fname);
+    if (npy_write(path, dtype_to_onnx(t->dtype), t->shape.rank, t->shape.d, t->data, msg, sizeof msg) != 0) {
+        fprintf(stderr, "qkc interp: %s\n", msg);
+        return false;
+    }
+    return true;
+}
+
+static int cmd_interp(Args *a)
+{
+    DriverOptions o = {0};
+    const char *model = NULL, *dir = NULL, *v;
+    const char **inputs = calloc((size_t)a->argc, sizeof *inputs);
+    int nin = 0;
+    for (a->i = 2; a->i < a->argc; a->i++) {
+        const char *s = a->argv[a->i];
+        if (is_help(s)) {
+            fputs(usage_interp, stdout);
+            return 0;
+        } else if ((v = opt_value(a, "--input", "-i"))) {
+            inputs[nin++] = v;
+        } else if ((v = opt_value(a, "--output-dir", "-d"))) {
+            dir = v;
+        } else if ((v = opt_value(a, "--batch", NULL))) {
+            o.batch = parse_int("--batch", v, 1, INT32_MAX);
+        } else if (s[0] == '-' && s[1]) {
+            unknown("interp", s);
+        } else if (!model) {
+            model = s;
+        } else {
+            fprintf(stderr, "qkc interp: one model at a time\n");
+            return 2;
+        }
+    }
+    if (!model || !dir) {
+        fprintf(stderr, "qkc interp: %s (see qkc interp --help)\n", !model ? "no MODEL given" : "no --output-dir");
+        return 2;
+    }
+    Diag d;
+    diag_init(&d, stderr);
+    int rc = 1;
+    Graph *g = drv_import(model, &o, &d);
+    PassCtx pc = {.d = &d};
+    Tensor *in = NULL, *out = NULL;
+    if (!g || !pass_shape_infer(g, &pc))
+        goto done;
+    in = calloc((size_t)g->ninputs + 1, sizeof *in);
+    out = calloc((size_t)g->noutputs + 1, sizeof *out);
+    int64_t batch = 1;
+    for (int i = 0; i < nin; i++) {
+        const char *eq = strchr(inputs[i], '=');
+        int idx = -1;
+        if (!eq && g->ninputs == 1)
+            idx = 0;
+        for (int k = 0; eq && k < g->ninputs; k++)
+            if (strlen(g->inputs[k]->name) == (size_t)(eq - inputs[i]) &&
+                strncmp(g->inputs[k]->name, inputs[i], (size_t)(eq - inputs[i])) == 0)
+                idx = k;
+        if (idx < 0 || in[idx].data) {
+            fprintf(stderr, "qkc interp: --input %s matches no (unset) model input\n", inputs[i]);
+            goto done;
+        }
+        if (!drv_read_npy(eq ? eq + 1 : inputs[i], &in[idx], &d))
+            goto done;
+        Value *v = g->inputs[idx];
+        Shape want = v->shape;
+        if (shape_has_batch(&want) && in[idx].shape.rank > 0)
+            want.d[0] = batch = in[idx].shape.d[0];
+        if (in[idx].dtype != v->dtype || !shape_eq(&in[idx].shape, &want)) {
+            char b1[96], b2[96];
+            fprintf(stderr, "qkc interp: input '%s': the .npy is %s%s, the model wants %s%s\n", v->name,
+                    dtype_name(in[idx].dtype), shape_str(&in[idx].shape, b1, sizeof b1), dtype_name(v->dtype),
+                    shape_str(&v->shape, b2, sizeof b2));
+            goto done;
+        }
+    }
+    for (int i = 0; i < g->ninputs; i++)
+        if (!in[i].data) {
+            fprintf(stderr, "qkc interp: input '%s' is missing\n", g->inputs[i]->name);
+            goto done;
+        }
+    if (!interp_run(g, batch, in, out, &d))
+        goto done;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "qkc interp: cannot create %s: %s\n", dir, strerror(errno));
+        goto done;
+    }
+    rc = 0;
+    for (int i = 0; i < g->noutputs; i++)
+        if (!write_tensor(dir, g->outputs[i]->name, &out[i]))
+            rc = 1;
+done:
+    for (int i = 0; g && in && i < g->ninputs; i++)
+        tensor_free(&in[i]);
+    for (int i = 0; g && out && i < g->noutputs; i++)
+        tensor_free(&out[i]);
+    free(in);
+    free(out);
+    free(inputs);
+    ir_graph_free(g);
+    diag_fini(&d);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    Args a = {argc, 1, argv};
+    if (argc < 2 || is_help(argv[1])) {
+        fputs(usage_main, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("qkc %s (LLVM 19)\n", QKC_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "compile") == 0)
+        return cmd_compile(&a);
+    if (strcmp(argv[1], "run") == 0)
+        return cmd_run(&a);
+    if (strcmp(argv[1], "inspect") == 0)
+        return cmd_inspect(&a);
+    if (strcmp(argv[1], "interp") == 0)
+        return cmd_interp(&a);
+    fprintf(stderr, "qkc: unknown command '%s'\n\n%s", argv[1], usage_main);
+    return 2;
+}

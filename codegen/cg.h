@@ -1,0 +1,167 @@
+/* cg.h — internals of code generation (not for use outside codegen/).
+ *
+ * One Cg owns every LLVM handle of a compile: context, module, builder,
+ * target machine; created and destroyed in cg.c. Each node becomes one
+ * kernel function taking a pointer per input and output, then the batch:
+ *     void qk_<n>_<dtype>_<op>[_bias][_<act>](ptr in0, ..., ptr out0, ..., i64 batch)
+ * A kernel's work is one *parallel loop* (cg_par_*): on a CPU a plain loop
+ * (threads later split it), on a GPU a grid-stride loop over the threads of
+ * a launch — so each generator describes its computation once, and the
+ * target decides how the parallel loop runs. The extent of the parallel
+ * loop is `work_static + batch * work_batch`, recorded per kernel for GPU
+ * launches. */
+#ifndef QKC_CG_H
+#define QKC_CG_H
+
+#include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
+
+#include "codegen.h"
+
+typedef struct CgKernel {
+    const char *name;
+    const Node *node;
+    LLVMValueRef fn;
+    int64_t work_static, work_batch; /* parallel loop extent */
+} CgKernel;
+
+typedef struct Cg {
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    LLVMTargetMachineRef tm;
+    LLVMTargetDataRef td;
+    const Target *t;
+    const CgOptions *o;
+    Graph *g;
+    Diag *d;
+    /* types */
+    LLVMTypeRef i1, i8, i16, i32, i64, f16, f32, f64, ptr, vd;
+    /* CPU: one global per constant value (by value id); NULL for GPUs */
+    LLVMValueRef *const_globals;
+    /* the kernel being generated */
+    LLVMValueRef fn;
+    LLVMValueRef *arg;       /* arg[k]: pointer of tensor k (inputs then outputs) */
+    LLVMValueRef batch;      /* i64 */
+    const Node *node;
+    CgKernel *kernels;
+    int nkernels, cap_kernels;
+    bool par_open;           /* a parallel loop was opened in this kernel */
+} Cg;
+
+/* ---- cg.c --------------------------------------------------------------- */
+LLVMValueRef cg_i64(Cg *cg, int64_t v);
+LLVMValueRef cg_i32(Cg *cg, int32_t v);
+LLVMValueRef cg_f32(Cg *cg, float v);
+/* The LLVM type of a dtype in memory (f16/bf16 as i16, bool as i8). */
+LLVMTypeRef cg_mem_type(Cg *cg, DType t);
+/* The type arithmetic is done in: f32 for f32/f16/bf16, f64, or the int. */
+LLVMTypeRef cg_calc_type(Cg *cg, DType t);
+/* &p[idx] for elements of dtype t. */
+LLVMValueRef cg_gep(Cg *cg, DType t, LLVMValueRef p, LLVMValueRef idx);
+/* Load element idx of dtype t, converted to its calc type. */
+LLVMValueRef cg_load(Cg *cg, DType t, LLVMValueRef p, LLVMValueRef idx);
+/* Store a calc-type value as dtype t (rounding f16/bf16). */
+void cg_store(Cg *cg, DType t, LLVMValueRef p, LLVMValueRef idx, LLVMValueRef v);
+/* A call to an overloaded LLVM intrinsic. */
+LLVMValueRef cg_intrin(Cg *cg, const char *name, LLVMTypeRef *ovl, int novl, LLVMValueRef *args, int nargs);
+/* A codegen-owned constant array (e.g. weights re-laid out for a kernel):
+ * CPU targets only. */
+LLVMValueRef cg_const_blob(Cg *cg, const char *name, const void *data, size_t bytes);
+/* A stack slot in the kernel's entry block (promoted to a register by
+ * LLVM); for accumulators carried across loops. */
+LLVMValueRef cg_alloca(Cg *cg, LLVMTypeRef t, const char *name);
+/* The global holding constant value v (CPU), or NULL. */
+LLVMValueRef cg_const_of(Cg *cg, const Value *v);
+
+/* ---- loop.c ------------------------------------------------------------- */
+typedef struct CgLoop {
+    LLVMBasicBlockRef header, body, exit;
+    LLVMValueRef iv, step;
+} CgLoop;
+
+/* for (iv = lo; iv < hi; iv += step) { ...builder is in the body... } */
+LLVMValueRef cg_for_begin(Cg *cg, CgLoop *l, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef step, const char *name);
+void cg_for_end(Cg *cg, CgLoop *l);
+/* The kernel's parallel loop over [0, work_static + batch * work_batch). */
+LLVMValueRef cg_par_begin(Cg *cg, CgLoop *l, int64_t work_static, int64_t work_batch);
+void cg_par_end(Cg *cg, CgLoop *l);
+/* if (cond) { ... } */
+typedef struct CgIf {
+    LLVMBasicBlockRef then, done;
+} CgIf;
+void cg_if_begin(Cg *cg, CgIf *c, LLVMValueRef cond);
+void cg_if_end(Cg *cg, CgIf *c);
+
+/* A strided loop nest over a (collapsed) index space: element offsets of
+ * up to CG_NEST_OPS operands advance with per-dim strides. Dim 0's extent
+ * is multiplied by the batch when ext0_batch. The outermost dim is the
+ * parallel loop on CPUs; on GPUs the whole space is one flat parallel loop. */
+enum { CG_NEST_OPS = 8 };
+typedef struct Nest {
+    int rank;
+    int64_t ext[QK_MAX_RANK];
+    bool ext0_batch;
+    int nops;
+    int64_t st[CG_NEST_OPS][QK_MAX_RANK];
+    int64_t base[CG_NEST_OPS]; /* constant offset added to each operand */
+} Nest;
+typedef void (*NestBody)(Cg *cg, void *ctx, LLVMValueRef *off);
+/* Set up a nest over `shape` (the iteration space, may have a batch dim). */
+void cg_nest_init(Nest *ns, const Shape *shape);
+/* Add an operand whose tensor of shape `s` is read broadcast over the nest
+ * (numpy rules, right-aligned) — or, with `strides`, read with explicit
+ * element strides per nest dim. Returns the operand index. */
+int cg_nest_operand(Nest *ns, const Shape *s);
+int cg_nest_operand_strided(Nest *ns, const int64_t *strides, int64_t base);
+/* Merge adjacent dims that every operand walks contiguously. */
+void cg_nest_collapse(Nest *ns);
+/* Emit the nest (opening the kernel's parallel loop). */
+void cg_nest_emit(Cg *cg, const Nest *ns, NestBody body, void *ctx);
+
+/* ---- mathfn.c ----------------------------------------------------------- */
+/* Elementwise math on f32 scalars or vectors, the same code on every
+ * target (no libm calls: NVPTX has none, and the CPUs vectorize these). */
+LLVMValueRef cg_exp(Cg *cg, LLVMValueRef x);
+LLVMValueRef cg_sigmoid(Cg *cg, LLVMValueRef x);
+LLVMValueRef cg_tanh(Cg *cg, LLVMValueRef x);
+/* max/min where a NaN operand gives NaN (ONNX/numpy semantics). */
+LLVMValueRef cg_fmax_nan(Cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_fmin_nan(Cg *cg, LLVMValueRef a, LLVMValueRef b);
+/* Apply a fused activation (Attrs act fields) to an f32 value. */
+LLVMValueRef cg_act(Cg *cg, Act act, float alpha, float beta, LLVMValueRef x);
+/* f32 <-> f16/bf16 bit conversions (round to nearest even). */
+LLVMValueRef cg_f16_to_f32(Cg *cg, LLVMValueRef h);
+LLVMValueRef cg_f32_to_f16(Cg *cg, LLVMValueRef f);
+LLVMValueRef cg_bf16_to_f32(Cg *cg, LLVMValueRef h);
+LLVMValueRef cg_f32_to_bf16(Cg *cg, LLVMValueRef f);
+/* Convert a calc-type value of dtype `from` into the calc type of `to`
+ * with Cast semantics. */
+LLVMValueRef cg_convert(Cg *cg, LLVMValueRef v, DType from, DType to);
+
+/* ---- kernel generators (k_*.c) ------------------------------------------ */
+/* Each emits the body of the current kernel for node n. */
+bool cg_k_unary(Cg *cg, const Node *n);     /* Relu ... Cast, Clip */
+bool cg_k_binary(Cg *cg, const Node *n);    /* Add Sub Mul Div Max Min */
+bool cg_k_copy(Cg *cg, const Node *n);      /* views materialized, Identity */
+bool cg_k_transpose(Cg *cg, const Node *n);
+bool cg_k_concat(Cg *cg, const Node *n);
+bool cg_k_gemm(Cg *cg, const Node *n);      /* MatMul, Gemm */
+bool cg_k_conv(Cg *cg, const Node *n);
+bool cg_k_pool(Cg *cg, const Node *n);      /* MaxPool, AveragePool */
+bool cg_k_global_pool(Cg *cg, const Node *n);
+bool cg_k_softmax(Cg *cg, const Node *n);
+bool cg_k_batchnorm(Cg *cg, const Node *n);
+
+/* ---- emit.c / link.c ---------------------------------------------------- */
+bool cg_optimize(Cg *cg);
+bool cg_emit_file(Cg *cg, LLVMModuleRef m, LLVMCodeGenFileType kind, const char *path);
+/* PTX text of the current module (malloc'ed). */
+char *cg_emit_ptx(Cg *cg, size_t *len);
+bool cg_write_header(Cg *cg, const char *path);
+/* Link an object into a shared object with ld.lld. */
+bool cg_link_so(const Target *t, const char *obj, const char *out, Diag *d);
+/* Create / destroy an LLVM target machine for a triple and CPU. */
+LLVMTargetMachineRef cg_target_machine(const char *triple, const char *cpu, const char *features, int opt, Diag *d);
+
+#endif

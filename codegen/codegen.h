@@ -1,0 +1,55 @@
+/* codegen.h — from a planned graph to an artifact: a shared object, an
+ * object file (+ C header), assembly, LLVM IR or PTX, for x86-64, AArch64
+ * or NVPTX. The public face of codegen/. */
+#ifndef QKC_CODEGEN_H
+#define QKC_CODEGEN_H
+
+#include <stdio.h>
+
+#include "ir/ir.h"
+
+typedef enum EmitKind { EMIT_SO, EMIT_OBJ, EMIT_ASM, EMIT_LLVM, EMIT_PTX } EmitKind;
+
+typedef enum TargetArch { ARCH_X86_64, ARCH_AARCH64, ARCH_NVPTX } TargetArch;
+
+/* A target is data: everything that differs between ISAs lives here, chosen
+ * once; kernel generators read fields, never #ifdef. */
+typedef struct Target {
+    TargetArch arch;
+    const char *name;       /* "x86_64", "aarch64", "nvptx" (artifact descriptor) */
+    const char *triple;     /* LLVM target triple */
+    const char *cpu;        /* LLVM CPU name (allow-listed) */
+    const char *features;   /* LLVM feature string */
+    int vector_bits;        /* widest SIMD register */
+    bool gpu;               /* kernels run over a grid of threads */
+    bool f16_convert;       /* hardware f32<->f16 conversion (F16C, AArch64, PTX) */
+    const char *libc_dirs[2]; /* where the target's libc lives, for linking (.so) */
+    const char *host_triple;  /* GPU: the triple of the host library */
+} Target;
+
+/* Resolve --target/--cpu into a target record. arch NULL: the host.
+ * cpu NULL: the host's own CPU when the target is the host, else a
+ * conservative baseline. Unknown names are errors (LLVM would only warn,
+ * then miscompile or abort). */
+bool cg_target_resolve(const char *arch, const char *cpu, Target *t, Diag *d);
+/* The allow-listed CPUs of each target, for --help and messages. */
+void cg_target_print_cpus(FILE *f);
+const char *cg_host_arch(void);
+
+typedef struct CgOptions {
+    Target target;
+    EmitKind emit;
+    const char *out;        /* output path */
+    const char *header;     /* --header path for EMIT_OBJ, or NULL */
+    const char *prefix;     /* symbol prefix for EMIT_OBJ (a C identifier) */
+    const char *model_name;
+    uint64_t model_hash;    /* hash of the model bytes and options */
+    int opt_level;          /* 0..3 */
+    bool verify_ir;         /* LLVMVerifyModule before optimizing (always on in tests) */
+} CgOptions;
+
+/* Generate, optimize, emit and (for EMIT_SO) link. The graph must be
+ * planned (passes/plan.c). */
+bool cg_compile(Graph *g, const CgOptions *o, Diag *d);
+
+#endif

@@ -1,0 +1,493 @@
+/* infer.c — the shape rule of every op (see ops.h for the semantics).
+ *
+ * ir_infer_node() is pure: it reads the node's inputs and attributes and
+ * writes output types and normalized attributes to the caller's storage.
+ * passes/shape_infer.c applies it to the graph; ir_verify() re-runs it to
+ * check that a pass left shapes consistent.
+ *
+ * The symbolic batch dim (DIM_BATCH) may only ever be the leading dim of a
+ * tensor; a rule that would move it elsewhere, merge it with other dims or
+ * reduce over it reports an error suggesting a fixed batch (--batch N). */
+#include "ir.h"
+
+#include <string.h>
+
+#define ERR(...) diag_error(d, n->loc, __VA_ARGS__)
+
+static const char *sh(const Shape *s, char *buf) { return shape_str(s, buf, 96); }
+
+static bool is_numeric(DType t) { return t != DT_UNDEF && t != DT_BOOL; }
+
+/* The input's type must be known: a value whose producer failed has none. */
+static bool known(const Node *n, int i, Diag *d)
+{
+    const Value *v = n->in[i];
+    if (!v || v->dtype == DT_UNDEF || v->shape.rank == RANK_UNKNOWN)
+        return ERR("input %d has no known type", i);
+    return true;
+}
+
+/* Normalize an axis in [-rank, rank) (or [-rank, rank] when `incl`). */
+static bool norm_axis(const Node *n, int64_t *axis, int rank, bool incl, const char *what, Diag *d)
+{
+    int64_t hi = incl ? rank : rank - 1;
+    if (*axis < -rank || *axis > hi)
+        return ERR("%s %lld is out of range for rank %d", what, (long long)*axis, rank);
+    if (*axis < 0)
+        *axis += rank;
+    return true;
+}
+
+/* Output extent of a sliding window; 0 when the window never fits. */
+static int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t dil, int64_t pb, int64_t pe, bool ceil_mode)
+{
+    int64_t span = (k - 1) * dil + 1;
+    int64_t num = in + pb + pe - span;
+    if (num < 0)
+        return 0;
+    int64_t out = (ceil_mode ? (num + s - 1) / s : num / s) + 1;
+    /* with ceil_mode, a last window starting inside the end padding is dropped */
+    if (ceil_mode && (out - 1) * s >= in + pb)
+        out--;
+    return out;
+}
+
+/* Resolve auto_pad into explicit pads for spatial extent `in`. */
+static void auto_pads(Attrs *a, int i, int64_t in)
+{
+    int64_t k = a->kernel[i], s = a->strides[i], dil = a->dilations[i];
+    int64_t span = (k - 1) * dil + 1;
+    if (a->auto_pad == AUTOPAD_VALID) {
+        a->pads[i] = a->pads[3 + i] = 0;
+    } else if (a->auto_pad == AUTOPAD_SAME_UPPER || a->auto_pad == AUTOPAD_SAME_LOWER) {
+        int64_t out = (in + s - 1) / s;
+        int64_t total = (out - 1) * s + span - in;
+        if (total < 0)
+            total = 0;
+        int64_t small = total / 2, big = total - small;
+        a->pads[i] = a->auto_pad == AUTOPAD_SAME_UPPER ? small : big;
+        a->pads[3 + i] = a->auto_pad == AUTOPAD_SAME_UPPER ? big : small;
+    }
+}
+
+/* Spatial output shape of Conv/pools: x is [N, C, sp...]. */
+static bool window_shape(const Node *n, Attrs *a, const Shape *x, int64_t out_c, Shape *y, Diag *d)
+{
+    char b[96];
+    if (x->rank != 2 + a->nsp)
+        return ERR("input %s has rank %d; %d spatial dims need rank %d", sh(x, b), x->rank, a->nsp, 2 + a->nsp);
+    for (int i = 1; i < x->rank; i++)
+        if (x->d[i] == DIM_BATCH)
+            return ERR("only the leading dim may be the batch");
+    *y = *x;
+    y->d[1] = out_c;
+    for (int i = 0; i < a->nsp; i++) {
+        if (a->auto_pad != AUTOPAD_NOTSET)
+            auto_pads(a, i, x->d[2 + i]);
+        int64_t o = window_out(x->d[2 + i], a->kernel[i], a->strides[i], a->dilations[i], a->pads[i],
+                               a->pads[3 + i], a->ceil_mode);
+        if (o <= 0)
+            return ERR("the window (kernel %lld, dilation %lld) does not fit spatial dim %d of size %lld with "
+                       "pads %lld+%lld", (long long)a->kernel[i], (long long)a->dilations[i], i,
+                       (long long)x->d[2 + i], (long long)a->pads[i], (long long)a->pads[3 + i]);
+        y->d[2 + i] = o;
+    }
+    a->auto_pad = AUTOPAD_NOTSET;
+    return true;
+}
+
+static bool infer_reshape(const Node *n, Attrs *a, const Shape *x, Shape *y, Diag *d)
+{
+    char b[96];
+    y->rank = a->nints;
+    int neg = -1;
+    bool batch = shape_has_batch(x);
+    int64_t per = shape_numel(x); /* per batch item when batch */
+    int64_t known_prod = 1;
+    bool out_batch = false;
+    for (int i = 0; i < a->nints; i++) {
+        int64_t t = a->ints[i];
+        if (t == -1) {
+            if (neg >= 0)
+                return ERR("the target shape has more than one -1");
+            neg = i;
+            continue;
+        }
+        if (t < -1)
+            return ERR("target dim %d is %lld", i, (long long)t);
+        if (t == 0 && !a->allowzero) {
+            if (i >= x->rank)
+                return ERR("target dim %d is 0 (copy) but the input has rank %d", i, x->rank);
+            t = x->d[i];
+        }
+        if (t == DIM_BATCH) {
+            if (i != 0)
+                return ERR("the batch dim would move to position %d", i);
+            out_batch = true;
+            y->d[i] = DIM_BATCH;
+            continue;
+        }
+        y->d[i] = t;
+        if (!checked_mul(known_prod, t, &known_prod))
+            return ERR("target shape overflows");
+    }
+    if (batch && !out_batch) {
+        /* the batch can only survive as a -1 in the leading position that
+         * absorbs exactly the batch */
+        if (neg == 0 && known_prod == per) {
+            y->d[0] = DIM_BATCH;
+            return true;
+        }
+        return ERR("reshaping %s to this target merges or moves the batch dim; compile with a fixed batch "
+                   "(--batch N)", sh(x, b));
+    }
+    if (neg >= 0) {
+        if (known_prod == 0 || per % known_prod != 0)
+            return ERR("cannot reshape %s: %lld elements do not divide by %lld", sh(x, b), (long long)per,
+                       (long long)known_prod);
+        y->d[neg] = per / known_prod;
+    } else if (known_prod != per) {
+        return ERR("cannot reshape %s (%lld elements%s) into %lld elements", sh(x, b), (long long)per,
+                   batch ? " per batch item" : "", (long long)known_prod);
+    }
+    return true;
+}
+
+static bool infer_matmul(const Node *n, const Shape *A, const Shape *B, Shape *y, Diag *d)
+{
+    char b1[96], b2[96];
+    if (A->rank < 1 || B->rank < 1)
+        return ERR("MatMul operands must have rank >= 1");
+    Shape a = *A, bb = *B;
+    bool va = a.rank == 1, vb = bb.rank == 1;
+    if (va) { /* [K] -> [1, K] */
+        a.rank = 2, a.d[1] = a.d[0], a.d[0] = 1;
+    }
+    if (vb) { /* [K] -> [K, 1] */
+        bb.rank = 2, bb.d[1] = 1;
+    }
+    int64_t M = a.d[a.rank - 2], K = a.d[a.rank - 1], K2 = bb.d[bb.rank - 2], N = bb.d[bb.rank - 1];
+    if (K == DIM_BATCH || K2 == DIM_BATCH || N == DIM_BATCH || (M == DIM_BATCH && a.rank > 2))
+        return ERR("the batch dim cannot be a matrix dim here");
+    if (K != K2)
+        return ERR("inner dims differ: %s @ %s", sh(A, b1), sh(B, b2));
+    Shape pa = {.rank = a.rank - 2}, pb = {.rank = bb.rank - 2}, p;
+    memcpy(pa.d, a.d, sizeof(int64_t) * (size_t)pa.rank);
+    memcpy(pb.d, bb.d, sizeof(int64_t) * (size_t)pb.rank);
+    if (!shape_broadcast(&pa, &pb, &p))
+        return ERR("batch dims do not broadcast: %s @ %s", sh(A, b1), sh(B, b2));
+    if (M == DIM_BATCH && p.rank > 0)
+        return ERR("the batch dim cannot be a matrix dim here");
+    *y = p;
+    if (!va)
+        y->d[y->rank++] = M;
+    if (!vb)
+        y->d[y->rank++] = N;
+    if (y->rank > QK_MAX_RANK)
+        return ERR("result rank too large");
+    return true;
+}
+
+static bool infer_concat(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
+{
+    char b1[96], b2[96];
+    const Shape *s0 = &n->in[0]->shape;
+    if (!norm_axis(n, &a->axis, s0->rank, false, "axis", d))
+        return false;
+    *y = *s0;
+    *dt = n->in[0]->dtype;
+    for (int i = 1; i < n->nin; i++) {
+        const Shape *s = &n->in[i]->shape;
+        if (n->in[i]->dtype != *dt)
+            return ERR("input %d is %s, input 0 is %s", i, dtype_name(n->in[i]->dtype), dtype_name(*dt));
+        if (s->rank != s0->rank)
+            return ERR("input %d has rank %d, input 0 rank %d", i, s->rank, s0->rank);
+        for (int k = 0; k < s->rank; k++)
+            if (k != a->axis && s->d[k] != s0->d[k])
+                return ERR("inputs %s and %s differ outside axis %lld", sh(s0, b1), sh(s, b2), (long long)a->axis);
+        if (s->d[a->axis] == DIM_BATCH || s0->d[a->axis] == DIM_BATCH)
+            return ERR("concatenating along the batch dim; compile with a fixed batch (--batch N)");
+        if (!checked_add(y->d[a->axis], s->d[a->axis], &y->d[a->axis]))
+            return ERR("size overflows");
+    }
+    return true;
+}
+
+bool ir_infer_node(const Node *n, Attrs *a, DType *out_dt, Shape *out_shape, Diag *d)
+{
+    char b1[96], b2[96];
+    const OpInfo *oi = &op_info[n->op];
+    *a = n->a;
+    for (int i = 0; i < n->nout; i++) {
+        out_dt[i] = DT_UNDEF;
+        out_shape[i] = (Shape){.rank = RANK_UNKNOWN};
+    }
+    if (n->nin < oi->min_in || (oi->max_in >= 0 && n->nin > oi->max_in))
+        return ERR("%d inputs; %s takes %d to %d", n->nin, oi->name, oi->min_in, oi->max_in);
+    for (int i = 0; i < n->nin; i++)
+        if (n->in[i] && !known(n, i, d))
+            return false;
+    if (n->nin == 0 || !n->in[0])
+        return ERR("input 0 is required");
+    const Value *x = n->in[0];
+    const Shape *xs = &x->shape;
+    DType dt = x->dtype;
+    Shape y = *xs;
+
+    if (oi->flags & OPF_BINARY) {
+        const Value *b = n->in[1];
+        if (!b)
+            return ERR("input 1 is required");
+        if (b->dtype != dt)
+            return ERR("input types differ: %s and %s", dtype_name(dt), dtype_name(b->dtype));
+        if (!is_numeric(dt))
+            return ERR("%s is not defined for %s", oi->name, dtype_name(dt));
+        if (!shape_broadcast(xs, &b->shape, &y))
+            return ERR("shapes %s and %s do not broadcast%s", sh(xs, b1), sh(&b->shape, b2),
+                       (shape_has_batch(xs) || shape_has_batch(&b->shape)) ? " (with the batch dim leading)" : "");
+        out_dt[0] = dt, out_shape[0] = y;
+        return true;
+    }
+
+    switch (n->op) {
+    case OP_IDENTITY:
+        break;
+    case OP_RESHAPE:
+        if (!infer_reshape(n, a, xs, &y, d))
+            return false;
+        break;
+    case OP_FLATTEN: {
+        if (!norm_axis(n, &a->axis, xs->rank, true, "axis", d))
+            return false;
+        Shape lo = {.rank = (int)a->axis}, hi = {.rank = xs->rank - (int)a->axis};
+        memcpy(lo.d, xs->d, sizeof(int64_t) * (size_t)lo.rank);
+        memcpy(hi.d, xs->d + a->axis, sizeof(int64_t) * (size_t)hi.rank);
+        int64_t l = shape_numel(&lo), h = shape_numel(&hi);
+        if (l < 0 || h < 0)
+            return ERR("size overflows");
+        y.rank = 2;
+        y.d[0] = l, y.d[1] = h;
+        if (shape_has_batch(xs)) {
+            if (a->axis == 0 || l != 1)
+                return ERR("flattening %s at axis %lld merges the batch dim; compile with a fixed batch "
+                           "(--batch N)", sh(xs, b1), (long long)a->axis);
+            y.d[0] = DIM_BATCH;
+        }
+        break;
+    }
+    case OP_SQUEEZE: {
+        bool drop[QK_MAX_RANK] = {0};
+        if (a->nints == 0) {
+            for (int i = 0; i < xs->rank; i++)
+                drop[i] = xs->d[i] == 1;
+        }
+        for (int i = 0; i < a->nints; i++) {
+            if (!norm_axis(n, &a->ints[i], xs->rank, false, "axis", d))
+                return false;
+            if (xs->d[a->ints[i]] == DIM_BATCH)
+                return ERR("cannot squeeze the batch dim; compile with --batch 1");
+            if (xs->d[a->ints[i]] != 1)
+                return ERR("axis %lld of %s is not 1", (long long)a->ints[i], sh(xs, b1));
+            drop[a->ints[i]] = true;
+        }
+        y.rank = 0;
+        for (int i = 0; i < xs->rank; i++)
+            if (!drop[i])
+                y.d[y.rank++] = xs->d[i];
+        break;
+    }
+    case OP_UNSQUEEZE: {
+        int r = xs->rank + a->nints;
+        if (r > QK_MAX_RANK)
+            return ERR("result rank %d exceeds %d", r, QK_MAX_RANK);
+        bool ins[QK_MAX_RANK] = {0};
+        for (int i = 0; i < a->nints; i++) {
+            if (!norm_axis(n, &a->ints[i], r, false, "axis", d))
+                return false;
+            if (ins[a->ints[i]])
+                return ERR("axis %lld repeats", (long long)a->ints[i]);
+            ins[a->ints[i]] = true;
+        }
+        y.rank = r;
+        for (int i = 0, k = 0; i < r; i++)
+            y.d[i] = ins[i] ? 1 : xs->d[k++];
+        if (shape_has_batch(xs) && y.d[0] != DIM_BATCH)
+            return ERR("a new leading dim would move the batch dim; compile with a fixed batch (--batch N)");
+        break;
+    }
+    case OP_RELU:
+        if (!dtype_is_float(dt) && !dtype_is_signed_int(dt))
+            return ERR("%s is not defined for %s", oi->name, dtype_name(dt));
+        break;
+    case OP_LEAKY_RELU:
+    case OP_SIGMOID:
+    case OP_TANH:
+        if (!dtype_is_float(dt))
+            return ERR("%s needs a float type, not %s", oi->name, dtype_name(dt));
+        break;
+    case OP_CLIP:
+        if (!is_numeric(dt))
+            return ERR("Clip is not defined for %s", dtype_name(dt));
+        break;
+    case OP_CAST:
+        dt = a->to;
+        break;
+    case OP_MATMUL: {
+        const Value *w = n->in[1];
+        if (!w || w->dtype != dt)
+            return ERR("operand types differ: %s and %s", dtype_name(dt), w ? dtype_name(w->dtype) : "none");
+        if (!dtype_is_float(dt))
+            return ERR("MatMul of %s is not supported", dtype_name(dt));
+        if (!infer_matmul(n, xs, &w->shape, &y, d))
+            return false;
+        if (n->nin > 2 && n->in[2]) {
+            const Shape *bs = &n->in[2]->shape;
+            if (n->in[2]->dtype != dt || bs->rank != 1 || y.rank < 1 || bs->d[0] != y.d[y.rank - 1])
+                return ERR("bias must be %s[%lld], not %s%s", dtype_name(dt), (long long)y.d[y.rank - 1],
+                           dtype_name(n->in[2]->dtype), sh(bs, b1));
+        }
+        break;
+    }
+    case OP_GEMM: {
+        const Value *w = n->in[1];
+        if (w->dtype != dt)
+            return ERR("operand types differ: %s and %s", dtype_name(dt), dtype_name(w->dtype));
+        if (!dtype_is_float(dt))
+            return ERR("Gemm of %s is not supported", dtype_name(dt));
+        if (xs->rank != 2 || w->shape.rank != 2)
+            return ERR("Gemm operands must be 2-D, got %s and %s", sh(xs, b1), sh(&w->shape, b2));
+        int64_t M = a->trans_a ? xs->d[1] : xs->d[0], K = a->trans_a ? xs->d[0] : xs->d[1];
+        int64_t K2 = a->trans_b ? w->shape.d[1] : w->shape.d[0], N = a->trans_b ? w->shape.d[0] : w->shape.d[1];
+        if (K == DIM_BATCH || K2 == DIM_BATCH || N == DIM_BATCH)
+            return ERR("the batch dim cannot be an inner or column dim of Gemm; compile with --batch N");
+        if (K != K2)
+            return ERR("inner dims differ: %s%s @ %s%s", sh(xs, b1), a->trans_a ? "^T" : "", sh(&w->shape, b2),
+                       a->trans_b ? "^T" : "");
+        y.rank = 2, y.d[0] = M, y.d[1] = N;
+        if (n->nin > 2 && n->in[2]) {
+            Shape bc;
+            if (n->in[2]->dtype != dt)
+                return ERR("C is %s, A is %s", dtype_name(n->in[2]->dtype), dtype_name(dt));
+            if (!shape_broadcast(&n->in[2]->shape, &y, &bc) || !shape_eq(&bc, &y))
+                return ERR("C %s does not broadcast to %s", sh(&n->in[2]->shape, b1), sh(&y, b2));
+        }
+        break;
+    }
+    case OP_CONV: {
+        const Value *w = n->in[1];
+        const Shape *ws = &w->shape;
+        if (w->dtype != dt || !dtype_is_float(dt))
+            return ERR("Conv of %s and %s is not supported", dtype_name(dt), dtype_name(w->dtype));
+        if (ws->rank < 3 || ws->rank > 5)
+            return ERR("weight %s must have 1 to 3 spatial dims", sh(ws, b1));
+        if (a->nsp == 0)
+            a->nsp = ws->rank - 2;
+        if (a->nsp != ws->rank - 2)
+            return ERR("weight %s has %d spatial dims, the attributes %d", sh(ws, b1), ws->rank - 2, a->nsp);
+        for (int i = 0; i < a->nsp; i++) {
+            if (a->kernel[i] && a->kernel[i] != ws->d[2 + i])
+                return ERR("kernel_shape disagrees with the weight %s", sh(ws, b1));
+            a->kernel[i] = ws->d[2 + i];
+        }
+        if (ws->d[0] == DIM_BATCH || xs->rank < 2 || xs->d[1] == DIM_BATCH)
+            return ERR("bad operand shapes %s, %s", sh(xs, b1), sh(ws, b2));
+        if (a->group < 1 || ws->d[0] % a->group != 0)
+            return ERR("%lld output channels do not divide into %lld groups", (long long)ws->d[0],
+                       (long long)a->group);
+        if (xs->d[1] != ws->d[1] * a->group)
+            return ERR("input has %lld channels; the weight %s with group %lld needs %lld", (long long)xs->d[1],
+                       sh(ws, b1), (long long)a->group, (long long)(ws->d[1] * a->group));
+        if (n->nin > 2 && n->in[2]) {
+            const Shape *bs = &n->in[2]->shape;
+            if (n->in[2]->dtype != dt || bs->rank != 1 || bs->d[0] != ws->d[0])
+                return ERR("bias must be %s[%lld], not %s%s", dtype_name(dt), (long long)ws->d[0],
+                           dtype_name(n->in[2]->dtype), sh(bs, b1));
+        }
+        a->ceil_mode = 0;
+        if (!window_shape(n, a, xs, ws->d[0], &y, d))
+            return false;
+        break;
+    }
+    case OP_MAXPOOL:
+    case OP_AVGPOOL:
+        if (n->op == OP_AVGPOOL ? !dtype_is_float(dt) : !(dtype_is_float(dt) || dt == DT_I8 || dt == DT_U8))
+            return ERR("%s of %s is not supported", oi->name, dtype_name(dt));
+        if (xs->rank < 2)
+            return ERR("input %s needs rank >= 3", sh(xs, b1));
+        if (!window_shape(n, a, xs, xs->d[1], &y, d))
+            return false;
+        if (n->nout > 1 && n->out[1]) {
+            out_dt[1] = DT_I64;
+            out_shape[1] = y;
+        }
+        break;
+    case OP_GLOBAL_AVGPOOL:
+        if (!dtype_is_float(dt) || xs->rank < 3)
+            return ERR("needs a float input of rank >= 3, got %s%s", dtype_name(dt), sh(xs, b1));
+        for (int i = 2; i < y.rank; i++)
+            y.d[i] = 1;
+        break;
+    case OP_SOFTMAX: {
+        if (!dtype_is_float(dt))
+            return ERR("Softmax needs a float type, not %s", dtype_name(dt));
+        if (xs->rank == 0)
+            return ERR("Softmax of a scalar");
+        if (!norm_axis(n, &a->axis, xs->rank, false, "axis", d))
+            return false;
+        if (a->axis2 == AXIS_END)
+            a->axis2 = xs->rank;
+        else if (a->axis2 == AXIS_NEXT)
+            a->axis2 = a->axis + 1;
+        if (a->axis2 <= a->axis || a->axis2 > xs->rank)
+            return ERR("bad Softmax range [%lld, %lld)", (long long)a->axis, (long long)a->axis2);
+        if (shape_has_batch(xs) && a->axis == 0)
+            return ERR("Softmax over the batch dim; compile with a fixed batch (--batch N)");
+        break;
+    }
+    case OP_BATCHNORM: {
+        if (!dtype_is_float(dt) || xs->rank < 2)
+            return ERR("needs a float input of rank >= 2, got %s%s", dtype_name(dt), sh(xs, b1));
+        int64_t C = xs->d[1];
+        for (int i = 1; i < 5; i++) {
+            const Value *p = n->in[i];
+            if (!p || p->shape.rank != 1 || p->shape.d[0] != C || !dtype_is_float(p->dtype))
+                return ERR("input %d must be a float vector of %lld channels", i, (long long)C);
+        }
+        for (int i = 1; i < n->nout; i++) {
+            out_dt[i] = n->in[3]->dtype;
+            out_shape[i] = n->in[3]->shape;
+        }
+        break;
+    }
+    case OP_TRANSPOSE: {
+        if (a->nints < 0 || (a->nints == 0 && xs->rank > 0)) {
+            a->nints = xs->rank;
+            for (int i = 0; i < xs->rank; i++)
+                a->ints[i] = xs->rank - 1 - i;
+        }
+        if (a->nints != xs->rank)
+            return ERR("perm has %d entries for rank %d", a->nints, xs->rank);
+        bool seen[QK_MAX_RANK] = {0};
+        for (int i = 0; i < a->nints; i++) {
+            if (!norm_axis(n, &a->ints[i], xs->rank, false, "perm entry", d))
+                return false;
+            if (seen[a->ints[i]])
+                return ERR("perm is not a permutation");
+            seen[a->ints[i]] = true;
+            y.d[i] = xs->d[a->ints[i]];
+        }
+        if (shape_has_batch(xs) && a->ints[0] != 0)
+            return ERR("the transpose moves the batch dim; compile with a fixed batch (--batch N)");
+        break;
+    }
+    case OP_CONCAT:
+        if (!infer_concat(n, a, &dt, &y, d))
+            return false;
+        break;
+    default:
+        return ERR("no shape rule for %s", oi->name);
+    }
+    out_dt[0] = dt;
+    out_shape[0] = y;
+    return true;
+}

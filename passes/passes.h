@@ -1,0 +1,44 @@
+/* passes.h — graph passes and the default pipeline.
+ *
+ * Each pass is one function in one file, with a contract comment (what it
+ * requires, what it gives or breaks). A pass only rewrites the IR; it
+ * reports user-facing problems to the Diag and returns false. */
+#ifndef QKC_PASSES_H
+#define QKC_PASSES_H
+
+#include "ir/ir.h"
+
+typedef struct PassCtx {
+    Diag *d;
+    bool verify;            /* run ir_verify after every pass (tests, debug) */
+    FILE *dump;             /* where --print-after dumps go, or NULL */
+    const char *print_after; /* a pass name, "all", or NULL */
+    int64_t fold_limit;     /* largest constant (bytes) folding may create */
+} PassCtx;
+
+typedef bool (*PassFn)(Graph *g, PassCtx *pc);
+
+typedef struct PassInfo {
+    const char *name;
+    PassFn fn;
+    const char *what;
+} PassInfo;
+
+/* The default pipeline, in order. */
+extern const PassInfo pass_pipeline[];
+extern const int pass_pipeline_len;
+
+bool pass_shape_infer(Graph *g, PassCtx *pc);
+bool pass_fold(Graph *g, PassCtx *pc);
+bool pass_bn_fold(Graph *g, PassCtx *pc);
+bool pass_fuse(Graph *g, PassCtx *pc);
+bool pass_dce(Graph *g, PassCtx *pc);
+bool pass_plan(Graph *g, PassCtx *pc);
+
+/* Run the pipeline (through the pass named `stop_after`, or all when NULL).
+ * Dumps and verification as the context asks. */
+bool passes_run(Graph *g, PassCtx *pc, const char *stop_after);
+/* Whether `name` is a pass of the pipeline. */
+const PassInfo *pass_find(const char *name);
+
+#endif

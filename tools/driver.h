@@ -1,0 +1,37 @@
+/* driver.h — the compiler as a library call: read a model, run the
+ * pipeline, generate the artifact. Used by the qkc CLI and by tests. */
+#ifndef QKC_DRIVER_H
+#define QKC_DRIVER_H
+
+#include "codegen/codegen.h"
+#include "frontend/frontend.h"
+#include "passes/passes.h"
+
+typedef struct DriverOptions {
+    const char *target;        /* NULL: the host */
+    const char *cpu;           /* NULL: the target's default */
+    EmitKind emit;
+    const char *out;
+    const char *header;        /* --header (EMIT_OBJ) */
+    const char *prefix;        /* symbol prefix (EMIT_OBJ); NULL: from the output name */
+    int64_t batch;             /* > 0: fix the batch dim */
+    int nbind;                 /* --bind NAME=FILE.npy */
+    const char *const *binds;
+    int opt_level;             /* 0..3 (default 3 when 0 is not asked: see qkc.c) */
+    bool verify;               /* ir_verify after every pass, LLVM verifier */
+    const char *print_after;   /* dump IR after this pass ("all", "import") */
+    FILE *dump;
+    bool verbose;              /* stage times and a summary on stderr */
+} DriverOptions;
+
+/* Read and import a model (with --batch and --bind applied). */
+Graph *drv_import(const char *model, const DriverOptions *o, Diag *d);
+/* The whole compile: import, passes, codegen, link. */
+bool drv_compile(const char *model, const DriverOptions *o, Diag *d);
+/* FNV-1a 64 of a file's bytes (0 when unreadable), mixed into `h`. */
+uint64_t drv_hash_file(const char *path, uint64_t h);
+uint64_t drv_hash_str(const char *s, uint64_t h);
+/* A tensor from a .npy file (malloc'ed data); errors name the file. */
+bool drv_read_npy(const char *path, Tensor *t, Diag *d);
+
+#endif
