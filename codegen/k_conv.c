@@ -36,7 +36,7 @@ static void describe(const Node *n, ConvDesc *c)
         c->O[i] = real ? ys->d[2 + j] : 1;
         c->K[i] = real ? a->kernel[j] : 1;
         c->S[i] = real ? a->strides[j] : 1;
-        c->P[i] = real ? a->pads[j] : 0;
+        c->P[i] = real ? a->pads[j] : 0; /* end pads only bound the output size */
         c->D[i] = real ? a->dilations[j] : 1;
     }
 }

@@ -33,7 +33,7 @@ static void describe(const Node *n, PoolDesc *p)
         p->K[i] = real ? a->kernel[j] : 1;
         p->S[i] = real ? a->strides[j] : 1;
         p->P[i] = real ? a->pads[j] : 0;
-        p->PE[i] = real ? a->pads[3 + j] : 0;
+        p->PE[i] = real ? a->pads[a->nsp + j] : 0;
         p->D[i] = real ? a->dilations[j] : 1;
     }
 }

@@ -24,7 +24,7 @@
 
 #include "ir/strmap.h"
 
-enum { OPSET_MIN = 7, OPSET_MAX = 21 };
+enum { OPSET_MIN = 1, OPSET_MAX = 21 };
 
 typedef struct Imp {
     Graph *g;
@@ -222,9 +222,8 @@ static Node *emit(Imp *im, OnnxNode *on, OpKind op, Value **in, int nin, int nou
         nin--;
     const char *name = on->np->name && *on->np->name ? on->np->name : NULL;
     Node *n = ir_node_new(im->g, op, name, in, nin, outs, nout);
-    n->loc = on->loc;
+    n->loc = on->loc; /* op and node names there are arena copies */
     n->loc.node = n->name;
-    n->loc.op = on->np->op_type;
     return n;
 }
 
@@ -457,14 +456,12 @@ static bool parse_window(Imp *im, OnnxNode *on, Attrs *a, bool kernel_required)
     }
     for (int i = 0; i < 6; i++)
         a->pads[i] = 0;
-    for (int i = 0; np > 0 && i < nsp; i++) {
+    for (int i = 0; np > 0 && i < 2 * nsp; i++)
         a->pads[i] = p[i];
-        a->pads[3 + i] = p[nsp + i];
-    }
     for (int i = 0; i < nsp; i++) {
         if ((nk > 0 && a->kernel[i] <= 0) || a->strides[i] <= 0 || a->dilations[i] <= 0)
             return diag_error(im->d, on->loc, "kernel_shape, strides and dilations must be positive");
-        if (a->pads[i] < 0 || a->pads[3 + i] < 0)
+        if (a->pads[i] < 0 || a->pads[a->nsp + i] < 0)
             return diag_error(im->d, on->loc, "pads must not be negative");
     }
     if (a->auto_pad != AUTOPAD_NOTSET && np > 0)
@@ -559,8 +556,14 @@ static bool imp_reshape(Imp *im, OnnxNode *on)
     Attrs a = {0};
     if (!attr_int(im, on, "allowzero", 0, &allowzero))
         return false;
-    if (!const_ints(im, on, 1, "shape", a.ints, QK_MAX_RANK, &a.nints))
-        return false;
+    if (im->opset < 5) { /* the target was an attribute */
+        if (!attr_ints(im, on, "shape", a.ints, QK_MAX_RANK, &a.nints))
+            return false;
+        if (a.nints < 0)
+            return diag_error(im->d, on->loc, "attribute 'shape' is required");
+    } else if (on->nin < 2 || !const_ints(im, on, 1, "shape", a.ints, QK_MAX_RANK, &a.nints)) {
+        return on->nin < 2 ? diag_error(im->d, on->loc, "input 'shape' is required") : false;
+    }
     Node *n = emit(im, on, OP_RESHAPE, on->in, 1, 1);
     if (!n)
         return false;
@@ -607,7 +610,7 @@ static bool imp_concat(Imp *im, OnnxNode *on)
         if (!on->in[i])
             return diag_error(im->d, on->loc, "input %d is empty", i);
     Node *n = emit(im, on, OP_CONCAT, on->in, on->nin, 1);
-    if (!n || !attr_int(im, on, "axis", INT64_MIN, &n->a.axis))
+    if (!n || !attr_int(im, on, "axis", im->opset < 4 ? 1 : INT64_MIN, &n->a.axis))
         return false;
     if (n->a.axis == INT64_MIN)
         return diag_error(im->d, on->loc, "attribute 'axis' is required");
@@ -617,8 +620,17 @@ static bool imp_concat(Imp *im, OnnxNode *on)
 static bool imp_cast(Imp *im, OnnxNode *on)
 {
     int64_t to;
-    if (!attr_int(im, on, "to", INT64_MIN, &to))
+    if (im->opset < 6) { /* 'to' was a type name */
+        const char *name;
+        if (!attr_string(im, on, "to", "", &name))
+            return false;
+        to = INT64_MIN;
+        for (int code = 1; code <= 16; code++)
+            if (strcmp(dtype_onnx_code_name(code), name) == 0)
+                to = code;
+    } else if (!attr_int(im, on, "to", INT64_MIN, &to)) {
         return false;
+    }
     if (to == INT64_MIN)
         return diag_error(im->d, on->loc, "attribute 'to' is required");
     DType dt = dtype_from_onnx((int)to);
@@ -694,17 +706,17 @@ static bool imp_constant(Imp *im, OnnxNode *on)
 
 /* The supported ops, by ONNX name. */
 static const OpSpec specs[] = {
-    {"Add", imp_binary, 2, 2, 1, 1, "broadcast,axis", OP_ADD},
-    {"Sub", imp_binary, 2, 2, 1, 1, "broadcast,axis", OP_SUB},
-    {"Mul", imp_binary, 2, 2, 1, 1, "broadcast,axis", OP_MUL},
-    {"Div", imp_binary, 2, 2, 1, 1, "broadcast,axis", OP_DIV},
+    {"Add", imp_binary, 2, 2, 1, 1, "broadcast,axis,consumed_inputs", OP_ADD},
+    {"Sub", imp_binary, 2, 2, 1, 1, "broadcast,axis,consumed_inputs", OP_SUB},
+    {"Mul", imp_binary, 2, 2, 1, 1, "broadcast,axis,consumed_inputs", OP_MUL},
+    {"Div", imp_binary, 2, 2, 1, 1, "broadcast,axis,consumed_inputs", OP_DIV},
     {"Max", imp_variadic, 1, -1, 1, 1, "", OP_MAX},
     {"Min", imp_variadic, 1, -1, 1, 1, "", OP_MIN},
-    {"Relu", imp_plain, 1, 1, 1, 1, "", OP_RELU},
-    {"LeakyRelu", imp_leaky_relu, 1, 1, 1, 1, "alpha", OP_LEAKY_RELU},
-    {"Clip", imp_clip, 1, 3, 1, 1, "min,max", OP_CLIP},
-    {"Sigmoid", imp_plain, 1, 1, 1, 1, "", OP_SIGMOID},
-    {"Tanh", imp_plain, 1, 1, 1, 1, "", OP_TANH},
+    {"Relu", imp_plain, 1, 1, 1, 1, "consumed_inputs", OP_RELU},
+    {"LeakyRelu", imp_leaky_relu, 1, 1, 1, 1, "alpha,consumed_inputs", OP_LEAKY_RELU},
+    {"Clip", imp_clip, 1, 3, 1, 1, "min,max,consumed_inputs", OP_CLIP},
+    {"Sigmoid", imp_plain, 1, 1, 1, 1, "consumed_inputs", OP_SIGMOID},
+    {"Tanh", imp_plain, 1, 1, 1, 1, "consumed_inputs", OP_TANH},
     {"MatMul", imp_plain, 2, 2, 1, 1, "", OP_MATMUL},
     {"Gemm", imp_gemm, 2, 3, 1, 1, "alpha,beta,transA,transB,broadcast", OP_GEMM},
     {"Conv", imp_conv, 2, 3, 1, 1, "auto_pad,dilations,group,kernel_shape,pads,strides", OP_CONV},
@@ -717,7 +729,7 @@ static const OpSpec specs[] = {
     {"BatchNormalization", imp_batchnorm, 5, 5, 1, 5, "epsilon,momentum,spatial,training_mode,consumed_inputs,is_test",
      OP_BATCHNORM},
     {"Flatten", imp_flatten, 1, 1, 1, 1, "axis", OP_FLATTEN},
-    {"Reshape", imp_reshape, 2, 2, 1, 1, "allowzero", OP_RESHAPE},
+    {"Reshape", imp_reshape, 1, 2, 1, 1, "allowzero,shape,consumed_inputs", OP_RESHAPE},
     {"Squeeze", imp_squeeze, 1, 2, 1, 1, "axes", OP_SQUEEZE},
     {"Unsqueeze", imp_squeeze, 1, 2, 1, 1, "axes", OP_UNSQUEEZE},
     {"Transpose", imp_transpose, 1, 1, 1, 1, "perm", OP_TRANSPOSE},
@@ -1081,8 +1093,8 @@ static bool import_outputs(Imp *im)
             v = o;
         }
         v->loc = l;
-        v->dtype = dt; /* the declared type, checked by shape inference */
-        v->shape = s;
+        v->decl_dtype = dt; /* checked by shape inference */
+        v->decl_shape = s;
         ir_graph_add_output(im->g, v);
     }
     return ok;

@@ -58,7 +58,7 @@ static void auto_pads(Attrs *a, int i, int64_t in)
     int64_t k = a->kernel[i], s = a->strides[i], dil = a->dilations[i];
     int64_t span = (k - 1) * dil + 1;
     if (a->auto_pad == AUTOPAD_VALID) {
-        a->pads[i] = a->pads[3 + i] = 0;
+        a->pads[i] = a->pads[a->nsp + i] = 0;
     } else if (a->auto_pad == AUTOPAD_SAME_UPPER || a->auto_pad == AUTOPAD_SAME_LOWER) {
         int64_t out = (in + s - 1) / s;
         int64_t total = (out - 1) * s + span - in;
@@ -66,7 +66,7 @@ static void auto_pads(Attrs *a, int i, int64_t in)
             total = 0;
         int64_t small = total / 2, big = total - small;
         a->pads[i] = a->auto_pad == AUTOPAD_SAME_UPPER ? small : big;
-        a->pads[3 + i] = a->auto_pad == AUTOPAD_SAME_UPPER ? big : small;
+        a->pads[a->nsp + i] = a->auto_pad == AUTOPAD_SAME_UPPER ? big : small;
     }
 }
 
@@ -85,11 +85,11 @@ static bool window_shape(const Node *n, Attrs *a, const Shape *x, int64_t out_c,
         if (a->auto_pad != AUTOPAD_NOTSET)
             auto_pads(a, i, x->d[2 + i]);
         int64_t o = window_out(x->d[2 + i], a->kernel[i], a->strides[i], a->dilations[i], a->pads[i],
-                               a->pads[3 + i], a->ceil_mode);
+                               a->pads[a->nsp + i], a->ceil_mode);
         if (o <= 0)
             return ERR("the window (kernel %lld, dilation %lld) does not fit spatial dim %d of size %lld with "
                        "pads %lld+%lld", (long long)a->kernel[i], (long long)a->dilations[i], i,
-                       (long long)x->d[2 + i], (long long)a->pads[i], (long long)a->pads[3 + i]);
+                       (long long)x->d[2 + i], (long long)a->pads[i], (long long)a->pads[a->nsp + i]);
         y->d[2 + i] = o;
     }
     a->auto_pad = AUTOPAD_NOTSET;

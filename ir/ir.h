@@ -85,6 +85,8 @@ typedef struct Value {
     int nuses;         /* node inputs reading it (ir_graph_count_uses) */
     void *data;        /* VAL_CONST payload, shape_numel * dtype_size bytes */
     SrcLoc loc;        /* where it was defined, for messages */
+    DType decl_dtype;  /* graph outputs: the type the model declares (or DT_UNDEF) */
+    Shape decl_shape;  /* ... and shape (rank RANK_UNKNOWN if none; dims -2 unknown) */
     /* memory plan (passes/plan.c) */
     MemRegion region;
     int mem_index;     /* MEM_INPUT/MEM_OUTPUT: position among inputs/outputs */
@@ -102,7 +104,7 @@ typedef struct Attrs {
     int64_t kernel[3];     /* A_WINDOW: window size per spatial dim */
     int64_t strides[3];
     int64_t dilations[3];
-    int64_t pads[6];       /* begin pads then end pads */
+    int64_t pads[6];       /* ONNX layout: nsp begin pads, then nsp end pads */
     AutoPad auto_pad;      /* resolved into pads by shape inference */
     int64_t group;         /* A_GROUP */
     int ceil_mode;         /* A_POOL */

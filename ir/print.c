@@ -76,12 +76,7 @@ static void print_attrs(const Node *n, FILE *out)
     if (g & A_WINDOW) {
         print_ints(f, "kernel", a->kernel, a->nsp);
         print_ints(f, "strides", a->strides, a->nsp);
-        int64_t p[6];
-        for (int i = 0; i < a->nsp; i++) {
-            p[i] = a->pads[i];
-            p[a->nsp + i] = a->pads[3 + i];
-        }
-        print_ints(f, "pads", p, 2 * a->nsp);
+        print_ints(f, "pads", a->pads, 2 * a->nsp);
         print_ints(f, "dilations", a->dilations, a->nsp);
         static const char *ap[] = {"", "VALID", "SAME_UPPER", "SAME_LOWER"};
         if (a->auto_pad)

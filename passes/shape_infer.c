@@ -22,18 +22,18 @@ bool pass_shape_infer(Graph *g, PassCtx *pc)
             if (!v)
                 continue;
             /* a type the model declared for a graph output must agree */
-            if (v->is_output && v->dtype != DT_UNDEF && v->dtype != dts[k]) {
+            if (v->is_output && v->decl_dtype != DT_UNDEF && v->decl_dtype != dts[k]) {
                 ok = diag_error(pc->d, v->loc, "output '%s' is declared %s but computes %s", v->name,
-                                dtype_name(v->dtype), dtype_name(dts[k]));
+                                dtype_name(v->decl_dtype), dtype_name(dts[k]));
             }
-            if (v->is_output && v->shape.rank != RANK_UNKNOWN) {
-                bool same = v->shape.rank == shs[k].rank;
-                for (int j = 0; same && j < v->shape.rank; j++)
-                    same = v->shape.d[j] == -2 || v->shape.d[j] == shs[k].d[j];
+            if (v->is_output && v->decl_dtype != DT_UNDEF && v->decl_shape.rank != RANK_UNKNOWN) {
+                bool same = v->decl_shape.rank == shs[k].rank;
+                for (int j = 0; same && j < v->decl_shape.rank; j++)
+                    same = v->decl_shape.d[j] == -2 || v->decl_shape.d[j] == shs[k].d[j];
                 if (!same) {
                     char b1[96], b2[96];
                     ok = diag_error(pc->d, v->loc, "output '%s' is declared %s but computes %s", v->name,
-                                    shape_str(&v->shape, b1, sizeof b1), shape_str(&shs[k], b2, sizeof b2));
+                                    shape_str(&v->decl_shape, b1, sizeof b1), shape_str(&shs[k], b2, sizeof b2));
                 }
             }
             v->dtype = dts[k];

@@ -26,7 +26,8 @@ typedef struct NpyArray {
  * match the file exactly. */
 int npy_read(const char *path, NpyArray *out, char *err, size_t errlen);
 int npy_read_buffer(const char *name, const void *buf, size_t len, NpyArray *out, char *err, size_t errlen);
-/* Write a C-order little-endian .npy (version 1.0). Returns 0 or -1. */
+/* Write a C-order little-endian .npy (version 1.0). Returns 0 or -1.
+ * bfloat16 (code 16), which NumPy lacks, is written as '<u2' (its bits). */
 int npy_write(const char *path, int32_t dtype, int rank, const int64_t *dims, const void *data, char *err,
               size_t errlen);
 void npy_free(NpyArray *a);

@@ -72,7 +72,9 @@ static const char *usage_run =
     "  -i, --input [NAME=]FILE.npy   an input (repeat for each)\n"
     "  -d, --output-dir DIR          where to write the outputs (created if needed)\n"
     "  --threads N                   threads for the run (default: QKRT_NUM_THREADS or 1)\n"
-    "  --repeat N                    run N times (the outputs are from the last run)\n";
+    "  --repeat N                    run N times (the outputs are from the last run)\n"
+    "\n"
+    "NumPy has no bfloat16: bfloat16 inputs and outputs are uint16 arrays of their bits.\n";
 
 static const char *usage_inspect =
     "usage: qkc inspect MODEL [--print-after PASS|all] [--batch N] [--bind NAME=FILE.npy]\n"

@@ -122,6 +122,8 @@ int run_artifact(const RunArgs *a, FILE *err)
         bool has_batch = t->rank > 0 && t->dims[0] == QKRT_DIM_BATCH;
         dims_str(t->rank, t->dims, true, want, sizeof want);
         dims_str(in[i].rank, in[i].dims, false, got, sizeof got);
+        if (t->dtype == 16 && in[i].dtype == 4) /* bfloat16 comes as uint16 bits */
+            in[i].dtype = 16;
         if (in[i].dtype != t->dtype) {
             fprintf(err, "qkc run: input '%s': the .npy holds %s %s, the model wants %s %s\n", t->name,
                     qkrt_dtype_name(in[i].dtype), got, qkrt_dtype_name(t->dtype), want);

@@ -1,0 +1,852 @@
+#!/usr/bin/python3
+"""Write the test cases of tests/ir/test_interp.c: one node each, with
+inputs and expected outputs computed outside the code under test.
+
+Usage: /usr/bin/python3 gen_interp_cases.py OUT.cases
+
+Two sources of expected values:
+  * the official ONNX node tests (Debian's python3-onnx 1.12 generators, run
+    in-process), mapped onto the IR's normalized attributes here;
+  * cases of our own, computed with numpy (float64 where a sum is involved)
+    or plain Python integers, following the formulas of the ONNX operator
+    docs and of the 1.12 generators (onnx.backend.test.case.node.*).
+
+Format (read by test_interp.c), one case after another:
+    case NAME
+    op OPNAME                        (the name in ops.h)
+    attr FIELD V...                  (fields of Attrs; floats as decimal text)
+    tol RTOL ATOL                    (0 0: exact; NaN matches NaN)
+    in KIND DTYPE RANK D...          (KIND: i graph input, c constant, - omitted)
+    <numel * size raw little-endian bytes>\n
+    out DTYPE RANK D... / out -      (expected output / omitted optional output)
+    <bytes>\n
+    end
+"""
+import itertools
+import math
+import sys
+import warnings
+
+import numpy as np
+
+# onnx 1.12's generators use numpy aliases that numpy 1.24 removed
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    for _name, _typ in (("float", float), ("int", int), ("bool", bool), ("object", object),
+                        ("complex", complex), ("str", str), ("long", int)):
+        if not hasattr(np, _name):
+            setattr(np, _name, _typ)
+
+STORAGE = {"f32": np.float32, "f16": np.float16, "bf16": np.uint16, "f64": np.float64,
+           "i8": np.int8, "u8": np.uint8, "i16": np.int16, "u16": np.uint16, "i32": np.int32,
+           "u32": np.uint32, "i64": np.int64, "u64": np.uint64, "bool": np.bool_}
+ONNX_CODE = {1: "f32", 10: "f16", 16: "bf16", 11: "f64", 3: "i8", 2: "u8", 5: "i16", 4: "u16",
+             6: "i32", 12: "u32", 7: "i64", 13: "u64", 9: "bool"}
+NP_NAME = {np.dtype(v): k for k, v in STORAGE.items() if k != "bf16"}
+INTS = ["i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64"]
+FLOATS = ["f32", "f64", "f16", "bf16"]
+
+
+class T:
+    """A tensor: dtype name and its storage array (bf16 as uint16 bits)."""
+
+    def __init__(self, dt, a):
+        self.dt = dt
+        self.a = np.array(a, dtype=STORAGE[dt], order="C")  # keeps 0-d arrays 0-d
+
+
+def t(a, dt=None):
+    a = np.asarray(a)
+    return T(dt or NP_NAME[a.dtype], a)
+
+
+# ---- bf16 by hand (numpy has none) ------------------------------------------
+
+def bf16_rne(f):
+    f = np.array(f, np.float32)
+    u = f.reshape(-1).view(np.uint32).astype(np.uint64)
+    r = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+    nan = np.isnan(f.reshape(-1))
+    r[nan] = ((u[nan] >> 16) | 0x40).astype(np.uint16)
+    return r.reshape(f.shape)
+
+
+def bf16_trunc(f):
+    f = np.array(f, np.float32)
+    u = f.reshape(-1).view(np.uint32)
+    r = (u >> 16).astype(np.uint16)
+    nan = np.isnan(f.reshape(-1))
+    r[nan] = r[nan] | 0x40
+    return r.reshape(f.shape)
+
+
+def bf16_f32(bits):
+    b = np.asarray(bits, np.uint16)
+    return (b.reshape(-1).astype(np.uint32) << 16).view(np.float32).reshape(b.shape)
+
+
+def as_f64(x):
+    """The values of a float tensor as float64."""
+    return bf16_f32(x.a).astype(np.float64) if x.dt == "bf16" else x.a.astype(np.float64)
+
+
+def from_f64(v, dt):
+    """Round float64 values once to dt (numpy rounds f64 -> f16 directly)."""
+    v = np.asarray(v, np.float64)
+    return bf16_once(v) if dt == "bf16" else T(dt, v.astype(STORAGE[dt]))
+
+
+def bf16_once(v):
+    """Nearest-even bf16 of float64 values: scale each by its bf16 ulp (a
+    power of two, so exactly), round half to even, scale back."""
+    _, e = np.frexp(v)
+    ulp_e = np.maximum(e - 8, -133)  # 8 significant bits; subnormals below 2^-126
+    r = np.ldexp(np.round(np.ldexp(v, -ulp_e)), ulp_e)
+    return T("bf16", bf16_trunc(r.astype(np.float32)))  # exact (or inf): truncation drops zeros
+
+
+def elem_round(v, dt):
+    """float64 results rounded as an elementwise op stores them: to f32 first
+    (nearest even), then to f16/bf16 (nearest even); f64 kept."""
+    v = np.asarray(v, np.float64)
+    if dt == "f64":
+        return T(dt, v)
+    with np.errstate(all="ignore"):
+        f = v.astype(np.float32)
+    if dt == "f32":
+        return T(dt, f)
+    return T(dt, f.astype(np.float16)) if dt == "f16" else T(dt, bf16_rne(f))
+
+
+def elementwise_f(dt, fn, *xs):
+    """fn over float tensors as an elementwise op rounds: f16 in numpy's
+    float16 (computed in f32, rounded), bf16 in f32 then rounded."""
+    if dt == "bf16":
+        with np.errstate(all="ignore"):
+            r = fn(*[bf16_f32(x.a) for x in xs]).astype(np.float32)
+        return T("bf16", bf16_rne(r))
+    with np.errstate(all="ignore"):
+        return T(dt, fn(*[x.a for x in xs]))
+
+
+# ---- the writer -------------------------------------------------------------
+
+class Writer:
+    def __init__(self, path):
+        self.f = open(path, "wb")
+        self.names = set()
+        self.count = 0
+
+    def tensor(self, head, x):
+        dims = " ".join(str(d) for d in x.a.shape)
+        self.f.write(f"{head} {x.dt} {x.a.ndim} {dims}\n".encode())
+        self.f.write(x.a.astype(x.a.dtype.newbyteorder("<")).tobytes())
+        self.f.write(b"\n")
+
+    def case(self, name, op, attrs, ins, outs, tol=(0, 0)):
+        """ins: list of T, None (omitted) or ("c", T) for a constant."""
+        assert name not in self.names, name
+        self.names.add(name)
+        w = self.f.write
+        w(f"case {name}\nop {op}\n".encode())
+        for k, v in attrs.items():
+            vals = v if isinstance(v, (list, tuple)) else [v]
+            txt = " ".join(repr(float(x)) if isinstance(x, (float, np.floating)) else str(x) for x in vals)
+            w(f"attr {k} {txt}\n".encode())
+        w(f"tol {tol[0]!r} {tol[1]!r}\n".encode())
+        for x in ins:
+            if x is None:
+                w(b"in -\n")
+            elif isinstance(x, tuple):
+                self.tensor("in c", x[1])
+            else:
+                self.tensor("in i", x)
+        for x in outs:
+            if x is None:
+                w(b"out -\n")
+            else:
+                self.tensor("out", x)
+        w(b"end\n")
+        self.count += 1
+
+
+EXACT = (0, 0)
+
+
+def tol_for(dt, official=False):
+    """Sums in another order (numpy, BLAS) than the interpreter's; the
+    official expectations were computed in f32, ours in float64 and rounded
+    once, as the interpreter rounds."""
+    if dt == "f32":
+        return (1e-5, 1e-6) if official else (1e-6, 1e-7)
+    return {"f64": (1e-12, 1e-12), "f16": (2e-3, 1e-4), "bf16": (1.6e-2, 1e-3)}.get(dt, EXACT)
+
+
+# ---- the official node tests ------------------------------------------------
+
+def window_attrs(attrs, x_shape, kernel):
+    nsp = len(x_shape) - 2
+    st = list(attrs.get("strides", [1] * nsp))
+    dl = list(attrs.get("dilations", [1] * nsp))
+    pads = list(attrs.get("pads", [0] * 2 * nsp))
+    ap = attrs.get("auto_pad", b"NOTSET")
+    ap = ap.decode() if isinstance(ap, bytes) else ap
+    if ap in ("SAME_UPPER", "SAME_LOWER"):
+        for i in range(nsp):
+            out = -(-x_shape[2 + i] // st[i])
+            total = max(0, (out - 1) * st[i] + (kernel[i] - 1) * dl[i] + 1 - x_shape[2 + i])
+            small = total // 2
+            pads[i], pads[nsp + i] = (small, total - small) if ap == "SAME_UPPER" else (total - small, small)
+    elif ap == "VALID":
+        pads = [0] * 2 * nsp
+    return {"nsp": nsp, "kernel": list(kernel), "strides": st, "dilations": dl, "pads": pads}
+
+
+def official(wr):
+    from onnx import helper
+    from onnx.backend.test.case.node import collect_testcases
+
+    np.random.seed(0)
+    done, skipped = 0, []
+    for tc in collect_testcases(None):
+        graph = tc.model.graph
+        if len(graph.node) != 1:
+            continue  # the *_expanded function bodies
+        node = graph.node[0]
+        opset = next((o.version for o in tc.model.opset_import if o.domain in ("", "ai.onnx")), 0)
+        a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
+        ins_data, outs_data = tc.data_sets[0]
+        if not all(v.type.HasField("tensor_type") for v in list(graph.input) + list(graph.output)):
+            continue
+        in_dt = [ONNX_CODE.get(v.type.tensor_type.elem_type) for v in graph.input]
+        out_dt = [ONNX_CODE.get(v.type.tensor_type.elem_type) for v in graph.output]
+        if None in in_dt or None in out_dt:
+            skipped.append(tc.name)
+            continue
+        present = iter(T(dt, np.asarray(x)) for dt, x in zip(in_dt, ins_data))
+        ins = [next(present) if name else None for name in node.input]
+        outs = [T(dt, np.asarray(x)) for dt, x in zip(out_dt, outs_data)]
+        outs_full = []
+        it = iter(outs)
+        for name in node.output:
+            outs_full.append(next(it) if name else None)
+        if node.op_type in ("Cast", "CastLike") and out_dt[0] == "bf16":
+            # onnx 1.12 expects truncation here; qkc rounds to nearest even,
+            # as ONNX specifies from opset 19 (see ir/interp_ops.c)
+            outs_full[0] = T("bf16", bf16_rne(ins[0].a.astype(np.float32)))
+        r = convert(node.op_type, opset, a, ins, outs_full)
+        if r is None:
+            skipped.append(tc.name)
+            continue
+        op, attrs, ins, outs_full = r
+        dt = outs_full[0].dt
+        tol = tol_for(dt, official=True)
+        if node.op_type in ("Cast", "CastLike", "Transpose", "Concat", "Identity", "Reshape", "Flatten",
+                            "Squeeze", "Unsqueeze", "Relu", "Max", "Min", "MaxPool", "Clip", "Add", "Sub",
+                            "Mul", "Div"):
+            tol = EXACT
+        wr.case("onnx_" + tc.name[len("test_"):], op, attrs, ins, outs_full, tol)
+        done += 1
+    return done, skipped
+
+
+def convert(opt, opset, a, ins, outs):
+    """Map one ONNX node onto the IR's op and normalized attributes."""
+    x = ins[0] if ins else None
+    r = x.a.ndim if x is not None else 0
+    same = {"Add": "Add", "Sub": "Sub", "Mul": "Mul", "Div": "Div", "Relu": "Relu", "Sigmoid": "Sigmoid",
+            "Tanh": "Tanh", "MatMul": "MatMul", "Identity": "Identity", "GlobalAveragePool": "GlobalAveragePool"}
+    if opt in same:
+        return same[opt], {}, ins, outs
+    if opt in ("Max", "Min"):
+        return (opt, {}, ins, outs) if len(ins) == 2 else None
+    if opt == "LeakyRelu":
+        return "LeakyRelu", {"alpha": np.float32(a.get("alpha", 0.01))}, ins, outs
+    if opt == "Clip":
+        if opset >= 11:
+            lo = float(ins[1].a) if len(ins) > 1 and ins[1] is not None else -math.inf
+            hi = float(ins[2].a) if len(ins) > 2 and ins[2] is not None else math.inf
+        else:
+            lo, hi = a.get("min", -3.4028234663852886e38), a.get("max", 3.4028234663852886e38)
+        return "Clip", {"lo": np.float32(lo), "hi": np.float32(hi)}, ins[:1], outs
+    if opt == "Gemm":
+        attrs = {"alpha": np.float32(a.get("alpha", 1.0)), "beta": np.float32(a.get("beta", 1.0)),
+                 "trans_a": a.get("transA", 0), "trans_b": a.get("transB", 0)}
+        return "Gemm", attrs, (ins + [None])[:3], outs
+    if opt == "Conv":
+        w = ins[1]
+        attrs = window_attrs(a, x.a.shape, a.get("kernel_shape", w.a.shape[2:]))
+        attrs["group"] = a.get("group", 1)
+        return "Conv", attrs, [ins[0], ("c", w)] + ins[2:], outs
+    if opt in ("MaxPool", "AveragePool"):
+        attrs = window_attrs(a, x.a.shape, a["kernel_shape"])
+        attrs.update(ceil_mode=a.get("ceil_mode", 0), count_include_pad=a.get("count_include_pad", 0),
+                     storage_order=a.get("storage_order", 0))
+        return opt, attrs, ins, outs
+    if opt == "Softmax":
+        if opset >= 13:
+            ax = a.get("axis", -1) % r
+            return "Softmax", {"axis": ax, "axis2": ax + 1}, ins, outs
+        return "Softmax", {"axis": a.get("axis", 1) % r, "axis2": r}, ins, outs
+    if opt == "BatchNormalization":
+        attrs = {"eps": np.float32(a.get("epsilon", 1e-5)), "momentum": np.float32(a.get("momentum", 0.9)),
+                 "training": a.get("training_mode", 0)}
+        return "BatchNormalization", attrs, ins, outs
+    if opt == "Transpose":
+        return "Transpose", {"ints": list(a.get("perm", range(r - 1, -1, -1)))}, ins, outs
+    if opt == "Concat":
+        return "Concat", {"axis": a["axis"] % r}, ins, outs
+    if opt in ("Cast", "CastLike"):
+        if outs[0].dt is None:
+            return None
+        return "Cast", {"to": outs[0].dt}, ins[:1], outs
+    if opt == "Reshape":
+        return "Reshape", {}, ins[:1], outs
+    if opt == "Flatten":
+        ax = a.get("axis", 1)
+        return "Flatten", {"axis": ax + r if ax < 0 else ax}, ins, outs
+    if opt == "Squeeze":
+        axes = list(ins[1].a) if len(ins) > 1 and ins[1] is not None else list(a.get("axes", []))
+        axes = sorted(int(v) % r for v in axes) or [i for i in range(r) if x.a.shape[i] == 1]
+        return "Squeeze", {"ints": axes}, ins[:1], outs
+    if opt == "Unsqueeze":
+        ro = outs[0].a.ndim
+        axes = list(ins[1].a) if len(ins) > 1 else list(a["axes"])
+        return "Unsqueeze", {"ints": sorted(int(v) % ro for v in axes)}, ins[:1], outs
+    return None
+
+
+# ---- cases of our own -------------------------------------------------------
+
+rng = np.random.default_rng(20240607)
+
+
+def randf(shape, dt, lo=-3.0, hi=3.0):
+    v = rng.uniform(lo, hi, size=shape)
+    return from_f64(v, dt) if dt == "bf16" else T(dt, v)
+
+
+def int_info(dt):
+    i = np.iinfo(STORAGE[dt])
+    return int(i.min), int(i.max), i.bits
+
+
+def randi(shape, dt, extremes=True):
+    lo, hi, _ = int_info(dt)
+    v = rng.integers(lo, hi, size=shape, endpoint=True, dtype=np.int64 if dt != "u64" else np.uint64)
+    v = v.astype(STORAGE[dt]).ravel()
+    if extremes and v.size >= 8:
+        picks = [lo, hi, 0, 1, lo + 1, hi - 1] + ([-1] if lo < 0 else [2])
+        for k, p in enumerate(picks):
+            v[k * (v.size // len(picks))] = p
+    return T(dt, v.reshape(shape))
+
+
+def wrap(v, dt):
+    lo, hi, bits = int_info(dt)
+    v %= 1 << bits
+    return v - (1 << bits) if lo < 0 and v > hi else v
+
+
+def int_binary(op, a, b, dt):
+    if op == "Add":
+        return wrap(a + b, dt)
+    if op == "Sub":
+        return wrap(a - b, dt)
+    if op == "Mul":
+        return wrap(a * b, dt)
+    if op == "Div":
+        if b == 0:
+            return 0
+        q = abs(a) // abs(b)
+        return wrap(q if (a < 0) == (b < 0) else -q, dt)
+    return max(a, b) if op == "Max" else min(a, b)
+
+
+NP_BIN = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide, "Max": np.maximum,
+          "Min": np.minimum}
+BCAST = [((2, 3, 4), (2, 3, 4)), ((2, 3, 4), (4,)), ((2, 1, 4), (3, 1)), ((), (2, 3)), ((5,), (1,)),
+         ((3, 1, 2), (1, 4, 1)), ((2, 1, 3, 1, 2), (4, 1, 1, 2))]
+SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0, 65504.0, 1e-8]
+
+
+def binary_cases(wr):
+    for op in NP_BIN:
+        for dt in FLOATS + INTS:
+            for k, (sa, sb) in enumerate(BCAST):
+                if dt in INTS:
+                    a, b = randi(sa, dt), randi(sb, dt)
+                    if op == "Div":  # zeros and -1s in the divisor
+                        bv = b.a.reshape(-1)
+                        bv[:: 3] = 0
+                        if int_info(dt)[0] < 0:
+                            bv[1:: 3] = -1
+                    ai = np.broadcast_to(a.a.astype(object), np.broadcast_shapes(sa, sb))
+                    bi = np.broadcast_to(b.a.astype(object), ai.shape)
+                    y = ints([int_binary(op, int(p), int(q), dt) for p, q in zip(ai.ravel(), bi.ravel())],
+                             dt, ai.shape)
+                else:
+                    a, b = randf(sa, dt), randf(sb, dt)
+                    if k == 0:  # NaN, infinities, zeros against everything
+                        vals = np.array(SPECIAL, np.float32)
+                        sp = from_f64(vals, dt).a if dt == "bf16" else vals.astype(STORAGE[dt])
+                        a.a.reshape(-1)[: len(sp)] = sp
+                        b.a.reshape(-1)[len(sp): 2 * len(sp)] = sp
+                        b.a.reshape(-1)[: len(sp)] = np.roll(sp, 3)
+                    y = elementwise_f(dt, NP_BIN[op], a, b)
+                wr.case(f"{op.lower()}_{dt}_{k}", op, {}, [a, b], [y])
+
+
+def div_rule_cases(wr):
+    """Integer Div edge pairs: truncation toward zero, x/0 = 0, MIN/-1 = MIN."""
+    for dt in INTS:
+        lo, hi, _ = int_info(dt)
+        if lo < 0:
+            pairs = [(lo, -1), (lo, 1), (lo, 0), (hi, -1), (-7, 2), (7, -2), (-7, -2), (7, 2), (0, 0), (-1, 0),
+                     (lo, lo), (lo + 1, -1), (-6, 3), (5, hi)]
+        else:
+            pairs = [(hi, 0), (0, 0), (7, 2), (hi, 1), (hi, hi), (1, hi), (hi, 2)]
+        a = ints([p for p, _ in pairs], dt, (len(pairs),))
+        b = ints([q for _, q in pairs], dt, (len(pairs),))
+        wr.case(f"div_rules_{dt}", "Div", {}, [a, b], [ints([int_binary("Div", p, q, dt) for p, q in pairs], dt,
+                                                            (len(pairs),))])
+
+
+def sigmoid64(v):
+    with np.errstate(all="ignore"):
+        return np.where(v >= 0, 1 / (1 + np.exp(-v)), np.exp(v) / (1 + np.exp(v)))
+
+
+def unary_cases(wr):
+    for dt in FLOATS:
+        x = randf((3, 5, 4), dt, -6, 6)
+        sp = from_f64(np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 100.0, -100.0, 1000.0, -1000.0, 1e-8]),
+                      dt).a
+        x.a.reshape(-1)[: len(sp)] = sp
+        xf = as_f64(x)
+        alpha = np.float32(0.1)
+        with np.errstate(all="ignore"):
+            wr.case(f"relu_{dt}", "Relu", {}, [x], [elem_round(np.where(xf < 0, 0, xf), dt)])
+            wr.case(f"leakyrelu_{dt}", "LeakyRelu", {"alpha": alpha}, [x],
+                    [elem_round(np.where(xf >= 0, xf, xf * float(alpha)), dt)])
+            # float64 results rounded as the interpreter rounds them; libm and
+            # numpy may differ in the last bit of a double
+            tol = {"f32": (2e-7, 0), "f64": (1e-15, 0), "f16": (1e-3, 0), "bf16": (8e-3, 0)}[dt]
+            wr.case(f"sigmoid_{dt}", "Sigmoid", {}, [x], [elem_round(sigmoid64(xf), dt)], tol)
+            wr.case(f"tanh_{dt}", "Tanh", {}, [x], [elem_round(np.tanh(xf), dt)], tol)
+        for lo, hi, name in ((-1.5, 2.25, ""), (-np.inf, 0.5, "_nolo"), (0.5, np.inf, "_nohi"), (2.0, -1.0, "_swap"),
+                             (-0.3, 0.7, "_inexact")):
+            lo32, hi32 = np.float32(lo), np.float32(hi)
+            lt = as_f64(elem_round(np.array([lo32, hi32], np.float64), dt))  # the bounds in dt
+            y = np.where(xf < lt[0], lt[0], xf)
+            y = np.where(y > lt[1], lt[1], y)
+            wr.case(f"clip_{dt}{name}", "Clip", {"lo": lo32, "hi": hi32}, [x], [from_f64(y, dt)])
+    for dt in INTS:
+        x = randi((4, 6), dt)
+        lo, hi, _ = int_info(dt)
+        if dt in ("i8", "i16", "i32", "i64"):
+            wr.case(f"relu_{dt}", "Relu", {}, [x], [T(dt, np.where(x.a < 0, 0, x.a))])
+        for blo, bhi, name in ((-100.7, 100.9, ""), (-np.inf, 3.0, "_nolo"), (-1e30, 1e30, "_huge"),
+                               (5.0, -5.0, "_swap")):
+            def conv(v):  # Cast's rule: truncate, saturate
+                return lo if v <= lo else hi if v >= hi else int(v)
+            cl, ch = conv(float(np.float32(blo))), conv(float(np.float32(bhi)))
+            y = [min(max(int(v), cl), ch) for v in x.a.ravel().tolist()]
+            wr.case(f"clip_{dt}{name}", "Clip", {"lo": np.float32(blo), "hi": np.float32(bhi)}, [x],
+                    [ints(y, dt, x.a.shape)])
+
+
+CAST_F = [0.0, -0.0, 0.5, -0.5, 1.5, 2.5, -2.5, 127.9, 128.0, -128.9, -129.0, 255.5, 256.0, -1.0, 65504.0,
+          65519.99, 65520.0, -65520.0, 1e-8, 5.960464477539063e-08, 2.9802322387695312e-08, 6.1e-05, 3e9, -3e9,
+          2.0 ** 31, -(2.0 ** 31), 2.0 ** 63, -(2.0 ** 63), 2.0 ** 64, 1e19, -1e19, 1e30, 3.4e38, 1e-40,
+          0.48033667, 0.49968487, 1.00390625, 1.01171875, math.nan, math.inf, -math.inf,
+          # f64 -> f16 in one rounding: through f32 first would make these a tie
+          1 + 2.0 ** -11 + 2.0 ** -40, -(1 + 2.0 ** -11 + 2.0 ** -40), 1 + 2.0 ** -11 - 2.0 ** -40]
+
+
+def int_to_f32(q):
+    """A Python int rounded once to the nearest f32 (ties to even), exactly."""
+    a = abs(q)
+    e = a.bit_length()
+    if e <= 24:
+        return float(q)
+    shift = e - 24
+    m, rem, half = a >> shift, a & ((1 << shift) - 1), 1 << (shift - 1)
+    if rem > half or (rem == half and m & 1):
+        m += 1
+    return math.copysign(float(m << shift), q)
+
+
+def ints(vals, dt, shape):
+    """Python ints already in dt's range as a tensor."""
+    return T(dt, np.array(vals, dtype=STORAGE[dt]).reshape(shape))
+
+
+def cast_expect(x, to):
+    """Cast by the rules of the brief, in Python: exact reference values."""
+    src = x.dt
+    if src in FLOATS:
+        v = as_f64(x).ravel()
+    else:
+        v = [int(q) for q in x.a.ravel().tolist()]
+    shape = x.a.shape
+    if to in ("f32", "f64"):
+        if src in FLOATS:
+            return T(to, v.astype(STORAGE[to]).reshape(shape))
+        return T(to, np.array([float(q) if to == "f64" else int_to_f32(q) for q in v], STORAGE[to]).reshape(shape))
+    if to == "f16":  # nearest even, straight from the source value
+        if src in FLOATS:
+            return T(to, v.astype(np.float16).reshape(shape))
+        return T(to, np.array([np.float64(q) if abs(q) < 2 ** 53 else math.copysign(1e300, q) for q in v],
+                              np.float64).astype(np.float16).reshape(shape))
+    if to == "bf16":  # nearest f32, then nearest even
+        f = (v.astype(np.float32) if src in FLOATS else np.array([int_to_f32(q) for q in v], np.float32))
+        return T(to, bf16_rne(f).reshape(shape))
+    if to == "bool":
+        return T(to, np.array([q != 0 for q in v], np.bool_).reshape(shape))
+    lo, hi, bits = int_info(to)
+    out = []
+    for q in v:
+        if src in FLOATS:
+            q = float(q)
+            q = 0 if math.isnan(q) else lo if q <= lo else hi if q >= hi else int(q)  # int() truncates
+        else:
+            q = wrap(q, to)
+        out.append(q)
+    return ints(out, to, shape)
+
+
+def cast_cases(wr):
+    for src in FLOATS + INTS + ["bool"]:
+        if src in FLOATS:
+            vals = np.array(CAST_F + list(rng.uniform(-300, 300, 8)), np.float64)
+            if src == "f64":
+                x = T(src, vals)
+            else:  # the values the source dtype can hold (f16: saturating to inf)
+                with np.errstate(all="ignore"):
+                    x = from_f64(vals, src) if src == "bf16" else T(src, vals.astype(STORAGE[src]))
+        elif src == "bool":
+            x = T("bool", np.array([0, 1, 1, 0, 1], np.bool_))
+        else:
+            x = randi((24,), src)
+        x = T(x.dt, x.a.reshape(-1, 1) if x.a.size % 2 else x.a.reshape(2, -1))
+        for to in FLOATS + INTS + ["bool"]:
+            wr.case(f"cast_{src}_{to}", "Cast", {"to": to}, [x], [cast_expect(x, to)])
+
+
+def act64(v, act, aa, ab):
+    if act == "relu":
+        return np.where(v < 0, 0, v)
+    if act == "leaky_relu":
+        return np.where(v >= 0, v, v * float(aa))
+    if act == "clip":
+        return np.minimum(np.maximum(v, float(aa)), float(ab))
+    if act == "sigmoid":
+        return sigmoid64(v)
+    if act == "tanh":
+        return np.tanh(v)
+    return v
+
+
+ACTS = [("none", 0, 0), ("relu", 0, 0), ("leaky_relu", np.float32(0.2), 0), ("clip", np.float32(-0.5), np.float32(1.5)),
+        ("sigmoid", 0, 0), ("tanh", 0, 0)]
+
+
+def act_attrs(act, aa, ab):
+    return {} if act == "none" else {"act": act, "act_alpha": np.float32(aa), "act_beta": np.float32(ab)}
+
+
+def matmul_cases(wr):
+    shapes = [((3, 4), (4, 5)), ((4,), (4, 5)), ((3, 4), (4,)), ((4,), (4,)), ((2, 1, 3, 4), (5, 4, 2)),
+              ((4,), (2, 4, 3)), ((2, 3, 4), (4,)), ((1, 1), (1, 7)), ((3, 0), (0, 2))]
+    for k, (sa, sb) in enumerate(shapes):
+        for dt in ("f32", "f64", "f16", "bf16"):
+            if dt != "f32" and k not in (0, 4):
+                continue
+            a, b = randf(sa, dt), randf(sb, dt)
+            y = np.matmul(as_f64(a), as_f64(b))
+            wr.case(f"matmul_{dt}_{k}", "MatMul", {}, [a, b], [from_f64(y, dt)], tol_for(dt))
+    for act, aa, ab in ACTS:
+        a, b, bias = randf((2, 3, 4), "f32"), randf((4, 5), "f32"), randf((5,), "f32")
+        y = act64(np.matmul(as_f64(a), as_f64(b)) + as_f64(bias), act, aa, ab)
+        wr.case(f"matmul_bias_{act}", "MatMul", act_attrs(act, aa, ab), [a, ("c", b), ("c", bias)],
+                [from_f64(y, "f32")], tol_for("f32"))
+
+
+def gemm_cases(wr):
+    M, K, N = 3, 5, 4
+    cshapes = [None, (), (N,), (1, N), (M, 1), (M, N), (1, 1)]
+    for ta, tb in itertools.product((0, 1), (0, 1)):
+        for ci, cs in enumerate(cshapes):
+            for dt in ("f32", "f64") if ci in (0, 5) else ("f32",):
+                a = randf((K, M) if ta else (M, K), dt)
+                b = randf((N, K) if tb else (K, N), dt)
+                c = randf(cs, dt) if cs is not None else None
+                alpha, beta = np.float32(0.75), np.float32(-1.25)
+                A = as_f64(a).T if ta else as_f64(a)
+                B = as_f64(b).T if tb else as_f64(b)
+                y = float(alpha) * (A @ B) + (float(beta) * as_f64(c) if c is not None else 0)
+                wr.case(f"gemm_{dt}_t{ta}{tb}_c{ci}", "Gemm",
+                        {"alpha": alpha, "beta": beta, "trans_a": ta, "trans_b": tb}, [a, b, c], [from_f64(y, dt)],
+                        tol_for(dt))
+    for act, aa, ab in ACTS:
+        a, b, c = randf((M, K), "f32"), randf((K, N), "f32"), randf((N,), "f32")
+        y = act64(as_f64(a) @ as_f64(b) + as_f64(c), act, aa, ab)
+        wr.case(f"gemm_{act}", "Gemm", dict(alpha=1.0, beta=1.0, trans_a=0, trans_b=0, **act_attrs(act, aa, ab)),
+                [a, ("c", b), ("c", c)], [from_f64(y, "f32")], tol_for("f32"))
+
+
+def out_size(n, k, s, d, pb, pe, ceil=False):
+    span = n + pb + pe - ((k - 1) * d + 1)
+    o = (-(-span // s) if ceil else span // s) + 1
+    if ceil and (o - 1) * s >= n + pb:  # the last window must start inside the input or the left pad
+        o -= 1
+    return o
+
+
+def conv64(x, w, b, strides, dil, pads, group):
+    """Direct convolution in float64 over a zero-padded copy of x."""
+    nsp = x.ndim - 2
+    xp = np.pad(x, [(0, 0), (0, 0)] + [(pads[i], pads[nsp + i]) for i in range(nsp)])
+    N, C = x.shape[:2]
+    M, Cg = w.shape[:2]
+    ks = w.shape[2:]
+    osz = [out_size(x.shape[2 + i], ks[i], strides[i], dil[i], pads[i], pads[nsp + i]) for i in range(nsp)]
+    y = np.zeros([N, M] + osz)
+    Mg = M // group
+    for o in itertools.product(*[range(s) for s in osz]):
+        sl = tuple(slice(o[i] * strides[i], o[i] * strides[i] + (ks[i] - 1) * dil[i] + 1, dil[i]) for i in range(nsp))
+        for m in range(M):
+            g = m // Mg
+            win = xp[(slice(None), slice(g * Cg, (g + 1) * Cg)) + sl]  # [N, Cg, k...]
+            y[(slice(None), m) + o] = np.tensordot(win, w[m], axes=nsp + 1)
+    if b is not None:
+        y += b.reshape([1, M] + [1] * nsp)
+    return y
+
+
+def conv_cases(wr):
+    configs = [  # x shape, M, kernel, strides, dilations, pads, group
+        ((1, 2, 9), 3, (3,), (1,), (1,), (0, 0), 1),
+        ((2, 3, 11), 4, (4,), (2,), (2,), (2, 1), 1),
+        ((1, 3, 7, 6), 5, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),
+        ((2, 4, 8, 9), 6, (3, 2), (2, 1), (1, 2), (0, 1, 2, 0), 2),     # grouped, asymmetric pads
+        ((1, 4, 7, 7), 4, (3, 3), (2, 2), (1, 1), (1, 0, 0, 1), 4),     # depthwise
+        ((1, 3, 6, 6), 6, (3, 3), (1, 1), (2, 2), (2, 2, 1, 3), 3),     # depthwise x2, dilated
+        ((1, 2, 5, 6, 4), 3, (3, 2, 2), (1, 2, 1), (1, 1, 2), (1, 0, 0, 1, 1, 1), 1),
+        ((2, 4, 4, 5, 3), 4, (2, 3, 1), (2, 1, 1), (1, 1, 1), (0, 1, 0, 1, 1, 0), 2),
+        ((1, 1, 3, 3), 1, (5, 5), (1, 1), (1, 1), (2, 2, 2, 2), 1),     # kernel larger than the input
+    ]
+    for k, (xs, M, ks, st, dl, pads, g) in enumerate(configs):
+        for dt in ("f32", "f64", "f16") if k in (2, 3) else ("f32",):
+            x = randf(xs, dt)
+            w = randf((M, xs[1] // g) + ks, dt)
+            b = randf((M,), dt) if k % 2 == 0 else None
+            y = conv64(as_f64(x), as_f64(w), as_f64(b) if b is not None else None, st, dl, pads, g)
+            attrs = {"nsp": len(ks), "kernel": list(ks), "strides": list(st), "dilations": list(dl),
+                     "pads": list(pads), "group": g}
+            wr.case(f"conv_{dt}_{k}", "Conv", attrs, [x, ("c", w), ("c", b) if b is not None else None],
+                    [from_f64(y, dt)], tol_for(dt))
+    for act, aa, ab in ACTS:
+        x, w, b = randf((1, 2, 5, 5), "f32"), randf((3, 2, 3, 3), "f32"), randf((3,), "f32")
+        y = act64(conv64(as_f64(x), as_f64(w), as_f64(b), (1, 1), (1, 1), (1, 1, 1, 1), 1), act, aa, ab)
+        attrs = {"nsp": 2, "kernel": [3, 3], "strides": [1, 1], "dilations": [1, 1], "pads": [1, 1, 1, 1],
+                 "group": 1, **act_attrs(act, aa, ab)}
+        wr.case(f"conv_{act}", "Conv", attrs, [x, ("c", w), ("c", b)], [from_f64(y, "f32")], tol_for("f32"))
+
+
+def pool64(x, kind, ks, st, dl, pads, ceil, cip, order):
+    """Pools by masks: the input is padded with its pads and any ceil-mode
+    overhang; `real` marks input positions, `padded` positions inside
+    [-pad_begin, size + pad_end). Returns y (float64) and argmax indices."""
+    nsp = x.ndim - 2
+    N, C = x.shape[:2]
+    sp = x.shape[2:]
+    osz = [out_size(sp[i], ks[i], st[i], dl[i], pads[i], pads[nsp + i], ceil) for i in range(nsp)]
+    extra = [max(0, (osz[i] - 1) * st[i] + (ks[i] - 1) * dl[i] + 1 - (sp[i] + pads[i] + pads[nsp + i]))
+             for i in range(nsp)]
+    padw = [(pads[i], pads[nsp + i] + extra[i]) for i in range(nsp)]
+    xp = np.pad(x, [(0, 0), (0, 0)] + padw)
+    real = np.pad(np.ones(sp, bool), padw)
+    padded = np.pad(np.pad(np.ones(sp, bool), [(pads[i], pads[nsp + i]) for i in range(nsp)], constant_values=True),
+                    [(0, extra[i]) for i in range(nsp)])
+    rowm = np.arange(int(np.prod(sp))).reshape(sp)
+    colm = np.arange(int(np.prod(sp))).reshape(sp[::-1]).T  # column-major positions
+    idx_sp = np.pad(colm if order else rowm, padw, constant_values=-1)
+    y = np.zeros([N, C] + osz)
+    ind = np.zeros([N, C] + osz, np.int64)
+    for o in itertools.product(*[range(s) for s in osz]):
+        sl = tuple(slice(o[i] * st[i], o[i] * st[i] + (ks[i] - 1) * dl[i] + 1, dl[i]) for i in range(nsp))
+        rm, pm, im = real[sl].ravel(), padded[sl].ravel(), idx_sp[sl].ravel()
+        for n_, c in itertools.product(range(N), range(C)):
+            v = xp[(n_, c) + sl].ravel()
+            if kind == "AveragePool":
+                cnt = pm.sum() if cip else rm.sum()
+                y[(n_, c) + o] = v[rm].sum() / cnt
+            else:
+                vr, ir = v[rm], im[rm]  # input positions in window order
+                ok = ~np.isnan(vr)
+                if ok.any():  # NaNs are skipped; ties keep the first
+                    j = int(np.flatnonzero(ok & (vr == vr[ok].max()))[0])
+                    y[(n_, c) + o] = vr[j]
+                else:
+                    j = 0
+                    y[(n_, c) + o] = np.nan
+                ind[(n_, c) + o] = (n_ * C + c) * int(np.prod(sp)) + ir[j]
+    return y, ind
+
+
+def pool_cases(wr):
+    from onnx.backend.test.case.node.pool_op_common import pool as onnx_pool
+    configs = [  # x shape, kernel, strides, dilations, pads, ceil, count_include_pad
+        ((1, 2, 10), (3,), (2,), (1,), (1, 1), 0, 0),
+        ((2, 3, 9), (2,), (2,), (2,), (0, 1), 1, 1),
+        ((2, 3, 6, 7), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 0, 0),
+        ((2, 3, 6, 7), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 0, 1),
+        ((1, 2, 6, 6), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 1, 1),   # ceil overhang past the end pad
+        ((1, 2, 6, 6), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 1, 0),
+        ((1, 1, 5, 5), (2, 2), (2, 2), (1, 1), (0, 0, 0, 0), 1, 1),   # overhang, no pads
+        ((1, 2, 7, 8), (2, 3), (1, 2), (2, 1), (1, 0, 0, 2), 0, 1),   # dilated, asymmetric pads
+        ((1, 2, 7, 8), (3, 2), (2, 3), (2, 2), (2, 1, 1, 0), 1, 0),
+        ((1, 2, 4, 5, 6), (2, 3, 2), (2, 1, 2), (1, 1, 2), (1, 0, 1, 0, 1, 1), 0, 1),
+        ((2, 2, 5, 4, 5), (3, 2, 2), (2, 2, 2), (1, 2, 1), (1, 1, 0, 1, 0, 1), 1, 0),
+    ]
+    for k, (xs, ks, st, dl, pads, ceil, cip) in enumerate(configs):
+        nsp = len(ks)
+        for kind in ("MaxPool", "AveragePool"):
+            for dt in ("f32", "f64", "f16", "u8", "i8") if k in (2, 4) else ("f32",):
+                if kind == "AveragePool" and dt in ("u8", "i8"):
+                    continue
+                x = randi(xs, dt, extremes=False) if dt in INTS else randf(xs, dt)
+                if dt in INTS:  # ties on purpose: small values
+                    x = T(dt, x.a % 5)
+                if dt == "f32" and kind == "MaxPool" and k == 3:
+                    x.a.reshape(-1)[::7] = np.nan
+                for order in ((0, 1) if kind == "MaxPool" else (0,)):
+                    xf = x.a.astype(np.float64) if dt in INTS else as_f64(x)
+                    y, ind = pool64(xf, kind, ks, st, dl, pads, ceil, cip, order)
+                    if k in (2, 3) and dt == "f32" and kind == "AveragePool":
+                        # cross-check the mask pools with ONNX's own generator formula
+                        padded = np.pad(xf, [(0, 0), (0, 0)] + [(pads[i], pads[nsp + i]) for i in range(nsp)],
+                                        constant_values=0 if cip else np.nan)
+                        ref = onnx_pool(padded, xs, ks, st, y.shape[2:],
+                                        [pads[i] + pads[nsp + i] for i in range(nsp)], "AVG", cip)
+                        assert np.allclose(ref, y.astype(np.float32), rtol=1e-6), "mask pool disagrees with ONNX"
+                    attrs = {"nsp": nsp, "kernel": list(ks), "strides": list(st), "dilations": list(dl),
+                             "pads": list(pads), "ceil_mode": ceil, "count_include_pad": cip,
+                             "storage_order": order}
+                    yt = T(dt, y.astype(STORAGE[dt])) if dt in INTS else from_f64(y, dt)
+                    outs = [yt, T("i64", ind)] if kind == "MaxPool" else [yt]
+                    if kind == "MaxPool" and order == 0 and k % 2:
+                        outs = [yt]  # the single-output form
+                    wr.case(f"{kind.lower()}_{dt}_{k}_s{order}", kind, attrs, [x], outs,
+                            EXACT if kind == "MaxPool" else tol_for(dt))
+    # a window of NaNs only gives NaN, at the first NaN's index; NaNs lose to numbers
+    x = T("f32", np.array([[[[np.nan, np.nan, 1.0, np.nan], [np.nan, np.nan, np.nan, -2.0]]]], np.float32))
+    attrs = {"nsp": 2, "kernel": [2, 2], "strides": [2, 2], "dilations": [1, 1], "pads": [0, 0, 0, 0],
+             "ceil_mode": 0, "count_include_pad": 0, "storage_order": 0}
+    wr.case("maxpool_f32_nan_windows", "MaxPool", attrs, [x],
+            [T("f32", np.array([[[[np.nan, 1.0]]]], np.float32)), T("i64", np.array([[[[0, 2]]]], np.int64))])
+    for xs in ((2, 3, 5), (2, 3, 4, 5), (1, 2, 3, 4, 5), (3, 4)):
+        for dt in ("f32", "f64", "f16"):
+            x = randf(xs, dt)
+            y = as_f64(x).mean(axis=tuple(range(2, len(xs))), keepdims=True)
+            wr.case(f"globalavgpool_{dt}_{len(xs)}", "GlobalAveragePool", {}, [x], [from_f64(y, dt)], tol_for(dt))
+
+
+def softmax64(v, ax, ax2):
+    axes = tuple(range(ax, ax2))
+    with np.errstate(all="ignore"):
+        e = np.exp(v - v.max(axis=axes, keepdims=True))
+        return e / e.sum(axis=axes, keepdims=True)
+
+
+def softmax_cases(wr):
+    shape = (2, 3, 4, 5)
+    for ax, ax2 in ((0, 1), (1, 2), (3, 4), (1, 3), (0, 4), (2, 4), (0, 2)):
+        for dt in ("f32", "f64", "f16") if (ax, ax2) == (1, 3) else ("f32",):
+            x = randf(shape, dt, -20, 20)
+            wr.case(f"softmax_{dt}_{ax}_{ax2}", "Softmax", {"axis": ax, "axis2": ax2}, [x],
+                    [from_f64(softmax64(as_f64(x), ax, ax2), dt)], tol_for(dt))
+    x = randf((3, 6), "f32", -5, 5)
+    x.a[0] = [1e30, 1e30, -1e30, 0, 3e38, 3e38]        # large numbers: stable form
+    x.a[1] = [-np.inf, 0, 1, -np.inf, 2, -np.inf]       # -inf entries
+    x.a[2] = [0, np.nan, 1, 2, 3, 4]                    # NaN poisons its slice
+    wr.case("softmax_f32_special", "Softmax", {"axis": 1, "axis2": 2}, [x],
+            [from_f64(softmax64(as_f64(x), 1, 2), "f32")], tol_for("f32"))
+
+
+def batchnorm_cases(wr):
+    from onnx.backend.test.case.node.batchnorm import _batchnorm_test_mode, _batchnorm_training_mode
+    for k, xs in enumerate(((4, 3), (2, 3, 5), (2, 3, 4, 5), (2, 2, 3, 2, 3))):
+        C = xs[1]
+        for dt in ("f32", "f64", "f16") if k == 2 else ("f32",):
+            x, s, b, m = randf(xs, dt), randf((C,), dt), randf((C,), dt), randf((C,), dt)
+            v = randf((C,), dt, 0.1, 2.0)
+            eps, mom = np.float32(1e-3), np.float32(0.8)
+            f = [as_f64(q) for q in (x, s, b, m, v)]
+            y = _batchnorm_test_mode(*f, epsilon=float(eps))
+            wr.case(f"batchnorm_{dt}_{k}", "BatchNormalization", {"eps": eps, "momentum": mom, "training": 0},
+                    [x, ("c", s), ("c", b), ("c", m), ("c", v)], [from_f64(y, dt)], tol_for(dt))
+            _, rm, rv = _batchnorm_training_mode(*f, momentum=float(mom), epsilon=float(eps))
+            # the generator's y, without its astype(float32): batch statistics over all dims but 1
+            axes = tuple(np.delete(np.arange(len(xs)), 1))
+            y = _batchnorm_test_mode(f[0], f[1], f[2], f[0].mean(axis=axes), f[0].var(axis=axes), epsilon=float(eps))
+            outs = [from_f64(y, dt), from_f64(rm, dt), from_f64(rv, dt)]
+            for name, o in (("", outs), ("_y", [outs[0]]), ("_mean", [outs[0], outs[1]]),
+                            ("_var", [outs[0], None, outs[2]])):
+                wr.case(f"batchnorm_{dt}_{k}_train{name}", "BatchNormalization",
+                        {"eps": eps, "momentum": mom, "training": 1}, [x, s, b, m, v], o, tol_for(dt))
+    # mixed dtypes: f16 data, f32 statistics (ONNX T1/T2)
+    x = randf((2, 3, 4), "f16")
+    s, b, m = randf((3,), "f32"), randf((3,), "f32"), randf((3,), "f32")
+    v = randf((3,), "f32", 0.1, 2)
+    y = _batchnorm_test_mode(*[as_f64(q) for q in (x, s, b, m, v)], epsilon=float(np.float32(1e-5)))
+    wr.case("batchnorm_f16_f32stats", "BatchNormalization", {"eps": np.float32(1e-5), "momentum": np.float32(0.9),
+            "training": 0}, [x, s, b, m, v], [from_f64(y, "f16")], tol_for("f16"))
+
+
+def movement_cases(wr):
+    for dt in ("f32", "u8", "i64", "f16", "bool", "bf16"):
+        x = T(dt, rng.integers(0, 2 if dt == "bool" else 100, size=(2, 3, 4)))
+        for p in itertools.permutations(range(3)):
+            wr.case(f"transpose_{dt}_{''.join(map(str, p))}", "Transpose", {"ints": list(p)}, [x],
+                    [T(dt, np.transpose(x.a, p))])
+    x = T("f32", rng.uniform(size=(2, 1, 3, 2, 4)))
+    for p in ((4, 3, 2, 1, 0), (1, 3, 0, 4, 2)):
+        wr.case(f"transpose_rank5_{''.join(map(str, p))}", "Transpose", {"ints": list(p)}, [x],
+                [T("f32", np.transpose(x.a, p))])
+    for dt in ("f32", "i8", "u64", "bool"):
+        for ax in range(3):
+            parts = []
+            for k, sz in enumerate((1, 3, 2)):
+                shape = [2, 3, 4]
+                shape[ax] = sz
+                parts.append(T(dt, rng.integers(0, 2 if dt == "bool" else 120, size=shape)))
+            wr.case(f"concat_{dt}_{ax}", "Concat", {"axis": ax}, parts,
+                    [T(dt, np.concatenate([q.a for q in parts], axis=ax))])
+    x = T("i32", rng.integers(-5, 5, size=(3, 2)))
+    wr.case("concat_single", "Concat", {"axis": 1}, [x], [x])
+    src = T("f16", rng.uniform(size=(2, 1, 3)))
+    wr.case("identity_f16", "Identity", {}, [src], [src])
+    wr.case("reshape_f16", "Reshape", {}, [src], [T("f16", src.a.reshape(3, 2))])
+    wr.case("flatten_f16", "Flatten", {"axis": 2}, [src], [T("f16", src.a.reshape(2, 3))])
+    wr.case("squeeze_f16", "Squeeze", {"ints": [1]}, [src], [T("f16", src.a.reshape(2, 3))])
+    wr.case("unsqueeze_bool", "Unsqueeze", {"ints": [0, 3]}, [T("bool", src.a > 0.5)],
+            [T("bool", (src.a > 0.5).reshape(1, 2, 1, 1, 3))])
+
+
+def main():
+    np.seterr(all="ignore")  # overflow to inf and NaN are what several cases are about
+    out = sys.argv[1]
+    wr = Writer(out)
+    done, skipped = official(wr)
+    for gen in (binary_cases, div_rule_cases, unary_cases, cast_cases, matmul_cases, gemm_cases, conv_cases, pool_cases,
+                softmax_cases, batchnorm_cases, movement_cases):
+        gen(wr)
+    wr.f.close()
+    print(f"{out}: {wr.count} cases ({done} from the ONNX node tests)")
+
+
+if __name__ == "__main__":
+    main()
