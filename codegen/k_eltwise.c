@@ -30,7 +30,9 @@ static LLVMValueRef int_bound(Cg *cg, DType t, double v, bool lo)
     case DT_I64: tmin = -9223372036854775808.0, tmax = 9223372036854775807.0; break;
     default: tmin = 0, tmax = 18446744073709551615.0; break;
     }
-    double b = isnan(v) ? (lo ? tmin : tmax) : v < tmin ? tmin : v > tmax ? tmax : (lo ? ceil(v) : floor(v));
+    /* as the interpreter: truncate toward zero, saturate, NaN -> 0 */
+    double b = isnan(v) ? 0 : v < tmin ? tmin : v > tmax ? tmax : trunc(v);
+    (void)lo;
     LLVMTypeRef it = cg_calc_type(cg, t);
     if (dtype_is_unsigned_int(t))
         return LLVMConstInt(it, b >= 18446744073709551615.0 ? ~0ull : (unsigned long long)b, 0);

@@ -8,12 +8,12 @@ const PassInfo pass_pipeline[] = {
     {"shape", pass_shape_infer, "infer dtypes and shapes, normalize attributes"},
     /* nodes whose inputs are all constants become constants */
     {"fold", pass_fold, "evaluate nodes whose inputs are all constants"},
+    /* nothing reads them: gone (before the rewrites that count readers) */
+    {"dce", pass_dce, "remove nodes whose results are unused"},
     /* Conv/Gemm/MatMul -> BatchNormalization: scale the weights instead */
     {"bn-fold", pass_bn_fold, "fold inference BatchNormalization into the Conv/Gemm/MatMul before it"},
     /* Conv/Gemm/MatMul -> Add(const) -> activation: one node */
     {"fuse", pass_fuse, "fuse a constant bias Add and an activation into Conv/Gemm/MatMul"},
-    /* nothing reads them: gone */
-    {"dce", pass_dce, "remove nodes whose results are unused"},
     /* workspace offsets with liveness-based reuse; views alias */
     {"plan", pass_plan, "plan memory: workspace offsets, buffer reuse, views"},
 };

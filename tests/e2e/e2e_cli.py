@@ -1,0 +1,275 @@
+#!/usr/bin/python3
+"""e2e_cli.py -- the qkc command line: help texts, exit statuses, and each
+command doing its job on the bundled models.
+
+  - `qkc --help` and `qkc COMMAND --help` (and -h) exit 0 and document
+    every option that command's parser in tools/qkc.c accepts (read from
+    the source, so a new option without help fails here);
+  - bad usage exits 2 with a message (no args, no model, no -o, unknown
+    option or command, bad numbers, unknown --emit kind or pass);
+  - `qkc run` writes DIR/logits.npy (created if needed), equal within the
+    interpreter tolerance to `qkc interp`'s, the same with --threads and
+    --repeat;
+  - `qkc inspect --print-after all` prints the IR after import and after
+    every pass of passes/pipeline.c; --print-after PASS only that one;
+  - `qkc interp` writes logits.npy with the test accuracy;
+  - `qkc compile --emit` obj/asm/llvm/ptx and --header write their files.
+
+    e2e_cli.py QKC SOURCE_DIR WORK_DIR [-v]"""
+import os
+import re
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_lib import *  # noqa: E402,F403
+
+QKC, SRC, WORK, _ = paths_from_argv(__doc__)
+MODELS = os.path.join(SRC, "models")
+CNN, MLP = os.path.join(MODELS, "cnn.onnx"), os.path.join(MODELS, "mlp.onnx")
+X, Y = os.path.join(MODELS, "digits_test_x.npy"), os.path.join(MODELS, "digits_test_y.npy")
+COMMANDS = ("compile", "run", "inspect", "interp")
+
+suite = Suite("e2e_cli")
+
+
+def path(*p):
+    return os.path.join(WORK, *p)
+
+
+def source_options():
+    """Every option each command's parser accepts, from tools/qkc.c."""
+    with open(os.path.join(SRC, "tools", "qkc.c")) as f:
+        src = f.read()
+    opts = {}
+    for cmd in COMMANDS:
+        m = re.search(r"static int cmd_%s\(Args \*a\)\n\{(.*?)\n\}\n" % cmd, src, re.S)
+        expect(m is not None, "tools/qkc.c: no cmd_%s() found" % cmd)
+        body = m.group(1)
+        found = set()
+        for name, alias in re.findall(r'opt_value\(a, "(-[-\w]+)", (?:"(-[-\w]+)"|NULL)\)', body):
+            found.add(name)
+            if alias:
+                found.add(alias)
+        found.update(re.findall(r'strcmp\(s, "(-[-\w]+)"\) == 0', body))
+        if re.search(r'strncmp\(s, "-O", 2\)', body):
+            found.add("-O0")  # documented as "-O0 .. -O3"
+            found.add("-O3")
+        expect(len(found) >= 2, "cmd_%s: found only %s in the parser" % (cmd, sorted(found)))
+        opts[cmd] = sorted(found)
+    return opts
+
+
+def mentions(text, opt):
+    return re.search(r"(?<![-\w])%s(?![-\w])" % re.escape(opt), text) is not None
+
+
+def usage_error(args, pattern):
+    r = run([QKC] + args)
+    expect(r.rc == 2, "expected exit status 2 (bad usage)", r)
+    expect(re.search(pattern, r.err) is not None, "stderr does not match /%s/" % pattern, r)
+    return r.err.strip().splitlines()[0]
+
+
+def interp_tolerance(got, ref):
+    """|got - ref| <= 1e-5 (|ref| + max |ref|), the e2e rule."""
+    err = np.abs(got.astype(np.float64) - ref)
+    allowed = 1e-5 * (np.abs(ref.astype(np.float64)) + np.abs(ref).max())
+    bad = np.argwhere(err > allowed)
+    expect(len(bad) == 0, "%d elements beyond the tolerance, first at %s: %r vs %r" % (
+        len(bad), bad[0] if len(bad) else None, got[tuple(bad[0])] if len(bad) else None,
+        ref[tuple(bad[0])] if len(bad) else None))
+
+
+# ---- help --------------------------------------------------------------------
+
+def check_main_help():
+    for flag in ("--help", "-h"):
+        r = ok([QKC, flag])
+        for cmd in COMMANDS:
+            expect(re.search(r"^\s+%s\b" % cmd, r.out, re.M) is not None, "qkc %s does not list %s" % (flag, cmd), r)
+        expect("--version" in r.out, "qkc --help does not document --version", r)
+    r = ok([QKC, "--version"])
+    expect(re.match(r"qkc \d+\.\d+\.\d+", r.out) is not None, "qkc --version prints %r" % r.out)
+    return r.out.strip()
+
+
+suite.check("qkc --help / -h / --version", check_main_help)
+
+OPTIONS = {}
+
+
+def check_command_help(cmd):
+    if not OPTIONS:
+        OPTIONS.update(source_options())
+    for flag in ("--help", "-h"):
+        r = ok([QKC, cmd, flag])
+        expect(r.out.startswith("usage: qkc %s" % cmd), "help of %s does not start with its usage" % cmd, r)
+        missing = [o for o in OPTIONS[cmd] if not mentions(r.out, o)]
+        expect(not missing, "qkc %s %s does not document %s" % (cmd, flag, ", ".join(missing)), r)
+    # help wins wherever it stands
+    r = ok([QKC, cmd, "some-model.onnx", "--help"])
+    return "documents " + " ".join(OPTIONS[cmd])
+
+
+for c in COMMANDS:
+    suite.check("qkc %s --help documents every option" % c, check_command_help, c)
+
+
+def check_compile_help_lists():
+    r = ok([QKC, "compile", "--help"])
+    for t in ("x86_64", "aarch64", "nvptx"):
+        expect(t in r.out, "compile --help does not name target %s" % t, r)
+    for k in ("so", "obj", "asm", "llvm", "ptx"):
+        expect(re.search(r"\b%s\b" % k, r.out), "compile --help does not name --emit %s" % k, r)
+
+
+suite.check("qkc compile --help names the targets and --emit kinds", check_compile_help_lists)
+
+
+def pipeline_passes():
+    with open(os.path.join(SRC, "passes", "pipeline.c")) as f:
+        names = re.findall(r'\{"([\w-]+)", pass_\w+,', f.read())
+    expect(len(names) >= 3, "passes/pipeline.c: found passes %s" % names)
+    return names
+
+
+def check_inspect_help_lists_passes():
+    r = ok([QKC, "inspect", "--help"])
+    missing = [p for p in pipeline_passes() if not re.search(r"^\s+%s\s" % re.escape(p), r.out, re.M)]
+    expect(not missing, "inspect --help does not list passes %s" % missing, r)
+
+
+suite.check("qkc inspect --help lists every pass", check_inspect_help_lists_passes)
+
+# ---- usage errors: exit 2 ----------------------------------------------------------
+
+USAGE = [
+    ([], r"usage: qkc"),
+    (["frobnicate"], r"unknown command 'frobnicate'"),
+    (["compile"], r"no MODEL given"),
+    (["compile", MLP], r"no -o OUT given"),
+    (["compile", MLP, MLP, "-o", "x.so"], r"one model at a time"),
+    (["compile", MLP, "-o", "x.so", "--frob"], r"unknown option '--frob'"),
+    (["compile", MLP, "-o"], r"-o|--output needs a value"),
+    (["compile", MLP, "-o", "x.so", "--batch", "0"], r"--batch: '0' is not a number"),
+    (["compile", MLP, "-o", "x.so", "--batch", "two"], r"--batch: 'two' is not a number"),
+    (["compile", MLP, "-o", "x.so", "--emit", "exe"], r"--emit exe: use so, obj, asm, llvm or ptx"),
+    (["run"], r"no ARTIFACT given"),
+    (["run", "a.so", "--threads", "0"], r"--threads: '0' is not a number"),
+    (["run", "a.so", "--bogus"], r"unknown option '--bogus'"),
+    (["inspect"], r"no MODEL given"),
+    (["inspect", MLP, "--print-after", "nosuchpass"], r"no such pass"),
+    (["interp"], r"no MODEL given"),
+    (["interp", MLP, "-i", X], r"no --output-dir"),
+]
+for args, pat in USAGE:
+    suite.check("usage error: qkc %s" % " ".join(os.path.basename(a) for a in args), usage_error, args, pat)
+
+
+def check_compile_bad_target():
+    for args, pat in ((["--target", "sparc"], r"sparc"), (["--cpu", "pentium-ultra-9000"], r"pentium-ultra-9000"),
+                      (["--header", path("h.h")], r"--header goes with --emit obj"),
+                      (["--emit", "ptx"], r"--emit ptx needs --target nvptx")):
+        r = run([QKC, "compile", MLP, "-o", path("bad.so")] + args)
+        expect(r.rc in (1, 2), "expected a failure for %s" % args, r)
+        expect(re.search(pat, r.err), "stderr does not match /%s/" % pat, r)
+
+
+suite.check("compile: unknown target/cpu, --header without obj, ptx without nvptx", check_compile_bad_target)
+
+# ---- the commands at work ------------------------------------------------------------
+
+CNN_SO = path("cnn.so")
+
+
+def interp_logits():
+    out = path("interp-cnn")
+    ok([QKC, "interp", CNN, "--input", X, "--output-dir", out])
+    return load_npy(os.path.join(out, "logits.npy"))
+
+
+def check_run_writes_logits():
+    ok([QKC, "compile", CNN, "-o", CNN_SO])
+    out = path("run-out", "fresh")  # a new folder, made by qkc run
+    os.makedirs(path("run-out"), exist_ok=True)
+    if os.path.exists(os.path.join(out, "logits.npy")):
+        os.remove(os.path.join(out, "logits.npy"))
+    r = ok([QKC, "run", CNN_SO, "--input", X, "--output-dir", out])
+    got = load_npy(os.path.join(out, "logits.npy"))
+    expect(got.dtype == np.float32 and got.shape == (360, 10), "logits.npy is %s %s" % (got.dtype, got.shape))
+    interp_tolerance(got, interp_logits())
+    acc = float(np.mean(got.argmax(1) == np.load(Y)))
+    expect(acc >= 0.98, "accuracy %.4f" % acc)
+    # the other spellings and options give the same numbers
+    out2 = path("run-out", "threads")
+    ok([QKC, "run", CNN_SO, "-i", "input=" + X, "-d", out2, "--threads", "4", "--repeat", "3"])
+    got2 = load_npy(os.path.join(out2, "logits.npy"))
+    interp_tolerance(got2, got)
+    return "accuracy %.2f%%%s" % (100 * acc, (", stdout: " + r.out.strip()) if r.out.strip() else "")
+
+
+suite.check("qkc run writes DIR/logits.npy", check_run_writes_logits)
+
+
+def check_interp():
+    logits = interp_logits()
+    expect(logits.shape == (360, 10), "interp logits %s" % (logits.shape,))
+    acc = float(np.mean(logits.argmax(1) == np.load(Y)))
+    expect(acc >= 0.98, "interp accuracy %.4f" % acc)
+    out = path("interp-mlp")
+    ok([QKC, "interp", MLP, "-i", "input=" + X, "-d", out, "--batch", "360"])
+    acc2 = float(np.mean(load_npy(os.path.join(out, "logits.npy")).argmax(1) == np.load(Y)))
+    expect(acc2 >= 0.97, "interp mlp accuracy %.4f" % acc2)
+    return "cnn %.2f%%, mlp %.2f%%" % (100 * acc, 100 * acc2)
+
+
+suite.check("qkc interp", check_interp)
+
+
+def check_inspect_all():
+    r = ok([QKC, "inspect", CNN, "--print-after", "all"])
+    headers = re.findall(r"^# after ([\w-]+)$", r.out, re.M)
+    want = ["import"] + pipeline_passes()
+    expect(headers == want, "inspect --print-after all printed %s, want %s" % (headers, want), r)
+    expect(re.search(r"^# workspace: \d+ B static \+ \d+ B per batch item", r.out, re.M), "no workspace line", r)
+    # BN is gone after bn-fold: the IR dumps do differ between passes
+    parts = re.split(r"^# after [\w-]+$", r.out, flags=re.M)
+    expect("= BatchNormalization(" in parts[1] and "= BatchNormalization(" not in parts[-1],
+           "BatchNormalization nodes not folded away by the last dump", r)
+    one = ok([QKC, "inspect", CNN, "--print-after", "fuse"])
+    headers = re.findall(r"^# after ([\w-]+)$", one.out, re.M)
+    expect(headers == ["import", "fuse"], "inspect --print-after fuse printed %s" % headers, one)
+    return " ".join(want)
+
+
+suite.check("qkc inspect --print-after all prints every pass", check_inspect_all)
+
+
+def check_emit_kinds():
+    o, h = path("mlp_emit.o"), path("mlp_emit.h")
+    ok([QKC, "compile", MLP, "--emit", "obj", "--header", h, "--prefix", "digits", "-o", o])
+    with open(o, "rb") as f:
+        expect(f.read(4) == b"\x7fELF", "the .o is not ELF")
+    with open(h) as f:
+        hdr = f.read()
+    for needle in ("digits_run", "digits_artifact", "DIGITS_WORKSPACE_BYTES", "DIGITS_INPUT_INPUT_BYTES",
+                   "DIGITS_OUTPUT_LOGITS_BYTES"):
+        expect(needle in hdr, "the header lacks %s" % needle)
+    s = path("mlp.s")
+    ok([QKC, "compile", MLP, "--emit", "asm", "-o", s])
+    ll = path("mlp.ll")
+    ok([QKC, "compile", MLP, "--emit", "llvm", "-o", ll])
+    with open(ll) as f:
+        expect("define" in f.read(), "the .ll has no function")
+    ptx = path("mlp.ptx")
+    ok([QKC, "compile", MLP, "--target", "nvptx", "--emit", "ptx", "-o", ptx])
+    with open(ptx) as f:
+        expect(".entry" in f.read(), "the PTX has no kernel entry")
+    r = ok([QKC, "compile", MLP, "-o", path("mlp_v.so"), "-v", "-O1", "--verify"])
+    expect("nodes" in r.err, "-v prints no summary", r)
+
+
+suite.check("qkc compile --emit obj/asm/llvm/ptx, --header, -v", check_emit_kinds)
+
+suite.finish()

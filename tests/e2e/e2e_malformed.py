@@ -1,0 +1,733 @@
+#!/usr/bin/python3
+"""e2e_malformed.py -- qkc on broken input: every case is a file made here
+(under WORK_DIR) and a command; each must exit with status 1 (not 0, not a
+crash or a signal, not a sanitizer report, not a hang), with a message on
+stderr that names the problem and its place:
+  - text syntax (.onnxtxt): file:line:col;
+  - binary ONNX: the file and the node name and op type, or the name of the
+    input / initializer / output concerned;
+  - `qkc run`: the file or the input concerned.
+A few cases that must be *accepted* (a graph out of topological order, the
+batch fixed with --batch, one symbolic-batch artifact run at batch 1 and
+400) are checked here too, next to their broken neighbours.
+
+    e2e_malformed.py QKC SOURCE_DIR WORK_DIR [-v]
+
+-v prints the first line of each message."""
+import os
+import re
+import shutil
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_lib import *  # noqa: E402,F403
+
+QKC, SRC, WORK, _ = paths_from_argv(__doc__)
+MODELS = os.path.join(SRC, "models")
+X = os.path.join(MODELS, "digits_test_x.npy")
+F = TensorProto.FLOAT
+I64 = TensorProto.INT64
+
+suite = Suite("e2e_malformed")
+
+
+def path(name):
+    return os.path.join(WORK, name)
+
+
+def write(name, data):
+    p = path(name)
+    with open(p, "wb" if isinstance(data, bytes) else "w") as f:
+        f.write(data)
+    return p
+
+
+def fails(cmd, *patterns):
+    """The command exits 1 and stderr matches every regex pattern."""
+    r = run(cmd)
+    expect(r.rc == 1, "expected exit status 1", r)
+    expect(r.err.strip() != "", "expected a message on stderr", r)
+    for pat in patterns:
+        expect(re.search(pat, r.err, re.S) is not None, "stderr does not match /%s/" % pat, r)
+    return r.err.strip().splitlines()[0]
+
+
+def compile_fails(model_file, *patterns, extra=()):
+    return fails([QKC, "compile", model_file, "-o", path("out.so"), *extra], *patterns)
+
+
+def q(p):
+    """A file name as a regex."""
+    return re.escape(p)
+
+
+def at_node(file, node, op):
+    return r"%s: error: node '%s' \(%s\)" % (q(file), re.escape(node), re.escape(op))
+
+
+def at_line(file):
+    return r"%s:\d+:\d+: error: " % q(file)
+
+
+# A small valid model to break: x[N,4] -> Relu -> MatMul w[4,3] -> y[N,3]
+def base_nodes():
+    return [helper.make_node("Relu", ["x"], ["h"], name="relu0"),
+            helper.make_node("MatMul", ["h", "w"], ["y"], name="mm0")]
+
+
+def base_io():
+    return [tensor_info("x", F, ["N", 4])], [tensor_info("y", F, ["N", 3])]
+
+
+def base_inits():
+    return [const("w", np.arange(12, dtype=np.float32).reshape(4, 3) / 10)]
+
+
+def base(**kw):
+    ins, outs = base_io()
+    args = dict(nodes=base_nodes(), inputs=ins, outputs=outs, inits=base_inits())
+    args.update(kw)
+    return make_model(args["nodes"], args["inputs"], args["outputs"], args["inits"],
+                      **{k: v for k, v in kw.items() if k in ("opset", "ir_version")})
+
+
+def case(name):
+    def deco(fn):
+        suite.check(name, fn)
+        return fn
+    return deco
+
+
+# ---- reading the file --------------------------------------------------------
+
+@case("empty file")
+def _():
+    f = write("empty.onnx", b"")
+    return compile_fails(f, q(f) + r": error: .*empty")
+
+
+@case("empty text file")
+def _():
+    f = write("empty.onnxtxt", "")
+    return compile_fails(f, q(f) + r"(:\d+:\d+)?: error: ")
+
+
+@case("random bytes")
+def _():
+    f = write("random.onnx", np.random.RandomState(7).bytes(4096))
+    return compile_fails(f, q(f) + r": error: .*(not a valid ONNX model|does not parse)")
+
+
+@case("truncated .onnx")
+def _():
+    with open(os.path.join(MODELS, "mlp.onnx"), "rb") as src:
+        data = src.read()
+    f = write("truncated.onnx", data[: len(data) // 2])
+    return compile_fails(f, q(f) + r": error: .*(not a valid ONNX model|does not parse)")
+
+
+@case("a protobuf that is not a model (TensorProto)")
+def _():
+    f = write("tensor.onnx", const("t", np.ones((3, 3), np.float32)).SerializeToString())
+    return compile_fails(f, q(f) + r": error: .*(not a valid ONNX model|does not parse|no graph)")
+
+
+@case("a protobuf that is not a model (NodeProto)")
+def _():
+    f = write("node.onnx", helper.make_node("Relu", ["a"], ["b"], name="n").SerializeToString())
+    return compile_fails(f, q(f) + r": error: .*(not a valid ONNX model|does not parse|no graph)")
+
+
+@case("a .npy file given as the model")
+def _():
+    f = path("x_as_model.onnx")
+    shutil.copyfile(X, f)
+    return compile_fails(f, q(f) + r": error: ")
+
+
+@case("a directory given as the model")
+def _():
+    d = path("adir.onnx")
+    os.makedirs(d, exist_ok=True)
+    return compile_fails(d, q(d) + r": error: .*not a regular file")
+
+
+@case("a model file that does not exist")
+def _():
+    f = path("nope.onnx")
+    return compile_fails(f, q(f) + r": error: .*(cannot open|No such file)")
+
+
+# ---- model structure -----------------------------------------------------------
+
+@case("model without graph")
+def _():
+    m = onnx.ModelProto()
+    m.ir_version = 8
+    m.opset_import.add().version = 13
+    f = save(m, path("nograph.onnx"))
+    return compile_fails(f, q(f) + r": error: .*no graph")
+
+
+@case("opset missing")
+def _():
+    f = save(base(opset=None), path("noopset.onnx"))
+    return compile_fails(f, q(f) + r": error: .*opset")
+
+
+@case("opset too new")
+def _():
+    f = save(base(opset=99), path("opset99.onnx"))
+    return compile_fails(f, q(f) + r": error: .*opset 99 is not supported")
+
+
+@case("graph without outputs")
+def _():
+    ins, _ = base_io()
+    f = save(make_model([helper.make_node("Relu", ["x"], ["h"], name="relu0")], ins, []), path("noout.onnx"))
+    return compile_fails(f, q(f) + r": error: .*no outputs")
+
+
+@case("output not produced by any node")
+def _():
+    ins, outs = base_io()
+    outs.append(tensor_info("ghost", F, ["N", 3]))
+    f = save(base(outputs=outs), path("ghost_out.onnx"))
+    return compile_fails(f, q(f) + r": error: 'ghost': .*not produced")
+
+
+@case("unsupported op")
+def _():
+    nodes = [helper.make_node("Erf", ["x"], ["h"], name="erf0"), helper.make_node("MatMul", ["h", "w"], ["y"],
+                                                                                 name="mm0")]
+    f = save(base(nodes=nodes), path("erf.onnx"))
+    return compile_fails(f, q(f) + r": error: unsupported op: Erf \(node 'erf0'\)")
+
+
+@case("several unsupported ops in one message")
+def _():
+    nodes = [helper.make_node("Erf", ["x"], ["a"], name="erf0"),
+             helper.make_node("Sin", ["a"], ["b"], name="sin0"),
+             helper.make_node("Erf", ["b"], ["c"], name="erf1"),
+             helper.make_node("FancyOp", ["c"], ["d"], name="fancy0", domain="com.example"),
+             helper.make_node("Relu", ["d"], ["h"], name="relu0"),
+             helper.make_node("MatMul", ["h", "w"], ["y"], name="mm0")]
+    m = base(nodes=nodes)
+    m.opset_import.add(domain="com.example", version=1)
+    f = save(m, path("unsupported3.onnx"))
+    line = compile_fails(f, r"unsupported ops: ")
+    r = run([QKC, "compile", f, "-o", path("out.so")])
+    errors = [ln for ln in r.err.splitlines() if "error:" in ln]
+    expect(len(errors) == 1, "expected all unsupported ops in ONE message, got %d" % len(errors), r)
+    for needle in ("Erf (node 'erf0', node 'erf1')", "Sin (node 'sin0')", "com.example.FancyOp (node 'fancy0')"):
+        expect(needle in errors[0], "the message lacks %r" % needle, r)
+    return line
+
+
+@case("node input never defined")
+def _():
+    nodes = base_nodes()
+    nodes[1].input[1] = "w_missing"
+    f = save(base(nodes=nodes), path("undef_input.onnx"))
+    return compile_fails(f, at_node(f, "mm0", "MatMul") + r": input 'w_missing' is not defined")
+
+
+@case("value defined twice")
+def _():
+    nodes = [helper.make_node("Relu", ["x"], ["h"], name="relu0"),
+             helper.make_node("Relu", ["x"], ["h"], name="relu1"),
+             helper.make_node("MatMul", ["h", "w"], ["y"], name="mm0")]
+    f = save(base(nodes=nodes), path("twice.onnx"))
+    return compile_fails(f, r"%s: error: node 'relu[01]' \(Relu\): .*'h' is already defined" % q(f))
+
+
+@case("initializer defined twice")
+def _():
+    inits = base_inits() + base_inits()
+    f = save(base(inits=inits), path("twice_init.onnx"))
+    return compile_fails(f, q(f) + r": error: 'w': initializer 'w' is defined twice")
+
+
+@case("cycle")
+def _():
+    nodes = [helper.make_node("Add", ["x", "b"], ["a"], name="add0"),
+             helper.make_node("Relu", ["a"], ["b"], name="relu0"),
+             helper.make_node("MatMul", ["b", "w"], ["y"], name="mm0")]
+    f = save(base(nodes=nodes), path("cycle.onnx"))
+    return compile_fails(f, r"%s: error: node '(add0|relu0|mm0)' \((Add|Relu|MatMul)\): .*cycle" % q(f))
+
+
+@case("non-topological order is accepted and sorted")
+def _():
+    good = save(base(), path("topo_sorted.onnx"))
+    bad = save(base(nodes=list(reversed(base_nodes()))), path("topo_reversed.onnx"))
+    xs = path("topo_x.npy")
+    np.save(xs, np.linspace(-1, 1, 5 * 4, dtype=np.float32).reshape(5, 4))
+    outs = []
+    for m in (good, bad):
+        so = m[:-5] + ".so"
+        ok([QKC, "compile", m, "-o", so])
+        ok([QKC, "run", so, "-i", xs, "-d", so + ".out"])
+        outs.append(load_npy(os.path.join(so + ".out", "y.npy")))
+    expect(outs[0].tobytes() == outs[1].tobytes(), "the reversed graph computes something else")
+    return "compiled; same outputs"
+
+
+@case("node with too many inputs")
+def _():
+    nodes = base_nodes()
+    nodes[0].input.append("x")
+    f = save(base(nodes=nodes), path("arity.onnx"))
+    return compile_fails(f, at_node(f, "relu0", "Relu") + r": takes 1 input")
+
+
+# ---- inputs: types and dims --------------------------------------------------
+
+@case("symbolic non-batch dim on an input")
+def _():
+    f = save(base(inputs=[tensor_info("x", F, ["N", "C"])]), path("symdim.onnx"))
+    return compile_fails(f, q(f) + r": error: 'x': .*dim 1 is symbolic \('C'\)")
+
+
+@case("negative dim on an input")
+def _():
+    f = save(base(inputs=[tensor_info("x", F, ["N", -4])]), path("negdim.onnx"))
+    return compile_fails(f, q(f) + r": error: 'x': .*dim 1 is negative")
+
+
+@case("huge dims that overflow")
+def _():
+    big = 1 << 40
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="relu0")]
+    f = save(make_model(nodes, [tensor_info("x", F, ["N", big, big, big])],
+                        [tensor_info("y", F, ["N", big, big, big])]), path("hugedim.onnx"))
+    return compile_fails(f, q(f) + r".*: error: .*(overflow|too large)")
+
+
+@case("huge dims that overflow, no batch dim")
+def _():
+    big = 1 << 31
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="relu0")]
+    f = save(make_model(nodes, [tensor_info("x", F, [big, big, big])],
+                        [tensor_info("y", F, [big, big, big])]), path("hugedim2.onnx"))
+    return compile_fails(f, q(f) + r".*: error: .*(overflow|too large)")
+
+
+@case("input without a shape")
+def _():
+    f = save(base(inputs=[helper.make_tensor_value_info("x", F, None)]), path("noshape.onnx"))
+    return compile_fails(f, q(f) + r": error: 'x': .*no shape")
+
+
+@case("input of an unsupported element type (string)")
+def _():
+    f = save(base(inputs=[tensor_info("x", TensorProto.STRING, ["N", 4])]), path("strinput.onnx"))
+    return compile_fails(f, q(f) + r": error: 'x': .*STRING")
+
+
+@case("initializer whose data does not fit its dims")
+def _():
+    w = const("w", np.zeros((4, 3), np.float32))
+    w.raw_data = w.raw_data[:20]
+    f = save(base(inits=[w]), path("shortinit.onnx"))
+    return compile_fails(f, q(f) + r": error: 'w': ")
+
+
+@case("wrong input dtype for an op (Conv on int64)")
+def _():
+    nodes = [helper.make_node("Conv", ["x", "k"], ["y"], name="conv0")]
+    f = save(make_model(nodes, [tensor_info("x", I64, ["N", 1, 8, 8])], [tensor_info("y", I64, ["N", 2, 6, 6])],
+                        [const("k", np.ones((2, 1, 3, 3), np.int64))]), path("conv_i64.onnx"))
+    return compile_fails(f, at_node(f, "conv0", "Conv") + r": .*i64")
+
+
+@case("declared output type disagrees")
+def _():
+    _, outs = base_io()
+    outs[0] = tensor_info("y", I64, ["N", 3])
+    f = save(base(outputs=outs), path("outtype.onnx"))
+    return compile_fails(f, q(f) + r": error: 'y': output 'y' is declared i64 but computes f32")
+
+
+# ---- shapes --------------------------------------------------------------------
+
+@case("MatMul inner dims differ")
+def _():
+    f = save(base(inits=[const("w", np.ones((5, 3), np.float32))]), path("matmul_k.onnx"))
+    return compile_fails(f, at_node(f, "mm0", "MatMul") + r": inner dims differ: \[N,4\] @ \[5,3\]")
+
+
+@case("Conv channels differ")
+def _():
+    nodes = [helper.make_node("Conv", ["x", "k"], ["y"], name="conv0", pads=[1, 1, 1, 1])]
+    f = save(make_model(nodes, [tensor_info("x", F, ["N", 3, 8, 8])], [tensor_info("y", F, ["N", 4, 8, 8])],
+                        [const("k", np.ones((4, 2, 3, 3), np.float32))]), path("conv_c.onnx"))
+    return compile_fails(f, at_node(f, "conv0", "Conv") + r": input has 3 channels")
+
+
+@case("Gemm C not broadcastable")
+def _():
+    nodes = [helper.make_node("Gemm", ["x", "w", "c"], ["y"], name="gemm0")]
+    f = save(make_model(nodes, [tensor_info("x", F, ["N", 4])], [tensor_info("y", F, ["N", 3])],
+                        [const("w", np.ones((4, 3), np.float32)), const("c", np.ones((5,), np.float32))]),
+             path("gemm_c.onnx"))
+    return compile_fails(f, at_node(f, "gemm0", "Gemm") + r": C \[5\] does not broadcast to \[N,3\]")
+
+
+@case("Concat shapes differ")
+def _():
+    nodes = [helper.make_node("Concat", ["x", "z"], ["y"], name="cat0", axis=1)]
+    f = save(make_model(nodes, [tensor_info("x", F, ["N", 4, 2])], [tensor_info("y", F, ["N", 9, 2])],
+                        [const("z", np.ones((1, 5, 3), np.float32))]), path("concat.onnx"))
+    return compile_fails(f, at_node(f, "cat0", "Concat") + r": .*differ")
+
+
+@case("Reshape to the wrong element count")
+def _():
+    nodes = [helper.make_node("Reshape", ["x", "s"], ["y"], name="reshape0")]
+    f = save(make_model(nodes, [tensor_info("x", F, [2, 6])], [tensor_info("y", F, [5, 2])],
+                        [const("s", np.array([5, 2], np.int64))]), path("reshape_n.onnx"))
+    return compile_fails(f, at_node(f, "reshape0", "Reshape") + r": cannot reshape \[2,6\]")
+
+
+@case("Reshape with a run-time shape input suggests --bind")
+def _():
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape0")]
+    f = save(make_model(nodes, [tensor_info("x", F, [2, 6]), tensor_info("shape", I64, [2])],
+                        [tensor_info("y", F, [3, 4])]), path("reshape_rt.onnx"))
+    return compile_fails(f, at_node(f, "reshape0", "Reshape") + r": input 'shape' .*--bind shape=")
+
+
+# ---- attributes ----------------------------------------------------------------
+
+@case("bad attribute type")
+def _():
+    nodes = [helper.make_node("Flatten", ["x"], ["y"], name="flat0", axis=1.5)]
+    f = save(make_model(nodes, [tensor_info("x", F, ["N", 2, 3])], [tensor_info("y", F, ["N", 6])]),
+             path("attr_type.onnx"))
+    return compile_fails(f, at_node(f, "flat0", "Flatten") + r": attribute 'axis' must be int, not float")
+
+
+@case("unknown attribute")
+def _():
+    nodes = base_nodes()
+    nodes[0].attribute.append(helper.make_attribute("slope", 0.5))
+    f = save(base(nodes=nodes), path("attr_unknown.onnx"))
+    return compile_fails(f, at_node(f, "relu0", "Relu") + r": unknown attribute 'slope'")
+
+
+@case("out-of-range axis (Flatten)")
+def _():
+    nodes = [helper.make_node("Flatten", ["x"], ["y"], name="flat0", axis=5)]
+    f = save(make_model(nodes, [tensor_info("x", F, ["N", 2, 3])], [tensor_info("y", F, ["N", 6])]),
+             path("axis_flatten.onnx"))
+    return compile_fails(f, at_node(f, "flat0", "Flatten") + r": axis 5 is out of range for rank 3")
+
+
+@case("out-of-range axis (Softmax)")
+def _():
+    nodes = [helper.make_node("Softmax", ["x"], ["y"], name="sm0", axis=-4)]
+    f = save(make_model(nodes, [tensor_info("x", F, ["N", 6])], [tensor_info("y", F, ["N", 6])]),
+             path("axis_softmax.onnx"))
+    return compile_fails(f, at_node(f, "sm0", "Softmax") + r": axis -4 is out of range")
+
+
+@case("out-of-range axis (Concat)")
+def _():
+    nodes = [helper.make_node("Concat", ["x", "x"], ["y"], name="cat0", axis=2)]
+    f = save(make_model(nodes, [tensor_info("x", F, ["N", 6])], [tensor_info("y", F, ["N", 12])]),
+             path("axis_concat.onnx"))
+    return compile_fails(f, at_node(f, "cat0", "Concat") + r": axis 2 is out of range for rank 2")
+
+
+@case("problems in several nodes are all reported")
+def _():
+    nodes = [helper.make_node("Relu", ["x"], ["h"], name="relu0", bogus=1),
+             helper.make_node("MatMul", ["h", "nowhere"], ["y"], name="mm0")]
+    f = save(base(nodes=nodes), path("two_errors.onnx"))
+    compile_fails(f, at_node(f, "relu0", "Relu") + r": unknown attribute 'bogus'")
+    return compile_fails(f, at_node(f, "mm0", "MatMul") + r": input 'nowhere' is not defined")
+
+
+# ---- --bind ----------------------------------------------------------------------
+
+def reshape_rt():
+    return path("reshape_rt.onnx")  # made by the case above
+
+
+@case("--bind: the file does not exist")
+def _():
+    b = path("no_such_bind.npy")
+    return compile_fails(reshape_rt(), q(b), extra=["--bind", "shape=" + b])
+
+
+@case("--bind: not a .npy file")
+def _():
+    b = write("bind_garbage.npy", b"this is not numpy\n")
+    return compile_fails(reshape_rt(), q(b) + r".*not a \.npy file", extra=["--bind", "shape=" + b])
+
+
+@case("--bind: wrong dtype")
+def _():
+    b = path("bind_f32.npy")
+    np.save(b, np.array([3, 4], np.float32))
+    return compile_fails(reshape_rt(), r"'shape': --bind shape: the data is f32", extra=["--bind", "shape=" + b])
+
+
+@case("--bind: no input of that name")
+def _():
+    b = path("bind_ok.npy")
+    np.save(b, np.array([3, 4], np.int64))
+    return compile_fails(reshape_rt(), r"--bind nosuch: the model has no input of that name",
+                         extra=["--bind", "shape=" + b, "--bind", "nosuch=" + b])
+
+
+@case("--bind: no '='")
+def _():
+    return compile_fails(reshape_rt(), r"--bind shape\.npy: write NAME=FILE\.npy", extra=["--bind", "shape.npy"])
+
+
+@case("--bind fixes the run-time shape (accepted)")
+def _():
+    b = path("bind_ok.npy")
+    np.save(b, np.array([3, 4], np.int64))
+    ok([QKC, "compile", reshape_rt(), "-o", path("reshape_bound.so"), "--bind", "shape=" + b])
+    return "compiled"
+
+
+# ---- text syntax ---------------------------------------------------------------------
+
+TEXT_OK = """<ir_version: 8, opset_import: ["" : 13]>
+g (float[N, 4] x) => (float[N, 3] y)
+<float[4, 3] w = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}>
+{
+  h = Relu(x)
+  y = MatMul(h, w)
+}
+"""
+
+
+def text_fails(name, text, line, *patterns):
+    f = write(name, text)
+    pats = [r"%s:%d:\d+: error: " % (q(f), line)] + list(patterns)
+    return compile_fails(f, *pats)
+
+
+@case("text: the reference text compiles (accepted)")
+def _():
+    f = write("ok.onnxtxt", TEXT_OK)
+    ok([QKC, "compile", f, "-o", path("ok_text.so")])
+    return "compiled"
+
+
+@case("text: missing =>")
+def _():
+    return text_fails("no_arrow.onnxtxt", TEXT_OK.replace("=> ", ""), 2, r"=>")
+
+
+@case("text: bad token")
+def _():
+    return text_fails("bad_token.onnxtxt", TEXT_OK.replace("h = Relu(x)", "h = Relu(x) $"), 5)
+
+
+@case("text: unterminated string")
+def _():
+    t = TEXT_OK.replace("<ir_version: 8,", '<ir_version: 8, producer_name: "qkc,')
+    return text_fails("unterminated.onnxtxt", t, 1, r"(?i)unterminated|string")
+
+
+@case("text: truncated file")
+def _():
+    return text_fails("truncated.onnxtxt", TEXT_OK[: TEXT_OK.index("y = MatMul") + 8], 6)
+
+
+@case("text: unknown type name")
+def _():
+    return text_fails("bad_type.onnxtxt", TEXT_OK.replace("float[N, 4] x", "flaot[N, 4] x"), 2)
+
+
+@case("text: too many values for an initializer")
+def _():
+    return text_fails("init_count.onnxtxt", TEXT_OK.replace("10, 11}", "10, 11, 12}"), 3)
+
+
+@case("text: undefined input of a node (position of the node)")
+def _():
+    return text_fails("undef.onnxtxt", TEXT_OK.replace("MatMul(h, w)", "MatMul(h, w2)"), 6,
+                      r"input 'w2' is not defined")
+
+
+@case("text: shape error at the node's line")
+def _():
+    t = TEXT_OK.replace("float[4, 3] w", "float[3, 4] w")
+    return text_fails("shape.onnxtxt", t, 6, r"inner dims differ")
+
+
+@case("text: unsupported op at its line")
+def _():
+    return text_fails("unsupported.onnxtxt", TEXT_OK.replace("Relu(x)", "Erf(x)"), 5, r"unsupported op: Erf")
+
+
+@case("text: errors in two nodes are both reported")
+def _():
+    t = TEXT_OK.replace("h = Relu(x)", "h = Relu(x) )").replace("y = MatMul(h, w)", "y = MatMul(h, w) )")
+    f = write("two_syntax.onnxtxt", t)
+    compile_fails(f, r"%s:5:\d+: error: " % q(f))
+    return compile_fails(f, r"%s:6:\d+: error: " % q(f))
+
+
+# ---- qkc run ------------------------------------------------------------------------------
+
+CNN_SO = path("cnn.so")
+CNN_B3_SO = path("cnn_b3.so")
+
+
+def cnn_so():
+    if not os.path.exists(CNN_SO):
+        ok([QKC, "compile", os.path.join(MODELS, "cnn.onnx"), "-o", CNN_SO])
+    return CNN_SO
+
+
+def run_fails(inputs, *patterns, artifact=None):
+    args = [QKC, "run", artifact or cnn_so()]
+    for i in inputs:
+        args += ["--input", i]
+    return fails(args + ["--output-dir", path("run_out")], *patterns)
+
+
+def npy_x():
+    return np.load(X)
+
+
+@case("run: missing input")
+def _():
+    return run_fails([], r"input 'input' is missing")
+
+
+@case("run: unknown input name")
+def _():
+    return run_fails(["image=" + X], r"the model has no input 'image' \(inputs: 'input'\)")
+
+
+@case("run: .npy with the wrong dtype")
+def _():
+    f = path("x_f64.npy")
+    np.save(f, npy_x().astype(np.float64))
+    return run_fails([f], r"input 'input': the \.npy holds f64 .*wants f32")
+
+
+@case("run: .npy with the wrong shape")
+def _():
+    f = path("x_flat.npy")
+    np.save(f, npy_x().reshape(360, 64))
+    return run_fails([f], r"input 'input': the \.npy has shape \[360,64\], the model wants \[N,1,8,8\]")
+
+
+@case("run: .npy with truncated data")
+def _():
+    f = path("x_trunc.npy")
+    np.save(f, npy_x())
+    with open(f, "r+b") as h:
+        h.truncate(os.path.getsize(f) - 100)
+    return run_fails([f], q(f) + r": truncated")
+
+
+@case("run: .npy with a bad header")
+def _():
+    f = path("x_badhdr.npy")
+    np.save(f, npy_x())
+    with open(f, "r+b") as h:
+        data = bytearray(h.read())
+        i = data.index(b"'shape'")
+        data[i:i + 7] = b"'shap3'"
+        h.seek(0)
+        h.write(data)
+    return run_fails([f], q(f) + r": bad header")
+
+
+@case("run: an input file that does not exist")
+def _():
+    f = path("no_such_input.npy")
+    return run_fails([f], q(f) + r": cannot open")
+
+
+@case("run: an artifact that is not a qkc artifact (text)")
+def _():
+    a = write("notes.so", "just some text\n")
+    return run_fails([X], q(a) + r": not a qkc artifact", artifact=a)
+
+
+@case("run: an artifact that is not a qkc artifact (another shared object)")
+def _():
+    libs = [p for p in ("/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6",
+                        "/lib/aarch64-linux-gnu/libm.so.6") if os.path.exists(p)]
+    if not libs:
+        raise Skip("no libm.so.6 found to stand for a foreign shared object")
+    a = path("libm_copy.so")
+    shutil.copyfile(libs[0], a)
+    return run_fails([X], q(a) + r": not a qkc artifact \(no qkc_artifact symbol\)", artifact=a)
+
+
+@case("run: an object file instead of a shared object")
+def _():
+    o = path("cnn_obj.o")
+    ok([QKC, "compile", os.path.join(MODELS, "cnn.onnx"), "--emit", "obj", "-o", o])
+    return run_fails([X], q(o) + r" is an object file", artifact=o)
+
+
+@case("run: an artifact that does not exist")
+def _():
+    a = path("no_such_model.so")
+    return run_fails([X], q(a) + r": no such file", artifact=a)
+
+
+@case("run: --batch 3 artifact has no batch dim (accepted at 3, refused at 360)")
+def _():
+    ok([QKC, "compile", os.path.join(MODELS, "cnn.onnx"), "--batch", "3", "-o", CNN_B3_SO])
+    x3 = path("x3.npy")
+    np.save(x3, npy_x()[:3])
+    out = path("run_b3")
+    ok([QKC, "run", CNN_B3_SO, "-i", x3, "-d", out])
+    got = load_npy(os.path.join(out, "logits.npy"))
+    expect(got.shape == (3, 10), "logits of shape %s, want (3, 10)" % (got.shape,))
+    return run_fails([X], r"input 'input': the \.npy has shape \[360,1,8,8\], the model wants \[3,1,8,8\]",
+                     artifact=CNN_B3_SO)
+
+
+@case("run: one symbolic-batch artifact runs at batch 1 and 400 (accepted)")
+def _():
+    x = npy_x()
+    x1, x400 = path("x1.npy"), path("x400.npy")
+    np.save(x1, x[:1])
+    np.save(x400, np.concatenate([x, x[:40]]))
+    out1, out400 = path("run_1"), path("run_400")
+    ok([QKC, "run", cnn_so(), "-i", x1, "-d", out1])
+    ok([QKC, "run", cnn_so(), "-i", "input=" + x400, "-d", out400])
+    l1, l400 = load_npy(os.path.join(out1, "logits.npy")), load_npy(os.path.join(out400, "logits.npy"))
+    expect(l1.shape == (1, 10) and l400.shape == (400, 10), "shapes %s and %s" % (l1.shape, l400.shape))
+    expect(np.allclose(l1[0], l400[0], rtol=1e-5, atol=1e-5), "image 0 differs between batch 1 and 400")
+    y = np.load(os.path.join(MODELS, "digits_test_y.npy"))
+    acc = float(np.mean(l400[:360].argmax(1) == y))
+    expect(acc >= 0.98, "accuracy %.4f at batch 400" % acc)
+    return "accuracy %.2f%%" % (100 * acc)
+
+
+@case("interp: malformed model")
+def _():
+    return fails([QKC, "interp", path("matmul_k.onnx"), "-i", X, "-d", path("interp_out")],
+                 at_node(path("matmul_k.onnx"), "mm0", "MatMul") + r": inner dims differ")
+
+
+@case("interp: input of the wrong shape")
+def _():
+    return fails([QKC, "interp", os.path.join(MODELS, "cnn.onnx"), "-i", path("x_flat.npy"), "-d",
+                  path("interp_out")], r"input 'input': the \.npy is f32\[360,64\], the model wants f32\[N,1,8,8\]")
+
+
+@case("inspect: malformed model")
+def _():
+    return fails([QKC, "inspect", path("erf.onnx")], r"unsupported op: Erf")
+
+
+suite.finish()
