@@ -2,12 +2,20 @@
  * fused bias and activation.
  *
  * Every conv is seen as 3-D (a 1-D or 2-D conv has unit leading spatial
- * dims). CPU: the parallel loop runs over output planes (n, m); a plane
- * starts as the bias and accumulates w * x-row for each input channel and
- * kernel tap, over the output positions where the tap lands inside the
- * input (bounds computed per tap, so no padded buffer and no im2col); the
- * innermost loop runs along an output row and vectorizes for stride 1.
+ * dims). Two CPU kernels, chosen per layer:
+ *  - channel-vectorized (constant weights, >= 8 output channels per
+ *    group): weights packed at compile time as [g][ci][taps][m]; for each
+ *    output pixel, accumulators for the group's output channels take one
+ *    broadcast input value per tap (zero in the padding), so the inner loop
+ *    is a unit-stride FMA over channels whatever the image size;
+ *  - row-wise (depthwise and narrow convs): the parallel loop runs over
+ *    output planes (n, m); a plane starts as the bias and accumulates
+ *    w * x-row for each input channel and tap, over the output positions
+ *    where the tap lands inside the input (bounds computed per tap: no
+ *    padded buffer, no im2col); the inner loop runs along an output row.
  * GPU: one thread per output element with bounds checks per tap. */
+#include <stdlib.h>
+
 #include "cg.h"
 
 typedef struct ConvDesc {
@@ -174,6 +182,87 @@ static void conv_gpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, L
     cg_par_end(cg, &par);
 }
 
+/* Weights as [g][ci][kd][kh][kw][mg] (a CPU constant), or NULL. */
+static LLVMValueRef pack_weights(Cg *cg, const Node *n, const ConvDesc *c)
+{
+    const Value *w = n->in[1];
+    if (w->kind != VAL_CONST || w->dtype != DT_F32)
+        return NULL;
+    int64_t taps = c->K[0] * c->K[1] * c->K[2], total = c->M * c->Cg * taps;
+    float *dst = malloc(sizeof(float) * (size_t)total);
+    if (!dst)
+        return NULL;
+    const float *src = w->data;
+    for (int64_t m = 0; m < c->M; m++) {
+        int64_t g = m / c->Mg, mg = m % c->Mg;
+        for (int64_t ci = 0; ci < c->Cg; ci++)
+            for (int64_t t = 0; t < taps; t++)
+                dst[((g * c->Cg + ci) * taps + t) * c->Mg + mg] = src[(m * c->Cg + ci) * taps + t];
+    }
+    LLVMValueRef gv = cg_const_blob(cg, "qk.wpack", dst, sizeof(float) * (size_t)total);
+    free(dst);
+    return gv;
+}
+
+static void conv_cpu_channels(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, LLVMValueRef WP,
+                              LLVMValueRef B, LLVMValueRef Y)
+{
+    LLVMBuilderRef b = cg->b;
+    int64_t taps = c->K[0] * c->K[1] * c->K[2], iplane = c->I[0] * c->I[1] * c->I[2];
+    int64_t oplane = c->O[0] * c->O[1] * c->O[2];
+    LLVMValueRef acc = cg_alloca(cg, LLVMArrayType2(cg->f32, (uint64_t)c->Mg), "acc");
+    /* the parallel loop runs over output rows (n, od, oh) */
+    int64_t rows = c->O[0] * c->O[1];
+    CgLoop par, lg, low, lm, lc, lkd, lkh, lkw, lm2, lm3;
+    LLVMValueRef r = cg_par_begin(cg, &par, c->batch ? 0 : c->N_static * rows, c->batch ? rows : 0);
+    LLVMValueRef nn = LLVMBuildUDiv(b, r, cg_i64(cg, rows), "n"), rr = LLVMBuildURem(b, r, cg_i64(cg, rows), "");
+    LLVMValueRef od = LLVMBuildUDiv(b, rr, cg_i64(cg, c->O[1]), "od"), oh = LLVMBuildURem(b, rr, cg_i64(cg, c->O[1]), "oh");
+    LLVMValueRef g = cg_for_begin(cg, &lg, cg_i64(cg, 0), cg_i64(cg, c->G), cg_i64(cg, 1), "g");
+    LLVMValueRef ow = cg_for_begin(cg, &low, cg_i64(cg, 0), cg_i64(cg, c->O[2]), cg_i64(cg, 1), "ow");
+    LLVMValueRef m = cg_for_begin(cg, &lm, cg_i64(cg, 0), cg_i64(cg, c->Mg), cg_i64(cg, 1), "m");
+    LLVMValueRef init = B ? cg_load(cg, DT_F32, B, mul_add(cg, g, c->Mg, m)) : cg_f32(cg, 0);
+    cg_store(cg, DT_F32, acc, m, init);
+    cg_for_end(cg, &lm);
+
+    LLVMValueRef ci = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, c->Cg), cg_i64(cg, 1), "ci");
+    LLVMValueRef xbase = LLVMBuildNSWMul(b, mul_add(cg, nn, c->C, mul_add(cg, g, c->Cg, ci)), cg_i64(cg, iplane), "");
+    LLVMValueRef kd = cg_for_begin(cg, &lkd, cg_i64(cg, 0), cg_i64(cg, c->K[0]), cg_i64(cg, 1), "kd");
+    LLVMValueRef id = in_coord(cg, c, 0, od, kd);
+    LLVMValueRef kh = cg_for_begin(cg, &lkh, cg_i64(cg, 0), cg_i64(cg, c->K[1]), cg_i64(cg, 1), "kh");
+    LLVMValueRef ih = in_coord(cg, c, 1, oh, kh);
+    LLVMValueRef kw = cg_for_begin(cg, &lkw, cg_i64(cg, 0), cg_i64(cg, c->K[2]), cg_i64(cg, 1), "kw");
+    LLVMValueRef iw = in_coord(cg, c, 2, ow, kw);
+    /* inside the input? read a clamped (always valid) address, then select */
+    LLVMValueRef ok = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntULT, id, cg_i64(cg, c->I[0]), ""),
+                                   LLVMBuildICmp(b, LLVMIntULT, ih, cg_i64(cg, c->I[1]), ""), "");
+    ok = LLVMBuildAnd(b, ok, LLVMBuildICmp(b, LLVMIntULT, iw, cg_i64(cg, c->I[2]), ""), "inside");
+    LLVMValueRef xi = LLVMBuildNSWAdd(b, xbase, mul_add(cg, mul_add(cg, id, c->I[1], ih), c->I[2], iw), "");
+    xi = LLVMBuildSelect(b, ok, xi, xbase, "");
+    LLVMValueRef xv = LLVMBuildSelect(b, ok, cg_load(cg, DT_F32, X, xi), cg_f32(cg, 0), "x");
+    LLVMValueRef tap = mul_add(cg, mul_add(cg, kd, c->K[1], kh), c->K[2], kw);
+    LLVMValueRef wrow = LLVMBuildNSWMul(b, mul_add(cg, mul_add(cg, g, c->Cg, ci), taps, tap), cg_i64(cg, c->Mg), "");
+    LLVMValueRef wp = cg_gep(cg, DT_F32, WP, wrow);
+    m = cg_for_begin(cg, &lm2, cg_i64(cg, 0), cg_i64(cg, c->Mg), cg_i64(cg, 1), "m");
+    LLVMValueRef a = cg_load(cg, DT_F32, acc, m);
+    cg_store(cg, DT_F32, acc, m, LLVMBuildFAdd(b, a, LLVMBuildFMul(b, cg_load(cg, DT_F32, wp, m), xv, ""), ""));
+    cg_for_end(cg, &lm2);
+    cg_for_end(cg, &lkw);
+    cg_for_end(cg, &lkh);
+    cg_for_end(cg, &lkd);
+    cg_for_end(cg, &lc);
+
+    /* y[n, g*Mg + m, od, oh, ow] = act(acc[m]) */
+    LLVMValueRef ypix = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, rr, cg_i64(cg, c->O[2]), ""), ow, "");
+    m = cg_for_begin(cg, &lm3, cg_i64(cg, 0), cg_i64(cg, c->Mg), cg_i64(cg, 1), "m");
+    LLVMValueRef ch = mul_add(cg, nn, c->M, mul_add(cg, g, c->Mg, m));
+    LLVMValueRef v = cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, cg_load(cg, DT_F32, acc, m));
+    cg_store(cg, DT_F32, Y, mul_add(cg, ch, oplane, ypix), v);
+    cg_for_end(cg, &lm3);
+    cg_for_end(cg, &low);
+    cg_for_end(cg, &lg);
+    cg_par_end(cg, &par);
+}
+
 bool cg_k_conv(Cg *cg, const Node *n)
 {
     if (n->out[0]->dtype != DT_F32)
@@ -181,8 +270,11 @@ bool cg_k_conv(Cg *cg, const Node *n)
     ConvDesc c;
     describe(n, &c);
     LLVMValueRef B = n->nin > 2 && n->in[2] ? cg->arg[2] : NULL;
+    LLVMValueRef packed;
     if (cg->t->gpu)
         conv_gpu(cg, n, &c, cg->arg[0], cg->arg[1], B, cg->arg[n->nin]);
+    else if (c.Mg >= 8 && (packed = pack_weights(cg, n, &c)))
+        conv_cpu_channels(cg, n, &c, cg->arg[0], packed, B, cg->arg[n->nin]);
     else
         conv_cpu(cg, n, &c, cg->arg[0], cg->arg[1], B, cg->arg[n->nin]);
     return true;
