@@ -185,26 +185,61 @@ static KernelFn kernel_for(const Node *n)
 /* Whether node n needs a kernel: views whose result aliases need none. */
 static bool needs_kernel(const Node *n) { return !((op_info[n->op].flags & OPF_VIEW) && n->out[0]->alias); }
 
+/* Cost of a node in element operations, as static + batch * per-item: the
+ * entry threads a kernel only when it is worth waking the pool. */
+static void node_cost(const Node *n, int64_t *cs, int64_t *cb)
+{
+    const Value *y = n->out[0];
+    int64_t red = 1;
+    switch (n->op) {
+    case OP_MATMUL: red = n->in[0]->shape.d[n->in[0]->shape.rank - 1]; break;
+    case OP_GEMM: red = n->a.trans_a ? n->in[0]->shape.d[0] : n->in[0]->shape.d[1]; break;
+    case OP_CONV:
+        red = n->in[1]->shape.d[1];
+        for (int i = 0; i < n->a.nsp; i++)
+            red *= n->a.kernel[i];
+        break;
+    case OP_MAXPOOL: case OP_AVGPOOL:
+        for (int i = 0; i < n->a.nsp; i++)
+            red *= n->a.kernel[i];
+        break;
+    case OP_GLOBAL_AVGPOOL: case OP_BATCHNORM:
+        red = shape_numel(&n->in[0]->shape) / (shape_numel(&y->shape) ? shape_numel(&y->shape) : 1);
+        break;
+    default: break;
+    }
+    int64_t c = shape_numel(&y->shape) * (red > 0 ? red : 1);
+    *cs = shape_has_batch(&y->shape) ? 0 : c;
+    *cb = shape_has_batch(&y->shape) ? c : 0;
+}
+
+/* A kernel: on GPUs an entry taking (ptrs..., batch); on CPUs a body
+ * taking (ptrs..., batch, begin, end) with noalias operands — the parallel
+ * loop covers [begin, end) — and a wrapper (args, begin, end) matching the
+ * runtime's parallel_for callback, args pointing to the operands then the
+ * batch. The wrapper inlines the body, keeping its noalias facts. */
 static bool gen_kernel(Cg *cg, const Node *n)
 {
     KernelFn gen = kernel_for(n);
     if (!gen)
         return diag_error(cg->d, n->loc, "no kernel for this op on %s", cg->t->name);
     int np = n->nin + n->nout;
-    LLVMTypeRef params[40];
-    if (np + 1 > 40)
+    LLVMTypeRef params[44];
+    if (np + 3 > 44)
         return diag_error(cg->d, n->loc, "too many operands (%d)", np);
     for (int i = 0; i < np; i++)
         params[i] = cg->ptr;
     params[np] = cg->i64;
-    LLVMTypeRef ft = LLVMFunctionType(cg->vd, params, (unsigned)np + 1, 0);
+    params[np + 1] = params[np + 2] = cg->i64;
+    bool gpu = cg->t->gpu;
+    LLVMTypeRef ft = LLVMFunctionType(cg->vd, params, (unsigned)np + (gpu ? 1 : 3), 0);
     const char *name = kernel_name(cg, n);
-    LLVMValueRef fn = LLVMAddFunction(cg->mod, name, ft);
-    if (cg->t->gpu) {
+    LLVMValueRef fn = LLVMAddFunction(cg->mod, gpu ? name : arena_printf(cg->g->arena, "%s.body", name), ft);
+    unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+    if (gpu) {
         LLVMSetFunctionCallConv(fn, LLVMPTXKernelCallConv);
     } else {
         LLVMSetLinkage(fn, LLVMInternalLinkage);
-        unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
         LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(cg->ctx, nounwind, 0));
     }
     for (int i = 0; i < np; i++)
@@ -215,18 +250,42 @@ static bool gen_kernel(Cg *cg, const Node *n)
         if (!cg->kernels)
             return diag_error(cg->d, n->loc, "out of memory");
     }
-    cg->kernels[cg->nkernels++] = (CgKernel){name, n, fn, 0, 0};
+    CgKernel *k = &cg->kernels[cg->nkernels++];
+    *k = (CgKernel){.name = name, .node = n, .fn = fn};
+    node_cost(n, &k->cost_static, &k->cost_batch);
     cg->fn = fn;
     cg->node = n;
     cg->arg = arena_alloc(cg->g->arena, sizeof(LLVMValueRef) * (size_t)(np + 1));
     for (int i = 0; i < np; i++)
         cg->arg[i] = LLVMGetParam(fn, (unsigned)i);
     cg->batch = LLVMGetParam(fn, (unsigned)np);
+    cg->par_lo = gpu ? NULL : LLVMGetParam(fn, (unsigned)np + 1);
+    cg->par_hi = gpu ? NULL : LLVMGetParam(fn, (unsigned)np + 2);
     cg->par_open = false;
     LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
     if (!gen(cg, n))
         return false;
     LLVMBuildRetVoid(cg->b);
+    if (gpu)
+        return true;
+
+    /* the wrapper: void name(ptr args, i64 begin, i64 end) */
+    LLVMTypeRef wp[3] = {cg->ptr, cg->i64, cg->i64};
+    LLVMValueRef w = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->vd, wp, 3, 0));
+    LLVMSetLinkage(w, LLVMInternalLinkage);
+    LLVMAddAttributeAtIndex(w, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(cg->ctx, nounwind, 0));
+    LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, w, "entry"));
+    LLVMValueRef args = LLVMGetParam(w, 0), call[44];
+    for (int i = 0; i <= np; i++) {
+        LLVMValueRef idx = cg_i64(cg, i);
+        LLVMValueRef slot = LLVMBuildInBoundsGEP2(cg->b, cg->i64, args, &idx, 1, "");
+        call[i] = LLVMBuildLoad2(cg->b, i < np ? cg->ptr : cg->i64, slot, "");
+    }
+    call[np + 1] = LLVMGetParam(w, 1);
+    call[np + 2] = LLVMGetParam(w, 2);
+    LLVMBuildCall2(cg->b, ft, fn, call, (unsigned)np + 3, "");
+    LLVMBuildRetVoid(cg->b);
+    k->wrapper = w;
     return true;
 }
 
@@ -260,24 +319,82 @@ static LLVMValueRef value_ptr(Cg *cg, const Value *v, LLVMValueRef ws, LLVMValue
     }
 }
 
+/* The entry: each kernel's operands into an argument block, then the
+ * kernel over its whole parallel loop — through exec->parallel_for when
+ * the context has threads and the kernel is big enough to share. */
+enum { PAR_MIN_COST = 1 << 20 }; /* element operations worth waking the pool for (~20 us) */
+
 static LLVMValueRef gen_entry(Cg *cg)
 {
     LLVMTypeRef params[5] = {cg->ptr, cg->ptr, cg->ptr, cg->i64, cg->ptr};
     LLVMValueRef fn = LLVMAddFunction(cg->mod, "qk_entry", LLVMFunctionType(cg->i32, params, 5, 0));
     LLVMSetLinkage(fn, LLVMInternalLinkage);
-    LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
+    LLVMBuilderRef b = cg->b;
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
     LLVMValueRef ws = LLVMGetParam(fn, 0), ins = LLVMGetParam(fn, 1), outs = LLVMGetParam(fn, 2);
-    LLVMValueRef batch = LLVMGetParam(fn, 3);
+    LLVMValueRef batch = LLVMGetParam(fn, 3), exec = LLVMGetParam(fn, 4);
+    int maxp = 1;
     for (int i = 0; i < cg->nkernels; i++) {
         const Node *n = cg->kernels[i].node;
-        LLVMValueRef args[41];
-        int np = n->nin + n->nout;
-        for (int k = 0; k < np; k++)
-            args[k] = value_ptr(cg, k < n->nin ? n->in[k] : n->out[k - n->nin], ws, ins, outs, batch);
-        args[np] = batch;
-        LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(cg->kernels[i].fn), cg->kernels[i].fn, args, (unsigned)np + 1, "");
+        if (n->nin + n->nout + 1 > maxp)
+            maxp = n->nin + n->nout + 1;
     }
-    LLVMBuildRet(cg->b, cg_i32(cg, 0));
+    LLVMValueRef block = LLVMBuildArrayAlloca(b, cg->i64, cg_i64(cg, maxp), "args");
+    /* exec: { ptr pool; i32 nthreads; ptr parallel_for } (qkrt_abi.h) */
+    LLVMTypeRef et_fields[3] = {cg->ptr, cg->i32, cg->ptr};
+    LLVMTypeRef et = LLVMStructTypeInContext(cg->ctx, et_fields, 3, 0);
+    LLVMTypeRef cb_params[3] = {cg->ptr, cg->i64, cg->i64};
+    LLVMTypeRef cb = LLVMFunctionType(cg->vd, cb_params, 3, 0);
+    LLVMTypeRef pf_params[4] = {cg->ptr, cg->ptr, cg->ptr, cg->i64};
+    LLVMTypeRef pf = LLVMFunctionType(cg->vd, pf_params, 4, 0);
+    /* threads > 1 (exec may be NULL: <prefix>_run) */
+    LLVMBasicBlockRef here = LLVMGetInsertBlock(b);
+    LLVMBasicBlockRef chk = LLVMAppendBasicBlockInContext(cg->ctx, fn, "exec"), go = LLVMAppendBasicBlockInContext(cg->ctx, fn, "kernels");
+    LLVMBuildCondBr(b, LLVMBuildIsNull(b, exec, ""), go, chk);
+    LLVMPositionBuilderAtEnd(b, chk);
+    LLVMValueRef nt = LLVMBuildLoad2(b, cg->i32, LLVMBuildStructGEP2(b, et, exec, 1, ""), "nthreads");
+    LLVMValueRef multi0 = LLVMBuildICmp(b, LLVMIntSGT, nt, cg_i32(cg, 1), "");
+    LLVMBuildBr(b, go);
+    LLVMPositionBuilderAtEnd(b, go);
+    LLVMValueRef multi = LLVMBuildPhi(b, cg->i1, "threads");
+    LLVMValueRef f = LLVMConstInt(cg->i1, 0, 0);
+    LLVMAddIncoming(multi, &f, &here, 1);
+    LLVMAddIncoming(multi, &multi0, &chk, 1);
+
+    for (int i = 0; i < cg->nkernels; i++) {
+        const CgKernel *k = &cg->kernels[i];
+        const Node *n = k->node;
+        int np = n->nin + n->nout;
+        for (int j = 0; j <= np; j++) {
+            LLVMValueRef v = j < np ? value_ptr(cg, j < n->nin ? n->in[j] : n->out[j - n->nin], ws, ins, outs, batch)
+                                    : batch;
+            LLVMValueRef idx = cg_i64(cg, j);
+            LLVMBuildStore(b, v, LLVMBuildInBoundsGEP2(b, cg->i64, block, &idx, 1, ""));
+        }
+        LLVMValueRef work = cg_i64(cg, k->work_static), cost = cg_i64(cg, k->cost_static);
+        if (k->work_batch)
+            work = LLVMBuildNSWAdd(b, work, LLVMBuildNSWMul(b, batch, cg_i64(cg, k->work_batch), ""), "");
+        if (k->cost_batch)
+            cost = LLVMBuildNSWAdd(b, cost, LLVMBuildNSWMul(b, batch, cg_i64(cg, k->cost_batch), ""), "");
+        LLVMValueRef share = LLVMBuildAnd(b, multi, LLVMBuildICmp(b, LLVMIntSGE, cost, cg_i64(cg, PAR_MIN_COST), ""), "");
+        share = LLVMBuildAnd(b, share, LLVMBuildICmp(b, LLVMIntSGT, work, cg_i64(cg, 1), ""), "");
+        LLVMBasicBlockRef par = LLVMAppendBasicBlockInContext(cg->ctx, fn, "par");
+        LLVMBasicBlockRef ser = LLVMAppendBasicBlockInContext(cg->ctx, fn, "serial");
+        LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(cg->ctx, fn, "next");
+        LLVMBuildCondBr(b, share, par, ser);
+        LLVMPositionBuilderAtEnd(b, par);
+        LLVMValueRef pool = LLVMBuildLoad2(b, cg->ptr, LLVMBuildStructGEP2(b, et, exec, 0, ""), "pool");
+        LLVMValueRef pfn = LLVMBuildLoad2(b, cg->ptr, LLVMBuildStructGEP2(b, et, exec, 2, ""), "parallel_for");
+        LLVMValueRef pa[4] = {pool, k->wrapper, block, work};
+        LLVMBuildCall2(b, pf, pfn, pa, 4, "");
+        LLVMBuildBr(b, next);
+        LLVMPositionBuilderAtEnd(b, ser);
+        LLVMValueRef sa[3] = {block, cg_i64(cg, 0), work};
+        LLVMBuildCall2(b, cb, k->wrapper, sa, 3, "");
+        LLVMBuildBr(b, next);
+        LLVMPositionBuilderAtEnd(b, next);
+    }
+    LLVMBuildRet(b, cg_i32(cg, 0));
     return fn;
 }
 

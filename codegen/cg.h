@@ -3,10 +3,11 @@
  * One Cg owns every LLVM handle of a compile: context, module, builder,
  * target machine; created and destroyed in cg.c. Each node becomes one
  * kernel function taking a pointer per input and output, then the batch:
- *     void qk_<n>_<dtype>_<op>[_bias][_<act>](ptr in0, ..., ptr out0, ..., i64 batch)
+ *     qk_<n>_<dtype>_<op>[_bias][_<act>](ptr in0, ..., ptr out0, ..., i64 batch)
+ * (on CPUs a body with (..., i64 begin, i64 end) and a parallel_for wrapper)
  * A kernel's work is one *parallel loop* (cg_par_*): on a CPU a plain loop
- * (threads later split it), on a GPU a grid-stride loop over the threads of
- * a launch — so each generator describes its computation once, and the
+ * over the [begin, end) slice a thread is given, on a GPU a grid-stride
+ * loop over the threads of a launch — so each generator describes its computation once, and the
  * target decides how the parallel loop runs. The extent of the parallel
  * loop is `work_static + batch * work_batch`, recorded per kernel for GPU
  * launches. */
@@ -21,8 +22,10 @@
 typedef struct CgKernel {
     const char *name;
     const Node *node;
-    LLVMValueRef fn;
+    LLVMValueRef fn;                 /* GPU: the kernel; CPU: its body */
+    LLVMValueRef wrapper;            /* CPU: (args, begin, end), for parallel_for */
     int64_t work_static, work_batch; /* parallel loop extent */
+    int64_t cost_static, cost_batch; /* element operations, to decide on threads */
 } CgKernel;
 
 typedef struct Cg {
@@ -43,6 +46,7 @@ typedef struct Cg {
     LLVMValueRef fn;
     LLVMValueRef *arg;       /* arg[k]: pointer of tensor k (inputs then outputs) */
     LLVMValueRef batch;      /* i64 */
+    LLVMValueRef par_lo, par_hi; /* CPU: the range of the parallel loop this call runs */
     const Node *node;
     CgKernel *kernels;
     int nkernels, cap_kernels;
