@@ -774,10 +774,15 @@ static bool check_ops(Imp *im)
     if (!f)
         return diag_error(im->d, loc_file(im->file), "out of memory");
     int nbad = 0;
+    SrcLoc first = loc_file(im->file);
     for (size_t i = 0; i < gp->n_node; i++) {
         const Onnx__NodeProto *np = gp->node[i];
         if (spec_of(np))
             continue;
+        if (nbad == 0 && im->mf->locs.nodes) { /* text: point at the first one */
+            first = node_loc(im, i);
+            first.node = first.op = NULL;
+        }
         const char *op = np->op_type ? np->op_type : "";
         const char *dom = np->domain ? np->domain : "";
         /* list each (domain, op) once, with up to 3 of its nodes */
@@ -810,7 +815,7 @@ static bool check_ops(Imp *im)
     }
     fclose(f);
     if (nbad)
-        diag_error(im->d, loc_file(im->file), "unsupported op%s: %s", nbad > 1 ? "s" : "", msg);
+        diag_error(im->d, first, "unsupported op%s: %s", nbad > 1 ? "s" : "", msg);
     free(msg);
     return nbad == 0;
 }
@@ -922,7 +927,7 @@ static bool value_type(Imp *im, const Onnx__ValueInfoProto *vi, SrcLoc loc, bool
                 return diag_error(im->d, loc, "%s '%s': dim %zu is negative (%lld)", what, vi->name, i,
                                   (long long)dim->dim_value);
             s->d[i] = dim->dim_value;
-        } else if (i == 0) {
+        } else if (i == 0 && is_input) {
             s->d[0] = im->opt && im->opt->batch > 0 ? im->opt->batch : DIM_BATCH;
         } else if (is_input) {
             const char *p = dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? dim->dim_param
@@ -931,9 +936,12 @@ static bool value_type(Imp *im, const Onnx__ValueInfoProto *vi, SrcLoc loc, bool
                               "input '%s': dim %zu is symbolic ('%s'); only the leading (batch) dim may be "
                               "symbolic", vi->name, i, p);
         } else {
-            s->d[i] = -2; /* unknown output dim: not checked */
+            s->d[i] = -2; /* a symbolic output dim: not checked */
         }
     }
+    int64_t bytes;
+    if (is_input && (shape_numel(s) < 0 || !checked_mul(shape_numel(s), dtype_size(*dt), &bytes)))
+        return diag_error(im->d, loc, "input '%s': its size overflows", vi->name);
     return true;
 }
 

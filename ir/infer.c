@@ -39,23 +39,27 @@ static bool norm_axis(const Node *n, int64_t *axis, int rank, bool incl, const c
 }
 
 /* Output extent of a sliding window; 0 when the window never fits. */
+/* Output extent of a sliding window; 0 when the window never fits, -1
+ * when it is too large to represent. Computed in 128 bits: the operands
+ * come from the model file. */
 static int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t dil, int64_t pb, int64_t pe, bool ceil_mode)
 {
-    int64_t span = (k - 1) * dil + 1;
-    int64_t num = in + pb + pe - span;
+    __int128 span = (__int128)(k - 1) * dil + 1;
+    __int128 num = (__int128)in + pb + pe - span;
     if (num < 0)
         return 0;
-    int64_t out = (ceil_mode ? (num + s - 1) / s : num / s) + 1;
+    __int128 out = (ceil_mode ? (num + s - 1) / s : num / s) + 1;
     /* with ceil_mode, a last window starting inside the end padding is dropped */
-    if (ceil_mode && (out - 1) * s >= in + pb)
+    if (ceil_mode && (out - 1) * s >= (__int128)in + pb)
         out--;
-    return out;
+    return out > INT64_MAX ? -1 : (int64_t)out;
 }
 
 /* Resolve auto_pad into explicit pads for spatial extent `in`. */
 static void auto_pads(Attrs *a, int i, int64_t in)
 {
     int64_t k = a->kernel[i], s = a->strides[i], dil = a->dilations[i];
+    /* attributes are bounded by window_shape's check before this runs */
     int64_t span = (k - 1) * dil + 1;
     if (a->auto_pad == AUTOPAD_VALID) {
         a->pads[i] = a->pads[a->nsp + i] = 0;
@@ -82,6 +86,14 @@ static bool window_shape(const Node *n, Attrs *a, const Shape *x, int64_t out_c,
     *y = *x;
     y->d[1] = out_c;
     for (int i = 0; i < a->nsp; i++) {
+        /* bounds that keep every window computation inside int64 */
+        const int64_t lim = (int64_t)1 << 31;
+        if (a->kernel[i] > lim || a->strides[i] > lim || a->dilations[i] > lim || a->pads[i] > lim ||
+            a->pads[a->nsp + i] > lim || x->d[2 + i] > ((int64_t)1 << 40))
+            return ERR("window attributes or spatial dims too large (kernel %lld, stride %lld, dilation %lld, "
+                       "pads %lld+%lld, size %lld)", (long long)a->kernel[i], (long long)a->strides[i],
+                       (long long)a->dilations[i], (long long)a->pads[i], (long long)a->pads[a->nsp + i],
+                       (long long)x->d[2 + i]);
         if (a->auto_pad != AUTOPAD_NOTSET)
             auto_pads(a, i, x->d[2 + i]);
         int64_t o = window_out(x->d[2 + i], a->kernel[i], a->strides[i], a->dilations[i], a->pads[i],

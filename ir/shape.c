@@ -80,6 +80,8 @@ const char *shape_str(const Shape *s, char *buf, size_t n)
     for (int i = 0; i < s->rank && k < n; i++) {
         if (s->d[i] == DIM_BATCH)
             k += (size_t)snprintf(buf + k, n - k, "%sN", i ? "," : "");
+        else if (s->d[i] < 0) /* a dim a model left open */
+            k += (size_t)snprintf(buf + k, n - k, "%s?", i ? "," : "");
         else
             k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? "," : "", (long long)s->d[i]);
     }
@@ -90,9 +92,12 @@ const char *shape_str(const Shape *s, char *buf, size_t n)
 
 void shape_strides(const Shape *s, int64_t *strides)
 {
+    /* saturating: a shape whose size overflows is rejected elsewhere, but
+     * computing its strides must not be undefined behaviour */
     int64_t st = 1;
     for (int i = s->rank - 1; i >= 0; i--) {
         strides[i] = st;
-        st *= s->d[i] < 0 ? 1 : s->d[i];
+        if (!checked_mul(st, s->d[i] < 0 ? 1 : s->d[i], &st))
+            st = INT64_MAX;
     }
 }

@@ -21,6 +21,13 @@ bool pass_shape_infer(Graph *g, PassCtx *pc)
             Value *v = n->out[k];
             if (!v)
                 continue;
+            int64_t bytes;
+            if (shape_numel(&shs[k]) < 0 || !checked_mul(shape_numel(&shs[k]), dtype_size(dts[k]), &bytes)) {
+                char b[96];
+                ok = diag_error(pc->d, n->loc, "output %d would be %s: its size overflows", k,
+                                shape_str(&shs[k], b, sizeof b));
+                continue;
+            }
             /* a type the model declared for a graph output must agree */
             if (v->is_output && v->decl_dtype != DT_UNDEF && v->decl_dtype != dts[k]) {
                 ok = diag_error(pc->d, v->loc, "output '%s' is declared %s but computes %s", v->name,

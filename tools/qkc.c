@@ -88,12 +88,40 @@ static const char *usage_interp =
     "usage: qkc interp MODEL --input [NAME=]FILE.npy ... --output-dir DIR [--batch N]\n"
     "\n"
     "Run MODEL with the reference interpreter (the plain-C oracle every compiled\n"
-    "kernel is tested against) and write DIR/<output name>.npy for each output.\n";
+    "kernel is tested against) and write DIR/<output name>.npy for each output.\n"
+    "\n"
+    "options:\n"
+    "  -i, --input [NAME=]FILE.npy   an input (repeat for each; NAME= may be left out\n"
+    "                                for a model with one input)\n"
+    "  -d, --output-dir DIR          where to write the outputs (created if needed)\n"
+    "  --batch N                     fix the batch dim to N (else the inputs' own)\n";
 
 typedef struct Args {
     int argc, i;
     char **argv;
 } Args;
+
+/* Lists of repeated options (--bind, --input), owned here so that every
+ * exit path (including exit(2) on bad usage) leaves nothing unreachable. */
+static const char **lists[4];
+static int nlists;
+
+static const char **list_new(int argc)
+{
+    const char **l = calloc((size_t)argc + 1, sizeof *l);
+    if (!l || nlists == 4) {
+        fprintf(stderr, "qkc: out of memory\n");
+        exit(1);
+    }
+    return lists[nlists++] = l;
+}
+
+static void lists_free(void)
+{
+    for (int i = 0; i < nlists; i++)
+        free(lists[i]);
+    nlists = 0;
+}
 
 static bool is_help(const char *s) { return strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0; }
 
@@ -159,7 +187,7 @@ static int cmd_compile(Args *a)
 {
     DriverOptions o = {.emit = EMIT_SO, .opt_level = 3, .dump = stdout};
     const char *model = NULL, *v;
-    const char **binds = calloc((size_t)a->argc, sizeof *binds);
+    const char **binds = list_new(a->argc);
     for (a->i = 2; a->i < a->argc; a->i++) {
         const char *s = a->argv[a->i];
         if (is_help(s)) {
@@ -216,7 +244,6 @@ static int cmd_compile(Args *a)
     diag_init(&d, stderr);
     bool ok = drv_compile(model, &o, &d);
     diag_fini(&d);
-    free(binds);
     return ok ? 0 : 1;
 }
 
@@ -276,7 +303,7 @@ static int run_foreign(const RunArgs *r)
 static int cmd_run(Args *a)
 {
     RunArgs r = {.repeat = 1};
-    const char **inputs = calloc((size_t)a->argc, sizeof *inputs);
+    const char **inputs = list_new(a->argc);
     const char *v;
     for (a->i = 2; a->i < a->argc; a->i++) {
         const char *s = a->argv[a->i];
@@ -307,16 +334,14 @@ static int cmd_run(Args *a)
     }
     int machine = run_elf_machine(r.artifact);
     int host = strcmp(cg_host_arch(), "x86_64") == 0 ? 62 : 183;
-    int rc = (machine == 62 || machine == 183) && machine != host ? run_foreign(&r) : run_artifact(&r, stderr);
-    free(inputs);
-    return rc;
+    return (machine == 62 || machine == 183) && machine != host ? run_foreign(&r) : run_artifact(&r, stderr);
 }
 
 static int cmd_inspect(Args *a)
 {
     DriverOptions o = {.dump = stdout};
     const char *model = NULL, *v, *after = NULL;
-    const char **binds = calloc((size_t)a->argc, sizeof *binds);
+    const char **binds = list_new(a->argc);
     for (a->i = 2; a->i < a->argc; a->i++) {
         const char *s = a->argv[a->i];
         if (is_help(s)) {
@@ -373,7 +398,6 @@ static int cmd_inspect(Args *a)
     }
     ir_graph_free(g);
     diag_fini(&d);
-    free(binds);
     return rc;
 }
 
@@ -397,7 +421,7 @@ static int cmd_interp(Args *a)
 {
     DriverOptions o = {0};
     const char *model = NULL, *dir = NULL, *v;
-    const char **inputs = calloc((size_t)a->argc, sizeof *inputs);
+    const char **inputs = list_new(a->argc);
     int nin = 0;
     for (a->i = 2; a->i < a->argc; a->i++) {
         const char *s = a->argv[a->i];
@@ -483,15 +507,26 @@ done:
         tensor_free(&out[i]);
     free(in);
     free(out);
-    free(inputs);
     ir_graph_free(g);
     diag_fini(&d);
     return rc;
 }
 
+static int dispatch(Args *a);
+
 int main(int argc, char **argv)
 {
     Args a = {argc, 1, argv};
+    int rc = dispatch(&a);
+    lists_free();
+    return rc;
+}
+
+static int dispatch(Args *ap)
+{
+    Args a = *ap;
+    int argc = a.argc;
+    char **argv = a.argv;
     if (argc < 2 || is_help(argv[1])) {
         fputs(usage_main, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -151,7 +151,7 @@ USAGE = [
     (["compile", MLP], r"no -o OUT given"),
     (["compile", MLP, MLP, "-o", "x.so"], r"one model at a time"),
     (["compile", MLP, "-o", "x.so", "--frob"], r"unknown option '--frob'"),
-    (["compile", MLP, "-o"], r"-o|--output needs a value"),
+    (["compile", MLP, "-o"], r"(--output|-o) needs a value"),
     (["compile", MLP, "-o", "x.so", "--batch", "0"], r"--batch: '0' is not a number"),
     (["compile", MLP, "-o", "x.so", "--batch", "two"], r"--batch: 'two' is not a number"),
     (["compile", MLP, "-o", "x.so", "--emit", "exe"], r"--emit exe: use so, obj, asm, llvm or ptx"),

@@ -48,6 +48,7 @@ def fails(cmd, *patterns):
     r = run(cmd)
     expect(r.rc == 1, "expected exit status 1", r)
     expect(r.err.strip() != "", "expected a message on stderr", r)
+    expect("internal error" not in r.err, "bad input must not be reported as a compiler bug", r)
     for pat in patterns:
         expect(re.search(pat, r.err, re.S) is not None, "stderr does not match /%s/" % pat, r)
     return r.err.strip().splitlines()[0]
@@ -271,7 +272,20 @@ def _():
         ok([QKC, "run", so, "-i", xs, "-d", so + ".out"])
         outs.append(load_npy(os.path.join(so + ".out", "y.npy")))
     expect(outs[0].tobytes() == outs[1].tobytes(), "the reversed graph computes something else")
-    return "compiled; same outputs"
+    # the bundled MLP with its nodes backwards
+    mlp = onnx.load(os.path.join(MODELS, "mlp.onnx"))
+    nodes = list(mlp.graph.node)
+    del mlp.graph.node[:]
+    mlp.graph.node.extend(reversed(nodes))
+    rev = save(mlp, path("mlp_reversed.onnx"))
+    logits = []
+    for m in (os.path.join(MODELS, "mlp.onnx"), rev):
+        so = path(os.path.basename(m)[:-5] + "_topo.so")
+        ok([QKC, "compile", m, "-o", so])
+        ok([QKC, "run", so, "-i", X, "-d", so + ".out"])
+        logits.append(load_npy(os.path.join(so + ".out", "logits.npy")))
+    expect(logits[0].tobytes() == logits[1].tobytes(), "the reversed MLP computes something else")
+    return "compiled; same outputs (small graph and the MLP backwards)"
 
 
 @case("node with too many inputs")
@@ -312,6 +326,44 @@ def _():
     f = save(make_model(nodes, [tensor_info("x", F, [big, big, big])],
                         [tensor_info("y", F, [big, big, big])]), path("hugedim2.onnx"))
     return compile_fails(f, q(f) + r".*: error: .*(overflow|too large)")
+
+
+def window_model(name, op, **attrs):
+    nodes = [helper.make_node(op, ["x"] + (["k"] if op == "Conv" else []), ["y"], name=name, **attrs)]
+    inits = [const("k", np.ones((2, 1, 3, 3), np.float32))] if op == "Conv" else []
+    # the output's shape is left undeclared: only the shape rule can catch the size
+    return make_model(nodes, [tensor_info("x", F, [1, 1, 8, 8])], [helper.make_tensor_value_info("y", F, None)],
+                      inits)
+
+
+HUGE = 1 << 62
+
+
+@case("window arithmetic that overflows (MaxPool kernel and pads 2^62)")
+def _():
+    f = save(window_model("pool0", "MaxPool", kernel_shape=[HUGE, HUGE], pads=[HUGE] * 4), path("pool_huge.onnx"))
+    return compile_fails(f, at_node(f, "pool0", "MaxPool"))
+
+
+@case("window arithmetic that overflows (Conv pads 2^62)")
+def _():
+    f = save(window_model("conv0", "Conv", pads=[HUGE] * 4), path("conv_pads_huge.onnx"))
+    return compile_fails(f, at_node(f, "conv0", "Conv"))
+
+
+@case("window arithmetic that overflows (Conv dilations 2^62)")
+def _():
+    f = save(window_model("conv0", "Conv", dilations=[HUGE, HUGE]), path("conv_dil_huge.onnx"))
+    return compile_fails(f, at_node(f, "conv0", "Conv"))
+
+
+@case("output with an unknown leading dim on a fixed-size model (accepted)")
+def _():
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="relu0")]
+    f = save(make_model(nodes, [tensor_info("x", F, [1, 4])], [tensor_info("y", F, ["?", 4])]), path("out_q.onnx"))
+    onnx.checker.check_model(onnx.load(f), full_check=True)
+    ok([QKC, "compile", f, "-o", path("out_q.so")])
+    return "compiled"
 
 
 @case("input without a shape")
@@ -547,6 +599,17 @@ def _():
     return text_fails("bad_type.onnxtxt", TEXT_OK.replace("float[N, 4] x", "flaot[N, 4] x"), 2)
 
 
+@case("text: random bytes")
+def _():
+    return text_fails("random.onnxtxt", np.random.RandomState(3).bytes(300), 1)
+
+
+@case("text: a dim out of range")
+def _():
+    return text_fails("bigdim.onnxtxt", TEXT_OK.replace("float[N, 4] x", "float[N, 99999999999999999999] x"), 2,
+                      r"out of range")
+
+
 @case("text: too many values for an initializer")
 def _():
     return text_fails("init_count.onnxtxt", TEXT_OK.replace("10, 11}", "10, 11, 12}"), 3)
@@ -644,6 +707,26 @@ def _():
         h.seek(0)
         h.write(data)
     return run_fails([f], q(f) + r": bad header")
+
+
+@case("run: .npy with batch 0")
+def _():
+    f = path("x_empty.npy")
+    np.save(f, npy_x()[:0])
+    return run_fails([f], r"input 'input': the \.npy has shape \[0,1,8,8\]")
+
+
+@case("run: an nvptx artifact without a CUDA driver")
+def _():
+    import ctypes
+    try:
+        ctypes.CDLL("libcuda.so.1")
+        raise Skip("a CUDA driver is present")
+    except OSError:
+        pass
+    a = path("cnn-nvptx.so")
+    ok([QKC, "compile", os.path.join(MODELS, "cnn.onnx"), "--target", "nvptx", "-o", a])
+    return run_fails([X], q(a) + r": no CUDA driver", artifact=a)
 
 
 @case("run: an input file that does not exist")
