@@ -274,6 +274,10 @@ static bool gen_kernel(Cg *cg, const Node *n)
     LLVMValueRef w = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->vd, wp, 3, 0));
     LLVMSetLinkage(w, LLVMInternalLinkage);
     LLVMAddAttributeAtIndex(w, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(cg->ctx, nounwind, 0));
+    /* the entry stays a list of calls: inlining every kernel into it makes
+     * one huge function that LLVM optimizes in superlinear time */
+    unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
+    LLVMAddAttributeAtIndex(w, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(cg->ctx, noinline, 0));
     LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, w, "entry"));
     LLVMValueRef args = LLVMGetParam(w, 0), call[44];
     for (int i = 0; i <= np; i++) {
@@ -291,109 +295,184 @@ static bool gen_kernel(Cg *cg, const Node *n)
 
 /* ---- the entry (CPU) ---------------------------------------------------- */
 
-/* Pointer to value v's bytes inside the entry function. */
-static LLVMValueRef value_ptr(Cg *cg, const Value *v, LLVMValueRef ws, LLVMValueRef ins, LLVMValueRef outs,
-                              LLVMValueRef batch)
-{
-    if (!v)
-        return LLVMConstPointerNull(cg->ptr);
-    LLVMValueRef idx;
-    switch (v->region) {
-    case MEM_INPUT:
-    case MEM_OUTPUT:
-        idx = cg_i64(cg, v->mem_index);
-        return LLVMBuildLoad2(cg->b, cg->ptr,
-                              LLVMBuildInBoundsGEP2(cg->b, cg->ptr, v->region == MEM_INPUT ? ins : outs, &idx, 1, ""),
-                              v->name);
-    case MEM_CONST:
-        return cg_const_of(cg, v);
-    case MEM_STATIC:
-        idx = cg_i64(cg, v->mem_off);
-        return LLVMBuildInBoundsGEP2(cg->b, cg->i8, ws, &idx, 1, v->name);
-    case MEM_BATCH:
-        idx = LLVMBuildNSWAdd(cg->b, cg_i64(cg, cg->g->ws_static), LLVMBuildNSWMul(cg->b, batch, cg_i64(cg, v->mem_off), ""),
-                              "");
-        return LLVMBuildInBoundsGEP2(cg->b, cg->i8, ws, &idx, 1, v->name);
-    default:
-        return LLVMConstPointerNull(cg->ptr);
-    }
-}
+/* The entry runs a *schedule*: a constant table with one step per kernel
+ * call (its wrapper, work and cost as static + batch * per-item, and its
+ * operands), interpreted by one small loop. The code of the entry does not
+ * grow with the model, so LLVM's time on it stays constant; the table is
+ * plain data.
+ *
+ *   step:    { ptr fn; i64 work_s, work_b, cost_s, cost_b; i32 first, n; }
+ *   operand: { i32 kind; i32 index; i64 offset; ptr base; }
+ * kinds: */
+enum { OPND_NULL, OPND_INPUT, OPND_OUTPUT, OPND_CONST, OPND_STATIC, OPND_BATCH_WS, OPND_BATCH };
 
-/* The entry: each kernel's operands into an argument block, then the
- * kernel over its whole parallel loop — through exec->parallel_for when
- * the context has threads and the kernel is big enough to share. */
 enum { PAR_MIN_COST = 1 << 20 }; /* element operations worth waking the pool for (~20 us) */
+
+static LLVMValueRef operand(Cg *cg, LLVMTypeRef ot, const Value *v, bool batch_slot)
+{
+    int kind = OPND_NULL, index = 0;
+    int64_t off = 0;
+    LLVMValueRef base = LLVMConstPointerNull(cg->ptr);
+    if (batch_slot) {
+        kind = OPND_BATCH;
+    } else if (v) {
+        switch (v->region) {
+        case MEM_INPUT: kind = OPND_INPUT, index = v->mem_index; break;
+        case MEM_OUTPUT: kind = OPND_OUTPUT, index = v->mem_index; break;
+        case MEM_CONST: kind = OPND_CONST, base = cg_const_of(cg, v); break;
+        case MEM_STATIC: kind = OPND_STATIC, off = v->mem_off; break;
+        case MEM_BATCH: kind = OPND_BATCH_WS, off = v->mem_off; break;
+        default: break;
+        }
+    }
+    LLVMValueRef f[4] = {cg_i32(cg, kind), cg_i32(cg, index), cg_i64(cg, off), base};
+    return LLVMConstNamedStruct(ot, f, 4);
+}
 
 static LLVMValueRef gen_entry(Cg *cg)
 {
-    LLVMTypeRef params[5] = {cg->ptr, cg->ptr, cg->ptr, cg->i64, cg->ptr};
-    LLVMValueRef fn = LLVMAddFunction(cg->mod, "qk_entry", LLVMFunctionType(cg->i32, params, 5, 0));
-    LLVMSetLinkage(fn, LLVMInternalLinkage);
     LLVMBuilderRef b = cg->b;
-    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
-    LLVMValueRef ws = LLVMGetParam(fn, 0), ins = LLVMGetParam(fn, 1), outs = LLVMGetParam(fn, 2);
-    LLVMValueRef batch = LLVMGetParam(fn, 3), exec = LLVMGetParam(fn, 4);
-    int maxp = 1;
-    for (int i = 0; i < cg->nkernels; i++) {
+    LLVMTypeRef i32 = cg->i32, i64 = cg->i64, ptr = cg->ptr;
+    LLVMTypeRef st_f[7] = {ptr, i64, i64, i64, i64, i32, i32};
+    LLVMTypeRef st = LLVMStructCreateNamed(cg->ctx, "qk.step");
+    LLVMStructSetBody(st, st_f, 7, 0);
+    LLVMTypeRef ot_f[4] = {i32, i32, i64, ptr};
+    LLVMTypeRef ot = LLVMStructCreateNamed(cg->ctx, "qk.operand");
+    LLVMStructSetBody(ot, ot_f, 4, 0);
+
+    /* the tables */
+    int nsteps = cg->nkernels, nops = 0, maxp = 1;
+    for (int i = 0; i < nsteps; i++) {
         const Node *n = cg->kernels[i].node;
+        nops += n->nin + n->nout + 1;
         if (n->nin + n->nout + 1 > maxp)
             maxp = n->nin + n->nout + 1;
     }
-    LLVMValueRef block = LLVMBuildArrayAlloca(b, cg->i64, cg_i64(cg, maxp), "args");
-    /* exec: { ptr pool; i32 nthreads; ptr parallel_for } (qkrt_abi.h) */
-    LLVMTypeRef et_fields[3] = {cg->ptr, cg->i32, cg->ptr};
-    LLVMTypeRef et = LLVMStructTypeInContext(cg->ctx, et_fields, 3, 0);
-    LLVMTypeRef cb_params[3] = {cg->ptr, cg->i64, cg->i64};
-    LLVMTypeRef cb = LLVMFunctionType(cg->vd, cb_params, 3, 0);
-    LLVMTypeRef pf_params[4] = {cg->ptr, cg->ptr, cg->ptr, cg->i64};
-    LLVMTypeRef pf = LLVMFunctionType(cg->vd, pf_params, 4, 0);
-    /* threads > 1 (exec may be NULL: <prefix>_run) */
-    LLVMBasicBlockRef here = LLVMGetInsertBlock(b);
-    LLVMBasicBlockRef chk = LLVMAppendBasicBlockInContext(cg->ctx, fn, "exec"), go = LLVMAppendBasicBlockInContext(cg->ctx, fn, "kernels");
-    LLVMBuildCondBr(b, LLVMBuildIsNull(b, exec, ""), go, chk);
-    LLVMPositionBuilderAtEnd(b, chk);
-    LLVMValueRef nt = LLVMBuildLoad2(b, cg->i32, LLVMBuildStructGEP2(b, et, exec, 1, ""), "nthreads");
-    LLVMValueRef multi0 = LLVMBuildICmp(b, LLVMIntSGT, nt, cg_i32(cg, 1), "");
-    LLVMBuildBr(b, go);
-    LLVMPositionBuilderAtEnd(b, go);
-    LLVMValueRef multi = LLVMBuildPhi(b, cg->i1, "threads");
-    LLVMValueRef f = LLVMConstInt(cg->i1, 0, 0);
-    LLVMAddIncoming(multi, &f, &here, 1);
-    LLVMAddIncoming(multi, &multi0, &chk, 1);
-
-    for (int i = 0; i < cg->nkernels; i++) {
+    LLVMValueRef *steps = calloc((size_t)nsteps + 1, sizeof *steps), *ops = calloc((size_t)nops + 1, sizeof *ops);
+    int first = 0;
+    for (int i = 0; i < nsteps; i++) {
         const CgKernel *k = &cg->kernels[i];
         const Node *n = k->node;
         int np = n->nin + n->nout;
-        for (int j = 0; j <= np; j++) {
-            LLVMValueRef v = j < np ? value_ptr(cg, j < n->nin ? n->in[j] : n->out[j - n->nin], ws, ins, outs, batch)
-                                    : batch;
-            LLVMValueRef idx = cg_i64(cg, j);
-            LLVMBuildStore(b, v, LLVMBuildInBoundsGEP2(b, cg->i64, block, &idx, 1, ""));
-        }
-        LLVMValueRef work = cg_i64(cg, k->work_static), cost = cg_i64(cg, k->cost_static);
-        if (k->work_batch)
-            work = LLVMBuildNSWAdd(b, work, LLVMBuildNSWMul(b, batch, cg_i64(cg, k->work_batch), ""), "");
-        if (k->cost_batch)
-            cost = LLVMBuildNSWAdd(b, cost, LLVMBuildNSWMul(b, batch, cg_i64(cg, k->cost_batch), ""), "");
-        LLVMValueRef share = LLVMBuildAnd(b, multi, LLVMBuildICmp(b, LLVMIntSGE, cost, cg_i64(cg, PAR_MIN_COST), ""), "");
-        share = LLVMBuildAnd(b, share, LLVMBuildICmp(b, LLVMIntSGT, work, cg_i64(cg, 1), ""), "");
-        LLVMBasicBlockRef par = LLVMAppendBasicBlockInContext(cg->ctx, fn, "par");
-        LLVMBasicBlockRef ser = LLVMAppendBasicBlockInContext(cg->ctx, fn, "serial");
-        LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(cg->ctx, fn, "next");
-        LLVMBuildCondBr(b, share, par, ser);
-        LLVMPositionBuilderAtEnd(b, par);
-        LLVMValueRef pool = LLVMBuildLoad2(b, cg->ptr, LLVMBuildStructGEP2(b, et, exec, 0, ""), "pool");
-        LLVMValueRef pfn = LLVMBuildLoad2(b, cg->ptr, LLVMBuildStructGEP2(b, et, exec, 2, ""), "parallel_for");
-        LLVMValueRef pa[4] = {pool, k->wrapper, block, work};
-        LLVMBuildCall2(b, pf, pfn, pa, 4, "");
-        LLVMBuildBr(b, next);
-        LLVMPositionBuilderAtEnd(b, ser);
-        LLVMValueRef sa[3] = {block, cg_i64(cg, 0), work};
-        LLVMBuildCall2(b, cb, k->wrapper, sa, 3, "");
-        LLVMBuildBr(b, next);
-        LLVMPositionBuilderAtEnd(b, next);
+        for (int j = 0; j <= np; j++)
+            ops[first + j] = operand(cg, ot, j < np ? (j < n->nin ? n->in[j] : n->out[j - n->nin]) : NULL, j == np);
+        LLVMValueRef f[7] = {k->wrapper,        cg_i64(cg, k->work_static), cg_i64(cg, k->work_batch),
+                             cg_i64(cg, k->cost_static), cg_i64(cg, k->cost_batch), cg_i32(cg, first),
+                             cg_i32(cg, np + 1)};
+        steps[i] = LLVMConstNamedStruct(st, f, 7);
+        first += np + 1;
     }
+    LLVMValueRef steps_g = LLVMAddGlobal(cg->mod, LLVMArrayType2(st, (uint64_t)nsteps), "qk.schedule");
+    LLVMSetInitializer(steps_g, LLVMConstArray2(st, steps, (uint64_t)nsteps));
+    LLVMValueRef ops_g = LLVMAddGlobal(cg->mod, LLVMArrayType2(ot, (uint64_t)nops), "qk.operands");
+    LLVMSetInitializer(ops_g, LLVMConstArray2(ot, ops, (uint64_t)nops));
+    for (int g = 0; g < 2; g++) {
+        LLVMValueRef gv = g ? ops_g : steps_g;
+        LLVMSetGlobalConstant(gv, 1);
+        LLVMSetLinkage(gv, LLVMInternalLinkage);
+    }
+    free(steps);
+    free(ops);
+
+    LLVMTypeRef params[5] = {ptr, ptr, ptr, i64, ptr};
+    LLVMValueRef fn = LLVMAddFunction(cg->mod, "qk_entry", LLVMFunctionType(i32, params, 5, 0));
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    cg->fn = fn;
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
+    LLVMValueRef ws = LLVMGetParam(fn, 0), ins = LLVMGetParam(fn, 1), outs = LLVMGetParam(fn, 2);
+    LLVMValueRef batch = LLVMGetParam(fn, 3), exec = LLVMGetParam(fn, 4);
+    LLVMValueRef slots = LLVMBuildArrayAlloca(b, i64, cg_i64(cg, maxp), "args");
+    LLVMValueRef batch_ws = cg_i64(cg, cg->g->ws_static); /* the batch region starts here */
+
+    /* threads > 1? (exec is NULL for <prefix>_run) */
+    LLVMTypeRef et_f[3] = {ptr, i32, ptr};
+    LLVMTypeRef et = LLVMStructTypeInContext(cg->ctx, et_f, 3, 0);
+    LLVMValueRef multi = cg_alloca(cg, cg->i1, "threads");
+    LLVMBuildStore(b, LLVMConstInt(cg->i1, 0, 0), multi);
+    CgIf has_exec;
+    cg_if_begin(cg, &has_exec, LLVMBuildIsNotNull(b, exec, ""));
+    LLVMValueRef nt = LLVMBuildLoad2(b, i32, LLVMBuildStructGEP2(b, et, exec, 1, ""), "nthreads");
+    LLVMBuildStore(b, LLVMBuildICmp(b, LLVMIntSGT, nt, cg_i32(cg, 1), ""), multi);
+    cg_if_end(cg, &has_exec);
+    LLVMValueRef multi_v = LLVMBuildLoad2(b, cg->i1, multi, "");
+
+    CgLoop ls, lo;
+    LLVMValueRef si = cg_for_begin(cg, &ls, cg_i64(cg, 0), cg_i64(cg, nsteps), cg_i64(cg, 1), "step");
+    LLVMValueRef z = cg_i64(cg, 0);
+    LLVMValueRef sp = LLVMBuildInBoundsGEP2(b, LLVMTypeOf(LLVMGetInitializer(steps_g)), steps_g, (LLVMValueRef[]){z, si}, 2, "");
+    LLVMValueRef kfn = LLVMBuildLoad2(b, ptr, LLVMBuildStructGEP2(b, st, sp, 0, ""), "fn");
+    LLVMValueRef fld[4];
+    for (int k = 0; k < 4; k++)
+        fld[k] = LLVMBuildLoad2(b, i64, LLVMBuildStructGEP2(b, st, sp, (unsigned)k + 1, ""), "");
+    LLVMValueRef opfirst = LLVMBuildSExt(b, LLVMBuildLoad2(b, i32, LLVMBuildStructGEP2(b, st, sp, 5, ""), ""), i64, "");
+    LLVMValueRef opn = LLVMBuildSExt(b, LLVMBuildLoad2(b, i32, LLVMBuildStructGEP2(b, st, sp, 6, ""), ""), i64, "");
+    LLVMValueRef work = LLVMBuildNSWAdd(b, fld[0], LLVMBuildNSWMul(b, batch, fld[1], ""), "work");
+    LLVMValueRef cost = LLVMBuildNSWAdd(b, fld[2], LLVMBuildNSWMul(b, batch, fld[3], ""), "cost");
+
+    /* operands -> argument slots */
+    LLVMValueRef j = cg_for_begin(cg, &lo, cg_i64(cg, 0), opn, cg_i64(cg, 1), "opnd");
+    LLVMValueRef op = LLVMBuildInBoundsGEP2(b, LLVMTypeOf(LLVMGetInitializer(ops_g)), ops_g,
+                                            (LLVMValueRef[]){z, LLVMBuildNSWAdd(b, opfirst, j, "")}, 2, "");
+    LLVMValueRef kind = LLVMBuildLoad2(b, i32, LLVMBuildStructGEP2(b, ot, op, 0, ""), "kind");
+    LLVMValueRef index = LLVMBuildSExt(b, LLVMBuildLoad2(b, i32, LLVMBuildStructGEP2(b, ot, op, 1, ""), ""), i64, "");
+    LLVMValueRef off = LLVMBuildLoad2(b, i64, LLVMBuildStructGEP2(b, ot, op, 2, ""), "off");
+    LLVMValueRef base = LLVMBuildLoad2(b, ptr, LLVMBuildStructGEP2(b, ot, op, 3, ""), "base");
+    LLVMValueRef slot = LLVMBuildInBoundsGEP2(b, i64, slots, &j, 1, "");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, fn, "opnd.done");
+    LLVMBuildStore(b, LLVMConstPointerNull(ptr), slot); /* OPND_NULL */
+    LLVMValueRef sw = LLVMBuildSwitch(b, kind, done, 6);
+    struct {
+        int kind;
+        const char *name;
+    } cases[] = {{OPND_INPUT, "in"},       {OPND_OUTPUT, "out"},        {OPND_CONST, "const"},
+                 {OPND_STATIC, "static"}, {OPND_BATCH_WS, "batch_ws"}, {OPND_BATCH, "batch"}};
+    for (int c = 0; c < 6; c++) {
+        LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(cg->ctx, fn, cases[c].name);
+        LLVMAddCase(sw, cg_i32(cg, cases[c].kind), bb);
+        LLVMPositionBuilderAtEnd(b, bb);
+        LLVMValueRef v;
+        switch (cases[c].kind) {
+        case OPND_INPUT:
+        case OPND_OUTPUT:
+            v = LLVMBuildLoad2(b, ptr, LLVMBuildInBoundsGEP2(b, ptr, cases[c].kind == OPND_INPUT ? ins : outs, &index, 1, ""), "");
+            break;
+        case OPND_CONST: v = base; break;
+        case OPND_STATIC: v = LLVMBuildInBoundsGEP2(b, cg->i8, ws, &off, 1, ""); break;
+        case OPND_BATCH_WS: {
+            LLVMValueRef o = LLVMBuildNSWAdd(b, batch_ws, LLVMBuildNSWMul(b, batch, off, ""), "");
+            v = LLVMBuildInBoundsGEP2(b, cg->i8, ws, &o, 1, "");
+            break;
+        }
+        default: v = batch; break;
+        }
+        LLVMBuildStore(b, v, slot);
+        LLVMBuildBr(b, done);
+    }
+    /* the switch sits before the case blocks; continue after it */
+    LLVMPositionBuilderAtEnd(b, done);
+    cg_for_end(cg, &lo);
+
+    /* run: shared with the pool when worth it, else in this thread */
+    LLVMTypeRef cb_p[3] = {ptr, i64, i64};
+    LLVMTypeRef cb = LLVMFunctionType(cg->vd, cb_p, 3, 0);
+    LLVMTypeRef pf_p[4] = {ptr, ptr, ptr, i64};
+    LLVMTypeRef pf = LLVMFunctionType(cg->vd, pf_p, 4, 0);
+    LLVMValueRef share = LLVMBuildAnd(b, multi_v, LLVMBuildICmp(b, LLVMIntSGE, cost, cg_i64(cg, PAR_MIN_COST), ""), "");
+    share = LLVMBuildAnd(b, share, LLVMBuildICmp(b, LLVMIntSGT, work, cg_i64(cg, 1), ""), "share");
+    LLVMBasicBlockRef par = LLVMAppendBasicBlockInContext(cg->ctx, fn, "par");
+    LLVMBasicBlockRef ser = LLVMAppendBasicBlockInContext(cg->ctx, fn, "serial");
+    LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(cg->ctx, fn, "next");
+    LLVMBuildCondBr(b, share, par, ser);
+    LLVMPositionBuilderAtEnd(b, par);
+    LLVMValueRef pool = LLVMBuildLoad2(b, ptr, LLVMBuildStructGEP2(b, et, exec, 0, ""), "pool");
+    LLVMValueRef pfn = LLVMBuildLoad2(b, ptr, LLVMBuildStructGEP2(b, et, exec, 2, ""), "parallel_for");
+    LLVMBuildCall2(b, pf, pfn, (LLVMValueRef[]){pool, kfn, slots, work}, 4, "");
+    LLVMBuildBr(b, next);
+    LLVMPositionBuilderAtEnd(b, ser);
+    LLVMBuildCall2(b, cb, kfn, (LLVMValueRef[]){slots, cg_i64(cg, 0), work}, 3, "");
+    LLVMBuildBr(b, next);
+    LLVMPositionBuilderAtEnd(b, next);
+    cg_for_end(cg, &ls);
     LLVMBuildRet(b, cg_i32(cg, 0));
     return fn;
 }
@@ -598,12 +677,69 @@ static LLVMModuleRef new_module(Cg *cg, const char *name, const char *triple, LL
     return m;
 }
 
+/* What makes two nodes' kernels identical: op, attributes, operand types
+ * and shapes, and — for ops whose kernels may bake a constant weight into
+ * their code (packed layouts) — that weight. Weights are otherwise
+ * arguments, so repeated layers share one kernel. */
+static const char *kernel_key(Cg *cg, const Node *n)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    fprintf(f, "%d|", (int)n->op);
+    const unsigned char *a = (const unsigned char *)&n->a;
+    for (size_t i = 0; i < sizeof n->a; i++)
+        fprintf(f, "%02x", a[i]);
+    for (int k = 0; k < n->nin + n->nout; k++) {
+        const Value *v = k < n->nin ? n->in[k] : n->out[k - n->nin];
+        char sb[128];
+        if (!v) {
+            fprintf(f, "|-");
+            continue;
+        }
+        fprintf(f, "|%s%s", dtype_name(v->dtype), shape_str(&v->shape, sb, sizeof sb));
+        bool bakes = (n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_MATMUL) && k == 1;
+        if (bakes && v->kind == VAL_CONST)
+            fprintf(f, "@%d", v->id);
+    }
+    fclose(f);
+    char *key = arena_strdup(cg->g->arena, buf);
+    free(buf);
+    return key;
+}
+
 static bool gen_kernels(Cg *cg)
 {
     bool ok = true;
-    for (int i = 0; i < cg->g->nnodes; i++)
-        if (needs_kernel(cg->g->nodes[i]))
-            ok = gen_kernel(cg, cg->g->nodes[i]) && ok;
+    StrMap seen; /* key -> index + 1 of the first kernel with it */
+    strmap_init(&seen, cg->g->arena);
+    for (int i = 0; i < cg->g->nnodes; i++) {
+        const Node *n = cg->g->nodes[i];
+        if (!needs_kernel(n))
+            continue;
+        const char *key = kernel_key(cg, n);
+        intptr_t first = key ? (intptr_t)strmap_get(&seen, key) : 0;
+        if (first) { /* the same code: another call of the first kernel */
+            if (cg->nkernels == cg->cap_kernels) {
+                cg->cap_kernels *= 2;
+                cg->kernels = realloc(cg->kernels, sizeof(CgKernel) * (size_t)cg->cap_kernels);
+                if (!cg->kernels)
+                    return diag_error(cg->d, n->loc, "out of memory");
+            }
+            CgKernel k = cg->kernels[first - 1];
+            k.node = n;
+            cg->kernels[cg->nkernels++] = k;
+            continue;
+        }
+        if (!gen_kernel(cg, n)) {
+            ok = false;
+            continue;
+        }
+        if (key)
+            strmap_put(&seen, key, (void *)(intptr_t)cg->nkernels);
+    }
     return ok;
 }
 
