@@ -47,11 +47,11 @@ LLVMValueRef cg_par_begin(Cg *cg, CgLoop *l, int64_t work_static, int64_t work_b
     k->work_static = work_static;
     k->work_batch = work_batch;
     cg->par_open = true;
+    if (!cg->t->gpu) /* this call's slice of [0, work), given by the entry */
+        return cg_for_begin(cg, l, cg->par_lo, cg->par_hi, cg_i64(cg, 1), "par");
     LLVMValueRef total = cg_i64(cg, work_static);
     if (work_batch)
         total = LLVMBuildNSWAdd(cg->b, total, LLVMBuildNSWMul(cg->b, cg->batch, cg_i64(cg, work_batch), ""), "work");
-    if (!cg->t->gpu) /* this call's slice of [0, total) */
-        return cg_for_begin(cg, l, cg->par_lo, cg->par_hi, cg_i64(cg, 1), "par");
     /* grid-stride: i = ctaid*ntid + tid; i += nctaid*ntid */
     LLVMValueRef tid = sreg(cg, "llvm.nvvm.read.ptx.sreg.tid.x");
     LLVMValueRef ntid = sreg(cg, "llvm.nvvm.read.ptx.sreg.ntid.x");
