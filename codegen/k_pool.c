@@ -77,9 +77,11 @@ static void pool_one(Cg *cg, const Node *n, const PoolDesc *p, LLVMValueRef plan
     LLVMValueRef acc = cg_alloca(cg, ct, "acc");
     LLVMValueRef cnt = cg_alloca(cg, cg->i64, "cnt");
     LLVMValueRef arg = cg_alloca(cg, cg->i64, "argmax");
+    LLVMValueRef nanarg = cg_alloca(cg, cg->i64, "nanarg"); /* the first NaN, if only NaNs come */
     LLVMBuildStore(b, is_max ? lowest(cg, dt) : LLVMConstReal(ct, 0), acc);
     LLVMBuildStore(b, cg_i64(cg, 0), cnt);
     LLVMBuildStore(b, cg_i64(cg, -1), arg);
+    LLVMBuildStore(b, cg_i64(cg, -1), nanarg);
 
     CgLoop l[3];
     LLVMValueRef pos[3], inside = NULL, inpad = NULL;
@@ -105,12 +107,15 @@ static void pool_one(Cg *cg, const Node *n, const PoolDesc *p, LLVMValueRef plan
     LLVMValueRef x = cg_load(cg, dt, X, LLVMBuildNSWAdd(b, xbase, flat, ""));
     LLVMValueRef a = LLVMBuildLoad2(b, ct, acc, "");
     if (is_max) {
-        LLVMValueRef gt = dtype_is_float(dt)
-                              ? LLVMBuildFCmp(b, LLVMRealOGT, x, a, "")
-                              : LLVMBuildICmp(b, dt == DT_I8 ? LLVMIntSGT : LLVMIntUGT, x, a, "");
-        /* the first position always counts (a window of -inf/NaN still has an argmax) */
-        LLVMValueRef first = LLVMBuildICmp(b, LLVMIntSLT, LLVMBuildLoad2(b, cg->i64, arg, ""), cg_i64(cg, 0), "");
-        LLVMValueRef take = LLVMBuildOr(b, gt, first, "");
+        /* NaNs are skipped (as the interpreter and ONNX Runtime); the first
+         * real position always counts, so a window of -inf has an argmax */
+        bool fl = dtype_is_float(dt);
+        LLVMValueRef gt = fl ? LLVMBuildFCmp(b, LLVMRealOGT, x, a, "")
+                             : LLVMBuildICmp(b, dt == DT_I8 ? LLVMIntSGT : LLVMIntUGT, x, a, "");
+        LLVMValueRef cur = LLVMBuildLoad2(b, cg->i64, arg, "");
+        LLVMValueRef first = LLVMBuildICmp(b, LLVMIntSLT, cur, cg_i64(cg, 0), "");
+        LLVMValueRef isnan = fl ? LLVMBuildFCmp(b, LLVMRealUNO, x, x, "") : LLVMConstInt(cg->i1, 0, 0);
+        LLVMValueRef take = LLVMBuildAnd(b, LLVMBuildOr(b, gt, first, ""), LLVMBuildNot(b, isnan, ""), "");
         LLVMBuildStore(b, LLVMBuildSelect(b, take, x, a, ""), acc);
         LLVMValueRef index;
         if (n->a.storage_order == 0) {
@@ -122,7 +127,10 @@ static void pool_one(Cg *cg, const Node *n, const PoolDesc *p, LLVMValueRef plan
                 pos[0], "");
             index = LLVMBuildNSWAdd(b, xbase, cm, "");
         }
-        LLVMBuildStore(b, LLVMBuildSelect(b, take, index, LLVMBuildLoad2(b, cg->i64, arg, ""), ""), arg);
+        LLVMBuildStore(b, LLVMBuildSelect(b, take, index, cur, ""), arg);
+        LLVMValueRef na = LLVMBuildLoad2(b, cg->i64, nanarg, "");
+        LLVMValueRef first_nan = LLVMBuildAnd(b, isnan, LLVMBuildICmp(b, LLVMIntSLT, na, cg_i64(cg, 0), ""), "");
+        LLVMBuildStore(b, LLVMBuildSelect(b, first_nan, index, na, ""), nanarg);
     } else {
         LLVMBuildStore(b, LLVMBuildFAdd(b, a, x, ""), acc);
         if (!n->a.count_include_pad)
@@ -132,19 +140,20 @@ static void pool_one(Cg *cg, const Node *n, const PoolDesc *p, LLVMValueRef plan
     for (int d = 2; d >= 0; d--)
         cg_for_end(cg, &l[d]);
     LLVMValueRef r = LLVMBuildLoad2(b, ct, acc, "");
-    if (!is_max) {
+    LLVMValueRef ai = LLVMBuildLoad2(b, cg->i64, arg, "");
+    if (!is_max) { /* a window wholly in the padding: 0/0 = NaN, as the interpreter */
         LLVMValueRef c = LLVMBuildLoad2(b, cg->i64, cnt, "");
-        LLVMValueRef cf = LLVMBuildSIToFP(b, LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, c, cg_i64(cg, 0), ""),
-                                                             cg_i64(cg, 1), c, ""),
-                                          ct, "");
-        r = LLVMBuildFDiv(b, r, cf, "");
+        r = LLVMBuildFDiv(b, r, LLVMBuildSIToFP(b, c, ct, ""), "");
+    } else if (dtype_is_float(dt)) { /* only NaNs: NaN at the first one */
+        LLVMValueRef na = LLVMBuildLoad2(b, cg->i64, nanarg, "");
+        LLVMValueRef only_nan = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSLT, ai, cg_i64(cg, 0), ""),
+                                             LLVMBuildICmp(b, LLVMIntSGE, na, cg_i64(cg, 0), ""), "");
+        r = LLVMBuildSelect(b, only_nan, LLVMConstReal(ct, NAN), r, "");
+        ai = LLVMBuildSelect(b, only_nan, na, ai, "");
     }
     cg_store(cg, dt, Y, yi, r);
-    if (IDX) {
-        LLVMValueRef ai = LLVMBuildLoad2(b, cg->i64, arg, "");
-        /* the plane offset of row-major indices is n*C*HW + c*HW: already in xbase */
+    if (IDX) /* the plane offset (n*C + c)*H*W is already in xbase */
         cg_store(cg, DT_I64, IDX, yi, ai);
-    }
 }
 
 bool cg_k_pool(Cg *cg, const Node *n)

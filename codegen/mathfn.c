@@ -56,14 +56,15 @@ static LLVMValueRef isnan_(Cg *cg, LLVMValueRef x) { return LLVMBuildFCmp(cg->b,
 
 LLVMValueRef cg_fmax_nan(Cg *cg, LLVMValueRef a, LLVMValueRef b)
 {
-    /* a > b or a is NaN: a; else b (NaN in b is then taken) */
-    LLVMValueRef take_a = LLVMBuildOr(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, a, b, ""), isnan_(cg, a), "");
+    /* a >= b or a is NaN: a (ties, such as -0 and +0, keep the first, as
+     * the interpreter and NumPy); else b (a NaN in b is then taken) */
+    LLVMValueRef take_a = LLVMBuildOr(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGE, a, b, ""), isnan_(cg, a), "");
     return LLVMBuildSelect(cg->b, take_a, a, b, "max");
 }
 
 LLVMValueRef cg_fmin_nan(Cg *cg, LLVMValueRef a, LLVMValueRef b)
 {
-    LLVMValueRef take_a = LLVMBuildOr(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOLT, a, b, ""), isnan_(cg, a), "");
+    LLVMValueRef take_a = LLVMBuildOr(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOLE, a, b, ""), isnan_(cg, a), "");
     return LLVMBuildSelect(cg->b, take_a, a, b, "min");
 }
 
@@ -223,6 +224,24 @@ LLVMValueRef cg_f32_to_bf16(Cg *cg, LLVMValueRef f)
 
 static bool is_unsigned(DType t) { return dtype_is_unsigned_int(t); }
 
+/* f64 -> f32 rounded to odd: exact values stay, inexact ones keep a sticky
+ * low bit, so a later nearest-even rounding to f16/bf16 rounds once, as
+ * if straight from the double (the interpreter's rule). */
+static LLVMValueRef f64_to_f32_odd(Cg *cg, LLVMValueRef d)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef f = LLVMBuildFPTrunc(b, d, cg->f32, "");
+    LLVMValueRef back = LLVMBuildFPExt(b, f, cg->f64, "");
+    LLVMValueRef inexact = LLVMBuildFCmp(b, LLVMRealONE, back, d, "");
+    LLVMTypeRef t = cg->f64;
+    LLVMValueRef over = LLVMBuildFCmp(b, LLVMRealOGT, cg_intrin(cg, "llvm.fabs", &t, 1, &back, 1),
+                                      cg_intrin(cg, "llvm.fabs", &t, 1, &d, 1), "");
+    LLVMValueRef bits = LLVMBuildBitCast(b, f, cg->i32, "");
+    LLVMValueRef tz = LLVMBuildSelect(b, over, LLVMBuildSub(b, bits, cg_i32(cg, 1), ""), bits, "");
+    LLVMValueRef odd = LLVMBuildOr(b, tz, cg_i32(cg, 1), "");
+    return LLVMBuildBitCast(b, LLVMBuildSelect(b, inexact, odd, bits, ""), cg->f32, "");
+}
+
 LLVMValueRef cg_convert(Cg *cg, LLVMValueRef v, DType from, DType to)
 {
     LLVMBuilderRef b = cg->b;
@@ -236,12 +255,16 @@ LLVMValueRef cg_convert(Cg *cg, LLVMValueRef v, DType from, DType to)
         LLVMTypeRef ft = LLVMTypeOf(v);
         if (ft == tt)
             return v;
+        if (from == DT_F64 && (to == DT_F16 || to == DT_BF16))
+            return f64_to_f32_odd(cg, v);
         return tt == cg->f64 ? LLVMBuildFPExt(b, v, tt, "") : LLVMBuildFPTrunc(b, v, tt, "");
     }
     if (dtype_is_float(from)) { /* truncate toward zero, saturate, NaN -> 0 */
         LLVMTypeRef ovl[2] = {tt, LLVMTypeOf(v)};
         return cg_intrin(cg, is_unsigned(to) ? "llvm.fptoui.sat" : "llvm.fptosi.sat", ovl, 2, &v, 1);
     }
+    if (to == DT_BF16 && LLVMGetIntTypeWidth(LLVMTypeOf(v)) > 16) /* one rounding: via f64, then to odd */
+        return f64_to_f32_odd(cg, is_unsigned(from) ? LLVMBuildUIToFP(b, v, cg->f64, "") : LLVMBuildSIToFP(b, v, cg->f64, ""));
     if (dtype_is_float(to))
         return is_unsigned(from) ? LLVMBuildUIToFP(b, v, tt, "") : LLVMBuildSIToFP(b, v, tt, "");
     unsigned fw = LLVMGetIntTypeWidth(LLVMTypeOf(v)), tw = LLVMGetIntTypeWidth(tt);

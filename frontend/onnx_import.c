@@ -348,11 +348,15 @@ static bool imp_leaky_relu(Imp *im, OnnxNode *on)
  * Constant bounds become attributes; run-time bounds become Max/Min. */
 static bool imp_clip(Imp *im, OnnxNode *on)
 {
-    float lo = -INFINITY, hi = INFINITY;
+    double lo = -INFINITY, hi = INFINITY;
     if (im->opset < 11) {
-        if (!attr_float(im, on, "min", -INFINITY, &lo) || !attr_float(im, on, "max", INFINITY, &hi))
+        float flo, fhi;
+        if (!attr_float(im, on, "min", -INFINITY, &flo) || !attr_float(im, on, "max", INFINITY, &fhi))
             return false;
+        lo = flo, hi = fhi;
     } else {
+        if (attr_find(on->np, "min") || attr_find(on->np, "max"))
+            return diag_error(im->d, on->loc, "from opset 11, Clip takes min and max as inputs, not attributes");
         Value *bmin = on->nin > 1 ? on->in[1] : NULL, *bmax = on->nin > 2 ? on->in[2] : NULL;
         if ((bmin && bmin->kind != VAL_CONST) || (bmax && bmax->kind != VAL_CONST)) {
             /* y = Min(Max(x, min), max) with the bounds read at run time */
@@ -370,17 +374,10 @@ static bool imp_clip(Imp *im, OnnxNode *on)
             Value *ins[2] = {x, bmin ? bmin : bmax};
             return emit(im, on, bmin ? OP_MAX : OP_MIN, ins, 2, 1) != NULL;
         }
-        double v;
-        if (bmin) {
-            if (!const_scalar(im, on, 1, "min", &v))
-                return false;
-            lo = (float)v;
-        }
-        if (bmax) {
-            if (!const_scalar(im, on, 2, "max", &v))
-                return false;
-            hi = (float)v;
-        }
+        if (bmin && !const_scalar(im, on, 1, "min", &lo))
+            return false;
+        if (bmax && !const_scalar(im, on, 2, "max", &hi))
+            return false;
     }
     Node *n = emit(im, on, OP_CLIP, on->in, 1, 1);
     if (!n)

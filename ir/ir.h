@@ -98,7 +98,7 @@ typedef struct Value {
 typedef struct Attrs {
     int64_t axis, axis2;   /* A_AXIS / A_RANGE (normalized to >= 0) */
     float alpha, beta;     /* A_ALPHA, A_GEMM */
-    float lo, hi;          /* A_CLIP */
+    double lo, hi;         /* A_CLIP (double: integer bounds stay exact to 2^53) */
     int trans_a, trans_b;  /* A_GEMM */
     int nsp;               /* A_WINDOW: number of spatial dims (1..3) */
     int64_t kernel[3];     /* A_WINDOW: window size per spatial dim */

@@ -17,7 +17,10 @@
 static int64_t bias_channels(const Node *p, const Value *c)
 {
     const Shape *ys = &p->out[0]->shape, *cs = &c->shape;
-    if (c->kind != VAL_CONST || c->dtype != DT_F32 || cs->rank > ys->rank)
+    if (c->kind != VAL_CONST || c->dtype != DT_F32 || cs->rank > ys->rank || ys->rank < 1)
+        return 0;
+    /* MatMul with a 1-D B has no column dim: its last output dim is M */
+    if (p->op == OP_MATMUL && p->in[1]->shape.rank < 2)
         return 0;
     int ch = p->op == OP_CONV ? 1 : ys->rank - 1;
     int64_t M = ys->d[ch];
@@ -76,7 +79,7 @@ static bool fuse_act(Graph *g, Node *p, Node *u)
     switch (u->op) {
     case OP_RELU: a->act = ACT_RELU; break;
     case OP_LEAKY_RELU: a->act = ACT_LEAKY_RELU, a->act_alpha = u->a.alpha; break;
-    case OP_CLIP: a->act = ACT_CLIP, a->act_alpha = u->a.lo, a->act_beta = u->a.hi; break;
+    case OP_CLIP: a->act = ACT_CLIP, a->act_alpha = (float)u->a.lo, a->act_beta = (float)u->a.hi; break;
     case OP_SIGMOID: a->act = ACT_SIGMOID; break;
     case OP_TANH: a->act = ACT_TANH; break;
     default: return false;

@@ -11,14 +11,17 @@
  *     .arm (skipped, saying why, without qemu or the cross-built runner);
  *   - NVPTX: the PTX must pass ptxas for sm_80 and sm_90 (skipped without
  *     ptxas), and it runs when a CUDA driver is present.
- * A model whose leading dim is the symbolic N runs at batch 1, 3 and 17
- * from the same artifact. Tolerances: integer outputs exactly; outputs in
+ * A model whose leading dim is the symbolic N runs at batch 1, 17 and 3
+ * from the same artifact and context (the workspace grows, then a smaller
+ * batch reuses it; the last run has a 2-thread pool). Tolerances: integer outputs exactly; outputs in
  * KtOpts.exact bit for bit (any NaN matches any NaN); other f32/f64 outputs
  * |got - ref| <= 1e-5 * (|ref| + max |ref| of the tensor); f16/bf16 within
  * one unit in the last place (or the f32 bound). A failure prints the
  * target, the first mismatching element and the model, and keeps the model
- * in <build>/kernel-failures/. QKC_TEST_QUICK=1 (set for sanitizer builds)
- * runs the host CPU only, fewer batch sizes and every third case. */
+ * and its inputs in <build>/kernel-failures/. Every (case, target) runs in
+ * a child process, so a crash fails that case only; the cases of a family
+ * are shared by worker processes. QKC_TEST_QUICK=1 (set for sanitizer
+ * builds) runs the host CPU only, batches 1 and 3 and every third case. */
 #ifndef QKC_TESTS_KT_H
 #define QKC_TESTS_KT_H
 
@@ -39,44 +42,64 @@ typedef enum KtFill {
     KT_CAST,     /* edge values of conversions: rounding ties, saturation bounds, NaN, inf, ... */
     KT_DIVIDEND, /* ints: INT_MIN, INT_MAX, 0 and random at fixed positions (pairs with KT_DIVISOR) */
     KT_DIVISOR,  /* ints: -1 where KT_DIVIDEND puts INT_MIN, zeros, random; floats: zeros too */
-    KT_SMALL     /* ints in [-3, 3]: ties for Max/Min, MaxPool */
+    KT_SMALL,    /* ints in [-3, 3], floats too (with both zeros): ties for Max/Min, MaxPool */
+    KT_VALUES    /* KtOpts.values[input], repeated (for minimal reproducers) */
 } KtFill;
+
+/* Values for KT_VALUES: `n` of them, cycled over the tensor. */
+typedef struct KtValues {
+    const double *v;
+    int n;
+} KtValues;
 
 typedef struct KtOpts {
     unsigned exact;        /* outputs (bit i: output i) compared bit for bit */
     bool ulp16;            /* f16/bf16 outputs of `exact` within one ulp instead */
     bool arm;              /* also run on AArch64 (the representative subset) */
+    int threads;           /* > 1: run again with a pool of this many threads */
     double scale;          /* of KT_RAND / KT_POS floats (0: 2) */
     KtFill fill[KT_MAXIO]; /* per graph input */
+    KtValues values[KT_MAXIO]; /* per graph input with KT_VALUES */
 } KtOpts;
 
 #define KT_ALL_EXACT 0xffffffffu
 
-/* The families, for counts per target. */
-typedef enum KtTarget { KT_HOST, KT_X86_64, KT_X86_V3, KT_AARCH64, KT_NVPTX, KT_GPU, KT_NTARGETS } KtTarget;
+/* Where a case runs. */
+typedef enum KtTarget {
+    KT_HOST,    /* x86-64 (or the host), in this process */
+    KT_X86_64,  /* --cpu x86-64: SSE2 only, no F16C */
+    KT_X86_V3,  /* --cpu x86-64-v3: AVX2, FMA, F16C */
+    KT_AARCH64, /* `qkc run` under qemu-aarch64 */
+    KT_NVPTX,   /* --emit ptx, then ptxas for sm_80 and sm_90 */
+    KT_GPU,     /* the NVPTX artifact run, when a CUDA driver is present */
+    KT_NTARGETS
+} KtTarget;
 
+/* Counts of one family (summed over the worker processes). */
 typedef struct KtStats {
-    int cases;                 /* models tried */
-    int runs[KT_NTARGETS];     /* models checked on each target */
-    int failures;              /* failed (model, target) pairs */
+    int cases;                            /* models tried */
+    int runs[KT_NTARGETS];                /* models checked on each target */
+    int failures;                         /* failed checks: (model, target, batch, output) */
+    double time_s[KT_NTARGETS], oracle_s; /* where the time went (printed with KT_TIMES=1) */
 } KtStats;
 
-/* ---- kt_harness.c ------------------------------------------------------- */
-/* Set up once (temporary folder, tools found or not); false on failure. */
+/* ---- kt_harness.c: the cases -------------------------------------------- */
+/* Set up once (temporary folder, tools found or not); false on failure.
+ * Environment: QKC_TEST_QUICK=1; KT_ONLY=family,... to run some families;
+ * KT_JOBS=n worker processes; KT_KEEP=1 keeps every model in
+ * <build>/kernel-cases/; KT_TIMES=1 prints times per target. */
 bool kt_init(void);
 void kt_fini(void);
-/* Whether QKC_TEST_QUICK is set. */
-bool kt_quick(void);
 /* Start a family (resets the counts); kt_family_end prints its summary and
  * returns the number of failures. */
 void kt_family_begin(const char *family);
 int kt_family_end(void);
-
 /* Run one case: `text` is the whole model. Returns true when it passed on
- * every target it ran on. */
+ * every target it ran on (a case left to another worker passes here). */
 bool kt_case(const char *name, const KtOpts *o, const char *text);
 
-/* A growing string for model text. */
+/* ---- kt_text.c: model text ---------------------------------------------- */
+/* A growing string. */
 typedef struct KtText {
     char *s;
     size_t n, cap;
@@ -85,19 +108,28 @@ void kt_printf(KtText *t, const char *fmt, ...) __attribute__((format(printf, 2,
 void kt_text_free(KtText *t);
 /* The model header: `<ir_version: 8, opset_import: ["" : opset]>`. */
 void kt_header(KtText *t, int opset);
-/* An initializer `float[d0,d1,...] name = {...}` (ONNX type name) of random
- * multiples of 1/16 in [-2, 2] (positive in [0.25, 2] when pos), drawn from
- * the harness's PRNG; rank 0 for a scalar. */
-void kt_init_values(KtText *t, const char *type, const char *name, int rank, const int64_t *dims, bool pos);
-/* "[2,3,N]" style dims text: -1 prints N. */
+/* "[2,3,N]" style dims text: -1 prints N; rank 0 prints nothing (a scalar). */
 const char *kt_dims(char *buf, size_t n, int rank, const int64_t *dims);
+/* A float for a float attribute: always with a '.' or an exponent. */
+const char *kt_float(char *buf, size_t n, double v);
+/* An initializer `type[d0,d1,...] name = {...}` (ONNX type name) of random
+ * multiples of 1/16 in [-2, 2] (in [0.25, 2] when pos) from the
+ * model-building PRNG; rank 0 for a scalar. */
+void kt_init_values(KtText *t, const char *type, const char *name, int rank, const int64_t *dims, bool pos);
+/* A number in [lo, hi] from the model-building PRNG (random sweeps). */
+int kt_pick(int lo, int hi);
 
-/* A 64-bit PRNG (splitmix64), seeded per case and input. */
+/* ---- kt_data.c: input data and comparisons ------------------------------ */
+/* A 64-bit PRNG step (splitmix64). */
 uint64_t kt_rand(uint64_t *state);
-/* The harness's model-building PRNG (for weights and random shapes). */
-uint64_t *kt_gen_rng(void);
+/* Fill t as `f` says, from the PRNG seeded with `seed`. */
+void kt_fill(Tensor *t, KtFill f, double scale, const KtValues *vals, uint64_t seed);
+/* Whether got matches ref (the tolerances above); on a mismatch `why`
+ * names the first element that differs and how many do. */
+bool kt_compare(const Tensor *got, const Tensor *ref, bool exact, bool ulp16, char *why, size_t n);
 
-/* ---- the families (kt_eltwise.c, kt_linalg.c, kt_conv.c, kt_pool.c, kt_misc.c) */
+/* ---- the families: kt_eltwise.c, kt_linalg.c, kt_conv.c, kt_pool.c,
+ * kt_misc.c, kt_layout.c, kt_threads.c, kt_repro.c ------------------------ */
 void kt_unary(void);
 void kt_cast(void);
 void kt_binary(void);
@@ -110,5 +142,7 @@ void kt_batchnorm(void);
 void kt_transpose(void);
 void kt_concat(void);
 void kt_views(void);
+void kt_threads(void);
+void kt_repro(void);
 
 #endif
