@@ -27,6 +27,7 @@
 #endif
 
 #include "kt.h"
+#include "test_util.h"
 #include "qkc/qkrt.h"
 #include "runtime/npy.h"
 #include "tools/driver.h"
@@ -176,34 +177,6 @@ static void fail(Case *c, KtTarget t, int64_t batch, const char *fmt, ...)
 
 /* ---- running ------------------------------------------------------------ */
 
-static int spawn_wait(const char *const *argv, const char *log)
-{
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0)
-        return -1;
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
-static void read_log(const char *log, char *buf, size_t n)
-{
-    FILE *f = fopen(log, "r");
-    size_t k = f ? fread(buf, 1, n - 1, f) : 0;
-    buf[k] = 0;
-    if (f)
-        fclose(f);
-    for (char *p = buf; *p; p++)
-        if (*p == '\n')
-            *p = ' ';
-}
 
 static bool compile(Case *c, KtTarget t, const char *out)
 {
@@ -349,8 +322,8 @@ static void run_qemu(Case *c, const char *so, const char *stem)
         argv[k++] = "-d";
         argv[k++] = outdir;
         argv[k] = NULL;
-        if (spawn_wait(argv, log) != 0) {
-            read_log(log, msg, sizeof msg);
+        if (tu_spawn(argv, log) != 0) {
+            tu_read_log(log, msg, sizeof msg);
             fail(c, KT_AARCH64, c->batch[b], "qkc run: %s", msg);
             return;
         }
@@ -408,7 +381,7 @@ static void check_ptx(Case *c, const char *ptx, const char *stem)
                 ;
         if (pid[i] <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
             char msg[1024];
-            read_log(log[i], msg, sizeof msg);
+            tu_read_log(log[i], msg, sizeof msg);
             fail(c, KT_NVPTX, 0, "ptxas -arch %s: %s", archs[i], pid[i] > 0 ? msg : "cannot start ptxas");
         }
         unlink(log[i]);

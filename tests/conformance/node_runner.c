@@ -36,6 +36,7 @@
 #include "qkc/qkrt.h"
 #include "runtime/npy.h"
 #include "tools/driver.h"
+#include "test_util.h"
 
 extern char **environ;
 
@@ -266,34 +267,6 @@ static bool write_npy(const char *path, const Tensor *t)
     return npy_write(path, dtype_to_onnx(t->dtype), t->shape.rank, t->shape.d, t->data, msg, sizeof msg) == 0;
 }
 
-static int spawn_wait(const char *const *argv, const char *log)
-{
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0)
-        return -1;
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
-static void read_log(const char *log, char *why, size_t n)
-{
-    FILE *f = fopen(log, "r");
-    size_t k = f ? fread(why, 1, n - 1, f) : 0;
-    why[k] = 0;
-    if (f)
-        fclose(f);
-    for (char *p = why; *p; p++)
-        if (*p == '\n')
-            *p = ' ';
-}
 
 /* ---- one test ----------------------------------------------------------- */
 
@@ -390,8 +363,8 @@ static bool run_qemu(Case *c, const char *so, const char *dir, Tensor *got, char
     argv[k++] = "-d";
     argv[k++] = outdir;
     argv[k] = NULL;
-    if (spawn_wait(argv, log) != 0) {
-        read_log(log, why, n);
+    if (tu_spawn(argv, log) != 0) {
+        tu_read_log(log, why, n);
         return false;
     }
     for (int i = 0; i < c->nout; i++) {
@@ -421,9 +394,9 @@ static bool ptxas_ok(const char *ptx, const char *dir, char *why, size_t n)
         char log[4200];
         snprintf(log, sizeof log, "%s/ptxas.log", dir);
         const char *argv[] = {ptxas, "-arch", archs[i], ptx, "-o", "/dev/null", NULL};
-        if (spawn_wait(argv, log) != 0) {
+        if (tu_spawn(argv, log) != 0) {
             char msg[512];
-            read_log(log, msg, sizeof msg);
+            tu_read_log(log, msg, sizeof msg);
             snprintf(why, n, "ptxas -arch %s: %s", archs[i], msg);
             return false;
         }

@@ -22,6 +22,7 @@
 #include "qkc/qkrt.h"
 #include "runtime/npy.h"
 #include "tools/driver.h"
+#include "test_util.h"
 
 extern char **environ;
 
@@ -136,19 +137,10 @@ static inline int e2e_argmax(const float *v)
  * the signal. */
 static inline int e2e_spawn(const char *const *argv, const char *log)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0)
-        fail_msg("cannot start %s: %s", argv[0], strerror(rc));
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    int rc = tu_spawn(argv, log);
+    if (rc < 0)
+        fail_msg("cannot start %s: %s", argv[0], strerror(errno));
+    return rc;
 }
 
 /* A log file's text (malloc'ed, NUL-terminated; "" when unreadable). */
