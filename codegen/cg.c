@@ -153,7 +153,8 @@ static char *kernel_name(Cg *cg, const Node *n)
         }
     }
     op[k] = 0;
-    bool bias = (n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_MATMUL) && n->nin > 2 && n->in[2];
+    bool bias = ((n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_MATMUL) && n->nin > 2 && n->in[2]) ||
+                ((n->op == OP_QLINEAR_CONV || n->op == OP_QLINEAR_MATMUL) && n->nin > 8 && n->in[8]);
     const char *act = (op_info[n->op].attrs & A_ACT) && n->a.act != ACT_NONE ? act_name[n->a.act] : NULL;
     return arena_printf(cg->g->arena, "qk_%d_%s_%s%s%s%s", n->id, dtype_tag(n), op, bias ? "_bias" : "",
                         act ? "_" : "", act ? act : "");
@@ -178,7 +179,38 @@ static KernelFn kernel_for(const Node *n)
     case OP_BATCHNORM: return cg_k_batchnorm;
     case OP_TRANSPOSE: return cg_k_transpose;
     case OP_CONCAT: return cg_k_concat;
+    case OP_QUANTIZE: case OP_DEQUANTIZE: return cg_k_qdq;
+    case OP_MATMUL_INTEGER: case OP_QLINEAR_MATMUL: return cg_k_qgemm;
+    case OP_CONV_INTEGER: case OP_QLINEAR_CONV: return cg_k_qconv;
+    case OP_QLINEAR_ADD: return cg_k_qadd;
+    case OP_QLINEAR_GAP: return cg_k_qgap;
     default: return NULL;
+    }
+}
+
+const char *cg_kernel_desc(const Target *t, const Node *n)
+{
+    bool conv = n->op == OP_CONV || n->op == OP_QLINEAR_CONV || n->op == OP_CONV_INTEGER;
+    bool quant = n->op >= OP_QUANTIZE;
+    if (conv) {
+        const Value *w = n->in[n->op == OP_QLINEAR_CONV ? 3 : 1];
+        int64_t mg = n->out[0]->shape.d[1] / (n->a.group ? n->a.group : 1);
+        if (t->gpu)
+            return quant ? "one output per thread, exact i32" : "one output per thread";
+        if (mg >= 8 && w->kind == VAL_CONST)
+            return quant ? "channel-vectorized, packed weights, exact i32" : "channel-vectorized, packed weights";
+        return quant ? "per output, exact i32" : "row-wise direct";
+    }
+    switch (n->op) {
+    case OP_QLINEAR_MATMUL:
+    case OP_MATMUL_INTEGER:
+        return t->gpu ? "one output per thread, exact i32" : "row dot products, weights transposed, exact i32";
+    case OP_MATMUL:
+    case OP_GEMM:
+        return t->gpu ? "one output per thread" : "row rank-1 updates, vectorized";
+    case OP_QLINEAR_ADD: return "elementwise, f32 rescale";
+    case OP_QLINEAR_GAP: return "plane sums, exact i32";
+    default: return "generic";
     }
 }
 
@@ -192,7 +224,16 @@ static void node_cost(const Node *n, int64_t *cs, int64_t *cb)
     const Value *y = n->out[0];
     int64_t red = 1;
     switch (n->op) {
-    case OP_MATMUL: red = n->in[0]->shape.d[n->in[0]->shape.rank - 1]; break;
+    case OP_MATMUL: case OP_MATMUL_INTEGER: case OP_QLINEAR_MATMUL:
+        red = n->in[0]->shape.d[n->in[0]->shape.rank - 1];
+        break;
+    case OP_CONV_INTEGER: case OP_QLINEAR_CONV: {
+        const Value *w = n->in[n->op == OP_QLINEAR_CONV ? 3 : 1];
+        red = w->shape.d[1];
+        for (int i = 0; i < n->a.nsp; i++)
+            red *= n->a.kernel[i];
+        break;
+    }
     case OP_GEMM: red = n->a.trans_a ? n->in[0]->shape.d[0] : n->in[0]->shape.d[1]; break;
     case OP_CONV:
         red = n->in[1]->shape.d[1];
@@ -700,7 +741,8 @@ static const char *kernel_key(Cg *cg, const Node *n)
             continue;
         }
         fprintf(f, "|%s%s", dtype_name(v->dtype), shape_str(&v->shape, sb, sizeof sb));
-        bool bakes = (n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_MATMUL) && k == 1;
+        bool quant = n->op >= OP_QUANTIZE; /* the quantized ops come last in ops.h */
+        bool bakes = ((n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_MATMUL) && k == 1) || quant;
         if (bakes && v->kind == VAL_CONST)
             fprintf(f, "@%d", v->id);
     }

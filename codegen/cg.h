@@ -139,6 +139,21 @@ LLVMValueRef cg_f16_to_f32(Cg *cg, LLVMValueRef h);
 LLVMValueRef cg_f32_to_f16(Cg *cg, LLVMValueRef f);
 LLVMValueRef cg_bf16_to_f32(Cg *cg, LLVMValueRef h);
 LLVMValueRef cg_f32_to_bf16(Cg *cg, LLVMValueRef f);
+/* ---- quantized arithmetic (docs/quantization.md), scalars ---- */
+/* Round half to even of an f32/f64 value without libm (values beyond
+ * 2^22 / 2^51 are integers already). */
+LLVMValueRef cg_rne(Cg *cg, LLVMValueRef v);
+/* The range of a quantized type, as i32 constants. */
+void cg_qrange(Cg *cg, DType t, LLVMValueRef *qmin, LLVMValueRef *qmax);
+/* QuantizeLinear of an f32: sat(rne(x / s) + zp) as an i32 in [qmin, qmax];
+ * NaN gives zp. s f32, zp i32. */
+LLVMValueRef cg_quantize(Cg *cg, LLVMValueRef x, LLVMValueRef s, LLVMValueRef zp, DType t);
+/* Requantization: sat(rne(f64(acc) * f64(m)) + zp) as an i32 in the range
+ * of t; acc i32, m f32 (already f32(f32(a_s*b_s)/y_s)), zp i32. */
+LLVMValueRef cg_requant(Cg *cg, LLVMValueRef acc, LLVMValueRef m, LLVMValueRef zp, DType t);
+/* The fused activation of a QLinear op as a clamp of the quantized result
+ * q (i32): relu to [zp, ...], clip to [quantize(lo), quantize(hi)]. */
+LLVMValueRef cg_qact(Cg *cg, const Attrs *a, LLVMValueRef q, LLVMValueRef y_s, LLVMValueRef y_zp, DType t);
 /* Convert a calc-type value of dtype `from` into the calc type of `to`
  * with Cast semantics. */
 LLVMValueRef cg_convert(Cg *cg, LLVMValueRef v, DType from, DType to);
@@ -156,6 +171,11 @@ bool cg_k_pool(Cg *cg, const Node *n);      /* MaxPool, AveragePool */
 bool cg_k_global_pool(Cg *cg, const Node *n);
 bool cg_k_softmax(Cg *cg, const Node *n);
 bool cg_k_batchnorm(Cg *cg, const Node *n);
+bool cg_k_qdq(Cg *cg, const Node *n);       /* QuantizeLinear, DequantizeLinear */
+bool cg_k_qgemm(Cg *cg, const Node *n);     /* MatMulInteger, QLinearMatMul (k_gemm.c) */
+bool cg_k_qconv(Cg *cg, const Node *n);     /* ConvInteger, QLinearConv */
+bool cg_k_qadd(Cg *cg, const Node *n);
+bool cg_k_qgap(Cg *cg, const Node *n);
 
 /* ---- emit.c / link.c ---------------------------------------------------- */
 bool cg_optimize(Cg *cg);

@@ -48,6 +48,10 @@ typedef struct CgOptions {
     bool verify_ir;         /* LLVMVerifyModule before optimizing (always on in tests) */
 } CgOptions;
 
+/* A short description of the kernel codegen generates for node n on t
+ * (for reports): its form and its arithmetic. */
+const char *cg_kernel_desc(const Target *t, const Node *n);
+
 /* Generate, optimize, emit and (for EMIT_SO) link. The graph must be
  * planned (passes/plan.c). */
 bool cg_compile(Graph *g, const CgOptions *o, Diag *d);

@@ -13,12 +13,16 @@
  *    w * x-row for each input channel and tap, over the output positions
  *    where the tap lands inside the input (bounds computed per tap: no
  *    padded buffer, no im2col); the inner loop runs along an output row.
- * GPU: one thread per output element with bounds checks per tap. */
+ * GPU (and CPU for 16-bit types in narrow convs): one output element per
+ * iteration of the parallel loop, with bounds checks per tap. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cg.h"
 
 typedef struct ConvDesc {
+    DType dt;         /* storage type of x, w, bias, y */
+    LLVMTypeRef ct;   /* accumulation type */
     int64_t N_static; /* batch extent when static */
     bool batch;
     int64_t C, M, G, Cg, Mg;
@@ -47,6 +51,15 @@ static void describe(const Node *n, ConvDesc *c)
         c->P[i] = real ? a->pads[j] : 0; /* end pads only bound the output size */
         c->D[i] = real ? a->dilations[j] : 1;
     }
+}
+
+/* The fused activation in the accumulation type (exp/tanh run in f32). */
+static LLVMValueRef act(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef v)
+{
+    if (c->ct == cg->f64 && (n->a.act == ACT_SIGMOID || n->a.act == ACT_TANH))
+        return LLVMBuildFPExt(cg->b, cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, LLVMBuildFPTrunc(cg->b, v, cg->f32, "")),
+                              cg->f64, "");
+    return cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, v);
 }
 
 /* Output range [lo, hi) where o*S - P + k*D lies in [0, I), for tap k. */
@@ -137,7 +150,7 @@ static void conv_cpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, L
     cg_par_end(cg, &par);
 }
 
-static void conv_gpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, LLVMValueRef W, LLVMValueRef B,
+static void conv_elem(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, LLVMValueRef W, LLVMValueRef B,
                      LLVMValueRef Y)
 {
     LLVMBuilderRef b = cg->b;
@@ -151,8 +164,8 @@ static void conv_gpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, L
     LLVMValueRef t = LLVMBuildUDiv(b, pos, cg_i64(cg, c->O[2]), "");
     LLVMValueRef oh = LLVMBuildURem(b, t, cg_i64(cg, c->O[1]), ""), od = LLVMBuildUDiv(b, t, cg_i64(cg, c->O[1]), "");
     LLVMValueRef g = LLVMBuildUDiv(b, m, cg_i64(cg, c->Mg), "g");
-    LLVMValueRef acc = cg_alloca(cg, cg->f32, "acc");
-    LLVMBuildStore(b, B ? cg_load(cg, DT_F32, B, m) : cg_f32(cg, 0), acc);
+    LLVMValueRef acc = cg_alloca(cg, c->ct, "acc");
+    LLVMBuildStore(b, B ? cg_load(cg, c->dt, B, m) : LLVMConstReal(c->ct, 0), acc);
     CgLoop lc, lkd, lkh, lkw;
     LLVMValueRef ci = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, c->Cg), cg_i64(cg, 1), "ci");
     LLVMValueRef ch = mul_add(cg, g, c->Cg, ci);
@@ -170,15 +183,15 @@ static void conv_gpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, L
     cg_if_begin(cg, &inside, ok);
     LLVMValueRef xi = LLVMBuildNSWAdd(b, xbase, mul_add(cg, mul_add(cg, id, c->I[1], ih), c->I[2], iw), "");
     LLVMValueRef wi = LLVMBuildNSWAdd(b, wbase, mul_add(cg, mul_add(cg, kd, c->K[1], kh), c->K[2], kw), "");
-    LLVMValueRef prod = LLVMBuildFMul(b, cg_load(cg, DT_F32, W, wi), cg_load(cg, DT_F32, X, xi), "");
-    LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, cg->f32, acc, ""), prod, ""), acc);
+    LLVMValueRef prod = LLVMBuildFMul(b, cg_load(cg, c->dt, W, wi), cg_load(cg, c->dt, X, xi), "");
+    LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, c->ct, acc, ""), prod, ""), acc);
     cg_if_end(cg, &inside);
     cg_for_end(cg, &lkw);
     cg_for_end(cg, &lkh);
     cg_for_end(cg, &lkd);
     cg_for_end(cg, &lc);
-    LLVMValueRef v = cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, LLVMBuildLoad2(b, cg->f32, acc, ""));
-    cg_store(cg, DT_F32, Y, idx, v);
+    LLVMValueRef v = act(cg, n, c, LLVMBuildLoad2(b, c->ct, acc, ""));
+    cg_store(cg, c->dt, Y, idx, v);
     cg_par_end(cg, &par);
 }
 
@@ -186,20 +199,22 @@ static void conv_gpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, L
 static LLVMValueRef pack_weights(Cg *cg, const Node *n, const ConvDesc *c)
 {
     const Value *w = n->in[1];
-    if (w->kind != VAL_CONST || w->dtype != DT_F32)
+    if (w->kind != VAL_CONST)
         return NULL;
     int64_t taps = c->K[0] * c->K[1] * c->K[2], total = c->M * c->Cg * taps;
-    float *dst = malloc(sizeof(float) * (size_t)total);
+    int es = dtype_size(w->dtype);
+    unsigned char *dst = malloc((size_t)(total * es) + 1);
     if (!dst)
         return NULL;
-    const float *src = w->data;
+    const unsigned char *src = w->data;
     for (int64_t m = 0; m < c->M; m++) {
         int64_t g = m / c->Mg, mg = m % c->Mg;
         for (int64_t ci = 0; ci < c->Cg; ci++)
             for (int64_t t = 0; t < taps; t++)
-                dst[((g * c->Cg + ci) * taps + t) * c->Mg + mg] = src[(m * c->Cg + ci) * taps + t];
+                memcpy(dst + (((g * c->Cg + ci) * taps + t) * c->Mg + mg) * es, src + ((m * c->Cg + ci) * taps + t) * es,
+                       (size_t)es);
     }
-    LLVMValueRef gv = cg_const_blob(cg, "qk.wpack", dst, sizeof(float) * (size_t)total);
+    LLVMValueRef gv = cg_const_blob(cg, "qk.wpack", dst, (size_t)(total * es));
     free(dst);
     return gv;
 }
@@ -210,7 +225,8 @@ static void conv_cpu_channels(Cg *cg, const Node *n, const ConvDesc *c, LLVMValu
     LLVMBuilderRef b = cg->b;
     int64_t taps = c->K[0] * c->K[1] * c->K[2], iplane = c->I[0] * c->I[1] * c->I[2];
     int64_t oplane = c->O[0] * c->O[1] * c->O[2];
-    LLVMValueRef acc = cg_alloca(cg, LLVMArrayType2(cg->f32, (uint64_t)c->Mg), "acc");
+    LLVMValueRef acc = cg_alloca(cg, LLVMArrayType2(c->ct, (uint64_t)c->Mg), "acc");
+    DType at = c->ct == cg->f64 ? DT_F64 : DT_F32; /* the accumulators' type */
     /* the parallel loop runs over output rows (n, od, oh) */
     int64_t rows = c->O[0] * c->O[1];
     CgLoop par, lg, low, lm, lc, lkd, lkh, lkw, lm2, lm3;
@@ -220,8 +236,8 @@ static void conv_cpu_channels(Cg *cg, const Node *n, const ConvDesc *c, LLVMValu
     LLVMValueRef g = cg_for_begin(cg, &lg, cg_i64(cg, 0), cg_i64(cg, c->G), cg_i64(cg, 1), "g");
     LLVMValueRef ow = cg_for_begin(cg, &low, cg_i64(cg, 0), cg_i64(cg, c->O[2]), cg_i64(cg, 1), "ow");
     LLVMValueRef m = cg_for_begin(cg, &lm, cg_i64(cg, 0), cg_i64(cg, c->Mg), cg_i64(cg, 1), "m");
-    LLVMValueRef init = B ? cg_load(cg, DT_F32, B, mul_add(cg, g, c->Mg, m)) : cg_f32(cg, 0);
-    cg_store(cg, DT_F32, acc, m, init);
+    LLVMValueRef init = B ? cg_load(cg, c->dt, B, mul_add(cg, g, c->Mg, m)) : LLVMConstReal(c->ct, 0);
+    cg_store(cg, at, acc, m, init);
     cg_for_end(cg, &lm);
 
     LLVMValueRef ci = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, c->Cg), cg_i64(cg, 1), "ci");
@@ -238,13 +254,13 @@ static void conv_cpu_channels(Cg *cg, const Node *n, const ConvDesc *c, LLVMValu
     ok = LLVMBuildAnd(b, ok, LLVMBuildICmp(b, LLVMIntULT, iw, cg_i64(cg, c->I[2]), ""), "inside");
     LLVMValueRef xi = LLVMBuildNSWAdd(b, xbase, mul_add(cg, mul_add(cg, id, c->I[1], ih), c->I[2], iw), "");
     xi = LLVMBuildSelect(b, ok, xi, xbase, "");
-    LLVMValueRef xv = LLVMBuildSelect(b, ok, cg_load(cg, DT_F32, X, xi), cg_f32(cg, 0), "x");
+    LLVMValueRef xv = LLVMBuildSelect(b, ok, cg_load(cg, c->dt, X, xi), LLVMConstReal(c->ct, 0), "x");
     LLVMValueRef tap = mul_add(cg, mul_add(cg, kd, c->K[1], kh), c->K[2], kw);
     LLVMValueRef wrow = LLVMBuildNSWMul(b, mul_add(cg, mul_add(cg, g, c->Cg, ci), taps, tap), cg_i64(cg, c->Mg), "");
-    LLVMValueRef wp = cg_gep(cg, DT_F32, WP, wrow);
+    LLVMValueRef wp = cg_gep(cg, c->dt, WP, wrow);
     m = cg_for_begin(cg, &lm2, cg_i64(cg, 0), cg_i64(cg, c->Mg), cg_i64(cg, 1), "m");
-    LLVMValueRef a = cg_load(cg, DT_F32, acc, m);
-    cg_store(cg, DT_F32, acc, m, LLVMBuildFAdd(b, a, LLVMBuildFMul(b, cg_load(cg, DT_F32, wp, m), xv, ""), ""));
+    LLVMValueRef a = cg_load(cg, at, acc, m);
+    cg_store(cg, at, acc, m, LLVMBuildFAdd(b, a, LLVMBuildFMul(b, cg_load(cg, c->dt, wp, m), xv, ""), ""));
     cg_for_end(cg, &lm2);
     cg_for_end(cg, &lkw);
     cg_for_end(cg, &lkh);
@@ -255,8 +271,8 @@ static void conv_cpu_channels(Cg *cg, const Node *n, const ConvDesc *c, LLVMValu
     LLVMValueRef ypix = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, rr, cg_i64(cg, c->O[2]), ""), ow, "");
     m = cg_for_begin(cg, &lm3, cg_i64(cg, 0), cg_i64(cg, c->Mg), cg_i64(cg, 1), "m");
     LLVMValueRef ch = mul_add(cg, nn, c->M, mul_add(cg, g, c->Mg, m));
-    LLVMValueRef v = cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, cg_load(cg, DT_F32, acc, m));
-    cg_store(cg, DT_F32, Y, mul_add(cg, ch, oplane, ypix), v);
+    LLVMValueRef v = act(cg, n, c, cg_load(cg, at, acc, m));
+    cg_store(cg, c->dt, Y, mul_add(cg, ch, oplane, ypix), v);
     cg_for_end(cg, &lm3);
     cg_for_end(cg, &low);
     cg_for_end(cg, &lg);
@@ -265,17 +281,19 @@ static void conv_cpu_channels(Cg *cg, const Node *n, const ConvDesc *c, LLVMValu
 
 bool cg_k_conv(Cg *cg, const Node *n)
 {
-    if (n->out[0]->dtype != DT_F32)
-        return diag_error(cg->d, n->loc, "Conv of %s has no kernel yet", dtype_name(n->out[0]->dtype));
     ConvDesc c;
     describe(n, &c);
+    c.dt = n->out[0]->dtype;
+    c.ct = cg_calc_type(cg, c.dt);
     LLVMValueRef B = n->nin > 2 && n->in[2] ? cg->arg[2] : NULL;
     LLVMValueRef packed;
     if (cg->t->gpu)
-        conv_gpu(cg, n, &c, cg->arg[0], cg->arg[1], B, cg->arg[n->nin]);
+        conv_elem(cg, n, &c, cg->arg[0], cg->arg[1], B, cg->arg[n->nin]);
     else if (c.Mg >= 8 && (packed = pack_weights(cg, n, &c)))
         conv_cpu_channels(cg, n, &c, cg->arg[0], packed, B, cg->arg[n->nin]);
-    else
+    else if (c.dt == DT_F32) /* the row-wise kernel accumulates in the output */
         conv_cpu(cg, n, &c, cg->arg[0], cg->arg[1], B, cg->arg[n->nin]);
+    else
+        conv_elem(cg, n, &c, cg->arg[0], cg->arg[1], B, cg->arg[n->nin]);
     return true;
 }

@@ -24,6 +24,8 @@ typedef struct GemmDesc {
     int64_t sam, sak, sbk, sbn, scm, scn;
     float alpha, beta;
     bool has_c;
+    DType dt;        /* storage type of A, B, C, Y (float GEMM) */
+    LLVMTypeRef ct;  /* the type the products are accumulated in */
     LLVMValueRef A, B, C, Y;
 } GemmDesc;
 
@@ -40,12 +42,13 @@ static void batch_strides(const Shape *s, int mat_dims, const GemmDesc *g, int64
     }
 }
 
-static bool describe(Cg *cg, const Node *n, GemmDesc *g)
+/* A and B are inputs ia and ib (MatMul/Gemm: 0, 1; QLinearMatMul: 0, 3). */
+static bool describe(Cg *cg, const Node *n, int ia, int ib, GemmDesc *g)
 {
     memset(g, 0, sizeof *g);
-    const Shape *as = &n->in[0]->shape, *bs = &n->in[1]->shape, *ys = &n->out[0]->shape;
-    g->A = cg->arg[0];
-    g->B = cg->arg[1];
+    const Shape *as = &n->in[ia]->shape, *bs = &n->in[ib]->shape, *ys = &n->out[0]->shape;
+    g->A = cg->arg[ia];
+    g->B = cg->arg[ib];
     g->Y = cg->arg[n->nin];
     g->alpha = 1.0f;
     g->beta = 1.0f;
@@ -113,16 +116,17 @@ static bool describe(Cg *cg, const Node *n, GemmDesc *g)
 static void pack_b(Cg *cg, const Node *n, GemmDesc *g)
 {
     const Value *b = n->in[1];
-    if (cg->t->gpu || g->sbn == 1 || b->kind != VAL_CONST || b->dtype != DT_F32 || b->shape.rank != 2)
+    if (cg->t->gpu || g->sbn == 1 || b->kind != VAL_CONST || b->shape.rank != 2)
         return;
-    const float *src = b->data;
-    float *dst = malloc(sizeof(float) * (size_t)(g->K * g->N));
+    int es = dtype_size(b->dtype);
+    const unsigned char *src = b->data;
+    unsigned char *dst = malloc((size_t)(g->K * g->N * es) + 1);
     if (!dst)
         return;
     for (int64_t k = 0; k < g->K; k++)
         for (int64_t j = 0; j < g->N; j++)
-            dst[k * g->N + j] = src[k * g->sbk + j * g->sbn];
-    g->B = cg_const_blob(cg, "qk.wt", dst, sizeof(float) * (size_t)(g->K * g->N));
+            memcpy(dst + (k * g->N + j) * es, src + (k * g->sbk + j * g->sbn) * es, (size_t)es);
+    g->B = cg_const_blob(cg, "qk.wt", dst, (size_t)(g->K * g->N * es));
     free(dst);
     g->sbk = g->N;
     g->sbn = 1;
@@ -156,24 +160,28 @@ static LLVMValueRef epilogue(Cg *cg, const Node *n, const GemmDesc *g, LLVMValue
     LLVMBuilderRef b = cg->b;
     LLVMValueRef v = acc;
     if (g->alpha != 1.0f)
-        v = LLVMBuildFMul(b, v, cg_f32(cg, g->alpha), "");
+        v = LLVMBuildFMul(b, v, LLVMConstReal(g->ct, g->alpha), "");
     if (g->has_c) {
-        LLVMValueRef c = cg_load(cg, DT_F32, g->C, coff);
+        LLVMValueRef c = cg_load(cg, g->dt, g->C, coff);
         if (g->beta != 1.0f)
-            c = LLVMBuildFMul(b, c, cg_f32(cg, g->beta), "");
+            c = LLVMBuildFMul(b, c, LLVMConstReal(g->ct, g->beta), "");
         v = LLVMBuildFAdd(b, v, c, "");
     }
+    if (g->ct == cg->f64 && (n->a.act == ACT_SIGMOID || n->a.act == ACT_TANH)) /* exp/tanh run in f32 */
+        return LLVMBuildFPExt(b, cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, LLVMBuildFPTrunc(b, v, cg->f32, "")),
+                              cg->f64, "");
     return cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, v);
 }
 
 bool cg_k_gemm(Cg *cg, const Node *n)
 {
-    if (n->out[0]->dtype != DT_F32)
-        return diag_error(cg->d, n->loc, "%s of %s has no kernel yet", op_info[n->op].name,
-                          dtype_name(n->out[0]->dtype));
     GemmDesc g;
-    describe(cg, n, &g);
+    describe(cg, n, 0, 1, &g);
+    g.dt = n->out[0]->dtype;
+    g.ct = cg_calc_type(cg, g.dt);
     pack_b(cg, n, &g);
+    DType dt = g.dt;
+    LLVMTypeRef ct = g.ct;
     LLVMBuilderRef b = cg->b;
     int64_t rows = g.M;
     for (int i = 0; i < g.nb; i++)
@@ -189,18 +197,18 @@ bool cg_k_gemm(Cg *cg, const Node *n)
         batch_offsets(cg, &g, bi, &ao, &bo, &co);
         ao = LLVMBuildNSWAdd(b, ao, LLVMBuildNSWMul(b, m, cg_i64(cg, g.sam), ""), "");
         bo = LLVMBuildNSWAdd(b, bo, LLVMBuildNSWMul(b, col, cg_i64(cg, g.sbn), ""), "");
-        LLVMValueRef accp = cg_alloca(cg, cg->f32, "acc");
-        LLVMBuildStore(b, cg_f32(cg, 0), accp);
+        LLVMValueRef accp = cg_alloca(cg, ct, "acc");
+        LLVMBuildStore(b, LLVMConstReal(ct, 0), accp);
         CgLoop lk;
         LLVMValueRef k = cg_for_begin(cg, &lk, cg_i64(cg, 0), cg_i64(cg, g.K), cg_i64(cg, 1), "k");
-        LLVMValueRef av = cg_load(cg, DT_F32, g.A, LLVMBuildNSWAdd(b, ao, LLVMBuildNSWMul(b, k, cg_i64(cg, g.sak), ""), ""));
-        LLVMValueRef bv = cg_load(cg, DT_F32, g.B, LLVMBuildNSWAdd(b, bo, LLVMBuildNSWMul(b, k, cg_i64(cg, g.sbk), ""), ""));
-        LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, cg->f32, accp, ""), LLVMBuildFMul(b, av, bv, ""), ""), accp);
+        LLVMValueRef av = cg_load(cg, dt, g.A, LLVMBuildNSWAdd(b, ao, LLVMBuildNSWMul(b, k, cg_i64(cg, g.sak), ""), ""));
+        LLVMValueRef bv = cg_load(cg, dt, g.B, LLVMBuildNSWAdd(b, bo, LLVMBuildNSWMul(b, k, cg_i64(cg, g.sbk), ""), ""));
+        LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, ct, accp, ""), LLVMBuildFMul(b, av, bv, ""), ""), accp);
         cg_for_end(cg, &lk);
         co = LLVMBuildNSWAdd(b, co, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, m, cg_i64(cg, g.scm), ""),
                                                     LLVMBuildNSWMul(b, col, cg_i64(cg, g.scn), ""), ""), "");
-        LLVMValueRef v = epilogue(cg, n, &g, LLVMBuildLoad2(b, cg->f32, accp, ""), co);
-        cg_store(cg, DT_F32, g.Y, idx, v);
+        LLVMValueRef v = epilogue(cg, n, &g, LLVMBuildLoad2(b, ct, accp, ""), co);
+        cg_store(cg, dt, g.Y, idx, v);
         cg_par_end(cg, &par);
         return true;
     }
@@ -214,32 +222,135 @@ bool cg_k_gemm(Cg *cg, const Node *n)
     ao = LLVMBuildNSWAdd(b, ao, LLVMBuildNSWMul(b, m, cg_i64(cg, g.sam), ""), "a0");
     co = LLVMBuildNSWAdd(b, co, LLVMBuildNSWMul(b, m, cg_i64(cg, g.scm), ""), "c0");
     LLVMValueRef yrow = LLVMBuildNSWMul(b, r, N, "y0");
-    LLVMValueRef yp = cg_gep(cg, DT_F32, g.Y, yrow);
+    LLVMValueRef yp = cg_gep(cg, dt, g.Y, yrow);
+    /* f32/f64 rows accumulate in the output itself; narrower types in a
+     * row of their calc type (one rounding at the end) */
+    bool in_place = ct == cg_mem_type(cg, dt);
+    DType at = in_place ? dt : DT_F32;
+    LLVMValueRef acc = in_place ? yp : cg_alloca(cg, LLVMArrayType2(ct, (uint64_t)g.N), "row");
 
     CgLoop l0;
     LLVMValueRef j = cg_for_begin(cg, &l0, cg_i64(cg, 0), N, cg_i64(cg, 1), "zero");
-    cg_store(cg, DT_F32, yp, j, cg_f32(cg, 0));
+    cg_store(cg, at, acc, j, LLVMConstReal(ct, 0));
     cg_for_end(cg, &l0);
 
     CgLoop lk;
     LLVMValueRef k = cg_for_begin(cg, &lk, cg_i64(cg, 0), cg_i64(cg, g.K), cg_i64(cg, 1), "k");
-    LLVMValueRef av = cg_load(cg, DT_F32, g.A, LLVMBuildNSWAdd(b, ao, LLVMBuildNSWMul(b, k, cg_i64(cg, g.sak), ""), ""));
-    LLVMValueRef brow = cg_gep(cg, DT_F32, g.B, LLVMBuildNSWAdd(b, bo, LLVMBuildNSWMul(b, k, cg_i64(cg, g.sbk), ""), ""));
+    LLVMValueRef av = cg_load(cg, dt, g.A, LLVMBuildNSWAdd(b, ao, LLVMBuildNSWMul(b, k, cg_i64(cg, g.sak), ""), ""));
+    LLVMValueRef brow = cg_gep(cg, dt, g.B, LLVMBuildNSWAdd(b, bo, LLVMBuildNSWMul(b, k, cg_i64(cg, g.sbk), ""), ""));
     CgLoop ln;
     j = cg_for_begin(cg, &ln, cg_i64(cg, 0), N, cg_i64(cg, 1), "n");
-    LLVMValueRef bv = cg_load(cg, DT_F32, brow, LLVMBuildNSWMul(b, j, cg_i64(cg, g.sbn), ""));
-    LLVMValueRef yv = cg_load(cg, DT_F32, yp, j);
-    cg_store(cg, DT_F32, yp, j, LLVMBuildFAdd(b, yv, LLVMBuildFMul(b, av, bv, ""), ""));
+    LLVMValueRef bv = cg_load(cg, dt, brow, LLVMBuildNSWMul(b, j, cg_i64(cg, g.sbn), ""));
+    LLVMValueRef yv = cg_load(cg, at, acc, j);
+    cg_store(cg, at, acc, j, LLVMBuildFAdd(b, yv, LLVMBuildFMul(b, av, bv, ""), ""));
     cg_for_end(cg, &ln);
     cg_for_end(cg, &lk);
 
-    if (g.has_c || g.alpha != 1.0f || n->a.act != ACT_NONE) {
+    if (g.has_c || g.alpha != 1.0f || n->a.act != ACT_NONE || !in_place) {
         CgLoop le;
         j = cg_for_begin(cg, &le, cg_i64(cg, 0), N, cg_i64(cg, 1), "epi");
         LLVMValueRef cj = LLVMBuildNSWAdd(b, co, LLVMBuildNSWMul(b, j, cg_i64(cg, g.scn), ""), "");
-        cg_store(cg, DT_F32, yp, j, epilogue(cg, n, &g, cg_load(cg, DT_F32, yp, j), cj));
+        cg_store(cg, dt, yp, j, epilogue(cg, n, &g, cg_load(cg, at, acc, j), cj));
         cg_for_end(cg, &le);
     }
+    cg_par_end(cg, &par);
+    return true;
+}
+
+/* ---- integer matrix products -------------------------------------------- */
+
+/* A quantization parameter (scale f32, zero point i32) of input i at
+ * element idx (0 for a per-tensor one); def when the input is absent. */
+static LLVMValueRef qparam(Cg *cg, const Node *n, int i, LLVMValueRef idx, bool scale)
+{
+    const Value *v = i < n->nin ? n->in[i] : NULL;
+    if (!v)
+        return scale ? cg_f32(cg, 1.0f) : cg_i32(cg, 0);
+    if (shape_numel(&v->shape) == 1)
+        idx = cg_i64(cg, 0);
+    LLVMValueRef x = cg_load(cg, v->dtype, cg->arg[i], idx);
+    if (scale)
+        return x;
+    return dtype_is_unsigned_int(v->dtype) ? LLVMBuildZExt(cg->b, x, cg->i32, "") : LLVMBuildSExt(cg->b, x, cg->i32, "");
+}
+
+static LLVMValueRef widen(Cg *cg, DType t, LLVMValueRef v)
+{
+    return dtype_is_unsigned_int(t) ? LLVMBuildZExt(cg->b, v, cg->i32, "") : LLVMBuildSExt(cg->b, v, cg->i32, "");
+}
+
+/* Constant 2-D B read column-wise: a copy as [N][K] so the dot product
+ * over k is unit-stride (CPU). */
+static void pack_bt(Cg *cg, const Node *n, int ib, GemmDesc *g)
+{
+    const Value *b = n->in[ib];
+    if (cg->t->gpu || b->kind != VAL_CONST || b->shape.rank != 2 || g->sbk == 1)
+        return;
+    int es = dtype_size(b->dtype);
+    unsigned char *dst = malloc((size_t)(g->K * g->N * es) + 1);
+    if (!dst)
+        return;
+    const unsigned char *src = b->data;
+    for (int64_t k = 0; k < g->K; k++)
+        for (int64_t j = 0; j < g->N; j++)
+            memcpy(dst + (j * g->K + k) * es, src + (k * g->sbk + j * g->sbn) * es, (size_t)es);
+    g->B = cg_const_blob(cg, "qk.wt", dst, (size_t)(g->K * g->N * es));
+    free(dst);
+    g->sbk = 1;
+    g->sbn = g->K;
+}
+
+/* MatMulInteger (i32 out) and QLinearMatMul (requantized out): each output
+ * element is an exact int32 dot product of (a - a_zp) and (b - b_zp). The
+ * parallel loop runs over rows (CPU) or elements (GPU). */
+bool cg_k_qgemm(Cg *cg, const Node *n)
+{
+    bool ql = n->op == OP_QLINEAR_MATMUL;
+    int ia = 0, ib = ql ? 3 : 1, iaz = ql ? 2 : 2, ibz = ql ? 5 : 3;
+    GemmDesc g;
+    describe(cg, n, ia, ib, &g);
+    pack_bt(cg, n, ib, &g);
+    DType ta = n->in[ia]->dtype, tb = n->in[ib]->dtype, ty = n->out[0]->dtype;
+    LLVMBuilderRef b = cg->b;
+    int64_t rows = g.M;
+    for (int i = 0; i < g.nb; i++)
+        rows *= g.bext[i];
+    LLVMValueRef M = cg_i64(cg, g.M), N = cg_i64(cg, g.N);
+    bool gpu = cg->t->gpu;
+    CgLoop par, ln, lk;
+    LLVMValueRef idx = gpu ? cg_par_begin(cg, &par, g.batch0 ? 0 : rows * g.N, g.batch0 ? rows * g.N : 0)
+                           : cg_par_begin(cg, &par, g.batch0 ? 0 : rows, g.batch0 ? rows : 0);
+    LLVMValueRef r = gpu ? LLVMBuildUDiv(b, idx, N, "r") : idx;
+    LLVMValueRef bi = LLVMBuildUDiv(b, r, M, ""), m = LLVMBuildURem(b, r, M, "m");
+    LLVMValueRef ao, bo, co;
+    batch_offsets(cg, &g, bi, &ao, &bo, &co);
+    ao = LLVMBuildNSWAdd(b, ao, LLVMBuildNSWMul(b, m, cg_i64(cg, g.sam), ""), "");
+    LLVMValueRef azp = qparam(cg, n, iaz, m, false);
+    LLVMValueRef col = gpu ? LLVMBuildURem(b, idx, N, "n") : cg_for_begin(cg, &ln, cg_i64(cg, 0), N, cg_i64(cg, 1), "n");
+    LLVMValueRef bzp = qparam(cg, n, ibz, col, false);
+    LLVMValueRef bcol = LLVMBuildNSWAdd(b, bo, LLVMBuildNSWMul(b, col, cg_i64(cg, g.sbn), ""), "");
+    LLVMValueRef acc = cg_alloca(cg, cg->i32, "acc");
+    LLVMBuildStore(b, cg_i32(cg, 0), acc);
+    LLVMValueRef k = cg_for_begin(cg, &lk, cg_i64(cg, 0), cg_i64(cg, g.K), cg_i64(cg, 1), "k");
+    LLVMValueRef av = LLVMBuildSub(b, widen(cg, ta, cg_load(cg, ta, g.A, LLVMBuildNSWAdd(b, ao, LLVMBuildNSWMul(b, k, cg_i64(cg, g.sak), ""), ""))), azp, "");
+    LLVMValueRef bv = LLVMBuildSub(b, widen(cg, tb, cg_load(cg, tb, g.B, LLVMBuildNSWAdd(b, bcol, LLVMBuildNSWMul(b, k, cg_i64(cg, g.sbk), ""), ""))), bzp, "");
+    LLVMBuildStore(b, LLVMBuildAdd(b, LLVMBuildLoad2(b, cg->i32, acc, ""), LLVMBuildMul(b, av, bv, ""), ""), acc);
+    cg_for_end(cg, &lk);
+    LLVMValueRef yi = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, r, N, ""), col, "");
+    LLVMValueRef a = LLVMBuildLoad2(b, cg->i32, acc, "");
+    if (!ql) {
+        cg_store(cg, DT_I32, g.Y, yi, a);
+    } else {
+        if (n->nin > 8 && n->in[8]) /* the i32 bias, over the last dim */
+            a = LLVMBuildAdd(b, a, cg_load(cg, DT_I32, cg->arg[8], col), "");
+        LLVMValueRef as = qparam(cg, n, 1, m, true), bs = qparam(cg, n, 4, col, true), ys = qparam(cg, n, 6, cg_i64(cg, 0), true);
+        LLVMValueRef mult = LLVMBuildFDiv(b, LLVMBuildFMul(b, as, bs, ""), ys, "M");
+        LLVMValueRef yzp = qparam(cg, n, 7, cg_i64(cg, 0), false);
+        LLVMValueRef q = cg_qact(cg, &n->a, cg_requant(cg, a, mult, yzp, ty), ys, yzp, ty);
+        cg_store(cg, ty, g.Y, yi, LLVMBuildTrunc(b, q, cg_mem_type(cg, ty), ""));
+    }
+    if (!gpu)
+        cg_for_end(cg, &ln);
     cg_par_end(cg, &par);
     return true;
 }

@@ -274,3 +274,81 @@ LLVMValueRef cg_convert(Cg *cg, LLVMValueRef v, DType from, DType to)
         return LLVMBuildTrunc(b, v, tt, "");
     return is_unsigned(from) ? LLVMBuildZExt(b, v, tt, "") : LLVMBuildSExt(b, v, tt, "");
 }
+
+/* ---- quantized arithmetic --------------------------------------------- */
+
+LLVMValueRef cg_rne(Cg *cg, LLVMValueRef v)
+{
+    LLVMBuilderRef b = cg->b;
+    bool dbl = LLVMTypeOf(v) == cg->f64;
+    /* adding and subtracting 1.5 * 2^(mantissa bits) rounds to nearest even */
+    double magic = dbl ? 6755399441055744.0 : 12582912.0, lim = dbl ? 2251799813685248.0 : 4194304.0;
+    LLVMValueRef m = fc(cg, v, magic);
+    LLVMValueRef r = LLVMBuildFSub(b, LLVMBuildFAdd(b, v, m, ""), m, "");
+    LLVMTypeRef t = LLVMTypeOf(v);
+    LLVMValueRef small = LLVMBuildFCmp(b, LLVMRealOLT, cg_intrin(cg, "llvm.fabs", &t, 1, &v, 1), fc(cg, v, lim), "");
+    return LLVMBuildSelect(b, small, r, v, "rne");
+}
+
+void cg_qrange(Cg *cg, DType t, LLVMValueRef *qmin, LLVMValueRef *qmax)
+{
+    *qmin = cg_i32(cg, t == DT_I8 ? -128 : t == DT_U8 ? 0 : INT32_MIN);
+    *qmax = cg_i32(cg, t == DT_I8 ? 127 : t == DT_U8 ? 255 : INT32_MAX);
+}
+
+static LLVMValueRef clamp_i32(Cg *cg, LLVMValueRef v, LLVMValueRef lo, LLVMValueRef hi)
+{
+    LLVMBuilderRef b = cg->b;
+    v = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, v, lo, ""), lo, v, "");
+    return LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, v, hi, ""), hi, v, "");
+}
+
+LLVMValueRef cg_quantize(Cg *cg, LLVMValueRef x, LLVMValueRef s, LLVMValueRef zp, DType t)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef q = LLVMBuildFDiv(b, x, s, "");
+    LLVMValueRef nan = LLVMBuildFCmp(b, LLVMRealUNO, q, q, "");
+    q = cg_rne(cg, q);
+    /* clamp in float first (no poison from fptosi; inf saturates) */
+    LLVMValueRef lim = cg_f32(cg, 1073741824.0f);
+    q = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, q, lim, ""), lim, q, "");
+    q = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, q, LLVMBuildFNeg(b, lim, ""), ""), LLVMBuildFNeg(b, lim, ""), q, "");
+    q = LLVMBuildSelect(b, nan, cg_f32(cg, 0), q, "");
+    LLVMValueRef qi = LLVMBuildAdd(b, LLVMBuildFPToSI(b, q, cg->i32, ""), zp, "");
+    LLVMValueRef qmin, qmax;
+    cg_qrange(cg, t, &qmin, &qmax);
+    return clamp_i32(cg, qi, qmin, qmax);
+}
+
+LLVMValueRef cg_requant(Cg *cg, LLVMValueRef acc, LLVMValueRef m, LLVMValueRef zp, DType t)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef v = LLVMBuildFMul(b, LLVMBuildSIToFP(b, acc, cg->f64, ""), LLVMBuildFPExt(b, m, cg->f64, ""), "");
+    LLVMValueRef lim = LLVMConstReal(cg->f64, 1099511627776.0); /* 2^40: beyond, saturate */
+    v = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, v, lim, ""), lim, v, "");
+    v = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, v, LLVMBuildFNeg(b, lim, ""), ""), LLVMBuildFNeg(b, lim, ""), v, "");
+    v = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealUNO, v, v, ""), LLVMConstReal(cg->f64, 0), v, ""); /* M NaN */
+    LLVMValueRef r = LLVMBuildFPToSI(b, cg_rne(cg, v), cg->i64, "");
+    r = LLVMBuildAdd(b, r, LLVMBuildSExt(b, zp, cg->i64, ""), "");
+    LLVMValueRef qmin, qmax;
+    cg_qrange(cg, t, &qmin, &qmax);
+    LLVMValueRef lo = LLVMBuildSExt(b, qmin, cg->i64, ""), hi = LLVMBuildSExt(b, qmax, cg->i64, "");
+    r = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, r, lo, ""), lo, r, "");
+    r = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, r, hi, ""), hi, r, "");
+    return LLVMBuildTrunc(b, r, cg->i32, "q");
+}
+
+LLVMValueRef cg_qact(Cg *cg, const Attrs *a, LLVMValueRef q, LLVMValueRef y_s, LLVMValueRef y_zp, DType t)
+{
+    LLVMValueRef qmin, qmax;
+    cg_qrange(cg, t, &qmin, &qmax);
+    switch (a->act) {
+    case ACT_RELU:
+        return clamp_i32(cg, q, y_zp, qmax);
+    case ACT_CLIP:
+        return clamp_i32(cg, q, cg_quantize(cg, cg_f32(cg, a->act_alpha), y_s, y_zp, t),
+                         cg_quantize(cg, cg_f32(cg, a->act_beta), y_s, y_zp, t));
+    default:
+        return q;
+    }
+}

@@ -48,6 +48,7 @@ typedef bool (*ImportFn)(Imp *im, OnnxNode *on);
 
 typedef struct OpSpec {
     const char *name;
+    const char *domain; /* NULL: the default ONNX domain */
     ImportFn fn;
     int min_in, max_in, min_out, max_out; /* ONNX arity; max_in -1: any */
     const char *attrs;                    /* allowed attributes, comma separated */
@@ -471,7 +472,7 @@ static bool parse_window(Imp *im, OnnxNode *on, Attrs *a, bool kernel_required)
 
 static bool imp_conv(Imp *im, OnnxNode *on)
 {
-    Node *n = emit(im, on, OP_CONV, on->in, on->nin, 1);
+    Node *n = emit(im, on, spec_of(on->np)->op, on->in, on->nin, 1);
     if (!n || !parse_window(im, on, &n->a, false))
         return false;
     if (!attr_int(im, on, "group", 1, &n->a.group))
@@ -654,6 +655,166 @@ static bool imp_dropout(Imp *im, OnnxNode *on)
     return emit(im, on, OP_IDENTITY, on->in, 1, 1) != NULL;
 }
 
+/* QuantizeLinear/DequantizeLinear: per tensor, or per axis from opset 13
+ * (default axis 1); blocked quantization (opset 21) is not supported. */
+static bool imp_qdq(Imp *im, OnnxNode *on)
+{
+    int64_t block = 0, out_dt = 0, sat = 1;
+    if (!attr_int(im, on, "block_size", 0, &block) || !attr_int(im, on, "output_dtype", 0, &out_dt) ||
+        !attr_int(im, on, "saturate", 1, &sat))
+        return false;
+    if (block != 0)
+        return diag_error(im->d, on->loc, "blocked quantization (block_size %lld) is not supported", (long long)block);
+    Node *n = emit(im, on, spec_of(on->np)->op, on->in, on->nin, 1);
+    if (!n || !attr_int(im, on, "axis", 1, &n->a.axis))
+        return false;
+    if (out_dt && (on->nin < 3 || !on->in[2]) && dtype_from_onnx((int)out_dt) != DT_U8) {
+        /* output_dtype without a zero point: a zero point of that type */
+        DType zt = dtype_from_onnx((int)out_dt);
+        if (zt != DT_I8)
+            return diag_error(im->d, on->loc, "output_dtype %s is not supported (u8 and i8 are)",
+                              dtype_onnx_code_name((int)out_dt));
+        Shape s = {.rank = 0};
+        Value *zp = ir_const_new(im->g, ir_unique_name(im->g, "zero_point"), DT_I8, &s, NULL);
+        Value **in = arena_alloc(im->g->arena, sizeof(Value *) * 3);
+        in[0] = n->in[0], in[1] = n->in[1], in[2] = zp;
+        n->in = in;
+        n->nin = 3;
+    }
+    return true;
+}
+
+/* A new temporary value for a rewrite inside the importer. */
+static Value *temp(Imp *im, const char *base)
+{
+    Value *v = ir_value_new(im->g, ir_unique_name(im->g, base), DT_UNDEF, NULL, VAL_TEMP);
+    v->shape.rank = RANK_UNKNOWN;
+    return v;
+}
+
+static Node *aux(Imp *im, OnnxNode *on, OpKind op, Value **in, int nin, Value *out)
+{
+    Node *n = ir_node_new(im->g, op, NULL, in, nin, &out, 1);
+    n->loc = on->loc;
+    return n;
+}
+
+/* com.microsoft QGemm (ONNX Runtime's QOperator Gemm):
+ *   y = quantize(s_a s_b ((a - a_zp)(b' - b_zp) + C), y_s, y_zp), or floats when
+ * y_scale is absent — lowered to QLinearMatMul (with the i32 bias), or to
+ * MatMulInteger + bias + DequantizeLinear. b' is b transposed (a constant)
+ * when transB. transA and alpha != 1 are not supported. */
+static bool imp_qgemm(Imp *im, OnnxNode *on)
+{
+    int64_t ta, tb;
+    float alpha;
+    if (!attr_int(im, on, "transA", 0, &ta) || !attr_int(im, on, "transB", 0, &tb) ||
+        !attr_float(im, on, "alpha", 1.0f, &alpha))
+        return false;
+    if (ta || alpha != 1.0f)
+        return diag_error(im->d, on->loc, "QGemm with transA or alpha != 1 is not supported");
+    Value *in[9] = {0};
+    for (int i = 0; i < on->nin && i < 9; i++)
+        in[i] = on->in[i];
+    Value *b = in[3], *bs = in[4], *bz = in[5], *c = in[6];
+    if (tb) { /* b' = b^T; its per-row parameters become per-column */
+        if (!b || b->kind != VAL_CONST || b->shape.rank != 2)
+            return diag_error(im->d, on->loc, "QGemm with transB needs a constant 2-D B");
+        int64_t N = b->shape.d[0], K = b->shape.d[1];
+        Shape s = {.rank = 2, .d = {K, N}};
+        Value *t = ir_const_new(im->g, ir_unique_name(im->g, arena_printf(im->g->arena, "%s_t", b->name)), b->dtype, &s, NULL);
+        const uint8_t *src = b->data;
+        uint8_t *dst = t->data;
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t k = 0; k < K; k++)
+                dst[k * N + n] = src[n * K + k];
+        in[3] = t;
+    }
+    if (c && c->kind == VAL_CONST && c->dtype == DT_I32 && c->shape.rank == 2 && c->shape.d[0] == 1) {
+        Shape s = {.rank = 1, .d = {c->shape.d[1]}};
+        c = ir_const_new(im->g, ir_unique_name(im->g, c->name), DT_I32, &s, c->data);
+    }
+    if (c && (c->kind != VAL_CONST || c->dtype != DT_I32 || c->shape.rank > 1))
+        return diag_error(im->d, on->loc, "QGemm's C must be a constant i32 vector");
+    bool float_out = on->nin < 8 || !in[7];
+    if (!float_out) {
+        Value *q[9] = {in[0], in[1], in[2], in[3], bs, bz, in[7], on->nin > 8 ? in[8] : NULL, c};
+        return emit(im, on, OP_QLINEAR_MATMUL, q, c ? 9 : 8, 1) != NULL;
+    }
+    /* floats out: exact i32 accumulation, + C, one dequantization by s_a s_b */
+    if (!in[1] || in[1]->kind != VAL_CONST || !bs || bs->kind != VAL_CONST)
+        return diag_error(im->d, on->loc, "QGemm with float output needs constant scales");
+    Value *acc = temp(im, "qgemm_acc");
+    Value *mi[4] = {in[0], in[3], in[2], bz};
+    aux(im, on, OP_MATMUL_INTEGER, mi, 4, acc);
+    if (c) {
+        Value *acc2 = temp(im, "qgemm_accb");
+        Value *ai[2] = {acc, c};
+        aux(im, on, OP_ADD, ai, 2, acc2);
+        acc = acc2;
+    }
+    int64_t nb = shape_numel(&bs->shape);
+    Shape ss = {.rank = nb > 1 ? 1 : 0, .d = {nb}};
+    Value *sc = ir_const_new(im->g, ir_unique_name(im->g, "qgemm_scale"), DT_F32, &ss, NULL);
+    for (int64_t i = 0; i < nb; i++)
+        ((float *)sc->data)[i] = *(const float *)in[1]->data * ((const float *)bs->data)[i];
+    Value *di[2] = {acc, sc};
+    Node *dq = emit(im, on, OP_DEQUANTIZE, di, 2, 1);
+    if (!dq)
+        return false;
+    dq->a.axis = -1; /* per column */
+    return true;
+}
+
+/* ConstantOfShape of a constant shape: a constant. */
+static bool imp_constant_of_shape(Imp *im, OnnxNode *on)
+{
+    Attrs a = {0};
+    if (!const_ints(im, on, 0, "shape", a.ints, QK_MAX_RANK, &a.nints))
+        return false;
+    Shape s = {.rank = a.nints};
+    for (int i = 0; i < a.nints; i++) {
+        if (a.ints[i] < 0)
+            return diag_error(im->d, on->loc, "negative dim %lld", (long long)a.ints[i]);
+        s.d[i] = a.ints[i];
+    }
+    Tensor fill = {0};
+    const Onnx__AttributeProto *va = attr_find(on->np, "value");
+    if (va && (!va->t || !onnx_tensor_decode(va->t, &fill, on->loc, im->d) || tensor_numel(&fill) != 1)) {
+        tensor_free(&fill);
+        return diag_error(im->d, on->loc, "attribute 'value' must be a one-element tensor");
+    }
+    DType dt = va ? fill.dtype : DT_F32;
+    int64_t bytes;
+    if (shape_numel(&s) < 0 || !checked_mul(shape_numel(&s), dtype_size(dt), &bytes) || bytes > ((int64_t)1 << 31)) {
+        tensor_free(&fill);
+        return diag_error(im->d, on->loc, "the constant would be too large");
+    }
+    const char *name = on->np->output[0];
+    if (!name || !*name || strmap_get(&im->defs, name)) {
+        tensor_free(&fill);
+        return diag_error(im->d, on->loc, "output '%s' is empty or already defined", name ? name : "");
+    }
+    Value *v = ir_const_new(im->g, name, dt, &s, NULL);
+    for (int64_t i = 0, n = shape_numel(&s); va && i < n; i++)
+        memcpy((char *)v->data + i * dtype_size(dt), fill.data, (size_t)dtype_size(dt));
+    tensor_free(&fill);
+    v->loc = value_loc(im, on->loc, v->name);
+    strmap_put(&im->defs, v->name, v);
+    return true;
+}
+
+/* com.microsoft QLinearGlobalAveragePool: NCHW only. */
+static bool imp_qgap(Imp *im, OnnxNode *on)
+{
+    int64_t cl;
+    if (!attr_int(im, on, "channels_last", 0, &cl))
+        return false;
+    if (cl)
+        return diag_error(im->d, on->loc, "channels_last=1 is not supported");
+    return imp_plain(im, on);
+}
+
 /* Constant: a value, no node. */
 static bool imp_constant(Imp *im, OnnxNode *on)
 {
@@ -703,49 +864,64 @@ static bool imp_constant(Imp *im, OnnxNode *on)
 
 /* The supported ops, by ONNX name. */
 static const OpSpec specs[] = {
-    {"Add", imp_binary, 2, 2, 1, 1, "broadcast,axis,consumed_inputs", OP_ADD},
-    {"Sub", imp_binary, 2, 2, 1, 1, "broadcast,axis,consumed_inputs", OP_SUB},
-    {"Mul", imp_binary, 2, 2, 1, 1, "broadcast,axis,consumed_inputs", OP_MUL},
-    {"Div", imp_binary, 2, 2, 1, 1, "broadcast,axis,consumed_inputs", OP_DIV},
-    {"Max", imp_variadic, 1, -1, 1, 1, "", OP_MAX},
-    {"Min", imp_variadic, 1, -1, 1, 1, "", OP_MIN},
-    {"Relu", imp_plain, 1, 1, 1, 1, "consumed_inputs", OP_RELU},
-    {"LeakyRelu", imp_leaky_relu, 1, 1, 1, 1, "alpha,consumed_inputs", OP_LEAKY_RELU},
-    {"Clip", imp_clip, 1, 3, 1, 1, "min,max,consumed_inputs", OP_CLIP},
-    {"Sigmoid", imp_plain, 1, 1, 1, 1, "consumed_inputs", OP_SIGMOID},
-    {"Tanh", imp_plain, 1, 1, 1, 1, "consumed_inputs", OP_TANH},
-    {"MatMul", imp_plain, 2, 2, 1, 1, "", OP_MATMUL},
-    {"Gemm", imp_gemm, 2, 3, 1, 1, "alpha,beta,transA,transB,broadcast", OP_GEMM},
-    {"Conv", imp_conv, 2, 3, 1, 1, "auto_pad,dilations,group,kernel_shape,pads,strides", OP_CONV},
-    {"MaxPool", imp_pool, 1, 1, 1, 2, "auto_pad,ceil_mode,dilations,kernel_shape,pads,storage_order,strides",
+    {"Add", NULL, imp_binary, 2, 2, 1, 1, "broadcast,axis,consumed_inputs", OP_ADD},
+    {"Sub", NULL, imp_binary, 2, 2, 1, 1, "broadcast,axis,consumed_inputs", OP_SUB},
+    {"Mul", NULL, imp_binary, 2, 2, 1, 1, "broadcast,axis,consumed_inputs", OP_MUL},
+    {"Div", NULL, imp_binary, 2, 2, 1, 1, "broadcast,axis,consumed_inputs", OP_DIV},
+    {"Max", NULL, imp_variadic, 1, -1, 1, 1, "", OP_MAX},
+    {"Min", NULL, imp_variadic, 1, -1, 1, 1, "", OP_MIN},
+    {"Relu", NULL, imp_plain, 1, 1, 1, 1, "consumed_inputs", OP_RELU},
+    {"LeakyRelu", NULL, imp_leaky_relu, 1, 1, 1, 1, "alpha,consumed_inputs", OP_LEAKY_RELU},
+    {"Clip", NULL, imp_clip, 1, 3, 1, 1, "min,max,consumed_inputs", OP_CLIP},
+    {"Sigmoid", NULL, imp_plain, 1, 1, 1, 1, "consumed_inputs", OP_SIGMOID},
+    {"Tanh", NULL, imp_plain, 1, 1, 1, 1, "consumed_inputs", OP_TANH},
+    {"MatMul", NULL, imp_plain, 2, 2, 1, 1, "", OP_MATMUL},
+    {"Gemm", NULL, imp_gemm, 2, 3, 1, 1, "alpha,beta,transA,transB,broadcast", OP_GEMM},
+    {"Conv", NULL, imp_conv, 2, 3, 1, 1, "auto_pad,dilations,group,kernel_shape,pads,strides", OP_CONV},
+    {"MaxPool", NULL, imp_pool, 1, 1, 1, 2, "auto_pad,ceil_mode,dilations,kernel_shape,pads,storage_order,strides",
      OP_MAXPOOL},
-    {"AveragePool", imp_pool, 1, 1, 1, 1, "auto_pad,ceil_mode,count_include_pad,kernel_shape,pads,strides,dilations",
+    {"AveragePool", NULL, imp_pool, 1, 1, 1, 1, "auto_pad,ceil_mode,count_include_pad,kernel_shape,pads,strides,dilations",
      OP_AVGPOOL},
-    {"GlobalAveragePool", imp_plain, 1, 1, 1, 1, "", OP_GLOBAL_AVGPOOL},
-    {"Softmax", imp_softmax, 1, 1, 1, 1, "axis", OP_SOFTMAX},
-    {"BatchNormalization", imp_batchnorm, 5, 5, 1, 5, "epsilon,momentum,spatial,training_mode,consumed_inputs,is_test",
+    {"GlobalAveragePool", NULL, imp_plain, 1, 1, 1, 1, "", OP_GLOBAL_AVGPOOL},
+    {"Softmax", NULL, imp_softmax, 1, 1, 1, 1, "axis", OP_SOFTMAX},
+    {"BatchNormalization", NULL, imp_batchnorm, 5, 5, 1, 5, "epsilon,momentum,spatial,training_mode,consumed_inputs,is_test",
      OP_BATCHNORM},
-    {"Flatten", imp_flatten, 1, 1, 1, 1, "axis", OP_FLATTEN},
-    {"Reshape", imp_reshape, 1, 2, 1, 1, "allowzero,shape,consumed_inputs", OP_RESHAPE},
-    {"Squeeze", imp_squeeze, 1, 2, 1, 1, "axes", OP_SQUEEZE},
-    {"Unsqueeze", imp_squeeze, 1, 2, 1, 1, "axes", OP_UNSQUEEZE},
-    {"Transpose", imp_transpose, 1, 1, 1, 1, "perm", OP_TRANSPOSE},
-    {"Concat", imp_concat, 1, -1, 1, 1, "axis", OP_CONCAT},
-    {"Cast", imp_cast, 1, 1, 1, 1, "to,saturate", OP_CAST},
-    {"Identity", imp_identity, 1, 1, 1, 1, "", OP_IDENTITY},
-    {"Dropout", imp_dropout, 1, 3, 1, 2, "ratio,seed,is_test", OP_IDENTITY},
-    {"Constant", imp_constant, 0, 0, 1, 1, "value,value_float,value_floats,value_int,value_ints,sparse_value,value_string,value_strings", OP_IDENTITY},
+    {"Flatten", NULL, imp_flatten, 1, 1, 1, 1, "axis", OP_FLATTEN},
+    {"Reshape", NULL, imp_reshape, 1, 2, 1, 1, "allowzero,shape,consumed_inputs", OP_RESHAPE},
+    {"Squeeze", NULL, imp_squeeze, 1, 2, 1, 1, "axes", OP_SQUEEZE},
+    {"Unsqueeze", NULL, imp_squeeze, 1, 2, 1, 1, "axes", OP_UNSQUEEZE},
+    {"Transpose", NULL, imp_transpose, 1, 1, 1, 1, "perm", OP_TRANSPOSE},
+    {"Concat", NULL, imp_concat, 1, -1, 1, 1, "axis", OP_CONCAT},
+    {"Cast", NULL, imp_cast, 1, 1, 1, 1, "to,saturate", OP_CAST},
+    {"Identity", NULL, imp_identity, 1, 1, 1, 1, "", OP_IDENTITY},
+    {"Dropout", NULL, imp_dropout, 1, 3, 1, 2, "ratio,seed,is_test", OP_IDENTITY},
+    {"QuantizeLinear", NULL, imp_qdq, 2, 3, 1, 1, "axis,saturate,block_size,output_dtype", OP_QUANTIZE},
+    {"DequantizeLinear", NULL, imp_qdq, 2, 3, 1, 1, "axis,block_size", OP_DEQUANTIZE},
+    {"MatMulInteger", NULL, imp_plain, 2, 4, 1, 1, "", OP_MATMUL_INTEGER},
+    {"ConvInteger", NULL, imp_conv, 2, 4, 1, 1, "auto_pad,dilations,group,kernel_shape,pads,strides", OP_CONV_INTEGER},
+    {"QLinearMatMul", NULL, imp_plain, 8, 8, 1, 1, "", OP_QLINEAR_MATMUL},
+    {"QLinearConv", NULL, imp_conv, 8, 9, 1, 1, "auto_pad,dilations,group,kernel_shape,pads,strides", OP_QLINEAR_CONV},
+    {"QLinearAdd", "com.microsoft", imp_plain, 7, 8, 1, 1, "", OP_QLINEAR_ADD},
+    {"QLinearGlobalAveragePool", "com.microsoft", imp_qgap, 4, 5, 1, 1, "channels_last", OP_QLINEAR_GAP},
+    {"QGemm", "com.microsoft", imp_qgemm, 6, 9, 1, 1, "alpha,transA,transB", OP_QLINEAR_MATMUL},
+    {"ConstantOfShape", NULL, imp_constant_of_shape, 1, 1, 1, 1, "value", OP_IDENTITY},
+    {"Constant", NULL, imp_constant, 0, 0, 1, 1, "value,value_float,value_floats,value_int,value_ints,sparse_value,value_string,value_strings", OP_IDENTITY},
 };
 
 static bool default_domain(const char *domain) { return !domain || !*domain || strcmp(domain, "ai.onnx") == 0; }
 
 static const OpSpec *spec_of(const Onnx__NodeProto *np)
 {
-    if (!np->op_type || !default_domain(np->domain))
+    if (!np->op_type)
         return NULL;
-    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
-        if (strcmp(specs[i].name, np->op_type) == 0)
-            return &specs[i];
+    bool dflt = default_domain(np->domain);
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        const OpSpec *sp = &specs[i];
+        if (strcmp(sp->name, np->op_type) != 0)
+            continue;
+        if (sp->domain ? (!dflt && strcmp(sp->domain, np->domain) == 0) : dflt)
+            return sp;
+    }
     return NULL;
 }
 

@@ -225,6 +225,192 @@ static bool infer_concat(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
     return true;
 }
 
+/* ---- quantized ops (docs/quantization.md) ------------------------------- */
+
+static bool is_q8(DType t) { return t == DT_U8 || t == DT_I8; }
+
+/* Input i is a quantization parameter: a scalar (or [1]) or, when `len` >
+ * 0, possibly a 1-D tensor of `len` values. Absent (optional) is fine. */
+static bool qparam(const Node *n, int i, DType want, int64_t len, const char *what, Diag *d)
+{
+    const Value *v = i < n->nin ? n->in[i] : NULL;
+    char b[96];
+    if (!v)
+        return true;
+    if (want != DT_UNDEF && v->dtype != want)
+        return ERR("%s must be %s, not %s", what, dtype_name(want), dtype_name(v->dtype));
+    if (shape_has_batch(&v->shape))
+        return ERR("%s cannot have a batch dim", what);
+    int64_t cnt = shape_numel(&v->shape);
+    if (cnt == 1 && v->shape.rank <= 1)
+        return true;
+    if (len > 0 && v->shape.rank == 1 && cnt == len)
+        return true;
+    if (len > 0)
+        return ERR("%s must be a scalar or hold %lld values, not %s", what, (long long)len, sh(&v->shape, b));
+    return ERR("%s must be a scalar, not %s", what, sh(&v->shape, b));
+}
+
+static DType zp_type(const Node *n, int i, DType def) { return i < n->nin && n->in[i] ? n->in[i]->dtype : def; }
+
+/* Conv-like shape rule shared by Conv, ConvInteger and QLinearConv. */
+static bool conv_shape(const Node *n, Attrs *a, const Value *x, const Value *w, const Value *bias, DType bias_type,
+                       Shape *y, Diag *d)
+{
+    char b1[96], b2[96];
+    const Shape *xs = &x->shape, *ws = &w->shape;
+    if (ws->rank < 3 || ws->rank > 5)
+        return ERR("weight %s must have 1 to 3 spatial dims", sh(ws, b1));
+    if (a->nsp == 0)
+        a->nsp = ws->rank - 2;
+    if (a->nsp != ws->rank - 2)
+        return ERR("weight %s has %d spatial dims, the attributes %d", sh(ws, b1), ws->rank - 2, a->nsp);
+    for (int i = 0; i < a->nsp; i++) {
+        if (a->kernel[i] && a->kernel[i] != ws->d[2 + i])
+            return ERR("kernel_shape disagrees with the weight %s", sh(ws, b1));
+        a->kernel[i] = ws->d[2 + i];
+    }
+    if (ws->d[0] == DIM_BATCH || xs->rank < 2 || xs->d[1] == DIM_BATCH)
+        return ERR("bad operand shapes %s, %s", sh(xs, b1), sh(ws, b2));
+    if (a->group < 1 || ws->d[0] % a->group != 0)
+        return ERR("%lld output channels do not divide into %lld groups", (long long)ws->d[0], (long long)a->group);
+    if (xs->d[1] != ws->d[1] * a->group)
+        return ERR("input has %lld channels; the weight %s with group %lld needs %lld", (long long)xs->d[1],
+                   sh(ws, b1), (long long)a->group, (long long)(ws->d[1] * a->group));
+    if (bias) {
+        const Shape *bs = &bias->shape;
+        if (bias->dtype != bias_type || bs->rank != 1 || bs->d[0] != ws->d[0])
+            return ERR("bias must be %s[%lld], not %s%s", dtype_name(bias_type), (long long)ws->d[0],
+                       dtype_name(bias->dtype), sh(bs, b1));
+    }
+    a->ceil_mode = 0;
+    return window_shape(n, a, xs, ws->d[0], y, d);
+}
+
+static bool infer_quant(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
+{
+    const Value *x = n->in[0];
+    const Shape *xs = &x->shape;
+    if (a->act != ACT_NONE && a->act != ACT_RELU && a->act != ACT_CLIP)
+        return ERR("a quantized op can carry relu or clip, not %s", act_name[a->act]);
+    switch (n->op) {
+    case OP_QUANTIZE:
+    case OP_DEQUANTIZE: {
+        bool q = n->op == OP_QUANTIZE;
+        if (q ? !dtype_is_float(x->dtype) : !(is_q8(x->dtype) || x->dtype == DT_I32))
+            return ERR("%s of %s is not supported", op_info[n->op].name, dtype_name(x->dtype));
+        /* per axis only when the scale has more than one value; a per-tensor
+         * scale ignores axis (as ONNX does) */
+        int64_t len = 0;
+        bool per_axis = n->in[1] && shape_numel(&n->in[1]->shape) > 1;
+        if (per_axis) {
+            if (!norm_axis(n, &a->axis, xs->rank, false, "axis", d))
+                return false;
+            len = xs->d[a->axis] == DIM_BATCH ? 0 : xs->d[a->axis];
+            if (len == 0)
+                return ERR("a per-axis scale cannot run along the batch dim");
+        }
+        DType zt = q ? zp_type(n, 2, DT_U8) : x->dtype;
+        if (q && !is_q8(zt))
+            return ERR("zero point of %s: QuantizeLinear produces u8 or i8", dtype_name(zt));
+        if (!qparam(n, 1, DT_F32, len, "scale", d) || !qparam(n, 2, zt, len, "zero point", d))
+            return false;
+        const Value *sv = n->in[1], *zv = n->nin > 2 ? n->in[2] : NULL;
+        if (zv && shape_numel(&zv->shape) != shape_numel(&sv->shape))
+            return ERR("scale and zero point differ in length");
+        *dt = q ? zt : DT_F32;
+        *y = *xs;
+        return true;
+    }
+    case OP_MATMUL_INTEGER:
+    case OP_QLINEAR_MATMUL: {
+        bool ql = n->op == OP_QLINEAR_MATMUL;
+        const Value *A = n->in[0], *B = n->in[ql ? 3 : 1];
+        if (!B || !is_q8(A->dtype) || !is_q8(B->dtype))
+            return ERR("operands must be u8 or i8, not %s and %s", dtype_name(A->dtype), B ? dtype_name(B->dtype) : "none");
+        if (!infer_matmul(n, &A->shape, &B->shape, y, d))
+            return false;
+        int64_t M = A->shape.rank >= 2 ? A->shape.d[A->shape.rank - 2] : 1, N = B->shape.rank >= 2 ? B->shape.d[B->shape.rank - 1] : 1;
+        if (M == DIM_BATCH)
+            M = 0;
+        if (!ql) {
+            if (!qparam(n, 2, A->dtype, M, "a_zero_point", d) || !qparam(n, 3, B->dtype, N, "b_zero_point", d))
+                return false;
+            *dt = DT_I32;
+            return true;
+        }
+        DType yt = zp_type(n, 7, DT_U8);
+        if (!is_q8(yt))
+            return ERR("y_zero_point must be u8 or i8");
+        if (!qparam(n, 1, DT_F32, M, "a_scale", d) || !qparam(n, 2, A->dtype, M, "a_zero_point", d) ||
+            !qparam(n, 4, DT_F32, N, "b_scale", d) || !qparam(n, 5, B->dtype, N, "b_zero_point", d) ||
+            !qparam(n, 6, DT_F32, 0, "y_scale", d) || !qparam(n, 7, yt, 0, "y_zero_point", d))
+            return false;
+        if (n->nin > 8 && n->in[8] &&
+            (n->in[8]->dtype != DT_I32 || n->in[8]->shape.rank != 1 || n->in[8]->shape.d[0] != y->d[y->rank - 1]))
+            return ERR("bias must be i32[%lld]", (long long)y->d[y->rank - 1]);
+        *dt = yt;
+        return true;
+    }
+    case OP_CONV_INTEGER:
+    case OP_QLINEAR_CONV: {
+        bool ql = n->op == OP_QLINEAR_CONV;
+        const Value *W = n->in[ql ? 3 : 1];
+        if (!W || !is_q8(x->dtype) || !is_q8(W->dtype))
+            return ERR("operands must be u8 or i8, not %s and %s", dtype_name(x->dtype), W ? dtype_name(W->dtype) : "none");
+        const Value *bias = ql && n->nin > 8 ? n->in[8] : NULL;
+        if (!conv_shape(n, a, x, W, bias, DT_I32, y, d))
+            return false;
+        int64_t M = W->shape.d[0];
+        if (!ql) {
+            if (!qparam(n, 2, x->dtype, 0, "x_zero_point", d) || !qparam(n, 3, W->dtype, M, "w_zero_point", d))
+                return false;
+            *dt = DT_I32;
+            return true;
+        }
+        DType yt = zp_type(n, 7, DT_U8);
+        if (!is_q8(yt))
+            return ERR("y_zero_point must be u8 or i8");
+        if (!qparam(n, 1, DT_F32, 0, "x_scale", d) || !qparam(n, 2, x->dtype, 0, "x_zero_point", d) ||
+            !qparam(n, 4, DT_F32, M, "w_scale", d) || !qparam(n, 5, W->dtype, M, "w_zero_point", d) ||
+            !qparam(n, 6, DT_F32, 0, "y_scale", d) || !qparam(n, 7, yt, 0, "y_zero_point", d))
+            return false;
+        *dt = yt;
+        return true;
+    }
+    case OP_QLINEAR_ADD: {
+        const Value *B = n->in[3];
+        char b1[96], b2[96];
+        if (!B || !is_q8(x->dtype) || B->dtype != x->dtype)
+            return ERR("operands must be both u8 or both i8, not %s and %s", dtype_name(x->dtype),
+                       B ? dtype_name(B->dtype) : "none");
+        if (!shape_broadcast(xs, &B->shape, y))
+            return ERR("shapes %s and %s do not broadcast", sh(xs, b1), sh(&B->shape, b2));
+        if (!qparam(n, 1, DT_F32, 0, "a_scale", d) || !qparam(n, 2, x->dtype, 0, "a_zero_point", d) ||
+            !qparam(n, 4, DT_F32, 0, "b_scale", d) || !qparam(n, 5, x->dtype, 0, "b_zero_point", d) ||
+            !qparam(n, 6, DT_F32, 0, "y_scale", d) || !qparam(n, 7, x->dtype, 0, "y_zero_point", d))
+            return false;
+        *dt = x->dtype;
+        return true;
+    }
+    case OP_QLINEAR_GAP: {
+        char b1[96];
+        if (!is_q8(x->dtype) || xs->rank < 3)
+            return ERR("needs a u8 or i8 input of rank >= 3, got %s%s", dtype_name(x->dtype), sh(xs, b1));
+        if (!qparam(n, 1, DT_F32, 0, "x_scale", d) || !qparam(n, 2, x->dtype, 0, "x_zero_point", d) ||
+            !qparam(n, 3, DT_F32, 0, "y_scale", d) || !qparam(n, 4, x->dtype, 0, "y_zero_point", d))
+            return false;
+        *y = *xs;
+        for (int i = 2; i < y->rank; i++)
+            y->d[i] = 1;
+        *dt = x->dtype;
+        return true;
+    }
+    default:
+        return ERR("no shape rule for %s", op_info[n->op].name);
+    }
+}
+
 bool ir_infer_node(const Node *n, Attrs *a, DType *out_dt, Shape *out_shape, Diag *d)
 {
     char b1[96], b2[96];
@@ -387,36 +573,9 @@ bool ir_infer_node(const Node *n, Attrs *a, DType *out_dt, Shape *out_shape, Dia
     }
     case OP_CONV: {
         const Value *w = n->in[1];
-        const Shape *ws = &w->shape;
         if (w->dtype != dt || !dtype_is_float(dt))
             return ERR("Conv of %s and %s is not supported", dtype_name(dt), dtype_name(w->dtype));
-        if (ws->rank < 3 || ws->rank > 5)
-            return ERR("weight %s must have 1 to 3 spatial dims", sh(ws, b1));
-        if (a->nsp == 0)
-            a->nsp = ws->rank - 2;
-        if (a->nsp != ws->rank - 2)
-            return ERR("weight %s has %d spatial dims, the attributes %d", sh(ws, b1), ws->rank - 2, a->nsp);
-        for (int i = 0; i < a->nsp; i++) {
-            if (a->kernel[i] && a->kernel[i] != ws->d[2 + i])
-                return ERR("kernel_shape disagrees with the weight %s", sh(ws, b1));
-            a->kernel[i] = ws->d[2 + i];
-        }
-        if (ws->d[0] == DIM_BATCH || xs->rank < 2 || xs->d[1] == DIM_BATCH)
-            return ERR("bad operand shapes %s, %s", sh(xs, b1), sh(ws, b2));
-        if (a->group < 1 || ws->d[0] % a->group != 0)
-            return ERR("%lld output channels do not divide into %lld groups", (long long)ws->d[0],
-                       (long long)a->group);
-        if (xs->d[1] != ws->d[1] * a->group)
-            return ERR("input has %lld channels; the weight %s with group %lld needs %lld", (long long)xs->d[1],
-                       sh(ws, b1), (long long)a->group, (long long)(ws->d[1] * a->group));
-        if (n->nin > 2 && n->in[2]) {
-            const Shape *bs = &n->in[2]->shape;
-            if (n->in[2]->dtype != dt || bs->rank != 1 || bs->d[0] != ws->d[0])
-                return ERR("bias must be %s[%lld], not %s%s", dtype_name(dt), (long long)ws->d[0],
-                           dtype_name(n->in[2]->dtype), sh(bs, b1));
-        }
-        a->ceil_mode = 0;
-        if (!window_shape(n, a, xs, ws->d[0], &y, d))
+        if (!conv_shape(n, a, x, w, n->nin > 2 ? n->in[2] : NULL, dt, &y, d))
             return false;
         break;
     }
@@ -494,6 +653,11 @@ bool ir_infer_node(const Node *n, Attrs *a, DType *out_dt, Shape *out_shape, Dia
     }
     case OP_CONCAT:
         if (!infer_concat(n, a, &dt, &y, d))
+            return false;
+        break;
+    case OP_QUANTIZE: case OP_DEQUANTIZE: case OP_MATMUL_INTEGER: case OP_CONV_INTEGER:
+    case OP_QLINEAR_MATMUL: case OP_QLINEAR_CONV: case OP_QLINEAR_ADD: case OP_QLINEAR_GAP:
+        if (!infer_quant(n, a, &dt, &y, d))
             return false;
         break;
     default:

@@ -5,8 +5,10 @@
  * and the graph's bytes (never copied, never freed here); each node output is
  * malloc'ed at its concrete shape (shape_at(batch)) just before the node
  * runs, and freed right after its last reader ran, unless it is a graph
- * output, which is handed to the caller. The op semantics live in
- * interp_ops.c (elementwise, data movement, dispatch) and interp_nn.c. */
+ * output, which is handed to the caller. interp_run_observe shows each
+ * input and each computed value to an observer in between (calibration).
+ * The op semantics live in interp_ops.c (elementwise, data movement,
+ * dispatch), interp_nn.c and interp_quant.c. */
 #include "ir.h"
 
 #include <stdlib.h>
@@ -43,6 +45,8 @@ void tensor_free(Tensor *t)
 /* Per-run state: one slot per value id. */
 typedef struct Run {
     const Graph *g;
+    InterpObserver obs; /* or NULL */
+    void *obs_ctx;
     Tensor *val;  /* bound or computed tensors, by value id */
     bool *ready;  /* val[id] holds the value's data */
     bool *owned;  /* val[id].data was malloc'ed here and not handed out */
@@ -122,6 +126,9 @@ static bool run_node(Run *r, const Node *n, int64_t batch, Tensor **tin, Tensor 
     }
     if (!interp_node(n, (const Tensor *const *)tin, tout, d))
         return false;
+    for (int k = 0; r->obs && k < n->nout; k++)
+        if (n->out[k])
+            r->obs(r->obs_ctx, n->out[k], &r->val[n->out[k]->id]);
     /* free what no later node reads */
     for (int k = 0; k < n->nin; k++)
         if (n->in[k] && --r->left[n->in[k]->id] == 0 && !r->is_out[n->in[k]->id])
@@ -156,6 +163,12 @@ static bool take_outputs(Run *r, Tensor *outputs, Diag *d)
 
 bool interp_run(const Graph *g, int64_t batch, const Tensor *inputs, Tensor *outputs, Diag *d)
 {
+    return interp_run_observe(g, batch, inputs, outputs, d, NULL, NULL);
+}
+
+bool interp_run_observe(const Graph *g, int64_t batch, const Tensor *inputs, Tensor *outputs, Diag *d,
+                        InterpObserver obs, void *ctx)
+{
     SrcLoc gl = loc_file(g->file);
     for (int i = 0; i < g->noutputs; i++)
         outputs[i] = (Tensor){0};
@@ -171,7 +184,8 @@ bool interp_run(const Graph *g, int64_t batch, const Tensor *inputs, Tensor *out
         return diag_error(d, gl, "batch size %lld: must be at least 1", (long long)batch);
 
     size_t nv = (size_t)g->nvalues + 1;
-    Run r = {g, calloc(nv, sizeof(Tensor)), calloc(nv, 1), calloc(nv, 1), calloc(nv, sizeof(int)), calloc(nv, 1)};
+    Run r = {g, obs, ctx, calloc(nv, sizeof(Tensor)), calloc(nv, 1), calloc(nv, 1), calloc(nv, sizeof(int)),
+             calloc(nv, 1)};
     Tensor **tin = calloc((size_t)maxio, sizeof(Tensor *)), **tout = calloc((size_t)maxio, sizeof(Tensor *));
     bool ok = r.val && r.ready && r.owned && r.left && r.is_out && tin && tout;
     if (!ok)
@@ -185,6 +199,8 @@ bool interp_run(const Graph *g, int64_t batch, const Tensor *inputs, Tensor *out
             r.is_out[g->outputs[i]->id] = true;
 
     ok = ok && bind_inputs(&r, batch, inputs, d);
+    for (int i = 0; ok && obs && i < g->ninputs; i++)
+        obs(ctx, g->inputs[i], &r.val[g->inputs[i]->id]);
     for (int i = 0; ok && i < g->nnodes; i++)
         ok = run_node(&r, g->nodes[i], batch, tin, tout, d);
     ok = ok && take_outputs(&r, outputs, d);

@@ -1,6 +1,7 @@
 /* interp_impl.h — private to the reference interpreter (ir/interp*.c):
- * element access in a wide type, rounding, broadcasting indices, and the
- * entry points of the op families that live in interp_nn.c. */
+ * element access in a wide type, rounding, broadcasting indices, the window
+ * geometry of Conv and the pools, and the entry points of the op families
+ * that live in interp_nn.c and interp_quant.c. */
 #ifndef QKC_INTERP_IMPL_H
 #define QKC_INTERP_IMPL_H
 
@@ -29,6 +30,23 @@ double interp_act(Act act, double alpha, double beta, double x);
 void interp_bcast_strides(const Shape *in, const Shape *out, int64_t *st);
 int64_t interp_bcast_index(int64_t flat, const Shape *out, const int64_t *st);
 
+/* The geometry of a Conv/pool window over 3 spatial dims; fewer are padded
+ * with trailing dims of size 1 (interp_nn.c). */
+typedef struct Win {
+    int nsp;
+    int64_t in[3], out[3], k[3], st[3], dl[3], pb[3], pe[3];
+} Win;
+
+/* Fill w from x, y and the node's normalized window attributes (nsp,
+ * strides, dilations, pads) with `kernel` as the window size; a window that
+ * overflows or does not fit the padded input is reported at the node. */
+bool interp_window(const Node *n, const Tensor *x, const Tensor *y, const int64_t *kernel, Win *w, Diag *d);
+/* A row-major flat index over the 3 dims `dims`, split into ix. */
+void interp_unflat(int64_t f, const int64_t *dims, int64_t *ix);
+/* The input position p of tap t of output position o; false when it falls
+ * in the padding or past the input (ceil_mode overhang). */
+bool interp_inside(const Win *w, const int64_t *o, const int64_t *t, int64_t *p);
+
 /* Op families of interp_nn.c; same contract as interp_node. */
 bool interp_matmul(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
 bool interp_gemm(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
@@ -37,5 +55,14 @@ bool interp_pool(const Node *n, const Tensor *const *in, Tensor *const *out, Dia
 bool interp_global_avgpool(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
 bool interp_softmax(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
 bool interp_batchnorm(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
+
+/* The quantized ops of interp_quant.c (docs/quantization.md), same contract:
+ * QuantizeLinear and DequantizeLinear; MatMulInteger and QLinearMatMul;
+ * ConvInteger and QLinearConv; QLinearAdd; QLinearGlobalAveragePool. */
+bool interp_quant_linear(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
+bool interp_qmatmul(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
+bool interp_qconv(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
+bool interp_qadd(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
+bool interp_qgap(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
 
 #endif

@@ -119,17 +119,10 @@ bool interp_gemm(const Node *n, const Tensor *const *in, Tensor *const *out, Dia
 
 /* ---- windows ------------------------------------------------------------ */
 
-/* The geometry of a Conv/pool window over 3 spatial dims (trailing 1s). */
-typedef struct Win {
-    int nsp;
-    int64_t in[3], out[3], k[3], st[3], dl[3], pb[3], pe[3];
-} Win;
-
 /* Input position of tap t of output position o along spatial dim i. */
 static int64_t tap(const Win *w, int i, int64_t o, int64_t t) { return o * w->st[i] - w->pb[i] + t * w->dl[i]; }
 
-/* A row-major flat index over 3 dims, split. */
-static void unflat(int64_t f, const int64_t *dims, int64_t *ix)
+void interp_unflat(int64_t f, const int64_t *dims, int64_t *ix)
 {
     ix[2] = f % dims[2];
     f /= dims[2];
@@ -137,9 +130,7 @@ static void unflat(int64_t f, const int64_t *dims, int64_t *ix)
     ix[0] = f / dims[1];
 }
 
-/* The input position p of tap t of output position o; false when it falls
- * in the padding or past the input (ceil_mode overhang). */
-static bool inside(const Win *w, const int64_t *o, const int64_t *t, int64_t *p)
+bool interp_inside(const Win *w, const int64_t *o, const int64_t *t, int64_t *p)
 {
     for (int i = 0; i < 3; i++) {
         p[i] = tap(w, i, o[i], t[i]);
@@ -149,7 +140,7 @@ static bool inside(const Win *w, const int64_t *o, const int64_t *t, int64_t *p)
     return true;
 }
 
-static bool window(const Node *n, const Tensor *x, const Tensor *y, const int64_t *kernel, Win *w, Diag *d)
+bool interp_window(const Node *n, const Tensor *x, const Tensor *y, const int64_t *kernel, Win *w, Diag *d)
 {
     int nsp = x->shape.rank - 2;
     if (nsp < 1 || nsp > 3 || y->shape.rank != x->shape.rank || y->shape.d[0] != x->shape.d[0])
@@ -191,7 +182,7 @@ bool interp_conv(const Node *n, const Tensor *const *in, Tensor *const *out, Dia
         return false;
     if (wt->shape.rank != x->shape.rank)
         return bad_shape(n, "the weight", &wt->shape, d);
-    if (!window(n, x, y, wt->shape.d + 2, &w, d))
+    if (!interp_window(n, x, y, wt->shape.d + 2, &w, d))
         return false;
     int64_t C = x->shape.d[1], M = wt->shape.d[0], G = n->a.group;
     if (G < 1 || C % G || M % G)
@@ -210,13 +201,13 @@ bool interp_conv(const Node *n, const Tensor *const *in, Tensor *const *out, Dia
         for (int64_t m = 0; m < M; m++)
             for (int64_t op = 0; op < nout; op++, yi++) {
                 int64_t o[3], t[3], p[3];
-                unflat(op, w.out, o);
+                interp_unflat(op, w.out, o);
                 double acc = 0;
                 for (int64_t c = 0; c < Cg; c++) {
                     int64_t xc = b * C + m / Mg * Cg + c; /* input channel c of m's group */
                     for (int64_t tp = 0; tp < ntap; tp++) {
-                        unflat(tp, w.k, t);
-                        if (!inside(&w, o, t, p))
+                        interp_unflat(tp, w.k, t);
+                        if (!interp_inside(&w, o, t, p))
                             continue; /* zero padding */
                         int64_t xi = ((xc * w.in[0] + p[0]) * w.in[1] + p[1]) * w.in[2] + p[2];
                         acc += interp_ldf(x, xi) * interp_ldf(wt, (m * Cg + c) * ntap + tp);
@@ -267,7 +258,7 @@ bool interp_pool(const Node *n, const Tensor *const *in, Tensor *const *out, Dia
     } else if (!floats(n, y, in, 1, d)) {
         return false;
     }
-    if (!window(n, x, y, n->a.kernel, &w, d))
+    if (!interp_window(n, x, y, n->a.kernel, &w, d))
         return false;
     if (y->shape.d[1] != x->shape.d[1])
         return bad_shape(n, "the output", &y->shape, d);
@@ -280,10 +271,10 @@ bool interp_pool(const Node *n, const Tensor *const *in, Tensor *const *out, Dia
         for (int64_t op = 0; op < nout; op++, yi++) {
             int64_t o[3], t[3], p[3], arg = -1, nanarg = -1;
             double best = 0, sum = 0;
-            unflat(op, w.out, o);
+            interp_unflat(op, w.out, o);
             for (int64_t tp = 0; tp < ntap; tp++) {
-                unflat(tp, w.k, t);
-                if (!inside(&w, o, t, p))
+                interp_unflat(tp, w.k, t);
+                if (!interp_inside(&w, o, t, p))
                     continue;
                 int64_t xi = nc * plane + (p[0] * w.in[1] + p[1]) * w.in[2] + p[2];
                 int64_t at = n->a.storage_order ? nc * plane + p[0] + (p[1] + p[2] * w.in[1]) * w.in[0] : xi;

@@ -1,6 +1,6 @@
 /* interp_ops.c — reference semantics of the elementwise and data-movement
- * ops, the element access shared with interp_nn.c, and interp_node's
- * dispatch over OpKind.
+ * ops, the element access shared with interp_nn.c and interp_quant.c, and
+ * interp_node's dispatch over OpKind.
  *
  * Plain loops over flat indices; obviously correct before fast. Floats are
  * computed in double and rounded per element to the output dtype (for
@@ -474,6 +474,21 @@ static bool concat(const Node *n, const Tensor *const *in, Tensor *y, Diag *d)
 
 /* ---- dispatch ----------------------------------------------------------- */
 
+/* Inputs that may be omitted: biases, and the zero points of the quantized
+ * ops (absent: 0). */
+static bool optional_input(OpKind op, int k)
+{
+    switch (op) {
+    case OP_MATMUL: case OP_GEMM: case OP_CONV: return k == 2;
+    case OP_QUANTIZE: case OP_DEQUANTIZE: return k == 2;
+    case OP_MATMUL_INTEGER: case OP_CONV_INTEGER: return k == 2 || k == 3;
+    case OP_QLINEAR_MATMUL: case OP_QLINEAR_CONV: return k == 2 || k == 5 || k == 7 || k == 8;
+    case OP_QLINEAR_ADD: return k == 2 || k == 5 || k == 7;
+    case OP_QLINEAR_GAP: return k == 2 || k == 4;
+    default: return false;
+    }
+}
+
 bool interp_node(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d)
 {
     if ((unsigned)n->op >= OP_COUNT)
@@ -484,17 +499,15 @@ bool interp_node(const Node *n, const Tensor *const *in, Tensor *const *out, Dia
         return diag_error(d, n->loc, "%s: %d inputs and %d outputs", oi->name, n->nin, n->nout);
     /* Required inputs and output 0 must be present; tensors must have data
      * unless empty. Optional operands are NULL (or a NULL-data tensor). */
-    for (int k = 0; k < n->nin; k++) {
-        bool optional = (n->op == OP_MATMUL || n->op == OP_GEMM || n->op == OP_CONV) && k == 2;
-        if ((!in[k] || !in[k]->data) && !optional)
+    for (int k = 0; k < n->nin; k++)
+        if ((!in[k] || !in[k]->data) && !optional_input(n->op, k))
             return diag_error(d, n->loc, "%s: input %d is missing", oi->name, k);
-    }
     if (!out[0] || !out[0]->data)
         return diag_error(d, n->loc, "%s: output 0 is missing", oi->name);
     /* "omitted" as a NULL pointer for the op code (Concat reads `in`) */
-    const Tensor *tin[5] = {0};
+    const Tensor *tin[9] = {0};
     Tensor *tout[3] = {0};
-    for (int k = 0; k < n->nin && k < 5; k++)
+    for (int k = 0; k < n->nin && k < 9; k++)
         tin[k] = in[k] && in[k]->data ? in[k] : NULL;
     for (int k = 0; k < n->nout && k < 3; k++)
         tout[k] = out[k] && out[k]->data ? out[k] : NULL;
@@ -516,6 +529,11 @@ bool interp_node(const Node *n, const Tensor *const *in, Tensor *const *out, Dia
     case OP_GLOBAL_AVGPOOL: return interp_global_avgpool(n, tin, tout, d);
     case OP_SOFTMAX: return interp_softmax(n, tin, tout, d);
     case OP_BATCHNORM: return interp_batchnorm(n, tin, tout, d);
+    case OP_QUANTIZE: case OP_DEQUANTIZE: return interp_quant_linear(n, tin, tout, d);
+    case OP_MATMUL_INTEGER: case OP_QLINEAR_MATMUL: return interp_qmatmul(n, tin, tout, d);
+    case OP_CONV_INTEGER: case OP_QLINEAR_CONV: return interp_qconv(n, tin, tout, d);
+    case OP_QLINEAR_ADD: return interp_qadd(n, tin, tout, d);
+    case OP_QLINEAR_GAP: return interp_qgap(n, tin, tout, d);
     default: return diag_error(d, n->loc, "%s: no reference semantics", oi->name);
     }
 }

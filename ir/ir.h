@@ -222,6 +222,15 @@ void tensor_free(Tensor *t);
  * output; data malloc'ed, free with tensor_free). The reference semantics of
  * every op: the oracle of all tests. */
 bool interp_run(const Graph *g, int64_t batch, const Tensor *inputs, Tensor *outputs, Diag *d);
+/* A look at a value while the graph runs (calibration): v and its tensor,
+ * valid only during the call. */
+typedef void (*InterpObserver)(void *ctx, const Value *v, const Tensor *t);
+/* interp_run that calls obs(ctx, ...) once for every graph input (in input
+ * order, before the first node) and every value a node computes (after the
+ * node ran, before its tensor is freed), in node order; constants and
+ * omitted outputs are not observed. obs NULL: interp_run. */
+bool interp_run_observe(const Graph *g, int64_t batch, const Tensor *inputs, Tensor *outputs, Diag *d,
+                        InterpObserver obs, void *ctx);
 /* Evaluate one node on concrete tensors; outputs must be allocated with the
  * right dtype and shape (NULL data for an omitted optional output). */
 bool interp_node(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);

@@ -67,7 +67,23 @@ enum {
        "outputs running mean/var")                                                                   \
     OP(TRANSPOSE, "Transpose", 1, 1, 1, 1, 0, A_INTS, "y[i_perm[0], ...] = x[i0, ...]: y.dim[k] = x.dim[perm[k]]") \
     OP(CONCAT, "Concat", 1, -1, 1, 1, 0, A_AXIS, "y = inputs joined along axis")                     \
-    OP(CAST, "Cast", 1, 1, 1, 1, OPF_UNARY, A_TO, "y = x converted to dtype to (floats to ints truncate, saturate)")
+    OP(CAST, "Cast", 1, 1, 1, 1, OPF_UNARY, A_TO, "y = x converted to dtype to (floats to ints truncate, saturate)") \
+    /* quantized ops: exact definitions in docs/quantization.md */                                     \
+    OP(QUANTIZE, "QuantizeLinear", 2, 3, 1, 1, 0, A_AXIS,                                            \
+       "y = sat(rne(x / scale) + zp); scale, zp per tensor or along axis; NaN -> zp")              \
+    OP(DEQUANTIZE, "DequantizeLinear", 2, 3, 1, 1, 0, A_AXIS, "y = f32(x - zp) * scale, per tensor or along axis") \
+    OP(MATMUL_INTEGER, "MatMulInteger", 2, 4, 1, 1, 0, 0,                                             \
+       "y(i32) = sum (a - a_zp)(b - b_zp): numpy matmul; a_zp per tensor/row, b_zp per tensor/column") \
+    OP(CONV_INTEGER, "ConvInteger", 2, 4, 1, 1, 0, A_WINDOW | A_GROUP,                               \
+       "y(i32) = conv of (x - x_zp) and (w - w_zp), w_zp per tensor or output channel")            \
+    OP(QLINEAR_MATMUL, "QLinearMatMul", 8, 9, 1, 1, OPF_FUSE_ACT, A_ACT,                              \
+       "in a,a_s,a_zp,b,b_s,b_zp,y_s,y_zp[,bias i32]: y = sat(rne(f64 acc * f32(a_s*b_s/y_s)) + y_zp)") \
+    OP(QLINEAR_CONV, "QLinearConv", 8, 9, 1, 1, OPF_FUSE_ACT, A_WINDOW | A_GROUP | A_ACT,            \
+       "in x,x_s,x_zp,w,w_s,w_zp,y_s,y_zp[,bias i32]: conv of (x - x_zp), (w - w_zp), requantized") \
+    OP(QLINEAR_ADD, "QLinearAdd", 7, 8, 1, 1, OPF_FUSE_ACT, A_ACT,                                   \
+       "in a,a_s,a_zp,b,b_s,b_zp,y_s[,y_zp]: y = sat(rne((a - a_zp) a_s/y_s + (b - b_zp) b_s/y_s) + y_zp)") \
+    OP(QLINEAR_GAP, "QLinearGlobalAveragePool", 4, 5, 1, 1, 0, 0,                                    \
+       "in x,x_s,x_zp,y_s[,y_zp]: y = sat(rne(sum(x - x_zp) * x_s/y_s/n) + y_zp) over spatial dims")
 
 typedef enum OpKind {
 #define OP(id, ...) OP_##id,

@@ -1,7 +1,8 @@
 /* fold.c — pass "fold": constant folding.
  * requires: shapes
- * gives: every node whose inputs are all constants (and whose result is not
- *        a graph output) replaced by a constant computed with the reference
+ * gives: every node whose inputs are all constants (except Quantize and
+ *        DequantizeLinear, which stay for qdq-fold) and whose result is not
+ *        a graph output, replaced by a constant computed with the reference
  *        interpreter, so folding has exactly the semantics of a run. */
 #include "passes.h"
 
@@ -10,6 +11,10 @@
 static bool foldable(const Node *n, int64_t limit)
 {
     if (n->nout != 1 || !n->out[0] || n->out[0]->is_output)
+        return false;
+    /* quantized constants stay quantized: DequantizeLinear of a weight is
+     * what qdq-fold turns into an integer kernel */
+    if (n->op == OP_DEQUANTIZE || n->op == OP_QUANTIZE)
         return false;
     for (int k = 0; k < n->nin; k++)
         if (n->in[k] && n->in[k]->kind != VAL_CONST)

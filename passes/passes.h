@@ -8,12 +8,30 @@
 
 #include "ir/ir.h"
 
+typedef enum Precision { PREC_FP32, PREC_FP16, PREC_INT8, PREC_MIXED } Precision;
+
+/* How to quantize (pass "quantize") — filled by the driver. */
+typedef struct QuantOptions {
+    Precision precision;
+    /* The clipping range of an f32 activation, by value name (from the
+     * calibration profile); false when the profile has no such tensor. */
+    bool (*range)(void *ctx, const char *value, double *lo, double *hi);
+    void *range_ctx;
+    bool act_s8;            /* activations symmetric i8 (else asymmetric u8) */
+    bool weights_per_tensor;/* else per output channel */
+    bool weights_log2;      /* weights as signed powers of two times the scale */
+    bool pow2;              /* every scale a power of two */
+    int nkeep;              /* nodes left in float: names or op types */
+    const char *const *keep;
+} QuantOptions;
+
 typedef struct PassCtx {
     Diag *d;
     bool verify;            /* run ir_verify after every pass (tests, debug) */
     FILE *dump;             /* where --print-after dumps go, or NULL */
     const char *print_after; /* a pass name, "all", or NULL */
     int64_t fold_limit;     /* largest constant (bytes) folding may create */
+    const QuantOptions *quant; /* NULL: keep the model's precision */
 } PassCtx;
 
 typedef bool (*PassFn)(Graph *g, PassCtx *pc);
@@ -33,11 +51,16 @@ bool pass_fold(Graph *g, PassCtx *pc);
 bool pass_bn_fold(Graph *g, PassCtx *pc);
 bool pass_fuse(Graph *g, PassCtx *pc);
 bool pass_dce(Graph *g, PassCtx *pc);
+bool pass_quantize(Graph *g, PassCtx *pc);
+bool pass_fp16(Graph *g, PassCtx *pc);
+bool pass_qdq_fold(Graph *g, PassCtx *pc);
 bool pass_plan(Graph *g, PassCtx *pc);
 
 /* Run the pipeline (through the pass named `stop_after`, or all when NULL).
  * Dumps and verification as the context asks. */
 bool passes_run(Graph *g, PassCtx *pc, const char *stop_after);
+/* The same, starting at the pass named `from` (NULL: the first). */
+bool passes_run_from(Graph *g, PassCtx *pc, const char *from, const char *stop_after);
 /* Whether `name` is a pass of the pipeline. */
 const PassInfo *pass_find(const char *name);
 

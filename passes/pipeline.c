@@ -14,6 +14,14 @@ const PassInfo pass_pipeline[] = {
     {"bn-fold", pass_bn_fold, "fold inference BatchNormalization into the Conv/Gemm/MatMul before it"},
     /* Conv/Gemm/MatMul -> Add(const) -> activation: one node */
     {"fuse", pass_fuse, "fuse a constant bias Add and an activation into Conv/Gemm/MatMul"},
+    /* int8: Q/DQ pairs from calibrated ranges, weights quantized (--precision int8) */
+    {"quantize", pass_quantize, "insert QuantizeLinear/DequantizeLinear from calibrated ranges, quantize weights"},
+    /* fp16: weights and activations in half precision (--precision fp16) */
+    {"fp16", pass_fp16, "store weights and activations as fp16"},
+    /* DQ -> op -> Q patterns (ours or the model's) become integer kernels */
+    {"qdq-fold", pass_qdq_fold, "fold QuantizeLinear/DequantizeLinear patterns into integer ops"},
+    /* what the rewrites left unused */
+    {"dce2", pass_dce, "remove nodes the rewrites left unused"},
     /* workspace offsets with liveness-based reuse; views alias */
     {"plan", pass_plan, "plan memory: workspace offsets, buffer reuse, views"},
 };
@@ -27,10 +35,16 @@ const PassInfo *pass_find(const char *name)
     return NULL;
 }
 
-bool passes_run(Graph *g, PassCtx *pc, const char *stop_after)
+bool passes_run(Graph *g, PassCtx *pc, const char *stop_after) { return passes_run_from(g, pc, NULL, stop_after); }
+
+bool passes_run_from(Graph *g, PassCtx *pc, const char *from, const char *stop_after)
 {
+    bool started = !from;
     for (int i = 0; i < pass_pipeline_len; i++) {
         const PassInfo *p = &pass_pipeline[i];
+        if (!started && strcmp(from, p->name) != 0)
+            continue;
+        started = true;
         int errors = pc->d->errors;
         if (!p->fn(g, pc) || pc->d->errors != errors)
             return false;

@@ -1,6 +1,7 @@
 /* shape_infer.c — pass "shape".
  * requires: an imported graph (inputs and constants typed)
- * gives: dtype and shape of every value; normalized attributes;
+ * gives: dtype and shape of every value; normalized attributes (a Cast to
+ *        the type it already has becomes an Identity);
  *        graph outputs checked against the types the model declares. */
 #include "passes.h"
 
@@ -17,6 +18,8 @@ bool pass_shape_infer(Graph *g, PassCtx *pc)
             continue; /* its outputs stay unknown; users report "no known type" once */
         }
         n->a = a;
+        if (n->op == OP_CAST && n->in[0]->dtype == a.to)
+            n->op = OP_IDENTITY; /* a Cast to the same type (PyTorch's QAT exports have them) */
         for (int k = 0; k < n->nout; k++) {
             Value *v = n->out[k];
             if (!v)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "calibrate.h"
 #include "runtime/npy.h"
 
 static double now(void)
@@ -108,6 +109,112 @@ static char *default_prefix(const char *out)
     return p;
 }
 
+/* The model's identity for profiles: its bytes' hash, in hex. */
+static void model_id(const char *model, char *hex, size_t n)
+{
+    snprintf(hex, n, "%016llx", (unsigned long long)drv_hash_file(model, 1469598103934665603ull));
+}
+
+typedef struct RangeCtx {
+    const CalibProfile *prof;
+    CalibOptions opts;
+} RangeCtx;
+
+static bool profile_range(void *ctx, const char *value, double *lo, double *hi)
+{
+    RangeCtx *r = ctx;
+    const CalibStats *s = profile_find(r->prof, value);
+    return s && calib_range(s, &r->opts, lo, hi);
+}
+
+/* Import and run the passes through "fuse": the graph calibration and the
+ * quantizer see. */
+static Graph *to_fused(const char *model, const DriverOptions *o, PassCtx *pc, Diag *d)
+{
+    Graph *g = drv_import(model, o, d);
+    if (!g)
+        return NULL;
+    if (o->dump && o->print_after && (strcmp(o->print_after, "import") == 0 || strcmp(o->print_after, "all") == 0)) {
+        fprintf(o->dump, "# after import\n");
+        ir_print(g, o->dump);
+    }
+    if ((o->verify && !ir_verify(g, d)) || !passes_run(g, pc, "fuse")) {
+        ir_graph_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+/* The statistics of the model's tensors: from --profile, or by running
+ * the calibration data. */
+static bool get_profile(const char *model, const DriverOptions *o, const Graph *g, CalibProfile *prof, Diag *d)
+{
+    char id[32];
+    model_id(model, id, sizeof id);
+    if (o->profile) {
+        if (!profile_read(o->profile, prof, d))
+            return false;
+        if (strcmp(prof->model_hash, id) != 0)
+            return diag_error(d, loc_file(o->profile), "this profile was made for another model (%s, hash %s; %s "
+                                                       "has hash %s): calibrate again",
+                              prof->model, prof->model_hash, model, id);
+        return true;
+    }
+    const char *base = strrchr(model, '/') ? strrchr(model, '/') + 1 : model;
+    profile_init(prof, base, id);
+    return drv_calib_collect(g, o->calib, o->ncalib, 64, prof, d);
+}
+
+Graph *drv_lower(const char *model, const DriverOptions *o, Diag *d)
+{
+    QuantOptions q = {.precision = o->precision, .act_s8 = o->act_s8, .weights_per_tensor = o->weights_per_tensor,
+                      .weights_log2 = o->weights_log2, .pow2 = o->pow2, .nkeep = o->nkeep, .keep = o->keep};
+    PassCtx pc = {.d = d, .verify = o->verify, .dump = o->dump, .print_after = o->print_after, .quant = &q};
+    if (o->precision == PREC_INT8 && !o->profile && o->ncalib == 0) {
+        diag_error(d, loc_none(), "--precision int8 needs calibration data (--calib DATA) or a profile (--profile FILE)");
+        return NULL;
+    }
+    Graph *g = to_fused(model, o, &pc, d);
+    if (!g)
+        return NULL;
+    CalibProfile prof = {0};
+    RangeCtx rc;
+    bool ok = true;
+    if (o->precision == PREC_INT8) {
+        calib_options_default(&rc.opts);
+        ok = calib_options_parse(&rc.opts, o->calib_method ? o->calib_method : QKC_DEFAULT_CALIB);
+        if (!ok)
+            diag_error(d, loc_none(), "--calib-method %s: use minmax, percentile[=P], entropy or mse", o->calib_method);
+        rc.opts.symmetric = o->act_s8;
+        ok = ok && get_profile(model, o, g, &prof, d);
+        rc.prof = &prof;
+        q.range = profile_range;
+        q.range_ctx = &rc;
+    }
+    ok = ok && passes_run_from(g, &pc, "quantize", NULL);
+    profile_free(&prof);
+    if (!ok) {
+        ir_graph_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+bool drv_calibrate(const char *model, const DriverOptions *o, const char *out, Diag *d)
+{
+    PassCtx pc = {.d = d, .verify = o->verify};
+    Graph *g = to_fused(model, o, &pc, d);
+    if (!g)
+        return false;
+    CalibProfile prof = {0};
+    DriverOptions oo = *o;
+    oo.profile = NULL;
+    bool ok = get_profile(model, &oo, g, &prof, d) && profile_write(&prof, out, d);
+    profile_free(&prof);
+    ir_graph_free(g);
+    return ok;
+}
+
 bool drv_compile(const char *model, const DriverOptions *o, Diag *d)
 {
     double t0 = now();
@@ -119,25 +226,26 @@ bool drv_compile(const char *model, const DriverOptions *o, Diag *d)
         return diag_error(d, loc_none(), "--emit ptx needs --target nvptx");
     if (o->header && o->emit != EMIT_OBJ)
         return diag_error(d, loc_none(), "--header goes with --emit obj");
-    Graph *g = drv_import(model, o, d);
+    Graph *g = drv_lower(model, o, d);
     if (!g)
         return false;
-    double t1 = now();
-    if (o->dump && o->print_after && (strcmp(o->print_after, "import") == 0 || strcmp(o->print_after, "all") == 0)) {
-        fprintf(o->dump, "# after import\n");
-        ir_print(g, o->dump);
-    }
-    PassCtx pc = {.d = d, .verify = o->verify, .dump = o->dump, .print_after = o->print_after};
-    bool ok = (!o->verify || ir_verify(g, d)) && passes_run(g, &pc, NULL);
-    double t2 = now();
+    double t1 = now(), t2 = t1;
+    bool ok = true;
     char *prefix = NULL;
     if (ok) {
         /* the artifact's identity: model bytes and everything that changes the code */
         uint64_t h = drv_hash_file(model, 1469598103934665603ull);
         char opts[256];
-        snprintf(opts, sizeof opts, "%s|%s|%s|%lld|O%d", QKC_VERSION, co.target.name, co.target.cpu,
-                 (long long)o->batch, o->opt_level);
+        snprintf(opts, sizeof opts, "%s|%s|%s|%lld|O%d|p%d|%s|%d%d%d%d", QKC_VERSION, co.target.name, co.target.cpu,
+                 (long long)o->batch, o->opt_level, (int)o->precision, o->calib_method ? o->calib_method : "",
+                 o->act_s8, o->weights_per_tensor, o->weights_log2, o->pow2);
         h = drv_hash_str(opts, h);
+        for (int i = 0; i < o->ncalib; i++)
+            h = drv_hash_str(o->calib[i], h);
+        for (int i = 0; i < o->nkeep; i++)
+            h = drv_hash_str(o->keep[i], h);
+        if (o->profile)
+            h = drv_hash_file(o->profile, h);
         for (int i = 0; i < o->nbind; i++) {
             const char *eq = strchr(o->binds[i], '=');
             h = drv_hash_str(o->binds[i], h);
@@ -154,9 +262,10 @@ bool drv_compile(const char *model, const DriverOptions *o, Diag *d)
     if (ok && o->verbose)
         fprintf(stderr,
                 "qkc: %s -> %s (%s, cpu %s): %d nodes, %lld B constants, workspace %lld B + %lld B per batch item\n"
-                "qkc: import %.1f ms, passes %.1f ms, codegen+link %.1f ms\n",
+                "qkc: import+passes%s %.1f ms, codegen+link %.1f ms\n",
                 model, o->out, co.target.name, co.target.cpu, g->nnodes, (long long)ir_graph_const_bytes(g),
-                (long long)g->ws_static, (long long)g->ws_batch, (t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3);
+                (long long)g->ws_static, (long long)g->ws_batch, o->precision == PREC_INT8 ? "+calibration" : "",
+                (t2 - t0) * 1e3, (t3 - t2) * 1e3);
     free(prefix);
     ir_graph_free(g);
     return ok;

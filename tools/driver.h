@@ -22,12 +22,33 @@ typedef struct DriverOptions {
     const char *print_after;   /* dump IR after this pass ("all", "import") */
     FILE *dump;
     bool verbose;              /* stage times and a summary on stderr */
+    /* precision (docs/quantization.md) */
+    Precision precision;       /* fp32 (default), fp16, int8, mixed */
+    int ncalib;                /* --calib DATA specs */
+    const char *const *calib;
+    const char *calib_method;  /* minmax | percentile[=P] | entropy | mse (NULL: the default) */
+    const char *profile;       /* --profile FILE instead of --calib */
+    bool act_s8;               /* --activations s8 */
+    bool weights_per_tensor;   /* --weights per-tensor */
+    bool weights_log2;         /* --weights log2 */
+    bool pow2;                 /* --pow2-scales */
+    int nkeep;                 /* --keep-float NODE_OR_OPTYPE,... */
+    const char *const *keep;
 } DriverOptions;
+
+/* The calibration method used when none is named. */
+#define QKC_DEFAULT_CALIB "percentile=99.99" 
 
 /* Read and import a model (with --batch and --bind applied). */
 Graph *drv_import(const char *model, const DriverOptions *o, Diag *d);
 /* The whole compile: import, passes, codegen, link. */
 bool drv_compile(const char *model, const DriverOptions *o, Diag *d);
+/* Import and run the passes up to and including the quantization rewrite
+ * of o's precision, calibrating from o's data or profile when needed:
+ * the graph codegen would see (planned). */
+Graph *drv_lower(const char *model, const DriverOptions *o, Diag *d);
+/* `qkc calibrate`: the profile of a model over o->calib, written to out. */
+bool drv_calibrate(const char *model, const DriverOptions *o, const char *out, Diag *d);
 /* FNV-1a 64 of a file's bytes (0 when unreadable), mixed into `h`. */
 uint64_t drv_hash_file(const char *path, uint64_t h);
 uint64_t drv_hash_str(const char *s, uint64_t h);

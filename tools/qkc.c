@@ -11,6 +11,8 @@
 
 #include "run.h"
 #include "driver.h"
+#include "eval.h"
+#include "passes/calib.h"
 #include "runtime/npy.h"
 
 static const char *usage_main =
@@ -23,6 +25,8 @@ static const char *usage_main =
     "commands:\n"
     "  compile MODEL -o OUT   compile a model (.onnx, or .onnxtxt text syntax)\n"
     "  run ARTIFACT ...       run a compiled model on .npy inputs\n"
+    "  calibrate MODEL ...    collect int8 calibration statistics (a profile)\n"
+    "  eval MODEL ...         compare fp32, fp16 and int8 on data (accuracy, SQNR, size)\n"
     "  inspect MODEL          print the IR after import and after passes\n"
     "  interp MODEL ...       run a model with the reference interpreter\n"
     "\n"
@@ -52,6 +56,21 @@ static const char *usage_compile =
     "  --batch N              fix the batch dim to N (default: chosen at each run)\n"
     "  --bind NAME=FILE.npy   make input NAME a constant with FILE's data (for inputs\n"
     "                         that determine shapes, like a Reshape's target shape)\n"
+    "\n"
+    "precision (see docs/quantization.md):\n"
+    "  --precision P          fp32 (default), fp16 (half-precision weights and\n"
+    "                         activations) or int8 (post-training quantization)\n"
+    "  --calib DATA           int8 calibration data: one .npy batch (one-input model),\n"
+    "                         a directory of .npy batches, or NAME=FILE.npy per input\n"
+    "  --profile FILE         reuse a calibration profile (qkc calibrate) instead\n"
+    "  --calib-method M       minmax, percentile[=P], entropy or mse\n"
+    "                         (default %s)\n"
+    "  --weights W            per-channel (default), per-tensor, or log2 (signed powers\n"
+    "                         of two times the channel's scale)\n"
+    "  --activations A        u8 (default, asymmetric) or s8 (symmetric)\n"
+    "  --pow2-scales          every scale a power of two (requantization by shifts)\n"
+    "  --keep-float LIST      nodes (names) or op types to leave in float, comma separated\n"
+    "\n"
     "  -O0 .. -O3             LLVM optimization level (default -O3)\n"
     "  --verify               check the IR after every pass and the LLVM module\n"
     "  -v, --verbose          print a summary and stage times on stderr\n"
@@ -84,6 +103,42 @@ static const char *usage_inspect =
     "order:\n"
     "%s";
 
+static const char *usage_calibrate =
+    "usage: qkc calibrate MODEL --calib DATA -o OUT.qprofile [--batch N]\n"
+    "       qkc calibrate --merge A.qprofile B.qprofile ... -o OUT.qprofile\n"
+    "\n"
+    "Run MODEL with the reference interpreter over calibration data and write the\n"
+    "statistics of every float tensor (ranges and histograms with fixed bins) as a\n"
+    "versioned JSON profile; `qkc compile --precision int8 --profile OUT.qprofile`\n"
+    "then needs no data. Profiles of the same model from different data shards\n"
+    "merge exactly: the result does not depend on batch sizes, order or sharding.\n"
+    "\n"
+    "options:\n"
+    "  --calib DATA           one .npy batch (one-input model), a directory of .npy\n"
+    "                         batches, or NAME=FILE.npy per input (repeatable)\n"
+    "  -o, --output OUT       the profile to write\n"
+    "  --merge                merge the given profiles instead\n"
+    "  --batch N              fix the model's batch dim (as for qkc compile)\n";
+
+static const char *usage_eval =
+    "usage: qkc eval MODEL --data X.npy [--labels Y.npy] [--calib DATA] [--json FILE] [options]\n"
+    "\n"
+    "Compile MODEL in fp32, fp16 and int8 (default quantization options, or those\n"
+    "given) for this machine, run each artifact on X and print one table: accuracy\n"
+    "(with labels), top-1 agreement with fp32, output SQNR and max abs error against\n"
+    "fp32, artifact size and compile time; then, for int8, a table per layer\n"
+    "(scheme, weight scales, the layer's output SQNR on X, the kernel). Layers with\n"
+    "an SQNR under 20 dB are named on stderr.\n"
+    "\n"
+    "options:\n"
+    "  --data X.npy           the model's input (one input), all samples\n"
+    "  --labels Y.npy         i64 labels, one per sample: adds accuracy\n"
+    "  --calib DATA           int8 calibration data (as for qkc compile); without it the\n"
+    "                         int8 row is left out\n"
+    "  --profile FILE, --calib-method M, --weights W, --activations A, --pow2-scales,\n"
+    "  --keep-float LIST      int8 options, as for qkc compile\n"
+    "  --json FILE            the tables as JSON too\n";
+
 static const char *usage_interp =
     "usage: qkc interp MODEL --input [NAME=]FILE.npy ... --output-dir DIR [--batch N]\n"
     "\n"
@@ -103,17 +158,29 @@ typedef struct Args {
 
 /* Lists of repeated options (--bind, --input), owned here so that every
  * exit path (including exit(2) on bad usage) leaves nothing unreachable. */
-static const char **lists[4];
+static const char **lists[8];
 static int nlists;
 
 static const char **list_new(int argc)
 {
     const char **l = calloc((size_t)argc + 1, sizeof *l);
-    if (!l || nlists == 4) {
+    if (!l || nlists == 8) {
         fprintf(stderr, "qkc: out of memory\n");
         exit(1);
     }
     return lists[nlists++] = l;
+}
+
+/* "a,b,c" into list (pointers into a copy kept with the lists). */
+static void split_list(const char *v, const char **list, int *n, int max)
+{
+    char *copy = strdup(v);
+    if (!copy || nlists == 8)
+        return;
+    lists[nlists++] = (const char **)(void *)copy;
+    for (char *tok = strtok(copy, ","); tok && *n < max; tok = strtok(NULL, ","))
+        if (*tok)
+            list[(*n)++] = tok;
 }
 
 static void lists_free(void)
@@ -187,12 +254,12 @@ static int cmd_compile(Args *a)
 {
     DriverOptions o = {.emit = EMIT_SO, .opt_level = 3, .dump = stdout};
     const char *model = NULL, *v;
-    const char **binds = list_new(a->argc);
+    const char **binds = list_new(a->argc), **calib = list_new(a->argc), **keep = list_new(a->argc * 8);
     for (a->i = 2; a->i < a->argc; a->i++) {
         const char *s = a->argv[a->i];
         if (is_help(s)) {
             char *cpus = cpu_list();
-            printf(usage_compile, cpus);
+            printf(usage_compile, cpus, QKC_DEFAULT_CALIB);
             free(cpus);
             return 0;
         } else if ((v = opt_value(a, "--output", "-o"))) {
@@ -219,6 +286,41 @@ static int cmd_compile(Args *a)
             o.batch = parse_int("--batch", v, 1, INT32_MAX);
         } else if ((v = opt_value(a, "--bind", NULL))) {
             binds[o.nbind++] = v;
+        } else if ((v = opt_value(a, "--precision", NULL))) {
+            static const char *names[] = {"fp32", "fp16", "int8", "mixed"};
+            int k = 0;
+            while (k < 4 && strcmp(names[k], v) != 0)
+                k++;
+            if (k == 4 || k == PREC_MIXED) {
+                fprintf(stderr, "qkc compile: --precision %s: use fp32, fp16 or int8\n", v);
+                return 2;
+            }
+            o.precision = (Precision)k;
+        } else if ((v = opt_value(a, "--calib", NULL))) {
+            calib[o.ncalib++] = v;
+        } else if ((v = opt_value(a, "--profile", NULL))) {
+            o.profile = v;
+        } else if ((v = opt_value(a, "--calib-method", NULL))) {
+            o.calib_method = v;
+        } else if ((v = opt_value(a, "--weights", NULL))) {
+            if (strcmp(v, "per-tensor") == 0)
+                o.weights_per_tensor = true;
+            else if (strcmp(v, "log2") == 0)
+                o.weights_log2 = true;
+            else if (strcmp(v, "per-channel") != 0) {
+                fprintf(stderr, "qkc compile: --weights %s: use per-channel, per-tensor or log2\n", v);
+                return 2;
+            }
+        } else if ((v = opt_value(a, "--activations", NULL))) {
+            if (strcmp(v, "u8") != 0 && strcmp(v, "s8") != 0) {
+                fprintf(stderr, "qkc compile: --activations %s: use u8 or s8\n", v);
+                return 2;
+            }
+            o.act_s8 = strcmp(v, "s8") == 0;
+        } else if (strcmp(s, "--pow2-scales") == 0) {
+            o.pow2 = true;
+        } else if ((v = opt_value(a, "--keep-float", NULL))) {
+            split_list(v, keep, &o.nkeep, a->argc * 8);
         } else if (strncmp(s, "-O", 2) == 0 && s[2] >= '0' && s[2] <= '3' && !s[3]) {
             o.opt_level = s[2] - '0';
         } else if (strcmp(s, "--verify") == 0) {
@@ -235,6 +337,12 @@ static int cmd_compile(Args *a)
         }
     }
     o.binds = binds;
+    o.calib = calib;
+    o.keep = keep;
+    if (o.precision != PREC_INT8 && (o.ncalib || o.profile)) {
+        fprintf(stderr, "qkc compile: --calib and --profile go with --precision int8\n");
+        return 2;
+    }
     if (!model || !o.out) {
         fprintf(stderr, "qkc compile: %s (see qkc compile --help)\n", !model ? "no MODEL given" : "no -o OUT given");
         return 2;
@@ -335,6 +443,116 @@ static int cmd_run(Args *a)
     int machine = run_elf_machine(r.artifact);
     int host = strcmp(cg_host_arch(), "x86_64") == 0 ? 62 : 183;
     return (machine == 62 || machine == 183) && machine != host ? run_foreign(&r) : run_artifact(&r, stderr);
+}
+
+static int cmd_calibrate(Args *a)
+{
+    DriverOptions o = {0};
+    const char *v, *out = NULL, *model = NULL;
+    const char **calib = list_new(a->argc), **merge = list_new(a->argc);
+    int nmerge = 0;
+    bool merging = false;
+    for (a->i = 2; a->i < a->argc; a->i++) {
+        const char *s = a->argv[a->i];
+        if (is_help(s)) {
+            fputs(usage_calibrate, stdout);
+            return 0;
+        } else if ((v = opt_value(a, "--calib", NULL))) {
+            calib[o.ncalib++] = v;
+        } else if ((v = opt_value(a, "--output", "-o"))) {
+            out = v;
+        } else if ((v = opt_value(a, "--batch", NULL))) {
+            o.batch = parse_int("--batch", v, 1, INT32_MAX);
+        } else if (strcmp(s, "--merge") == 0) {
+            merging = true;
+        } else if (s[0] == '-' && s[1]) {
+            unknown("calibrate", s);
+        } else if (merging) {
+            merge[nmerge++] = s;
+        } else if (!model) {
+            model = s;
+        } else {
+            fprintf(stderr, "qkc calibrate: one model at a time\n");
+            return 2;
+        }
+    }
+    o.calib = calib;
+    if (!out || (merging ? nmerge < 1 : !model)) {
+        fprintf(stderr, "qkc calibrate: %s (see qkc calibrate --help)\n",
+                !out ? "no -o OUT given" : merging ? "nothing to merge" : "no MODEL given");
+        return 2;
+    }
+    Diag d;
+    diag_init(&d, stderr);
+    bool ok;
+    if (merging) {
+        CalibProfile acc, next;
+        ok = profile_read(merge[0], &acc, &d);
+        for (int i = 1; ok && i < nmerge; i++) {
+            ok = profile_read(merge[i], &next, &d) && profile_merge(&acc, &next, &d);
+            profile_free(&next);
+        }
+        ok = ok && profile_write(&acc, out, &d);
+        profile_free(&acc);
+    } else {
+        ok = drv_calibrate(model, &o, out, &d);
+    }
+    diag_fini(&d);
+    return ok ? 0 : 1;
+}
+
+static int cmd_eval(Args *a)
+{
+    EvalOptions e = {0};
+    DriverOptions *o = &e.base;
+    const char *model = NULL, *v;
+    const char **calib = list_new(a->argc), **keep = list_new(a->argc * 8);
+    for (a->i = 2; a->i < a->argc; a->i++) {
+        const char *s = a->argv[a->i];
+        if (is_help(s)) {
+            fputs(usage_eval, stdout);
+            return 0;
+        } else if ((v = opt_value(a, "--data", NULL))) {
+            e.data = v;
+        } else if ((v = opt_value(a, "--labels", NULL))) {
+            e.labels = v;
+        } else if ((v = opt_value(a, "--json", NULL))) {
+            e.json = v;
+        } else if ((v = opt_value(a, "--calib", NULL))) {
+            calib[o->ncalib++] = v;
+        } else if ((v = opt_value(a, "--profile", NULL))) {
+            o->profile = v;
+        } else if ((v = opt_value(a, "--calib-method", NULL))) {
+            o->calib_method = v;
+        } else if ((v = opt_value(a, "--weights", NULL))) {
+            o->weights_per_tensor = strcmp(v, "per-tensor") == 0;
+            o->weights_log2 = strcmp(v, "log2") == 0;
+        } else if ((v = opt_value(a, "--activations", NULL))) {
+            o->act_s8 = strcmp(v, "s8") == 0;
+        } else if (strcmp(s, "--pow2-scales") == 0) {
+            o->pow2 = true;
+        } else if ((v = opt_value(a, "--keep-float", NULL))) {
+            split_list(v, keep, &o->nkeep, a->argc * 8);
+        } else if (s[0] == '-' && s[1]) {
+            unknown("eval", s);
+        } else if (!model) {
+            model = s;
+        } else {
+            fprintf(stderr, "qkc eval: one model at a time\n");
+            return 2;
+        }
+    }
+    o->calib = calib;
+    o->keep = keep;
+    if (!model || !e.data) {
+        fprintf(stderr, "qkc eval: %s (see qkc eval --help)\n", !model ? "no MODEL given" : "no --data X.npy given");
+        return 2;
+    }
+    Diag d;
+    diag_init(&d, stderr);
+    int rc = drv_eval(model, &e, &d);
+    diag_fini(&d);
+    return rc;
 }
 
 static int cmd_inspect(Args *a)
@@ -543,6 +761,10 @@ static int dispatch(Args *ap)
         return cmd_inspect(&a);
     if (strcmp(argv[1], "interp") == 0)
         return cmd_interp(&a);
+    if (strcmp(argv[1], "calibrate") == 0)
+        return cmd_calibrate(&a);
+    if (strcmp(argv[1], "eval") == 0)
+        return cmd_eval(&a);
     fprintf(stderr, "qkc: unknown command '%s'\n\n%s", argv[1], usage_main);
     return 2;
 }

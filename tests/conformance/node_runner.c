@@ -46,7 +46,8 @@ static const char *const scope[] = {
     "Div",     "Relu",    "LeakyRelu", "Clip",    "Sigmoid",     "Tanh",
     "Softmax", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Flatten",
     "Reshape", "Transpose", "Concat",  "Squeeze", "Unsqueeze",   "Identity",
-    "Cast",
+    "Cast",    "QuantizeLinear", "DequantizeLinear", "QLinearMatMul", "QLinearConv", "MatMulInteger",
+    "ConvInteger",
 };
 enum { NSCOPE = sizeof scope / sizeof scope[0], MAXT = 16 };
 

@@ -10,7 +10,8 @@
  * case is one node, run through interp_run. The rest is written by hand:
  * interp_run over a small multi-node graph at batch 1 and 5, the plumbing
  * of values (outputs that are inputs or constants, omitted optional
- * outputs), and errors reported, not aborted on. */
+ * outputs), the observer of interp_run_observe, and errors reported, not
+ * aborted on. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,7 +28,7 @@
 
 #include "ir/ir.h"
 
-#define MAXT 8
+#define MAXT 10 /* QLinearConv has 9 inputs */
 
 /* ---- reading the generated cases ---------------------------------------- */
 
@@ -566,6 +567,145 @@ static void test_node_errors(void **state)
     ir_graph_free(g);
 }
 
+/* ---- the observer hook ---------------------------------------------------- */
+
+typedef struct Seen {
+    int n;
+    const char *name[16];
+    DType dt[16];
+    Shape shape[16];
+    double sum[16]; /* of the elements, read during the call */
+} Seen;
+
+static void observe(void *ctx, const Value *v, const Tensor *t)
+{
+    Seen *s = ctx;
+    assert_true(s->n < 16);
+    s->name[s->n] = v->name;
+    s->dt[s->n] = t->dtype;
+    s->shape[s->n] = t->shape;
+    double sum = 0;
+    for (int64_t i = 0, ne = tensor_numel(t); i < ne; i++)
+        sum += t->dtype == DT_F32 ? ((const float *)t->data)[i]
+               : t->dtype == DT_U8 ? ((const uint8_t *)t->data)[i]
+                                   : ((const int32_t *)t->data)[i];
+    s->sum[s->n++] = sum;
+}
+
+/* x -> q = QuantizeLinear(x) -> d = DequantizeLinear(q) -> dead = Relu(d)
+ * (read by nobody: freed right after its node) and y = d + d; an input k
+ * that no node reads. The observer sees x, k, q, d, dead, y in that order,
+ * each with its data (ASan: before it is freed), and no constant. */
+static void test_observe(void **state)
+{
+    (void)state;
+    Graph *g = ir_graph_new("observe");
+    Shape sx = S(2, D(DIM_BATCH), D(4)), s0 = S(0), sk = S(1, D(2));
+    Value *x = ir_value_new(g, "x", DT_F32, &sx, VAL_INPUT), *k = ir_value_new(g, "k", DT_I32, &sk, VAL_INPUT);
+    Value *sc = ir_const_new(g, "sc", DT_F32, &s0, (float[]){0.5f}), *zp = ir_const_new(g, "zp", DT_U8, &s0, (uint8_t[]){10});
+    Value *q = ir_value_new(g, "q", DT_U8, &sx, VAL_TEMP), *dq = ir_value_new(g, "d", DT_F32, &sx, VAL_TEMP);
+    Value *dead = ir_value_new(g, "dead", DT_F32, &sx, VAL_TEMP), *y = ir_value_new(g, "y", DT_F32, &sx, VAL_TEMP);
+    ir_graph_add_input(g, x);
+    ir_graph_add_input(g, k);
+    ir_node_new(g, OP_QUANTIZE, "quant", (Value *[]){x, sc, zp}, 3, &q, 1);
+    ir_node_new(g, OP_DEQUANTIZE, "dequant", (Value *[]){q, sc, zp}, 3, &dq, 1);
+    ir_node_new(g, OP_RELU, "dead", &dq, 1, &dead, 1);
+    ir_node_new(g, OP_ADD, "add", (Value *[]){dq, dq}, 2, &y, 1);
+    ir_graph_add_output(g, y);
+
+    /* x / 0.5 + 10, saturated to u8: -6 -> 0 (tie at -5.5 + 10 = 4.5 -> 4), ... */
+    float xs[12] = {-6.0f, -2.75f, 0.25f, 1.0f, 200.0f, -0.0f, 0.75f, 3.0f, 1.25f, 2.25f, -1.0f, 5.0f};
+    const uint8_t want_q[12] = {0, 4, 10, 12, 255, 10, 12, 16, 12, 14, 8, 20};
+    Tensor in[2] = {{DT_F32, S(2, D(3), D(4)), xs}, {DT_I32, sk, (int32_t[]){7, -3}}}, out;
+    double qsum = 0, dsum = 0;
+    for (int i = 0; i < 12; i++) {
+        qsum += want_q[i];
+        dsum += (want_q[i] - 10) * 0.5;
+    }
+    Seen seen = {0};
+    Diag d;
+    diag_init(&d, stderr);
+    assert_true(interp_run_observe(g, 3, in, &out, &d, observe, &seen));
+    const char *order[] = {"x", "k", "q", "d", "dead", "y"};
+    assert_int_equal(seen.n, 6);
+    for (int i = 0; i < 6; i++)
+        assert_string_equal(seen.name[i], order[i]);
+    Shape s34 = S(2, D(3), D(4));
+    assert_true(shape_eq(&seen.shape[0], &s34) && shape_eq(&seen.shape[2], &s34) && shape_eq(&seen.shape[4], &s34));
+    assert_true(shape_eq(&seen.shape[1], &sk));
+    assert_int_equal(seen.dt[2], DT_U8);
+    assert_true(seen.sum[1] == 4);
+    assert_true(seen.sum[2] == qsum);
+    assert_true(seen.sum[3] == dsum);
+    assert_true(seen.sum[5] == 2 * dsum);
+    assert_memory_equal(out.data, ((float[]){-10, -6, 0, 2, 245, 0, 2, 6, 2, 4, -2, 10}), 12 * sizeof(float));
+    tensor_free(&out);
+
+    /* no observer: interp_run */
+    assert_true(interp_run_observe(g, 3, in, &out, &d, NULL, NULL));
+    assert_memory_equal(out.data, ((float[]){-10, -6, 0, 2, 245, 0, 2, 6, 2, 4, -2, 10}), 12 * sizeof(float));
+    tensor_free(&out);
+    /* an error stops the run before the observer sees the failing node */
+    seen.n = 0;
+    Tensor bad[2] = {{DT_F32, S(2, D(3), D(5)), xs}, in[1]};
+    assert_false(interp_run_observe(g, 3, bad, &out, &d, observe, &seen));
+    assert_int_equal(seen.n, 0);
+    diag_fini(&d);
+    ir_graph_free(g);
+}
+
+/* The quantized ops report bad parameters and activations at the node. */
+static void test_quant_errors(void **state)
+{
+    (void)state;
+    Graph *g = ir_graph_new("qerrors");
+    Shape s23 = S(2, D(2), D(3)), s3 = S(1, D(3)), s2 = S(1, D(2)), s0 = S(0), s22 = S(2, D(2), D(2));
+    Value *x = ir_value_new(g, "x", DT_F32, &s23, VAL_INPUT), *q = ir_value_new(g, "q", DT_I8, &s23, VAL_TEMP);
+    Value *sc = ir_value_new(g, "sc", DT_F32, &s2, VAL_INPUT), *zp = ir_value_new(g, "zp", DT_U8, &s0, VAL_INPUT);
+    Node *qn = ir_node_new(g, OP_QUANTIZE, "qz", (Value *[]){x, sc, zp}, 3, &q, 1);
+    qn->a.axis = 1;
+    Tensor tx, tq, ts = {DT_F32, s2, (float[]){1, 2}}, tz = {DT_U8, s0, (uint8_t[]){0}};
+    assert_true(tensor_alloc(&tx, DT_F32, &s23) && tensor_alloc(&tq, DT_I8, &s23));
+    Diag d;
+    diag_init(&d, NULL);
+    /* u8 zero point for an i8 output */
+    assert_false(interp_node(qn, (const Tensor *[]){&tx, &ts, &tz}, (Tensor *[]){&tq}, &d));
+    assert_true(diag_contains(&d, "QuantizeLinear: output is i8, y zero point u8"));
+    /* 2 scales along an axis of 3 */
+    assert_false(interp_node(qn, (const Tensor *[]){&tx, &ts, NULL}, (Tensor *[]){&tq}, &d));
+    assert_true(diag_contains(&d, "QuantizeLinear: the scale has shape [2]"));
+    /* per axis, then fine: i8 with zp 0 */
+    Tensor ts3 = {DT_F32, s3, (float[]){1, 2, 4}};
+    float *xv = tx.data;
+    for (int i = 0; i < 6; i++)
+        xv[i] = (float)(i * 10 - 25);
+    assert_true(interp_node(qn, (const Tensor *[]){&tx, &ts3, NULL}, (Tensor *[]){&tq}, &d));
+    assert_memory_equal(tq.data, ((int8_t[]){-25, -8, -1, 5, 8, 6}), 6); /* -15/2 = -7.5 -> -8, 5/4 = 1.25 -> 1 */
+
+    /* QLinearMatMul with a fused sigmoid; a bias of the wrong length */
+    Value *a = ir_value_new(g, "a", DT_U8, &s22, VAL_INPUT), *y = ir_value_new(g, "y", DT_U8, &s22, VAL_TEMP);
+    Value *one = ir_value_new(g, "one", DT_F32, &s0, VAL_INPUT), *bias = ir_value_new(g, "bias", DT_I32, &s3, VAL_INPUT);
+    Node *mm = ir_node_new(g, OP_QLINEAR_MATMUL, "qmm", (Value *[]){a, one, NULL, a, one, NULL, one, NULL, bias}, 9, &y, 1);
+    Tensor ta = {DT_U8, s22, (uint8_t[]){1, 2, 3, 4}}, tone = {DT_F32, s0, (float[]){1}}, ty;
+    Tensor tb = {DT_I32, s3, (int32_t[]){1, 2, 3}}, tb2 = {DT_I32, s2, (int32_t[]){100, -100}};
+    assert_true(tensor_alloc(&ty, DT_U8, &s22));
+    const Tensor *mi[9] = {&ta, &tone, NULL, &ta, &tone, NULL, &tone, NULL, &tb};
+    assert_false(interp_node(mm, mi, (Tensor *[]){&ty}, &d));
+    assert_true(diag_contains(&d, "QLinearMatMul: the bias (want i32[N]) has shape [3]"));
+    mi[8] = &tb2;
+    mm->a.act = ACT_SIGMOID;
+    assert_false(interp_node(mm, mi, (Tensor *[]){&ty}, &d));
+    assert_true(diag_contains(&d, "QLinearMatMul: fused sigmoid is not defined on quantized values"));
+    mm->a.act = ACT_RELU; /* [[7,10],[15,22]] + [100,-100]: 107, -90 -> 0 (relu: zp 0), 115, -78 -> 0 */
+    assert_true(interp_node(mm, mi, (Tensor *[]){&ty}, &d));
+    assert_memory_equal(ty.data, ((uint8_t[]){107, 0, 115, 0}), 4);
+    tensor_free(&tx);
+    tensor_free(&tq);
+    tensor_free(&ty);
+    diag_fini(&d);
+    ir_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -573,6 +713,8 @@ int main(void)
         cmocka_unit_test(test_run_batch),
         cmocka_unit_test(test_run_plumbing),
         cmocka_unit_test(test_node_errors),
+        cmocka_unit_test(test_observe),
+        cmocka_unit_test(test_quant_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

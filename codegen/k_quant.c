@@ -1,0 +1,406 @@
+/* k_quant.c — kernels of the quantized ops: QuantizeLinear,
+ * DequantizeLinear, ConvInteger/QLinearConv, QLinearAdd,
+ * QLinearGlobalAveragePool (the integer matrix products are in
+ * k_gemm.c). Every one follows docs/quantization.md to the bit: integer
+ * accumulation in i32, the f32 steps as single IEEE operations, the f64
+ * requantization product, round half to even without libm.
+ *
+ * Quantization parameters are read from their tensors (constants or run-
+ * time inputs alike); a per-axis parameter is an operand of the loop nest
+ * broadcast along its axis. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cg.h"
+
+/* A per-tensor or per-axis parameter as a nest operand: rank of x, all 1
+ * but the axis. */
+static Shape param_shape(const Value *p, const Shape *xs, int64_t axis)
+{
+    Shape s = {.rank = 0};
+    if (!p || shape_numel(&p->shape) == 1)
+        return s;
+    s.rank = xs->rank;
+    for (int i = 0; i < s.rank; i++)
+        s.d[i] = i == axis ? shape_numel(&p->shape) : 1;
+    return s;
+}
+
+static LLVMValueRef widen(Cg *cg, DType t, LLVMValueRef v)
+{
+    return dtype_is_unsigned_int(t) ? LLVMBuildZExt(cg->b, v, cg->i32, "") : LLVMBuildSExt(cg->b, v, cg->i32, "");
+}
+
+/* Parameter i at element idx (0 when per tensor); def when absent. */
+static LLVMValueRef param(Cg *cg, const Node *n, int i, LLVMValueRef idx, bool scale)
+{
+    const Value *v = i < n->nin ? n->in[i] : NULL;
+    if (!v)
+        return scale ? cg_f32(cg, 1.0f) : cg_i32(cg, 0);
+    if (shape_numel(&v->shape) == 1)
+        idx = cg_i64(cg, 0);
+    LLVMValueRef x = cg_load(cg, v->dtype, cg->arg[i], idx);
+    return scale ? x : widen(cg, v->dtype, x);
+}
+
+/* ---- QuantizeLinear / DequantizeLinear --------------------------------- */
+
+typedef struct QdqCtx {
+    const Node *n;
+    DType tx, ty, tz;
+    bool has_zp;
+} QdqCtx;
+
+static void qdq_body(Cg *cg, void *vctx, LLVMValueRef *off)
+{
+    QdqCtx *c = vctx;
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef x = cg_load(cg, c->tx, cg->arg[0], off[1]);
+    LLVMValueRef s = cg_load(cg, DT_F32, cg->arg[1], off[2]);
+    LLVMValueRef zp = c->has_zp ? widen(cg, c->tz, cg_load(cg, c->tz, cg->arg[2], off[3])) : cg_i32(cg, 0);
+    LLVMValueRef y = cg->arg[c->n->nin];
+    if (c->n->op == OP_QUANTIZE) {
+        if (LLVMTypeOf(x) == cg->f64) /* the division is an f32 one */
+            x = LLVMBuildFPTrunc(b, x, cg->f32, "");
+        LLVMValueRef q = cg_quantize(cg, x, s, zp, c->ty);
+        cg_store(cg, c->ty, y, off[0], LLVMBuildTrunc(b, q, cg_mem_type(cg, c->ty), ""));
+        return;
+    }
+    /* (f32)(x - zp) * s; i32 inputs subtract in 64 bits */
+    LLVMValueRef xi = c->tx == DT_I32 ? LLVMBuildSExt(b, x, cg->i64, "") : widen(cg, c->tx, x);
+    LLVMValueRef zi = c->tx == DT_I32 ? LLVMBuildSExt(b, zp, cg->i64, "") : zp;
+    LLVMValueRef v = LLVMBuildSIToFP(b, LLVMBuildSub(b, xi, zi, ""), cg->f32, "");
+    cg_store(cg, DT_F32, y, off[0], LLVMBuildFMul(b, v, s, ""));
+}
+
+bool cg_k_qdq(Cg *cg, const Node *n)
+{
+    const Value *x = n->in[0], *sc = n->in[1], *zp = n->nin > 2 ? n->in[2] : NULL;
+    QdqCtx c = {n, x->dtype, n->out[0]->dtype, zp ? zp->dtype : DT_U8, zp != NULL};
+    Nest ns;
+    cg_nest_init(&ns, &x->shape);
+    cg_nest_operand(&ns, &n->out[0]->shape);
+    cg_nest_operand(&ns, &x->shape);
+    Shape ps = param_shape(sc, &x->shape, n->a.axis);
+    cg_nest_operand(&ns, &ps);
+    Shape pz = param_shape(zp, &x->shape, n->a.axis);
+    cg_nest_operand(&ns, &pz);
+    cg_nest_collapse(&ns);
+    cg_nest_emit(cg, &ns, qdq_body, &c);
+    return true;
+}
+
+/* ---- ConvInteger / QLinearConv ------------------------------------------ */
+
+typedef struct QConv {
+    bool ql, batch;
+    int ix, iw, ixz, iwz;
+    DType tx, tw, ty;
+    int64_t N_static, C, M, G, Cg, Mg;
+    int64_t I[3], O[3], K[3], S[3], P[3], D[3];
+} QConv;
+
+static void qconv_describe(const Node *n, QConv *c)
+{
+    c->ql = n->op == OP_QLINEAR_CONV;
+    c->ix = 0, c->iw = c->ql ? 3 : 1, c->ixz = 2, c->iwz = c->ql ? 5 : 3;
+    const Shape *xs = &n->in[c->ix]->shape, *ys = &n->out[0]->shape;
+    c->tx = n->in[c->ix]->dtype, c->tw = n->in[c->iw]->dtype, c->ty = n->out[0]->dtype;
+    c->batch = shape_has_batch(xs);
+    c->N_static = c->batch ? 1 : xs->d[0];
+    c->C = xs->d[1], c->M = ys->d[1], c->G = n->a.group;
+    c->Cg = c->C / c->G, c->Mg = c->M / c->G;
+    int off = 3 - n->a.nsp;
+    for (int i = 0; i < 3; i++) {
+        int j = i - off;
+        bool real = j >= 0;
+        c->I[i] = real ? xs->d[2 + j] : 1;
+        c->O[i] = real ? ys->d[2 + j] : 1;
+        c->K[i] = real ? n->a.kernel[j] : 1;
+        c->S[i] = real ? n->a.strides[j] : 1;
+        c->P[i] = real ? n->a.pads[j] : 0;
+        c->D[i] = real ? n->a.dilations[j] : 1;
+    }
+}
+
+static LLVMValueRef mul_add(Cg *cg, LLVMValueRef a, int64_t s, LLVMValueRef b)
+{
+    return LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, a, cg_i64(cg, s), ""), b, "");
+}
+
+static LLVMValueRef coord(Cg *cg, const QConv *c, int dim, LLVMValueRef o, LLVMValueRef k)
+{
+    LLVMBuilderRef b = cg->b;
+    return LLVMBuildNSWSub(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, o, cg_i64(cg, c->S[dim]), ""),
+                                              LLVMBuildNSWMul(b, k, cg_i64(cg, c->D[dim]), ""), ""),
+                           cg_i64(cg, c->P[dim]), "");
+}
+
+/* The result of output channel m from its i32 accumulator: stored as i32
+ * (ConvInteger) or requantized (QLinearConv: + bias, * M[m], + y_zp, act). */
+static void qconv_store(Cg *cg, const Node *n, const QConv *c, LLVMValueRef acc, LLVMValueRef m, LLVMValueRef yi)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef Y = cg->arg[n->nin];
+    if (!c->ql) {
+        cg_store(cg, DT_I32, Y, yi, acc);
+        return;
+    }
+    if (n->nin > 8 && n->in[8])
+        acc = LLVMBuildAdd(b, acc, cg_load(cg, DT_I32, cg->arg[8], m), "");
+    LLVMValueRef xs = param(cg, n, 1, m, true), ws = param(cg, n, 4, m, true), ys = param(cg, n, 6, m, true);
+    LLVMValueRef mult = LLVMBuildFDiv(b, LLVMBuildFMul(b, xs, ws, ""), ys, "M");
+    LLVMValueRef yzp = param(cg, n, 7, cg_i64(cg, 0), false);
+    LLVMValueRef q = cg_qact(cg, &n->a, cg_requant(cg, acc, mult, yzp, c->ty), ys, yzp, c->ty);
+    cg_store(cg, c->ty, Y, yi, LLVMBuildTrunc(b, q, cg_mem_type(cg, c->ty), ""));
+}
+
+/* One output element (n, m, od, oh, ow): the exact dot product over the
+ * group's input channels and the taps inside the input. */
+static void qconv_one(Cg *cg, const Node *n, const QConv *c, LLVMValueRef nn, LLVMValueRef m, LLVMValueRef o[3],
+                      LLVMValueRef yi)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef X = cg->arg[c->ix], W = cg->arg[c->iw];
+    int64_t iplane = c->I[0] * c->I[1] * c->I[2], taps = c->K[0] * c->K[1] * c->K[2];
+    LLVMValueRef g = LLVMBuildUDiv(b, m, cg_i64(cg, c->Mg), "g");
+    LLVMValueRef xzp = param(cg, n, c->ixz, cg_i64(cg, 0), false), wzp = param(cg, n, c->iwz, m, false);
+    LLVMValueRef acc = cg_alloca(cg, cg->i32, "acc");
+    LLVMBuildStore(b, cg_i32(cg, 0), acc);
+    CgLoop lc, lk[3];
+    LLVMValueRef ci = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, c->Cg), cg_i64(cg, 1), "ci");
+    LLVMValueRef xbase = LLVMBuildNSWMul(b, mul_add(cg, nn, c->C, mul_add(cg, g, c->Cg, ci)), cg_i64(cg, iplane), "");
+    LLVMValueRef wbase = LLVMBuildNSWMul(b, mul_add(cg, m, c->Cg, ci), cg_i64(cg, taps), "");
+    LLVMValueRef k[3], p[3], inside = NULL;
+    for (int dd = 0; dd < 3; dd++) {
+        static const char *names[] = {"kd", "kh", "kw"};
+        k[dd] = cg_for_begin(cg, &lk[dd], cg_i64(cg, 0), cg_i64(cg, c->K[dd]), cg_i64(cg, 1), names[dd]);
+        p[dd] = coord(cg, c, dd, o[dd], k[dd]);
+        LLVMValueRef in = LLVMBuildICmp(b, LLVMIntULT, p[dd], cg_i64(cg, c->I[dd]), "");
+        inside = inside ? LLVMBuildAnd(b, inside, in, "") : in;
+    }
+    CgIf cond;
+    cg_if_begin(cg, &cond, inside); /* padded positions add (x_zp - x_zp) * w = 0 */
+    LLVMValueRef xi = LLVMBuildNSWAdd(b, xbase, mul_add(cg, mul_add(cg, p[0], c->I[1], p[1]), c->I[2], p[2]), "");
+    LLVMValueRef wi = LLVMBuildNSWAdd(b, wbase, mul_add(cg, mul_add(cg, k[0], c->K[1], k[1]), c->K[2], k[2]), "");
+    LLVMValueRef xv = LLVMBuildSub(b, widen(cg, c->tx, cg_load(cg, c->tx, X, xi)), xzp, "");
+    LLVMValueRef wv = LLVMBuildSub(b, widen(cg, c->tw, cg_load(cg, c->tw, W, wi)), wzp, "");
+    LLVMBuildStore(b, LLVMBuildAdd(b, LLVMBuildLoad2(b, cg->i32, acc, ""), LLVMBuildMul(b, xv, wv, ""), ""), acc);
+    cg_if_end(cg, &cond);
+    for (int dd = 2; dd >= 0; dd--)
+        cg_for_end(cg, &lk[dd]);
+    cg_for_end(cg, &lc);
+    qconv_store(cg, n, c, LLVMBuildLoad2(b, cg->i32, acc, ""), m, yi);
+}
+
+/* CPU, constant weights and weight zero points: (w - w_zp) packed as
+ * [g][ci][taps][mg] at compile time — i8 when every zero point is 0 (the
+ * symmetric weights qkc makes), else i16 (w - w_zp fits); per output pixel, the group's
+ * accumulators take one input value per tap (the channel-vectorized form
+ * of k_conv.c, in exact integers). */
+static LLVMValueRef pack_qweights(Cg *cg, const Node *n, const QConv *c, DType *pt)
+{
+    const Value *w = n->in[c->iw], *wz = n->nin > c->iwz ? n->in[c->iwz] : NULL;
+    if (cg->t->gpu || c->Mg < 8 || w->kind != VAL_CONST || (wz && wz->kind != VAL_CONST))
+        return NULL;
+    bool zero = true;
+    for (int64_t i = 0; wz && i < shape_numel(&wz->shape); i++)
+        zero = zero && (wz->dtype == DT_U8 ? ((const uint8_t *)wz->data)[i] : ((const int8_t *)wz->data)[i]) == 0;
+    *pt = zero && w->dtype == DT_I8 ? DT_I8 : DT_I16;
+    int64_t taps = c->K[0] * c->K[1] * c->K[2], total = c->M * c->Cg * taps;
+    int32_t *dst = malloc(sizeof(int32_t) * (size_t)total);
+    void *packed = malloc((size_t)(total * dtype_size(*pt)) + 1);
+    if (!dst || !packed) {
+        free(dst);
+        free(packed);
+        return NULL;
+    }
+    for (int64_t m = 0; m < c->M; m++) {
+        int64_t g = m / c->Mg, mg = m % c->Mg;
+        int32_t zp = 0;
+        if (wz) {
+            int64_t zi = shape_numel(&wz->shape) == 1 ? 0 : m;
+            zp = wz->dtype == DT_U8 ? ((const uint8_t *)wz->data)[zi] : ((const int8_t *)wz->data)[zi];
+        }
+        for (int64_t ci = 0; ci < c->Cg; ci++)
+            for (int64_t t = 0; t < taps; t++) {
+                int64_t si = (m * c->Cg + ci) * taps + t;
+                int32_t v = w->dtype == DT_U8 ? ((const uint8_t *)w->data)[si] : ((const int8_t *)w->data)[si];
+                dst[((g * c->Cg + ci) * taps + t) * c->Mg + mg] = v - zp;
+            }
+    }
+    for (int64_t i = 0; i < total; i++) {
+        if (*pt == DT_I8)
+            ((int8_t *)packed)[i] = (int8_t)dst[i];
+        else
+            ((int16_t *)packed)[i] = (int16_t)dst[i];
+    }
+    LLVMValueRef gv = cg_const_blob(cg, "qk.qwpack", packed, (size_t)(total * dtype_size(*pt)));
+    free(dst);
+    free(packed);
+    return gv;
+}
+
+static void qconv_channels(Cg *cg, const Node *n, const QConv *c, LLVMValueRef WP, DType pt)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef X = cg->arg[c->ix];
+    int64_t taps = c->K[0] * c->K[1] * c->K[2], iplane = c->I[0] * c->I[1] * c->I[2];
+    int64_t oplane = c->O[0] * c->O[1] * c->O[2], rows = c->O[0] * c->O[1];
+    LLVMValueRef acc = cg_alloca(cg, LLVMArrayType2(cg->i32, (uint64_t)c->Mg), "acc");
+    LLVMValueRef xzp = param(cg, n, c->ixz, cg_i64(cg, 0), false);
+    CgLoop par, lg, low, lm, lc, lk[3], lm2, lm3;
+    LLVMValueRef r = cg_par_begin(cg, &par, c->batch ? 0 : c->N_static * rows, c->batch ? rows : 0);
+    LLVMValueRef nn = LLVMBuildUDiv(b, r, cg_i64(cg, rows), "n"), rr = LLVMBuildURem(b, r, cg_i64(cg, rows), "");
+    LLVMValueRef o[3];
+    o[0] = LLVMBuildUDiv(b, rr, cg_i64(cg, c->O[1]), "od");
+    o[1] = LLVMBuildURem(b, rr, cg_i64(cg, c->O[1]), "oh");
+    LLVMValueRef g = cg_for_begin(cg, &lg, cg_i64(cg, 0), cg_i64(cg, c->G), cg_i64(cg, 1), "g");
+    o[2] = cg_for_begin(cg, &low, cg_i64(cg, 0), cg_i64(cg, c->O[2]), cg_i64(cg, 1), "ow");
+    LLVMValueRef mm = cg_for_begin(cg, &lm, cg_i64(cg, 0), cg_i64(cg, c->Mg), cg_i64(cg, 1), "m");
+    cg_store(cg, DT_I32, acc, mm, cg_i32(cg, 0));
+    cg_for_end(cg, &lm);
+    LLVMValueRef ci = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, c->Cg), cg_i64(cg, 1), "ci");
+    LLVMValueRef xbase = LLVMBuildNSWMul(b, mul_add(cg, nn, c->C, mul_add(cg, g, c->Cg, ci)), cg_i64(cg, iplane), "");
+    LLVMValueRef k[3], p[3], inside = NULL;
+    for (int dd = 0; dd < 3; dd++) {
+        static const char *names[] = {"kd", "kh", "kw"};
+        k[dd] = cg_for_begin(cg, &lk[dd], cg_i64(cg, 0), cg_i64(cg, c->K[dd]), cg_i64(cg, 1), names[dd]);
+        p[dd] = coord(cg, c, dd, o[dd], k[dd]);
+        LLVMValueRef in = LLVMBuildICmp(b, LLVMIntULT, p[dd], cg_i64(cg, c->I[dd]), "");
+        inside = inside ? LLVMBuildAnd(b, inside, in, "") : in;
+    }
+    /* a clamped (always valid) address, then the value or 0 in the padding */
+    LLVMValueRef xi = LLVMBuildNSWAdd(b, xbase, mul_add(cg, mul_add(cg, p[0], c->I[1], p[1]), c->I[2], p[2]), "");
+    xi = LLVMBuildSelect(b, inside, xi, xbase, "");
+    LLVMValueRef xv = LLVMBuildSub(b, widen(cg, c->tx, cg_load(cg, c->tx, X, xi)), xzp, "");
+    xv = LLVMBuildSelect(b, inside, xv, cg_i32(cg, 0), "x");
+    LLVMValueRef tap = mul_add(cg, mul_add(cg, k[0], c->K[1], k[1]), c->K[2], k[2]);
+    LLVMValueRef wp = cg_gep(cg, pt, WP, LLVMBuildNSWMul(b, mul_add(cg, mul_add(cg, g, c->Cg, ci), taps, tap), cg_i64(cg, c->Mg), ""));
+    mm = cg_for_begin(cg, &lm2, cg_i64(cg, 0), cg_i64(cg, c->Mg), cg_i64(cg, 1), "m");
+    LLVMValueRef a = cg_load(cg, DT_I32, acc, mm);
+    LLVMValueRef wv = LLVMBuildSExt(b, cg_load(cg, pt, wp, mm), cg->i32, "");
+    cg_store(cg, DT_I32, acc, mm, LLVMBuildAdd(b, a, LLVMBuildMul(b, wv, xv, ""), ""));
+    cg_for_end(cg, &lm2);
+    for (int dd = 2; dd >= 0; dd--)
+        cg_for_end(cg, &lk[dd]);
+    cg_for_end(cg, &lc);
+    LLVMValueRef ypix = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, rr, cg_i64(cg, c->O[2]), ""), o[2], "");
+    mm = cg_for_begin(cg, &lm3, cg_i64(cg, 0), cg_i64(cg, c->Mg), cg_i64(cg, 1), "m");
+    LLVMValueRef m = mul_add(cg, g, c->Mg, mm);
+    LLVMValueRef yi = mul_add(cg, mul_add(cg, nn, c->M, m), oplane, ypix);
+    qconv_store(cg, n, c, cg_load(cg, DT_I32, acc, mm), m, yi);
+    cg_for_end(cg, &lm3);
+    cg_for_end(cg, &low);
+    cg_for_end(cg, &lg);
+    cg_par_end(cg, &par);
+}
+
+bool cg_k_qconv(Cg *cg, const Node *n)
+{
+    QConv c;
+    qconv_describe(n, &c);
+    LLVMBuilderRef b = cg->b;
+    DType pt;
+    LLVMValueRef wp = pack_qweights(cg, n, &c, &pt);
+    if (wp) {
+        qconv_channels(cg, n, &c, wp, pt);
+        return true;
+    }
+    int64_t plane = c.O[0] * c.O[1] * c.O[2], per_n = c.M * plane;
+    CgLoop par;
+    LLVMValueRef idx = cg_par_begin(cg, &par, c.batch ? 0 : c.N_static * per_n, c.batch ? per_n : 0);
+    LLVMValueRef nm = LLVMBuildUDiv(b, idx, cg_i64(cg, plane), ""), pos = LLVMBuildURem(b, idx, cg_i64(cg, plane), "");
+    LLVMValueRef nn = LLVMBuildUDiv(b, nm, cg_i64(cg, c.M), "n"), m = LLVMBuildURem(b, nm, cg_i64(cg, c.M), "m");
+    LLVMValueRef o[3];
+    o[2] = LLVMBuildURem(b, pos, cg_i64(cg, c.O[2]), "");
+    LLVMValueRef t = LLVMBuildUDiv(b, pos, cg_i64(cg, c.O[2]), "");
+    o[1] = LLVMBuildURem(b, t, cg_i64(cg, c.O[1]), "");
+    o[0] = LLVMBuildUDiv(b, t, cg_i64(cg, c.O[1]), "");
+    qconv_one(cg, n, &c, nn, m, o, idx);
+    cg_par_end(cg, &par);
+    return true;
+}
+
+/* ---- QLinearAdd ---------------------------------------------------------- */
+
+typedef struct QAddCtx {
+    const Node *n;
+    DType t;
+    LLVMValueRef ra, rb, azp, bzp, ys, yzp;
+} QAddCtx;
+
+static void qadd_body(Cg *cg, void *vctx, LLVMValueRef *off)
+{
+    QAddCtx *c = vctx;
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef a = LLVMBuildSub(b, widen(cg, c->t, cg_load(cg, c->t, cg->arg[0], off[1])), c->azp, "");
+    LLVMValueRef bb = LLVMBuildSub(b, widen(cg, c->t, cg_load(cg, c->t, cg->arg[3], off[2])), c->bzp, "");
+    LLVMValueRef va = LLVMBuildFMul(b, LLVMBuildSIToFP(b, a, cg->f32, ""), c->ra, "");
+    LLVMValueRef vb = LLVMBuildFMul(b, LLVMBuildSIToFP(b, bb, cg->f32, ""), c->rb, "");
+    LLVMValueRef v = cg_rne(cg, LLVMBuildFAdd(b, va, vb, ""));
+    /* |v| <= 2^9 * max ratio: clamp in float, then add the zero point */
+    LLVMValueRef lim = cg_f32(cg, 1073741824.0f);
+    v = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, v, lim, ""), lim, v, "");
+    v = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, v, LLVMBuildFNeg(b, lim, ""), ""), LLVMBuildFNeg(b, lim, ""), v, "");
+    v = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealUNO, v, v, ""), cg_f32(cg, 0), v, "");
+    LLVMValueRef q = LLVMBuildAdd(b, LLVMBuildFPToSI(b, v, cg->i32, ""), c->yzp, "");
+    LLVMValueRef qmin, qmax;
+    cg_qrange(cg, c->t, &qmin, &qmax);
+    q = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, q, qmin, ""), qmin, q, "");
+    q = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, q, qmax, ""), qmax, q, "");
+    q = cg_qact(cg, &c->n->a, q, c->ys, c->yzp, c->t);
+    cg_store(cg, c->t, cg->arg[c->n->nin], off[0], LLVMBuildTrunc(b, q, cg_mem_type(cg, c->t), ""));
+}
+
+bool cg_k_qadd(Cg *cg, const Node *n)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef z = cg_i64(cg, 0);
+    QAddCtx c = {n, n->out[0]->dtype};
+    /* the parameters are scalars: read once, before the loop */
+    LLVMValueRef as = param(cg, n, 1, z, true), bs = param(cg, n, 4, z, true);
+    c.ys = param(cg, n, 6, z, true);
+    c.azp = param(cg, n, 2, z, false), c.bzp = param(cg, n, 5, z, false), c.yzp = param(cg, n, 7, z, false);
+    c.ra = LLVMBuildFDiv(b, as, c.ys, "ra");
+    c.rb = LLVMBuildFDiv(b, bs, c.ys, "rb");
+    Nest ns;
+    cg_nest_init(&ns, &n->out[0]->shape);
+    cg_nest_operand(&ns, &n->out[0]->shape);
+    cg_nest_operand(&ns, &n->in[0]->shape);
+    cg_nest_operand(&ns, &n->in[3]->shape);
+    cg_nest_collapse(&ns);
+    cg_nest_emit(cg, &ns, qadd_body, &c);
+    return true;
+}
+
+/* ---- QLinearGlobalAveragePool -------------------------------------------- */
+
+bool cg_k_qgap(Cg *cg, const Node *n)
+{
+    const Shape *xs = &n->in[0]->shape;
+    DType t = n->in[0]->dtype;
+    bool batch = shape_has_batch(xs);
+    int64_t planes = (batch ? 1 : xs->d[0]) * xs->d[1], size = 1;
+    for (int i = 2; i < xs->rank; i++)
+        size *= xs->d[i];
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef z = cg_i64(cg, 0);
+    CgLoop par, l;
+    LLVMValueRef plane = cg_par_begin(cg, &par, batch ? 0 : planes, batch ? xs->d[1] : 0);
+    LLVMValueRef xzp = param(cg, n, 2, z, false), yzp = param(cg, n, 4, z, false);
+    LLVMValueRef xsc = param(cg, n, 1, z, true), ysc = param(cg, n, 3, z, true);
+    LLVMValueRef acc = cg_alloca(cg, cg->i32, "acc");
+    LLVMBuildStore(b, cg_i32(cg, 0), acc);
+    LLVMValueRef base = LLVMBuildNSWMul(b, plane, cg_i64(cg, size), "");
+    LLVMValueRef i = cg_for_begin(cg, &l, cg_i64(cg, 0), cg_i64(cg, size), cg_i64(cg, 1), "i");
+    LLVMValueRef x = LLVMBuildSub(b, widen(cg, t, cg_load(cg, t, cg->arg[0], LLVMBuildNSWAdd(b, base, i, ""))), xzp, "");
+    LLVMBuildStore(b, LLVMBuildAdd(b, LLVMBuildLoad2(b, cg->i32, acc, ""), x, ""), acc);
+    cg_for_end(cg, &l);
+    /* M = f32(f32(x_s / y_s) / f32(n)) */
+    LLVMValueRef mult = LLVMBuildFDiv(b, LLVMBuildFDiv(b, xsc, ysc, ""), cg_f32(cg, (float)size), "M");
+    LLVMValueRef q = cg_requant(cg, LLVMBuildLoad2(b, cg->i32, acc, ""), mult, yzp, t);
+    cg_store(cg, t, cg->arg[n->nin], plane, LLVMBuildTrunc(b, q, cg_mem_type(cg, t), ""));
+    cg_par_end(cg, &par);
+    return true;
+}

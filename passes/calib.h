@@ -1,0 +1,160 @@
+/* calib.h — calibration math and the calibration profile.
+ *
+ * This module knows nothing of graphs: it turns float arrays, one stream per
+ * named tensor, into statistics (CalibStats), statistics into clipping ranges
+ * (calib_range), and keeps the statistics of a whole model in a versioned
+ * JSON file (CalibProfile). The interpreter feeds it; the quantization pass
+ * reads ranges from it.
+ *
+ * Histogram. A bin is fixed by the float32 bit pattern alone: sign, exponent
+ * and the top 6 mantissa bits, i.e. the value with its low 17 mantissa bits
+ * cleared. Every bin is a fixed interval of the real line, 1/64 of a binade
+ * wide (~1.6% relative width; denormals: a fixed absolute width of 2^-132);
+ * zeros (+0 and -0) are counted apart, NaN and +-inf are counted and
+ * otherwise ignored. Since no bin depends on the data, adding data is
+ * independent of order and batch size, and merging is exact, commutative
+ * and associative: the state after any sequence of adds and merges of the
+ * same values is identical bit for bit.
+ *
+ * A bin's key orders bins by value: key = 0x4000 + (bits >> 17) for positive
+ * floats, 0x3fff - ((bits >> 17) & 0x3fff) for negative ones (0x40..0x7fbf).
+ * In the profile a bin is named by its edge nearest zero, printed in the
+ * shortest decimal that reads back as that float ("1.015625", "-0.5").
+ *
+ * Ranges. Every range contains 0 (so real 0 is exactly representable) and is
+ * at least 255 * FLT_MIN wide (so a scale is a normal float). Symmetric
+ * ranges (s8) are [-T, T]; asymmetric ones (u8) are [lo, hi] with lo <= 0 <= hi.
+ * Degenerate inputs: when the method's range is narrower than that (e.g. a
+ * percentile that lands on a spike of zeros), the min/max range is used;
+ * when that too is degenerate (no finite values, only zeros or denormals),
+ * the range is [-1, 1] (symmetric) or [0, 1] (asymmetric). A constant
+ * tensor c != 0 gives [-|c|, |c|] or [min(c, 0), max(c, 0)] by every method. */
+#ifndef QKC_CALIB_H
+#define QKC_CALIB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ir/diag.h"
+
+/* ---- statistics ---- */
+
+#define CALIB_KEY_LIMIT 0x8000 /* bin keys are below this */
+
+typedef struct CalibBin {
+    uint16_t key;   /* bin key (see the file comment); bins are sorted by it */
+    int64_t n;      /* values in the bin, > 0 */
+} CalibBin;
+
+typedef struct CalibStats {
+    double min, max;    /* exact extremes of the finite values (-0 < +0); 0 when count == 0 */
+    int64_t count;      /* finite values seen (zeros + the bins' counts) */
+    int64_t zeros;      /* values equal to +0 or -0 */
+    int64_t nonfinite;  /* NaN and +-inf values seen; in no other field */
+    CalibBin *bins;     /* non-empty bins, ascending key (= ascending value) */
+    int32_t nbins, cap; /* bins used, allocated */
+} CalibStats;
+
+/* An empty statistic (no allocation yet). */
+void calib_stats_init(CalibStats *s);
+/* Add n values; the result does not depend on how values are split into calls or ordered. */
+void calib_stats_add(CalibStats *s, const float *x, int64_t n);
+/* dst += src: exact, commutative and associative (counts must fit int64). */
+void calib_stats_merge(CalibStats *dst, const CalibStats *src);
+/* Whether two statistics are identical, bit for bit (min/max by bits, so -0 != +0). */
+bool calib_stats_equal(const CalibStats *a, const CalibStats *b);
+/* Release the bins; s is left empty (as after init). */
+void calib_stats_free(CalibStats *s);
+/* NULL when s is consistent (counts add up, bins sorted and non-empty, min/max in the
+ * extreme bins); else what is wrong, for a reader's error message. */
+const char *calib_stats_check(const CalibStats *s);
+
+/* The key of the bin of a finite nonzero float. */
+int calib_bin_key(float x);
+/* Whether key names a bin (of a finite nonzero value). */
+bool calib_key_valid(int key);
+/* The bin's value interval: lo < hi, values v with lo <= v < hi (positive bins) or
+ * lo < v <= hi (negative bins); the edge nearest zero is the bin's float. */
+void calib_bin_bounds(int key, double *lo, double *hi);
+/* The bin's edge nearest zero, as the float that names it. */
+float calib_bin_float(int key);
+
+/* ---- ranges ---- */
+
+typedef enum CalibMethod {
+    CALIB_MINMAX,     /* [min, max] (or +-max|x|) */
+    CALIB_PERCENTILE, /* |x| quantile P; asymmetric: (100-P)/2 % cut on each side */
+    CALIB_ENTROPY,    /* TensorRT's KL divergence over 2048 linear bins, 128 levels;
+                       * exact zeros left out; asymmetric: each side apart */
+    CALIB_MSE,        /* minimal expected squared quantization error */
+} CalibMethod;
+
+typedef struct CalibOptions {
+    CalibMethod method;
+    double percentile;  /* for CALIB_PERCENTILE, in (0, 100]; default 99.99 */
+    bool symmetric;     /* s8 [-T, T] (254 steps); else u8 [lo, hi] (255 steps) */
+} CalibOptions;
+
+/* minmax, percentile 99.99, symmetric. */
+void calib_options_default(CalibOptions *o);
+/* Set o->method (and o->percentile) from "minmax", "entropy", "mse", "percentile"
+ * or "percentile=P"; false (o unchanged) when spec is none of these. */
+bool calib_options_parse(CalibOptions *o, const char *spec);
+/* "minmax", "percentile", "entropy" or "mse". */
+const char *calib_method_name(CalibMethod m);
+/* The clipping range of s by o's method, always valid (see the file comment);
+ * false only when o is invalid (unknown method, percentile outside (0, 100]),
+ * and then [lo, hi] is the min/max range. */
+bool calib_range(const CalibStats *s, const CalibOptions *o, double *lo, double *hi);
+
+/* ---- the profile: statistics of a model's tensors, saved as JSON ----
+ *
+ * {"qkc_profile": 1,
+ *  "model": "net.onnx",
+ *  "model_hash": "...",
+ *  "samples": 64,
+ *  "tensors": {
+ *   "conv1": {"min": -1.5, "max": 2, "count": 100, "nonfinite": 0, "zeros": 3, "hist": {
+ *     "-1.5": 2, "-1.4375": 1,
+ *     "0.5": 40, ...}},
+ *   ...
+ *  }}
+ *
+ * Tensors sorted by name (byte order), one block of lines each; bins in
+ * ascending value, one line per binade; doubles as %.17g, so reading gives
+ * back the same bits. The version key comes first. */
+
+#define CALIB_PROFILE_VERSION 1
+
+typedef struct CalibTensor {
+    char *name;         /* tensor name (UTF-8) */
+    CalibStats stats;
+} CalibTensor;
+
+typedef struct CalibProfile {
+    char *path;         /* the file it was read from, or NULL (for messages) */
+    char *model;        /* model file name (informational) */
+    char *model_hash;   /* identity of the model; merging requires equal hashes */
+    int64_t samples;    /* calibration samples behind the statistics */
+    CalibTensor *tensors; /* sorted by name (strcmp) */
+    int32_t ntensors, cap;
+} CalibProfile;
+
+/* An empty profile for the model (strings copied; NULL reads as ""). */
+void profile_init(CalibProfile *p, const char *model, const char *model_hash);
+/* The statistics of tensor `name`, added empty when absent (name copied). */
+CalibStats *profile_tensor(CalibProfile *p, const char *name);
+/* The statistics of tensor `name`, or NULL. */
+const CalibStats *profile_find(const CalibProfile *p, const char *name);
+/* Write p to path (through path.tmp, renamed); false with an error on failure. */
+bool profile_write(const CalibProfile *p, const char *path, Diag *d);
+/* Read path into p (initialized here); false with an error naming the file and
+ * line on any malformed input, and then p is left empty. */
+bool profile_read(const char *path, CalibProfile *p, Diag *d);
+/* dst += src (statistics merged, samples added); both must have the same model hash
+ * and the same tensors, else errors naming both files and dst is unchanged. */
+bool profile_merge(CalibProfile *dst, const CalibProfile *src, Diag *d);
+/* Release everything p owns; p is left empty. */
+void profile_free(CalibProfile *p);
+
+#endif

@@ -1,1 +1,0 @@
-/* passes/canon.c — not written yet */

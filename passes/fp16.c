@@ -1,0 +1,129 @@
+/* fp16.c — pass "fp16": half-precision storage (--precision fp16).
+ * requires: shapes; fuse done
+ * gives: every f32 value computed by a float op (and every f32 constant
+ *        such an op reads) stored as f16; kernels compute in the target's
+ *        best type and round each result to f16. The model's inputs and
+ *        outputs stay f32, through Cast nodes at the boundary, as do the
+ *        inputs and outputs of ops that are not float math
+ *        (QuantizeLinear, DequantizeLinear, Cast).
+ * Does nothing for other precisions. */
+#include "passes.h"
+
+#include <stdlib.h>
+
+static bool f16_op(const Node *n)
+{
+    return n->op != OP_QUANTIZE && n->op != OP_DEQUANTIZE && n->op != OP_CAST && n->op < OP_QUANTIZE;
+}
+
+typedef struct H {
+    Graph *g;
+    Value **half;  /* by value id: its f16 version (constants, casts) */
+    Value **full;  /* by value id: the f32 version of an f16 value */
+    int cap;
+} H;
+
+static Node *cast_before(H *h, Node *at, Value *from, DType to, const char *suffix, Value **out)
+{
+    Graph *g = h->g;
+    *out = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_%s", from->name, suffix)), to, &from->shape,
+                        VAL_TEMP);
+    Node *c = ir_node_new(g, OP_CAST, NULL, &from, 1, out, 1);
+    c->a.to = to;
+    c->loc = at->loc;
+    ir_node_move_before(g, c, at);
+    return c;
+}
+
+/* The f16 version of f32 value v, read by node n. */
+static Value *as_half(H *h, Node *n, Value *v)
+{
+    if (v->id < h->cap && h->half[v->id])
+        return h->half[v->id];
+    Value *r;
+    if (v->kind == VAL_CONST) {
+        r = ir_const_new(h->g, ir_unique_name(h->g, arena_printf(h->g->arena, "%s_f16", v->name)), DT_F16, &v->shape, NULL);
+        const float *src = v->data;
+        uint16_t *dst = r->data;
+        for (int64_t i = 0, k = shape_numel(&v->shape); i < k; i++)
+            dst[i] = f32_to_f16(src[i]);
+    } else {
+        cast_before(h, n, v, DT_F16, "f16", &r);
+    }
+    if (v->id < h->cap)
+        h->half[v->id] = r;
+    return r;
+}
+
+bool pass_fp16(Graph *g, PassCtx *pc)
+{
+    if (!pc->quant || pc->quant->precision != PREC_FP16)
+        return true;
+    int cap = g->nvalues * 4 + 64;
+    H h = {g, calloc((size_t)cap, sizeof(Value *)), calloc((size_t)cap, sizeof(Value *)), cap};
+    if (!h.half || !h.full) {
+        free(h.half);
+        free(h.full);
+        return diag_error(pc->d, loc_none(), "out of memory");
+    }
+    int nn = g->nnodes;
+    Node **order = malloc(sizeof(Node *) * (size_t)(nn + 1));
+    for (int i = 0; i < nn; i++)
+        order[i] = g->nodes[i];
+    for (int i = 0; i < nn; i++) {
+        Node *n = order[i];
+        if (g->nvalues + 8 >= cap)
+            break;
+        if (!f16_op(n)) { /* f16 inputs back to f32 */
+            for (int k = 0; k < n->nin; k++) {
+                Value *v = n->in[k];
+                if (!v || v->dtype != DT_F16 || v->id >= cap || !h.full[v->id])
+                    continue;
+                n->in[k] = h.full[v->id];
+            }
+            continue;
+        }
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k] && n->in[k]->dtype == DT_F32)
+                n->in[k] = as_half(&h, n, n->in[k]);
+        for (int k = 0; k < n->nout; k++) {
+            Value *y = n->out[k];
+            if (!y || y->dtype != DT_F32)
+                continue;
+            if (y->is_output || y->kind != VAL_TEMP) { /* the output stays f32: produce f16, cast after */
+                Value *yh = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_f16", y->name)), DT_F16,
+                                         &y->shape, VAL_TEMP);
+                n->out[k] = yh;
+                yh->def = n;
+                Node *c = ir_node_new(g, OP_CAST, NULL, &yh, 1, &y, 1);
+                c->a.to = DT_F32;
+                c->loc = n->loc;
+                Node *next = i + 1 < nn ? order[i + 1] : NULL;
+                if (next)
+                    ir_node_move_before(g, c, next);
+                if (yh->id < cap)
+                    h.full[yh->id] = y;
+                continue;
+            }
+            y->dtype = DT_F16;
+            /* readers that are not float math get the f32 value back */
+            Value *yf = NULL;
+            for (int j = i + 1; j < nn; j++) {
+                Node *r = order[j];
+                if (f16_op(r))
+                    continue;
+                for (int q = 0; q < r->nin; q++)
+                    if (r->in[q] == y) {
+                        if (!yf)
+                            cast_before(&h, r, y, DT_F32, "f32", &yf);
+                        r->in[q] = yf;
+                    }
+            }
+        }
+    }
+    free(order);
+    free(h.half);
+    free(h.full);
+    ir_graph_compact(g);
+    return true;
+}

@@ -1,0 +1,279 @@
+/* quantize.c — pass "quantize": post-training int8 quantization as a
+ * QDQ rewrite (the math of ranges lives in calib.c; this file only places
+ * QuantizeLinear/DequantizeLinear nodes and quantizes weights).
+ * requires: shapes; fuse done; a QuantOptions with precision int8 and a
+ *           range for every activation it quantizes (the profile)
+ * gives: for every compute node to quantize (Conv, Gemm, MatMul with
+ *        constant weights; Add; GlobalAveragePool — minus --keep-float):
+ *   - its float activation inputs pass through Q -> DQ with the range of
+ *     the profile (u8 asymmetric or i8 symmetric, optionally power-of-two
+ *     scales);
+ *   - its weight becomes an int8 constant (per output channel or per
+ *     tensor, symmetric [-127, 127], or signed powers of two) behind a DQ;
+ *   - its output passes through Q -> DQ when another quantized node reads
+ *     it; MaxPool, Relu, Transpose and views between quantized nodes keep
+ *     their input's parameters, so they run on the integers.
+ * Nothing changes numerically until qdq-fold turns the patterns into
+ * integer kernels. Does nothing for other precisions. */
+#include "passes.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct QPar {
+    float scale;
+    int32_t zp;
+    DType t;
+} QPar;
+
+typedef struct Q {
+    Graph *g;
+    PassCtx *pc;
+    const QuantOptions *o;
+    QPar *par;  /* by value id: the parameters given to the value */
+    bool *has;  /* by value id: the value already has its Q/DQ */
+} Q;
+
+static bool kept(const QuantOptions *o, const Node *n)
+{
+    for (int i = 0; i < o->nkeep; i++)
+        if (strcmp(o->keep[i], n->name) == 0 || strcmp(o->keep[i], op_info[n->op].name) == 0)
+            return true;
+    return false;
+}
+
+static bool f32_act(const Value *v) { return v && v->kind != VAL_CONST && v->dtype == DT_F32; }
+
+/* Compute nodes: the ones with integer kernels. */
+static bool compute(const QuantOptions *o, const Node *n)
+{
+    if (kept(o, n) || !n->out[0] || n->out[0]->dtype != DT_F32)
+        return false;
+    switch (n->op) {
+    case OP_CONV:
+        return f32_act(n->in[0]) && n->in[1]->kind == VAL_CONST;
+    case OP_GEMM:
+        return f32_act(n->in[0]) && n->in[1]->kind == VAL_CONST && !n->a.trans_a &&
+               (n->nin < 3 || !n->in[2] || n->in[2]->kind == VAL_CONST);
+    case OP_MATMUL:
+        return f32_act(n->in[0]) && n->in[1]->kind == VAL_CONST && n->in[1]->shape.rank == 2;
+    case OP_ADD:
+        return f32_act(n->in[0]) && f32_act(n->in[1]);
+    case OP_GLOBAL_AVGPOOL:
+        return f32_act(n->in[0]);
+    default:
+        return false;
+    }
+}
+
+/* Ops that commute with (monotonic, per-tensor) dequantization. */
+static bool passthrough(const Node *n)
+{
+    return (op_info[n->op].flags & OPF_VIEW) || n->op == OP_TRANSPOSE || n->op == OP_RELU ||
+           (n->op == OP_MAXPOOL && (n->nout < 2 || !n->out[1]));
+}
+
+static float pow2_up(float s) { return s > 0 ? (float)ldexp(1.0, (int)ceil(log2((double)s))) : s; }
+
+/* Activation parameters from a range. */
+static QPar act_params(const QuantOptions *o, double lo, double hi)
+{
+    QPar p;
+    lo = fmin(lo, 0), hi = fmax(hi, 0); /* real 0 is exactly representable */
+    if (!isfinite(lo) || !isfinite(hi))
+        lo = isfinite(lo) ? lo : -1, hi = isfinite(hi) ? hi : 1;
+    if (o->act_s8) {
+        double amax = fmax(-lo, hi);
+        p.t = DT_I8, p.zp = 0;
+        p.scale = amax > 0 ? (float)(amax / 127) : 1.0f;
+        if (o->pow2)
+            p.scale = pow2_up(p.scale);
+        return p;
+    }
+    p.t = DT_U8;
+    p.scale = hi > lo ? (float)((hi - lo) / 255) : 1.0f;
+    if (o->pow2)
+        p.scale = pow2_up(p.scale);
+    double z = nearbyint(-lo / p.scale);
+    p.zp = z < 0 ? 0 : z > 255 ? 255 : (int32_t)z;
+    return p;
+}
+
+static Value *scalar_const(Graph *g, const char *base, DType t, double v)
+{
+    Shape s = {.rank = 0};
+    Value *c = ir_const_new(g, ir_unique_name(g, base), t, &s, NULL);
+    switch (t) {
+    case DT_F32: *(float *)c->data = (float)v; break;
+    case DT_U8: *(uint8_t *)c->data = (uint8_t)v; break;
+    case DT_I8: *(int8_t *)c->data = (int8_t)v; break;
+    default: break;
+    }
+    return c;
+}
+
+/* Make node inputs read `to` instead of `from`, except node `skip` (and
+ * not graph outputs: a graph output stays the float value). */
+static void redirect(Graph *g, Value *from, Value *to, const Node *skip)
+{
+    for (int i = 0; i < g->nnodes; i++) {
+        Node *n = g->nodes[i];
+        if (n == skip)
+            continue;
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k] == from)
+                n->in[k] = to;
+    }
+}
+
+/* Where to insert nodes for value v: before the node after its producer
+ * (or the first node for inputs). */
+static Node *after_def(Graph *g, const Value *v)
+{
+    if (!v->def)
+        return g->nnodes ? g->nodes[0] : NULL;
+    for (int i = 0; i < g->nnodes; i++)
+        if (g->nodes[i] == v->def)
+            return i + 1 < g->nnodes ? g->nodes[i + 1] : NULL;
+    return NULL;
+}
+
+/* v -> Q -> DQ -> (every reader of v) */
+static void insert_qdq(Q *q, Value *v, QPar p)
+{
+    Graph *g = q->g;
+    Node *before = after_def(g, v);
+    Value *s = scalar_const(g, "scale", DT_F32, p.scale), *z = scalar_const(g, "zero_point", p.t, p.zp);
+    Value *qv = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_q", v->name)), p.t, &v->shape, VAL_TEMP);
+    Value *dv = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_dq", v->name)), DT_F32, &v->shape, VAL_TEMP);
+    Value *qin[3] = {v, s, z}, *din[3] = {qv, s, z};
+    Node *qn = ir_node_new(g, OP_QUANTIZE, arena_printf(g->arena, "%s_quant", v->name), qin, 3, &qv, 1);
+    Node *dn = ir_node_new(g, OP_DEQUANTIZE, arena_printf(g->arena, "%s_dequant", v->name), din, 3, &dv, 1);
+    qn->loc = dn->loc = v->loc;
+    if (before) {
+        ir_node_move_before(g, qn, before);
+        ir_node_move_before(g, dn, before);
+    }
+    redirect(g, v, dv, qn);
+    q->par[v->id] = q->par[dv->id] = p;
+    q->has[v->id] = q->has[dv->id] = true;
+}
+
+/* The activation v with parameters from the profile, once. */
+static bool quantize_act(Q *q, Value *v)
+{
+    if (v->id < 0 || q->has[v->id])
+        return true;
+    double lo, hi;
+    if (!q->o->range(q->o->range_ctx, v->name, &lo, &hi))
+        return diag_error(q->pc->d, v->loc, "the calibration profile has no range for '%s' (a profile from "
+                                            "another model, or another version of it?)", v->name);
+    insert_qdq(q, v, act_params(q->o, lo, hi));
+    return true;
+}
+
+/* The weight of node n: int8 constant + scale (+ DQ), symmetric. */
+static void quantize_weight(Q *q, Node *n)
+{
+    Graph *g = q->g;
+    const QuantOptions *o = q->o;
+    Value *w = n->in[1];
+    const Shape *ws = &w->shape;
+    int axis = n->op == OP_CONV ? 0 : n->op == OP_GEMM && n->a.trans_b ? 0 : 1;
+    int64_t C = o->weights_per_tensor ? 1 : ws->d[axis], total = shape_numel(ws);
+    int64_t inner = 1;
+    for (int i = axis + 1; i < ws->rank; i++)
+        inner *= ws->d[i];
+    const float *wd = w->data;
+    double *amax = calloc((size_t)C, sizeof(double));
+    for (int64_t i = 0; i < total; i++) {
+        int64_t c = C == 1 ? 0 : (i / inner) % ws->d[axis];
+        amax[c] = fmax(amax[c], fabs((double)wd[i]));
+    }
+    Shape ss = {.rank = C == 1 ? 0 : 1, .d = {C}};
+    Value *scale = ir_const_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_scale", w->name)), DT_F32, &ss, NULL);
+    float *sd = scale->data;
+    for (int64_t c = 0; c < C; c++) {
+        double top = o->weights_log2 ? 64.0 : 127.0; /* log2: the largest weight maps to 2^6 */
+        sd[c] = amax[c] > 0 ? (float)(amax[c] / top) : 1.0f;
+        if (o->pow2)
+            sd[c] = pow2_up(sd[c]);
+    }
+    Value *wq = ir_const_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_q", w->name)), DT_I8, ws, NULL);
+    int8_t *qd = wq->data;
+    for (int64_t i = 0; i < total; i++) {
+        int64_t c = C == 1 ? 0 : (i / inner) % ws->d[axis];
+        double r = (double)wd[i] / sd[c], v;
+        if (o->weights_log2) /* sgn(r) * 2^floor(log2 |r|), 0 below 1 */
+            v = fabs(r) >= 1 ? copysign(ldexp(1.0, (int)floor(log2(fabs(r)))), r) : 0;
+        else
+            v = nearbyint(r);
+        qd[i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+    }
+    free(amax);
+    Value *dv = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_dq", w->name)), DT_F32, ws, VAL_TEMP);
+    Value *din[2] = {wq, scale};
+    Node *dn = ir_node_new(g, OP_DEQUANTIZE, arena_printf(g->arena, "%s_dequant", w->name), din, 2, &dv, 1);
+    dn->a.axis = axis;
+    dn->loc = n->loc;
+    ir_node_move_before(g, dn, n);
+    n->in[1] = dv;
+}
+
+/* Readers of v, through Identity-like chains not followed: direct only. */
+static bool read_by_quantized(Q *q, const Value *v)
+{
+    for (int i = 0; i < q->g->nnodes; i++) {
+        const Node *n = q->g->nodes[i];
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k] == v && (compute(q->o, n) || (passthrough(n) && k == 0 && !kept(q->o, n))))
+                return true;
+    }
+    return false;
+}
+
+bool pass_quantize(Graph *g, PassCtx *pc)
+{
+    const QuantOptions *o = pc->quant;
+    if (!o || o->precision != PREC_INT8)
+        return true;
+    if (!o->range)
+        return diag_error(pc->d, loc_file(g->file), "int8 needs calibration: give --calib DATA or --profile FILE");
+    /* ids of new values grow: size the tables for what this pass can add */
+    int cap = g->nvalues * 8 + 64;
+    Q q = {g, pc, o, calloc((size_t)cap, sizeof(QPar)), calloc((size_t)cap, 1)};
+    if (!q.par || !q.has) {
+        free(q.par);
+        free(q.has);
+        return diag_error(pc->d, loc_none(), "out of memory");
+    }
+    bool ok = true;
+    int nnodes = g->nnodes;
+    Node **order = malloc(sizeof(Node *) * (size_t)(nnodes + 1));
+    memcpy(order, g->nodes, sizeof(Node *) * (size_t)nnodes);
+    for (int i = 0; i < nnodes && ok; i++) {
+        Node *n = order[i];
+        if (g->nvalues + 16 >= cap)
+            break; /* cannot happen: at most 4 values per original value */
+        if (compute(o, n)) {
+            int nact = n->op == OP_ADD ? 2 : 1;
+            for (int k = 0; k < nact && ok; k++)
+                ok = quantize_act(&q, n->in[k]);
+            if (ok && (n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_MATMUL))
+                quantize_weight(&q, n);
+            if (ok && read_by_quantized(&q, n->out[0]))
+                ok = quantize_act(&q, n->out[0]);
+        } else if (passthrough(n) && !kept(o, n) && n->in[0] && n->in[0]->id < cap && q.has[n->in[0]->id] &&
+                   f32_act(n->out[0]) && read_by_quantized(&q, n->out[0])) {
+            /* keep the input's parameters so the op runs on the integers */
+            Value *y = n->out[0];
+            if (!q.has[y->id])
+                insert_qdq(&q, y, q.par[n->in[0]->id]);
+        }
+    }
+    free(order);
+    free(q.par);
+    free(q.has);
+    return ok;
+}

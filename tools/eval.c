@@ -1,0 +1,368 @@
+/* eval.c — `qkc eval`: what each precision costs in accuracy, size and
+ * compile time, measured on the user's data with the compiled artifacts
+ * (the kernels that will ship), and per layer for int8.
+ *
+ * Each variant (fp32, fp16, int8 with the default options, and whatever
+ * the options ask) is compiled for this machine into a temporary shared
+ * object, run through the runtime on the data, and compared with fp32:
+ * accuracy (with labels), top-1 agreement, output SQNR, max abs error,
+ * artifact size, compile time. The per-layer table runs the reference
+ * interpreter on the fp32 and the int8 graphs and compares each quantized
+ * layer's output (dequantized) with its float counterpart. */
+#include "eval.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "calibrate.h"
+#include "codegen/codegen.h"
+#include "qkc/qkrt.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+typedef struct Variant {
+    const char *name;
+    DriverOptions o;
+    bool ok;
+    char why[256];
+    float *out;        /* first output, all samples */
+    int64_t n, classes;
+    double compile_ms;
+    long long bytes;
+    /* vs fp32 */
+    double acc, agree, sqnr, maxerr;
+} Variant;
+
+/* Compile v for the host and run it on x; out[n * classes]. */
+static bool run_variant(const char *model, Variant *v, const Tensor *x, Diag *quiet)
+{
+    char path[] = "/tmp/qkc-eval-XXXXXX.so";
+    int fd = mkstemps(path, 3);
+    if (fd < 0)
+        return snprintf(v->why, sizeof v->why, "no temporary file"), false;
+    close(fd);
+    v->o.out = path;
+    v->o.emit = EMIT_SO;
+    v->o.opt_level = 3;
+    double t0 = now();
+    bool ok = drv_compile(model, &v->o, quiet);
+    v->compile_ms = (now() - t0) * 1e3;
+    if (!ok) {
+        const char *msg = quiet->buf ? quiet->buf : "compile failed";
+        snprintf(v->why, sizeof v->why, "%.200s", msg);
+        unlink(path);
+        return false;
+    }
+    struct stat st;
+    v->bytes = stat(path, &st) == 0 ? (long long)st.st_size : 0;
+    qkrt_model *m = NULL;
+    qkrt_context *c = NULL;
+    ok = qkrt_model_load(path, &m) == QKRT_OK && qkrt_context_create(m, &c) == QKRT_OK;
+    if (ok) {
+        const qkrt_tensor_desc *od = qkrt_model_output(m, 0);
+        int64_t n = x->shape.rank ? x->shape.d[0] : 1;
+        size_t in_bytes = (size_t)tensor_numel(x) * (size_t)dtype_size(x->dtype);
+        size_t out_bytes = qkrt_tensor_bytes(od, n);
+        v->out = malloc(out_bytes ? out_bytes : 1);
+        v->n = n;
+        v->classes = (int64_t)(out_bytes / sizeof(float) / (size_t)(n ? n : 1));
+        const void *ins[] = {x->data};
+        void *outs[] = {v->out};
+        ok = od->dtype == 1 && qkrt_model_num_inputs(m) == 1 && qkrt_model_num_outputs(m) >= 1 &&
+             qkrt_run(c, n, ins, &in_bytes, outs, &out_bytes) == QKRT_OK;
+        if (!ok)
+            snprintf(v->why, sizeof v->why, "run: %s", *qkrt_error_message() ? qkrt_error_message()
+                                                                              : "eval needs one input, a float output");
+    } else {
+        snprintf(v->why, sizeof v->why, "load: %s", qkrt_error_message());
+    }
+    qkrt_context_free(c);
+    qkrt_model_free(m);
+    unlink(path);
+    return ok;
+}
+
+static int argmax(const float *v, int64_t n)
+{
+    int best = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (v[i] > v[best])
+            best = (int)i;
+    return best;
+}
+
+static void compare(Variant *v, const Variant *ref, const Tensor *labels)
+{
+    double sig = 0, noise = 0, maxerr = 0;
+    int64_t agree = 0, right = 0;
+    for (int64_t i = 0; i < v->n; i++) {
+        const float *a = v->out + i * v->classes, *r = ref->out + i * v->classes;
+        for (int64_t k = 0; k < v->classes; k++) {
+            double e = (double)a[k] - r[k];
+            sig += (double)r[k] * r[k];
+            noise += e * e;
+            maxerr = fmax(maxerr, fabs(e));
+        }
+        int p = argmax(a, v->classes);
+        agree += p == argmax(r, v->classes);
+        if (labels)
+            right += p == ((const int64_t *)labels->data)[i];
+    }
+    v->agree = 100.0 * (double)agree / (double)v->n;
+    v->acc = labels ? 100.0 * (double)right / (double)v->n : NAN;
+    v->sqnr = noise > 0 ? 10 * log10(sig / noise) : INFINITY;
+    v->maxerr = maxerr;
+}
+
+/* ---- per layer ----------------------------------------------------------- */
+
+typedef struct Keep {
+    const Graph *g;
+    Tensor *vals; /* by value id */
+} Keep;
+
+static void keep_value(void *ctx, const Value *v, const Tensor *t)
+{
+    Keep *k = ctx;
+    if (v->id < 0 || v->id >= k->g->nvalues || k->vals[v->id].data)
+        return;
+    if (tensor_alloc(&k->vals[v->id], t->dtype, &t->shape))
+        memcpy(k->vals[v->id].data, t->data, (size_t)tensor_numel(t) * (size_t)dtype_size(t->dtype));
+}
+
+static bool run_keep(const Graph *g, const Tensor *x, Keep *k, Diag *d)
+{
+    k->g = g;
+    k->vals = calloc((size_t)g->nvalues + 1, sizeof(Tensor));
+    Tensor *out = calloc((size_t)g->noutputs + 1, sizeof(Tensor));
+    int64_t n = x->shape.rank ? x->shape.d[0] : 1;
+    bool ok = interp_run_observe(g, n, x, out, d, keep_value, k);
+    for (int i = 0; i < g->noutputs; i++)
+        tensor_free(&out[i]);
+    free(out);
+    return ok;
+}
+
+static void keep_free(Keep *k)
+{
+    for (int i = 0; k->vals && i < k->g->nvalues; i++)
+        tensor_free(&k->vals[i]);
+    free(k->vals);
+}
+
+static double scalar_f32(const Value *v) { return v && v->data ? ((const float *)v->data)[0] : 1.0; }
+
+static int32_t scalar_zp(const Value *v)
+{
+    if (!v || !v->data)
+        return 0;
+    return v->dtype == DT_U8 ? ((const uint8_t *)v->data)[0] : ((const int8_t *)v->data)[0];
+}
+
+/* The float value in fp32 graph f that quantized value qv stands for. */
+static const Value *counterpart(const Graph *f, const Value *qv)
+{
+    const Value *v = ir_graph_find_value(f, qv->name);
+    if (v)
+        return v;
+    size_t n = strlen(qv->name);
+    if (n > 2 && strcmp(qv->name + n - 2, "_q") == 0) {
+        char *base = strndup(qv->name, n - 2);
+        v = ir_graph_find_value(f, base);
+        free(base);
+    }
+    return v;
+}
+
+/* The float result of an integer-accumulating layer: through its i32 bias
+ * Add, its DequantizeLinear and a float activation after it. */
+static const Value *float_result(const Graph *g, const Value *v)
+{
+    for (int guard = 0; guard < 4; guard++) {
+        const Node *next = NULL;
+        for (int i = 0; i < g->nnodes && !next; i++)
+            for (int k = 0; k < g->nodes[i]->nin; k++)
+                if (g->nodes[i]->in[k] == v)
+                    next = g->nodes[i];
+        if (!next)
+            return v;
+        bool step = (next->op == OP_ADD && v->dtype == DT_I32) || next->op == OP_DEQUANTIZE ||
+                    ((op_info[next->op].flags & OPF_UNARY) && next->op != OP_CAST && v->dtype == DT_F32);
+        if (!step)
+            return v;
+        v = next->out[0];
+    }
+    return v;
+}
+
+static void per_layer(const char *model, const DriverOptions *o8, const Tensor *x, FILE *out, FILE *js, Diag *d)
+{
+    DriverOptions of = *o8;
+    of.precision = PREC_FP32;
+    Graph *gf = drv_lower(model, &of, d), *gq = drv_lower(model, o8, d);
+    Keep kf = {0}, kq = {0};
+    if (!gf || !gq || !run_keep(gf, x, &kf, d) || !run_keep(gq, x, &kq, d)) {
+        fprintf(out, "  (per-layer table unavailable: %s)\n", d->buf ? d->buf : "");
+        goto done;
+    }
+    Target t;
+    cg_target_resolve(NULL, NULL, &t, d);
+    fprintf(out, "\nint8, per layer (SQNR of each layer's output on the data, dequantized, vs fp32):\n");
+    fprintf(out, "  %-28s %-24s %-22s %-18s %8s  %s\n", "layer", "op", "scheme", "weight scales", "SQNR dB",
+            "kernel");
+    if (js)
+        fprintf(js, ",\n  \"layers\": [");
+    int count = 0;
+    for (int i = 0; i < gq->nnodes; i++) {
+        const Node *n = gq->nodes[i];
+        bool ql = n->op == OP_QLINEAR_CONV || n->op == OP_QLINEAR_MATMUL || n->op == OP_QLINEAR_ADD ||
+                  n->op == OP_QLINEAR_GAP || n->op == OP_CONV_INTEGER || n->op == OP_MATMUL_INTEGER;
+        if (!ql)
+            continue;
+        /* scheme and scale range */
+        char scheme[64] = "", wsr[64] = "-";
+        const Value *w = n->op == OP_QLINEAR_CONV || n->op == OP_QLINEAR_MATMUL ? n->in[3]
+                         : n->op == OP_CONV_INTEGER || n->op == OP_MATMUL_INTEGER ? n->in[1]
+                                                                                   : NULL;
+        const Value *ws = n->op == OP_QLINEAR_CONV || n->op == OP_QLINEAR_MATMUL ? n->in[4] : NULL;
+        snprintf(scheme, sizeof scheme, "%s act%s", dtype_name(n->in[0]->dtype),
+                 w ? (ws && shape_numel(&ws->shape) > 1 ? ", w per-channel" : ", w per-tensor") : "");
+        if (ws && ws->data) {
+            double lo = INFINITY, hi = 0;
+            for (int64_t k = 0; k < shape_numel(&ws->shape); k++) {
+                double s = ((const float *)ws->data)[k];
+                lo = fmin(lo, s), hi = fmax(hi, s);
+            }
+            snprintf(wsr, sizeof wsr, "%.2g..%.2g", lo, hi);
+        }
+        /* the output against its float counterpart */
+        const Value *y = n->out[0];
+        if (y->dtype == DT_I32)
+            y = float_result(gq, y);
+        const Value *yf = counterpart(gf, y);
+        double sq = NAN;
+        const Tensor *tq = &kq.vals[y->id], *tf = yf ? &kf.vals[yf->id] : NULL;
+        if (tf && tf->data && tq->data && tensor_numel(tq) == tensor_numel(tf) && tf->dtype == DT_F32) {
+            bool quant = y->dtype == DT_U8 || y->dtype == DT_I8;
+            int ys_i = n->op == OP_QLINEAR_GAP ? 3 : 6, yz_i = ys_i + 1;
+            double s = quant ? scalar_f32(n->in[ys_i]) : 1;
+            int32_t z = quant && n->nin > yz_i ? scalar_zp(n->in[yz_i]) : 0;
+            double sig = 0, noise = 0;
+            for (int64_t k = 0; k < tensor_numel(tq); k++) {
+                double r = ((const float *)tf->data)[k], v;
+                if (y->dtype == DT_F32)
+                    v = ((const float *)tq->data)[k];
+                else if (y->dtype == DT_U8)
+                    v = ((double)((const uint8_t *)tq->data)[k] - z) * s;
+                else if (y->dtype == DT_I8)
+                    v = ((double)((const int8_t *)tq->data)[k] - z) * s;
+                else
+                    v = NAN;
+                sig += r * r, noise += (v - r) * (v - r);
+            }
+            sq = noise > 0 ? 10 * log10(sig / noise) : INFINITY;
+        }
+        const char *kern = cg_kernel_desc(&t, n);
+        fprintf(out, "  %-28.28s %-24s %-22s %-18s %8.1f  %s\n", n->name, op_info[n->op].name, scheme, wsr, sq, kern);
+        if (js)
+            fprintf(js, "%s\n    {\"layer\": \"%s\", \"op\": \"%s\", \"scheme\": \"%s\", \"weight_scales\": \"%s\", "
+                        "\"sqnr_db\": %.3f, \"kernel\": \"%s\"}",
+                    count ? "," : "", n->name, op_info[n->op].name, scheme, wsr, isfinite(sq) ? sq : 999.0, kern);
+        if (isfinite(sq) && sq < 20)
+            fprintf(stderr, "qkc: warning: layer '%s' (%s) has an output SQNR of %.1f dB on this data\n", n->name,
+                    op_info[n->op].name, sq);
+        count++;
+    }
+    if (js)
+        fprintf(js, "\n  ]");
+done:
+    keep_free(&kf);
+    keep_free(&kq);
+    ir_graph_free(gf);
+    ir_graph_free(gq);
+}
+
+int drv_eval(const char *model, const EvalOptions *e, Diag *d)
+{
+    Tensor x = {0}, y = {0};
+    if (!drv_read_npy(e->data, &x, d) || (e->labels && !drv_read_npy(e->labels, &y, d)))
+        return 1;
+    if (e->labels && (y.dtype != DT_I64 || y.shape.rank != 1 || !x.shape.rank || y.shape.d[0] != x.shape.d[0])) {
+        diag_error(d, loc_file(e->labels), "labels must be i64 [%lld] (one per sample)",
+                   (long long)(x.shape.rank ? x.shape.d[0] : 0));
+        return 1;
+    }
+    Variant v[4] = {{"fp32"}, {"fp16"}, {"int8"}};
+    int nv = 3;
+    for (int i = 0; i < nv; i++) {
+        v[i].o = e->base;
+        v[i].o.precision = i == 0 ? PREC_FP32 : i == 1 ? PREC_FP16 : PREC_INT8;
+    }
+    if (!e->base.ncalib && !e->base.profile)
+        snprintf(v[2].why, sizeof v[2].why, "no calibration data (--calib DATA)");
+    for (int i = 0; i < nv; i++) {
+        Diag quiet;
+        diag_init(&quiet, NULL);
+        if (!*v[i].why) /* int8 without calibration data is not run */
+            v[i].ok = run_variant(model, &v[i], &x, &quiet);
+        diag_fini(&quiet);
+    }
+    if (!v[0].ok) {
+        diag_error(d, loc_file(model), "the fp32 model does not run: %s", v[0].why);
+        return 1;
+    }
+    FILE *out = stdout;
+    fprintf(out, "%s on %s (%lld samples%s):\n\n", model, e->data, (long long)v[0].n, e->labels ? ", with labels" : "");
+    fprintf(out, "  %-10s %9s %9s %9s %10s %10s %12s\n", "precision", "accuracy", "agree", "SQNR dB", "max|err|",
+            "size KB", "compile ms");
+    FILE *js = e->json ? fopen(e->json, "w") : NULL;
+    if (e->json && !js)
+        diag_error(d, loc_file(e->json), "cannot write");
+    if (js)
+        fprintf(js, "{\n  \"model\": \"%s\", \"samples\": %lld,\n  \"variants\": [", model, (long long)v[0].n);
+    for (int i = 0; i < nv; i++) {
+        if (!v[i].ok) {
+            fprintf(out, "  %-10s (not run: %s)\n", v[i].name, v[i].why);
+            continue;
+        }
+        compare(&v[i], &v[0], e->labels ? &y : NULL);
+        char acc[16] = "-";
+        if (e->labels)
+            snprintf(acc, sizeof acc, "%.2f%%", v[i].acc);
+        fprintf(out, "  %-10s %9s %8.2f%% %9.1f %10.3g %10.1f %12.0f\n", v[i].name, acc, v[i].agree, v[i].sqnr,
+                v[i].maxerr, v[i].bytes / 1024.0, v[i].compile_ms);
+        char accj[32] = "null";
+        if (e->labels)
+            snprintf(accj, sizeof accj, "%.4f", v[i].acc);
+        if (js)
+            fprintf(js, "%s\n    {\"precision\": \"%s\", \"accuracy\": %s, \"agreement\": %.4f, \"sqnr_db\": %.3f, "
+                        "\"max_abs_err\": %.6g, \"bytes\": %lld, \"compile_ms\": %.1f}",
+                    i ? "," : "", v[i].name, accj, v[i].agree,
+                    isfinite(v[i].sqnr) ? v[i].sqnr : 999.0, v[i].maxerr, v[i].bytes, v[i].compile_ms);
+    }
+    if (js)
+        fprintf(js, "\n  ]");
+    if (v[2].ok) {
+        DriverOptions o8 = e->base;
+        o8.precision = PREC_INT8;
+        per_layer(model, &o8, &x, out, js, d);
+    }
+    if (js) {
+        fprintf(js, "\n}\n");
+        fclose(js);
+    }
+    for (int i = 0; i < nv; i++)
+        free(v[i].out);
+    tensor_free(&x);
+    tensor_free(&y);
+    return 0;
+}

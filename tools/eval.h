@@ -1,0 +1,17 @@
+/* eval.h — `qkc eval`: the precisions of a model compared on data. */
+#ifndef QKC_EVAL_H
+#define QKC_EVAL_H
+
+#include "driver.h"
+
+typedef struct EvalOptions {
+    DriverOptions base;   /* target, calibration and quantization options */
+    const char *data;     /* X.npy: the model's (single) input, all samples */
+    const char *labels;   /* y.npy (i64) or NULL */
+    const char *json;     /* also write the tables as JSON here, or NULL */
+} EvalOptions;
+
+/* Print the comparison table (and write JSON); 0 on success, 1 on error. */
+int drv_eval(const char *model, const EvalOptions *e, Diag *d);
+
+#endif
