@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "calibrate.h"
+#include "mixed.h"
+#include "report.h"
 #include "runtime/npy.h"
 
 static double now(void)
@@ -170,7 +172,7 @@ Graph *drv_lower(const char *model, const DriverOptions *o, Diag *d)
     QuantOptions q = {.precision = o->precision, .act_s8 = o->act_s8, .weights_per_tensor = o->weights_per_tensor,
                       .weights_log2 = o->weights_log2, .pow2 = o->pow2, .nkeep = o->nkeep, .keep = o->keep};
     PassCtx pc = {.d = d, .verify = o->verify, .dump = o->dump, .print_after = o->print_after, .quant = &q};
-    if (o->precision == PREC_INT8 && !o->profile && o->ncalib == 0) {
+    if ((o->precision == PREC_INT8 || o->precision == PREC_MIXED) && !o->profile && !o->profile_mem && o->ncalib == 0) {
         diag_error(d, loc_none(), "--precision int8 needs calibration data (--calib DATA) or a profile (--profile FILE)");
         return NULL;
     }
@@ -186,18 +188,32 @@ Graph *drv_lower(const char *model, const DriverOptions *o, Diag *d)
         if (!ok)
             diag_error(d, loc_none(), "--calib-method %s: use minmax, percentile[=P], entropy or mse", o->calib_method);
         rc.opts.symmetric = o->act_s8;
-        ok = ok && get_profile(model, o, g, &prof, d);
-        rc.prof = &prof;
+        if (o->profile_mem)
+            rc.prof = o->profile_mem;
+        else
+            ok = ok && get_profile(model, o, g, &prof, d), rc.prof = &prof;
         q.range = profile_range;
         q.range_ctx = &rc;
     }
     ok = ok && passes_run_from(g, &pc, "quantize", NULL);
+    /* the report, and warnings, of every int8 compile (not of trials) */
+    if (ok && o->precision == PREC_INT8 && !o->quiet_report)
+        ok = drv_report(o->report, g, rc.prof, o, d);
     profile_free(&prof);
     if (!ok) {
         ir_graph_free(g);
         return NULL;
     }
     return g;
+}
+
+bool drv_profile(const char *model, const DriverOptions *o, CalibProfile *prof, Diag *d)
+{
+    PassCtx pc = {.d = d, .verify = o->verify};
+    Graph *g = to_fused(model, o, &pc, d);
+    bool ok = g && get_profile(model, o, g, prof, d);
+    ir_graph_free(g);
+    return ok;
 }
 
 bool drv_calibrate(const char *model, const DriverOptions *o, const char *out, Diag *d)
@@ -215,8 +231,41 @@ bool drv_calibrate(const char *model, const DriverOptions *o, const char *out, D
     return ok;
 }
 
+/* --precision mixed: choose the float layers, then compile as int8 with
+ * them kept (plus the user's --keep-float). */
+static bool compile_mixed(const char *model, const DriverOptions *o, Diag *d)
+{
+    MixedGoal goal = {o->min_sqnr > 0 ? o->min_sqnr : QKC_DEFAULT_MIN_SQNR, o->labels, o->max_accuracy_drop};
+    MixedChoice c;
+    if (!drv_mixed_choose(model, o, &goal, &c, d))
+        return false;
+    fprintf(stderr, "qkc: mixed: %d of %d layers kept in float", c.nkeep, c.nlayers);
+    for (int i = 0; i < c.nkeep; i++)
+        fprintf(stderr, "%s%s", i ? ", " : ": ", c.keep[i]);
+    fprintf(stderr, "; output SQNR %.1f dB on the calibration data (floor %.1f dB)", c.sqnr, goal.min_sqnr);
+    if (o->labels)
+        fprintf(stderr, ", accuracy drop %.2f points (limit %.2f)", c.accuracy_drop, o->max_accuracy_drop);
+    fprintf(stderr, "\n");
+    const char **keep = calloc((size_t)(c.nkeep + o->nkeep) + 1, sizeof *keep);
+    for (int i = 0; i < o->nkeep; i++)
+        keep[i] = o->keep[i];
+    for (int i = 0; i < c.nkeep; i++)
+        keep[o->nkeep + i] = c.keep[i];
+    DriverOptions o8 = *o;
+    o8.precision = PREC_INT8;
+    o8.keep = keep;
+    o8.nkeep = o->nkeep + c.nkeep;
+    o8.mixed = &c;
+    bool ok = drv_compile(model, &o8, d);
+    free(keep);
+    drv_mixed_free(&c);
+    return ok;
+}
+
 bool drv_compile(const char *model, const DriverOptions *o, Diag *d)
 {
+    if (o->precision == PREC_MIXED)
+        return compile_mixed(model, o, d);
     double t0 = now();
     CgOptions co = {.emit = o->emit, .out = o->out, .header = o->header, .opt_level = o->opt_level,
                     .verify_ir = o->verify};

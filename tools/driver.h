@@ -34,7 +34,17 @@ typedef struct DriverOptions {
     bool pow2;                 /* --pow2-scales */
     int nkeep;                 /* --keep-float NODE_OR_OPTYPE,... */
     const char *const *keep;
+    double min_sqnr;           /* mixed: output SQNR floor (dB) */
+    double max_accuracy_drop;  /* mixed, with labels: accuracy floor (points) */
+    const char *labels;        /* mixed: labels of the calibration samples */
+    const char *report;        /* --report FILE.json (quantized compiles) */
+    const struct MixedChoice *mixed; /* the mixed choice behind an int8 compile (for the report) */
+    const struct CalibProfile *profile_mem; /* a profile already in memory (used before profile/calib) */
+    bool quiet_report;         /* no report or warnings (trial lowerings) */
 } DriverOptions;
+
+/* The output SQNR floor of --precision mixed when none is given. */
+#define QKC_DEFAULT_MIN_SQNR 40.0
 
 /* The calibration method used when none is named. */
 #define QKC_DEFAULT_CALIB "percentile=99.99" 
@@ -47,6 +57,9 @@ bool drv_compile(const char *model, const DriverOptions *o, Diag *d);
  * of o's precision, calibrating from o's data or profile when needed:
  * the graph codegen would see (planned). */
 Graph *drv_lower(const char *model, const DriverOptions *o, Diag *d);
+/* The calibration profile of a model (from o's data, profile file, or
+ * profile in memory); free with profile_free. */
+bool drv_profile(const char *model, const DriverOptions *o, struct CalibProfile *prof, Diag *d);
 /* `qkc calibrate`: the profile of a model over o->calib, written to out. */
 bool drv_calibrate(const char *model, const DriverOptions *o, const char *out, Diag *d);
 /* FNV-1a 64 of a file's bytes (0 when unreadable), mixed into `h`. */

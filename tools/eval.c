@@ -208,6 +208,9 @@ static void per_layer(const char *model, const DriverOptions *o8, const Tensor *
 {
     DriverOptions of = *o8;
     of.precision = PREC_FP32;
+    DriverOptions oq = *o8;
+    oq.quiet_report = true;
+    o8 = &oq;
     Graph *gf = drv_lower(model, &of, d), *gq = drv_lower(model, o8, d);
     Keep kf = {0}, kq = {0};
     if (!gf || !gq || !run_keep(gf, x, &kf, d) || !run_keep(gq, x, &kq, d)) {

@@ -70,6 +70,12 @@ static const char *usage_compile =
     "  --activations A        u8 (default, asymmetric) or s8 (symmetric)\n"
     "  --pow2-scales          every scale a power of two (requantization by shifts)\n"
     "  --keep-float LIST      nodes (names) or op types to leave in float, comma separated\n"
+    "  --precision mixed      int8, with the layers that hurt most kept in float until\n"
+    "                         the floor holds (measured on the --calib data, one .npy):\n"
+    "  --min-sqnr DB          output SQNR floor against fp32 (default %g dB)\n"
+    "  --labels Y.npy         labels of the calibration samples, for:\n"
+    "  --max-accuracy-drop PP accuracy floor, in percentage points\n"
+    "  --report FILE.json     the per-layer quantization report (int8, mixed)\n"
     "\n"
     "  -O0 .. -O3             LLVM optimization level (default -O3)\n"
     "  --verify               check the IR after every pass and the LLVM module\n"
@@ -209,6 +215,18 @@ static const char *opt_value(Args *a, const char *name, const char *alias)
     return NULL;
 }
 
+static double parse_double(const char *opt, const char *s, double lo, double hi)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || end == s || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "qkc: %s: '%s' is not a number in [%g, %g]\n", opt, s, lo, hi);
+        exit(2);
+    }
+    return v;
+}
+
 static int64_t parse_int(const char *opt, const char *s, int64_t lo, int64_t hi)
 {
     char *end;
@@ -259,7 +277,7 @@ static int cmd_compile(Args *a)
         const char *s = a->argv[a->i];
         if (is_help(s)) {
             char *cpus = cpu_list();
-            printf(usage_compile, cpus, QKC_DEFAULT_CALIB);
+            printf(usage_compile, cpus, QKC_DEFAULT_CALIB, QKC_DEFAULT_MIN_SQNR);
             free(cpus);
             return 0;
         } else if ((v = opt_value(a, "--output", "-o"))) {
@@ -291,8 +309,8 @@ static int cmd_compile(Args *a)
             int k = 0;
             while (k < 4 && strcmp(names[k], v) != 0)
                 k++;
-            if (k == 4 || k == PREC_MIXED) {
-                fprintf(stderr, "qkc compile: --precision %s: use fp32, fp16 or int8\n", v);
+            if (k == 4) {
+                fprintf(stderr, "qkc compile: --precision %s: use fp32, fp16, int8 or mixed\n", v);
                 return 2;
             }
             o.precision = (Precision)k;
@@ -321,6 +339,14 @@ static int cmd_compile(Args *a)
             o.pow2 = true;
         } else if ((v = opt_value(a, "--keep-float", NULL))) {
             split_list(v, keep, &o.nkeep, a->argc * 8);
+        } else if ((v = opt_value(a, "--min-sqnr", NULL))) {
+            o.min_sqnr = parse_double("--min-sqnr", v, 0, 200);
+        } else if ((v = opt_value(a, "--max-accuracy-drop", NULL))) {
+            o.max_accuracy_drop = parse_double("--max-accuracy-drop", v, 0, 100);
+        } else if ((v = opt_value(a, "--labels", NULL))) {
+            o.labels = v;
+        } else if ((v = opt_value(a, "--report", NULL))) {
+            o.report = v;
         } else if (strncmp(s, "-O", 2) == 0 && s[2] >= '0' && s[2] <= '3' && !s[3]) {
             o.opt_level = s[2] - '0';
         } else if (strcmp(s, "--verify") == 0) {
@@ -339,8 +365,13 @@ static int cmd_compile(Args *a)
     o.binds = binds;
     o.calib = calib;
     o.keep = keep;
-    if (o.precision != PREC_INT8 && (o.ncalib || o.profile)) {
-        fprintf(stderr, "qkc compile: --calib and --profile go with --precision int8\n");
+    bool quant = o.precision == PREC_INT8 || o.precision == PREC_MIXED;
+    if (!quant && (o.ncalib || o.profile)) {
+        fprintf(stderr, "qkc compile: --calib and --profile go with --precision int8 or mixed\n");
+        return 2;
+    }
+    if (o.precision != PREC_MIXED && (o.min_sqnr || o.max_accuracy_drop || o.labels)) {
+        fprintf(stderr, "qkc compile: --min-sqnr, --max-accuracy-drop and --labels go with --precision mixed\n");
         return 2;
     }
     if (!model || !o.out) {

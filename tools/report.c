@@ -1,0 +1,160 @@
+/* report.c — the per-layer quantization report of an int8 compile
+ * (--report FILE.json), and the warnings of every quantized compile.
+ *
+ * For each integer layer: its op and name, the quantization of its input
+ * and output (the range they stand for, scale, zero point), the fraction of
+ * the calibration values that fall outside that range (clipped), the SQNR
+ * expected from quantizing the calibration distribution (rounding noise
+ * inside the range, clipping error outside, from the profile's
+ * histogram), the weights' scheme and scales, and the kernel. */
+#include "report.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/codegen.h"
+#include "mixed.h"
+
+typedef struct Qparam {
+    bool ok;
+    double scale;
+    int zp;
+    DType t;
+} Qparam;
+
+static Qparam qparam(const Value *s, const Value *z, DType t)
+{
+    Qparam q = {0};
+    if (!s || s->kind != VAL_CONST || shape_numel(&s->shape) != 1)
+        return q;
+    q.ok = true;
+    q.scale = *(const float *)s->data;
+    q.t = t;
+    if (z && z->kind == VAL_CONST && z->data)
+        q.zp = z->dtype == DT_U8 ? *(const uint8_t *)z->data : *(const int8_t *)z->data;
+    return q;
+}
+
+/* Fraction of the values outside [lo, hi] and the expected SQNR of
+ * quantizing them with step `step` inside it, from the histogram (bin
+ * centres). */
+static void estimate(const CalibStats *s, double lo, double hi, double step, double *clipped, double *sqnr)
+{
+    double sig = 0, noise = 0, out = 0, total = (double)s->count;
+    for (int i = 0; i < s->nbins; i++) {
+        double a, b;
+        calib_bin_bounds(s->bins[i].key, &a, &b);
+        double c = 0.5 * (a + b), n = (double)s->bins[i].n;
+        /* a bin is clipped when even its edge nearest zero is outside the
+         * range (values often sit on that edge: 1.0 for pixels in [0, 1]) */
+        double e = calib_bin_float(s->bins[i].key);
+        sig += n * c * c;
+        if (e < lo || e > hi) {
+            double e = c < lo ? lo - c : c - hi;
+            noise += n * e * e;
+            out += n;
+        } else {
+            noise += n * step * step / 12;
+        }
+    }
+    *clipped = total > 0 ? out / total : 0;
+    *sqnr = noise > 0 && sig > 0 ? 10 * log10(sig / noise) : INFINITY;
+}
+
+/* The float tensor a quantized value stands for ("x_q" -> "x"). */
+static const CalibStats *stats_of(const CalibProfile *p, const Value *v)
+{
+    const CalibStats *s = profile_find(p, v->name);
+    size_t n = strlen(v->name);
+    if (!s && n > 2 && strcmp(v->name + n - 2, "_q") == 0) {
+        char *base = strndup(v->name, n - 2);
+        s = profile_find(p, base);
+        free(base);
+    }
+    return s;
+}
+
+static void tensor_json(FILE *f, const char *what, const Value *v, Qparam q, const CalibProfile *p, const Node *n,
+                        int *warned)
+{
+    if (!q.ok)
+        return;
+    int qmin = q.t == DT_I8 ? -128 : 0, qmax = q.t == DT_I8 ? 127 : 255;
+    double lo = (qmin - q.zp) * q.scale, hi = (qmax - q.zp) * q.scale;
+    fprintf(f, ", \"%s\": {\"tensor\": \"%s\", \"type\": \"%s\", \"scale\": %.9g, \"zero_point\": %d, \"range\": [%.6g, %.6g]",
+            what, v->name, dtype_name(q.t), q.scale, q.zp, lo, hi);
+    const CalibStats *s = p ? stats_of(p, v) : NULL;
+    if (s) {
+        double clipped, sqnr;
+        estimate(s, lo, hi, q.scale, &clipped, &sqnr);
+        fprintf(f, ", \"clipped\": %.6g, \"est_sqnr_db\": %.3f", clipped, isfinite(sqnr) ? sqnr : 999.0);
+        if ((isfinite(sqnr) && sqnr < 20) || clipped > 0.01) {
+            fprintf(stderr, "qkc: warning: layer '%s' (%s): its %s '%s' quantizes with an estimated SQNR of %.1f dB "
+                            "(%.2f%% of the calibration values clipped); consider --keep-float %s\n",
+                    n->name, op_info[n->op].name, what, v->name, sqnr, 100 * clipped, n->name);
+            (*warned)++;
+        }
+    }
+    fprintf(f, "}");
+}
+
+bool drv_report(const char *path, const Graph *g, const CalibProfile *prof, const DriverOptions *o, Diag *d)
+{
+    FILE *f = path ? fopen(path, "w") : fopen("/dev/null", "w");
+    if (!f)
+        return diag_error(d, loc_file(path), "cannot write the report");
+    Target t;
+    cg_target_resolve(o->target, o->cpu, &t, d);
+    fprintf(f, "{\n  \"qkc_report\": 1,\n  \"model\": \"%s\",\n  \"precision\": \"%s\",\n", g->file ? g->file : "",
+            o->mixed ? "mixed" : "int8");
+    fprintf(f, "  \"calib_method\": \"%s\", \"activations\": \"%s\", \"weights\": \"%s\", \"pow2_scales\": %s,\n",
+            o->calib_method ? o->calib_method : QKC_DEFAULT_CALIB, o->act_s8 ? "s8" : "u8",
+            o->weights_log2 ? "log2" : o->weights_per_tensor ? "per-tensor" : "per-channel", o->pow2 ? "true" : "false");
+    fprintf(f, "  \"layers\": [");
+    int count = 0, warned = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = g->nodes[i];
+        bool lin = n->op == OP_QLINEAR_CONV || n->op == OP_QLINEAR_MATMUL;
+        if (!lin && n->op != OP_QLINEAR_ADD && n->op != OP_QLINEAR_GAP && n->op != OP_CONV_INTEGER &&
+            n->op != OP_MATMUL_INTEGER)
+            continue;
+        fprintf(f, "%s\n    {\"name\": \"%s\", \"op\": \"%s\"", count++ ? "," : "", n->name, op_info[n->op].name);
+        const Value *x = n->in[0];
+        Qparam qi = lin || n->op == OP_QLINEAR_ADD || n->op == OP_QLINEAR_GAP ? qparam(n->in[1], n->in[2], x->dtype)
+                                                                                : (Qparam){0};
+        tensor_json(f, "input", x, qi, prof, n, &warned);
+        int ys = n->op == OP_QLINEAR_GAP ? 3 : 6;
+        if (lin || n->op == OP_QLINEAR_ADD || n->op == OP_QLINEAR_GAP)
+            tensor_json(f, "output", n->out[0], qparam(n->in[ys], n->nin > ys + 1 ? n->in[ys + 1] : NULL, n->out[0]->dtype),
+                        prof, n, &warned);
+        const Value *ws = lin ? n->in[4] : NULL;
+        if (ws && ws->kind == VAL_CONST) {
+            double lo = INFINITY, hi = 0;
+            for (int64_t k = 0; k < shape_numel(&ws->shape); k++) {
+                double s = ((const float *)ws->data)[k];
+                lo = fmin(lo, s), hi = fmax(hi, s);
+            }
+            fprintf(f, ", \"weights\": {\"scheme\": \"%s\", \"scales\": [%.6g, %.6g]}",
+                    shape_numel(&ws->shape) > 1 ? "per-channel" : "per-tensor", lo, hi);
+        }
+        fprintf(f, ", \"kernel\": \"%s\"}", cg_kernel_desc(&t, n));
+    }
+    fprintf(f, "\n  ],\n  \"kept_float\": [");
+    for (int i = 0; i < o->nkeep; i++)
+        fprintf(f, "%s\"%s\"", i ? ", " : "", o->keep[i]);
+    fprintf(f, "]");
+    if (o->mixed) {
+        const MixedChoice *c = o->mixed;
+        fprintf(f, ",\n  \"mixed\": {\"min_sqnr_db\": %.3f, \"sqnr_db\": %.3f, \"sensitivity_db\": {",
+                o->min_sqnr > 0 ? o->min_sqnr : QKC_DEFAULT_MIN_SQNR, c->sqnr);
+        for (int i = 0; i < c->nlayers; i++)
+            fprintf(f, "%s\"%s\": %.3f", i ? ", " : "", c->layers[i], isfinite(c->sensitivity[i]) ? c->sensitivity[i] : 999.0);
+        fprintf(f, "}}");
+    }
+    fprintf(f, "\n}\n");
+    bool ok = fclose(f) == 0;
+    if (!ok && path)
+        return diag_error(d, loc_file(path), "cannot write the report");
+    return true;
+}
