@@ -1,5 +1,6 @@
 /* calib.c — calibration statistics (fixed-bin float32 histograms) and the
  * choice of a clipping range from them (minmax, percentile, entropy, mse).
+ * The exact channel sums are added in calib_exact.c, merged and checked here.
  *
  * Statistics are exact integer counts per fixed bin (see calib.h), so every
  * method below is a pure function of the multiset of values added. Methods
@@ -12,6 +13,7 @@
 #include <assert.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +66,16 @@ float calib_bin_float(int key)
     return f;
 }
 
+void calib_bin_name(int key, char *buf, size_t n)
+{
+    float f = calib_bin_float(key);
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, n, "%.*g", prec, (double)f);
+        if (strtof(buf, NULL) == f)
+            return;
+    }
+}
+
 void calib_bin_bounds(int key, double *lo, double *hi)
 {
     uint32_t c = key_code(key);
@@ -81,7 +93,16 @@ void calib_stats_init(CalibStats *s) { memset(s, 0, sizeof *s); }
 void calib_stats_free(CalibStats *s)
 {
     free(s->bins);
+    free(s->chan_count);
+    free(s->chan_sum);
     calib_stats_init(s);
+}
+
+static void chan_drop(CalibStats *s)
+{
+    free(s->chan_count);
+    free(s->chan_sum);
+    s->nchan = 0, s->chan_count = NULL, s->chan_sum = NULL;
 }
 
 /* Total order of the extremes: -0 < +0, so min/max do not depend on order. */
@@ -203,11 +224,41 @@ void calib_stats_add(CalibStats *s, const float *x, int64_t n)
     if (finite) {
         extremes(s, mn, mx);
         s->count += finite;
+        chan_drop(s); /* values the channel sums do not hold */
+    }
+}
+
+/* The channel part of calib_stats_merge, before the counts are added: the
+ * statistics with no finite values are the identity (see calib.h). */
+static void chan_merge(CalibStats *dst, const CalibStats *src)
+{
+    if (src->count == 0)
+        return;
+    if (dst->count == 0) {
+        chan_drop(dst);
+        if (src->nchan > 0) {
+            size_t n = (size_t)src->nchan;
+            dst->chan_count = xrealloc(NULL, n * sizeof *dst->chan_count);
+            dst->chan_sum = xrealloc(NULL, n * sizeof *dst->chan_sum);
+            memcpy(dst->chan_count, src->chan_count, n * sizeof *dst->chan_count);
+            memcpy(dst->chan_sum, src->chan_sum, n * sizeof *dst->chan_sum);
+            dst->nchan = src->nchan;
+        }
+        return;
+    }
+    if (dst->nchan == 0 || dst->nchan != src->nchan) {
+        chan_drop(dst);
+        return;
+    }
+    for (int64_t c = 0; c < dst->nchan; c++) {
+        dst->chan_count[c] += src->chan_count[c];
+        calib_exact_merge(&dst->chan_sum[c], &src->chan_sum[c]);
     }
 }
 
 void calib_stats_merge(CalibStats *dst, const CalibStats *src)
 {
+    chan_merge(dst, src);
     if (src->count)
         extremes(dst, src->min, src->max);
     dst->count += src->count;
@@ -224,13 +275,44 @@ bool calib_stats_equal(const CalibStats *a, const CalibStats *b)
     for (int32_t i = 0; i < a->nbins; i++)
         if (a->bins[i].key != b->bins[i].key || a->bins[i].n != b->bins[i].n)
             return false;
-    return true;
+    if (a->nchan != b->nchan)
+        return false;
+    size_t n = a->nchan > 0 ? (size_t)a->nchan : 0;
+    return n == 0 || (memcmp(a->chan_count, b->chan_count, n * sizeof *a->chan_count) == 0 &&
+                      memcmp(a->chan_sum, b->chan_sum, n * sizeof *a->chan_sum) == 0);
 }
 
 /* Whether v is a finite float32 value in bin `key`. */
 static bool in_bin(double v, int key)
 {
     return v != 0 && fabs(v) <= FLT_MAX && (double)(float)v == v && calib_bin_key((float)v) == key;
+}
+
+/* The channel part of calib_stats_check, for s otherwise consistent. */
+static const char *chan_check(const CalibStats *s)
+{
+    if (s->nchan < 0 || (s->nchan > 0 && (!s->chan_count || !s->chan_sum)))
+        return "bad channel arrays";
+    if (s->nchan > 0 && s->count == 0)
+        return "channel sums without finite values";
+    int64_t total = 0;
+    for (int64_t c = 0; c < s->nchan; c++) {
+        int64_t n = s->chan_count[c];
+        if (n < 0)
+            return "negative channel count";
+        if (n > INT64_MAX - total)
+            return "channel counts overflow";
+        total += n;
+        /* n * min <= sum <= n * max, exactly (min and max are float32 values) */
+        CalibExact lo = {{0}}, hi = {{0}};
+        calib_exact_add_n(&lo, (float)s->min, n);
+        calib_exact_add_n(&hi, (float)s->max, n);
+        if (calib_exact_cmp(&s->chan_sum[c], &lo) < 0 || calib_exact_cmp(&s->chan_sum[c], &hi) > 0)
+            return "a channel's sum is not within count * [min, max]";
+    }
+    if (s->nchan > 0 && total != s->count)
+        return "channel counts do not add up to count";
+    return NULL;
 }
 
 const char *calib_stats_check(const CalibStats *s)
@@ -254,7 +336,7 @@ const char *calib_stats_check(const CalibStats *s)
     if (sum != s->count)
         return "count is not zeros plus the bin counts";
     if (s->count == 0)
-        return s->min == 0 && s->max == 0 ? NULL : "min and max must be 0 when count is 0";
+        return s->min != 0 || s->max != 0 ? "min and max must be 0 when count is 0" : chan_check(s);
     if (!isfinite(s->min) || !isfinite(s->max) || before(s->max, s->min))
         return "min and max not ordered finite values";
     bool neg = s->nbins > 0 && s->bins[0].key < 0x4000;
@@ -263,7 +345,7 @@ const char *calib_stats_check(const CalibStats *s)
         return "min is not in the lowest non-empty bin";
     if (pos || !s->zeros ? !in_bin(s->max, s->bins[s->nbins - 1].key) : s->max != 0)
         return "max is not in the highest non-empty bin";
-    return NULL;
+    return chan_check(s);
 }
 
 /* ---- options ---- */

@@ -33,9 +33,54 @@
 #define QKC_CALIB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ir/diag.h"
+
+/* ---- exact sums (calib_exact.c) ----
+ *
+ * A sum of float32 values kept exactly, as a fixed-point integer in units of
+ * 2^-149 (the smallest denormal): every finite float is such an integer below
+ * 2^277 in magnitude, and the accumulator holds 384 bits in two's complement,
+ * so any sum of fewer than 2^105 values is exact (int64 counts stay far below).
+ * Adds and merges are integer additions: the state after any sequence of adds
+ * and merges of the same values is identical bit for bit, whatever the order,
+ * batching or sharding. An add costs a few ns and never allocates. A zeroed
+ * CalibExact ({0}, calloc) is the sum 0.
+ *
+ * Text form: "[-]0x<hex>p-149", the integer in lowercase hex without leading
+ * zeros ("0x0p-149" for 0, never "-0x0p-149"): one text per value, and a C99
+ * hex float literal of the exact sum. */
+
+#define CALIB_EXACT_LIMBS 6
+#define CALIB_EXACT_TEXT 105 /* buffer size that fits any text, NUL included */
+
+typedef struct CalibExact {
+    uint64_t limb[CALIB_EXACT_LIMBS]; /* sum * 2^149, two's complement, limb[0] lowest */
+} CalibExact;
+
+/* a += x; NaN and +-inf are not added (the caller counts them). */
+void calib_exact_add(CalibExact *a, float x);
+/* a += k * x exactly (k may be negative); NaN and +-inf are not added. */
+void calib_exact_add_n(CalibExact *a, float x, int64_t k);
+/* a += b, exactly (commutative and associative). */
+void calib_exact_merge(CalibExact *a, const CalibExact *b);
+/* -1, 0, 1 as a <, ==, > b (by value). */
+int calib_exact_cmp(const CalibExact *a, const CalibExact *b);
+/* The sum, correctly rounded to the nearest double (ties to even). */
+double calib_exact_value(const CalibExact *a);
+/* The sum divided by n >= 1, correctly rounded to the nearest double (ties
+ * to even), computed with integers only (the same bits on every host); NaN
+ * when n < 1. */
+double calib_exact_mean(const CalibExact *a, int64_t n);
+/* The text form into buf (CALIB_EXACT_TEXT bytes always suffice); false, with
+ * buf "" when n > 0, when it does not fit. */
+bool calib_exact_format(const CalibExact *a, char *buf, size_t n);
+/* Parse the text form (exactly as calib_exact_format writes it: no blanks,
+ * no '+', no uppercase, no leading zeros, no -0, within the 384-bit range);
+ * false, *out unchanged, on anything else. */
+bool calib_exact_parse(const char *s, CalibExact *out);
 
 /* ---- statistics ---- */
 
@@ -46,6 +91,17 @@ typedef struct CalibBin {
     int64_t n;      /* values in the bin, > 0 */
 } CalibBin;
 
+/* Channel sums. Statistics may also hold, for each channel of the tensor,
+ * the count and the exact sum (CalibExact) of its finite values, so that
+ * channel means (for bias correction) are as independent of order, batching
+ * and sharding as the histogram. They are kept only while they cover every
+ * finite value: statistics with no finite value have none and take those of
+ * the first values added or merged; values added by calib_stats_add, or by
+ * calib_stats_add_channels with another channel count, or merged from
+ * statistics with other channels or none, drop them. This is a merge that
+ * stays exact, commutative and associative, with the empty statistic as its
+ * identity. */
+
 typedef struct CalibStats {
     double min, max;    /* exact extremes of the finite values (-0 < +0); 0 when count == 0 */
     int64_t count;      /* finite values seen (zeros + the bins' counts) */
@@ -53,20 +109,38 @@ typedef struct CalibStats {
     int64_t nonfinite;  /* NaN and +-inf values seen; in no other field */
     CalibBin *bins;     /* non-empty bins, ascending key (= ascending value) */
     int32_t nbins, cap; /* bins used, allocated */
+    int64_t nchan;         /* channels with sums; 0: none (always 0 when count == 0) */
+    int64_t *chan_count;   /* finite values per channel [nchan]; they add up to count */
+    CalibExact *chan_sum;  /* exact sum of those values per channel [nchan] */
 } CalibStats;
 
 /* An empty statistic (no allocation yet). */
 void calib_stats_init(CalibStats *s);
-/* Add n values; the result does not depend on how values are split into calls or ordered. */
+/* Add n values; the result does not depend on how values are split into calls or ordered.
+ * Finite values drop the channel sums. */
 void calib_stats_add(CalibStats *s, const float *x, int64_t n);
-/* dst += src: exact, commutative and associative (counts must fit int64). */
+/* calib_stats_add, and the channel sums of the values: value i is in channel
+ * (i / inner) % channels (channels: the size of the channel dim, inner: the
+ * product of the dims after it; both >= 1, else this is calib_stats_add). Use
+ * it, not calib_stats_add, for every batch of a tensor whose channel means are
+ * wanted: e.g. x[N, C, H, W]: (x, N*C*H*W, C, H*W); x[N, K]: (x, N*K, K, 1). */
+void calib_stats_add_channels(CalibStats *s, const float *x, int64_t n, int64_t channels, int64_t inner);
+/* The mean of each channel's finite values into means[0, channels), each
+ * correctly rounded (0 for a channel with none); false (means untouched) when
+ * s has no channel sums or sums of another channel count. */
+bool calib_stats_channel_means(const CalibStats *s, int64_t channels, double *means);
+/* dst += src: exact, commutative and associative (counts must fit int64); channel
+ * sums are added when both have them with the same channel count, taken from src
+ * when dst has no finite values, kept when src has none, else dropped. */
 void calib_stats_merge(CalibStats *dst, const CalibStats *src);
-/* Whether two statistics are identical, bit for bit (min/max by bits, so -0 != +0). */
+/* Whether two statistics are identical, bit for bit (min/max by bits, so -0 != +0),
+ * channel sums included. */
 bool calib_stats_equal(const CalibStats *a, const CalibStats *b);
-/* Release the bins; s is left empty (as after init). */
+/* Release the bins and channel sums; s is left empty (as after init). */
 void calib_stats_free(CalibStats *s);
 /* NULL when s is consistent (counts add up, bins sorted and non-empty, min/max in the
- * extreme bins); else what is wrong, for a reader's error message. */
+ * extreme bins; channel counts add up to count, each channel's mean within [min, max]);
+ * else what is wrong, for a reader's error message. */
 const char *calib_stats_check(const CalibStats *s);
 
 /* The key of the bin of a finite nonzero float. */
@@ -78,6 +152,9 @@ bool calib_key_valid(int key);
 void calib_bin_bounds(int key, double *lo, double *hi);
 /* The bin's edge nearest zero, as the float that names it. */
 float calib_bin_float(int key);
+/* The bin's name in the profile: the shortest "%.*g" of calib_bin_float(key)
+ * that reads back as it (n >= 16 suffices). */
+void calib_bin_name(int key, char *buf, size_t n);
 
 /* ---- ranges ---- */
 
@@ -116,13 +193,20 @@ bool calib_range(const CalibStats *s, const CalibOptions *o, double *lo, double 
  *  "tensors": {
  *   "conv1": {"min": -1.5, "max": 2, "count": 100, "nonfinite": 0, "zeros": 3, "hist": {
  *     "-1.5": 2, "-1.4375": 1,
- *     "0.5": 40, ...}},
+ *     "0.5": 40, ...},
+ *    "channels": {"n": 3,
+ *     "count": [40, 30, 30],
+ *     "sum": ["0x1ap-149", "-0x3p-149", "0x0p-149"]}},
  *   ...
  *  }}
  *
  * Tensors sorted by name (byte order), one block of lines each; bins in
  * ascending value, one line per binade; doubles as %.17g, so reading gives
- * back the same bits. The version key comes first. */
+ * back the same bits. The version key comes first. "channels" is there for
+ * tensors with channel sums (only): n >= 1 channels, the finite values per
+ * channel (16 a line) and their exact sums (calib_exact_format, 4 a line).
+ * It was added to version 1 as an optional key: profiles without it read as
+ * before. */
 
 #define CALIB_PROFILE_VERSION 1
 
@@ -156,5 +240,9 @@ bool profile_read(const char *path, CalibProfile *p, Diag *d);
 bool profile_merge(CalibProfile *dst, const CalibProfile *src, Diag *d);
 /* Release everything p owns; p is left empty. */
 void profile_free(CalibProfile *p);
+
+/* For profile.c and profile_read.c: the length of the valid UTF-8 sequence
+ * at s (n >= 1 bytes left), or 0 when it is not one. */
+size_t profile_utf8_len(const unsigned char *s, size_t n);
 
 #endif

@@ -21,8 +21,15 @@ typedef struct QuantOptions {
     bool weights_per_tensor;/* else per output channel */
     bool weights_log2;      /* weights as signed powers of two times the scale */
     bool pow2;              /* every scale a power of two */
+    bool io_int8;           /* graph inputs and outputs stay quantized (pass "io") */
     int nkeep;              /* nodes left in float: names or op types */
     const char *const *keep;
+    /* Bias correction: the mean of each channel of activation `value`
+     * (dim 1 of a Conv input, the last dim of a Gemm/MatMul input) on the
+     * calibration data, into means[0..n); false when unknown (then no
+     * correction). NULL: no bias correction. */
+    bool (*means)(void *ctx, const char *value, int64_t n, double *means);
+    void *means_ctx;
 } QuantOptions;
 
 typedef struct PassCtx {
@@ -54,6 +61,7 @@ bool pass_dce(Graph *g, PassCtx *pc);
 bool pass_quantize(Graph *g, PassCtx *pc);
 bool pass_fp16(Graph *g, PassCtx *pc);
 bool pass_qdq_fold(Graph *g, PassCtx *pc);
+bool pass_io(Graph *g, PassCtx *pc);
 bool pass_plan(Graph *g, PassCtx *pc);
 
 /* Run the pipeline (through the pass named `stop_after`, or all when NULL).

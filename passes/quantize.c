@@ -10,6 +10,9 @@
  *     scales);
  *   - its weight becomes an int8 constant (per output channel or per
  *     tensor, symmetric [-127, 127], or signed powers of two) behind a DQ;
+ *     with channel means of its input (QuantOptions.means), its bias is
+ *     corrected for the mean error the rounded weights add (empirical bias
+ *     correction: b -= sum_k (W_q - W)[c,k] * E[x_k]);
  *   - its output passes through Q -> DQ when another quantized node reads
  *     it; MaxPool, Relu, Transpose and views between quantized nodes keep
  *     their input's parameters, so they run on the integers.
@@ -156,6 +159,8 @@ static void insert_qdq(Q *q, Value *v, QPar p)
         ir_node_move_before(g, dn, before);
     }
     redirect(g, v, dv, qn);
+    if (v->is_output && q->o->io_int8) /* the output is the Q -> DQ value: pass "io" strips the DQ */
+        ir_replace_output(g, v, dv);
     q->par[v->id] = q->par[dv->id] = p;
     q->has[v->id] = q->has[dv->id] = true;
 }
@@ -173,8 +178,64 @@ static bool quantize_act(Q *q, Value *v)
     return true;
 }
 
-/* The weight of node n: int8 constant + scale (+ DQ), symmetric. */
-static void quantize_weight(Q *q, Node *n)
+/* Empirical bias correction of node n (weights w, quantized q with scales
+ * s): the bias becomes b - sum_k (q*s - w)[m,k] * E[x_k], E[x] per input
+ * channel, so the rounding of the weights adds no mean shift. */
+static void correct_bias(Q *q, Node *n, const Value *x, const float *w, const int8_t *wq, const float *s, int64_t C,
+                         int axis, int64_t inner)
+{
+    const QuantOptions *o = q->o;
+    Value *wv = n->in[1];
+    if (!o->means || (n->op == OP_GEMM && (n->a.alpha != 1.0f || n->a.beta != 1.0f)))
+        return;
+    const Shape *ws = &wv->shape;
+    bool conv = n->op == OP_CONV;
+    int64_t M = conv ? ws->d[0] : ws->d[axis], K = conv ? ws->d[1] : ws->d[1 - axis];
+    int64_t xc = conv ? x->shape.d[1] : K; /* input channels */
+    if (conv && n->a.group != 1)
+        return;
+    double *mean = calloc((size_t)xc + 1, sizeof(double)), *delta = calloc((size_t)M + 1, sizeof(double));
+    bool ok = mean && delta && o->means(o->means_ctx, x->name, xc, mean);
+    int64_t total = shape_numel(ws), taps = conv ? total / (M * K) : 1;
+    for (int64_t i = 0; ok && i < total; i++) {
+        int64_t c = C == 1 ? 0 : (i / inner) % ws->d[axis];
+        double err = (double)wq[i] * s[c] - (double)w[i];
+        int64_t m, k;
+        if (conv)
+            m = i / (K * taps), k = (i / taps) % K;
+        else if (axis == 0) /* [N, K] */
+            m = i / K, k = i % K;
+        else /* [K, N] */
+            k = i / M, m = i % M;
+        delta[m] += err * mean[k];
+    }
+    if (ok) {
+        Graph *g = q->g;
+        Shape bs = {.rank = 1, .d = {M}};
+        Value *ob = n->nin > 2 ? n->in[2] : NULL;
+        if (ob && (ob->kind != VAL_CONST || ob->dtype != DT_F32 || shape_numel(&ob->shape) != M ||
+                   (ob->shape.rank == 2 && ob->shape.d[0] != 1)))
+            ok = false;
+        if (ok) {
+            Value *nb = ir_const_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_bc", n->name)), DT_F32, &bs, NULL);
+            for (int64_t m = 0; m < M; m++)
+                ((float *)nb->data)[m] = (float)((ob ? ((const float *)ob->data)[m] : 0.0) - delta[m]);
+            if (n->nin < 3) {
+                Value **in = arena_alloc(g->arena, sizeof(Value *) * 3);
+                in[0] = n->in[0], in[1] = n->in[1];
+                n->in = in;
+                n->nin = 3;
+            }
+            n->in[2] = nb;
+        }
+    }
+    free(mean);
+    free(delta);
+}
+
+/* The weight of node n: int8 constant + scale (+ DQ), symmetric; x is the
+ * float input it multiplies (for bias correction). */
+static void quantize_weight(Q *q, Node *n, const Value *x)
 {
     Graph *g = q->g;
     const QuantOptions *o = q->o;
@@ -212,6 +273,7 @@ static void quantize_weight(Q *q, Node *n)
         qd[i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
     }
     free(amax);
+    correct_bias(q, n, x, wd, qd, sd, C, axis, inner);
     Value *dv = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_dq", w->name)), DT_F32, ws, VAL_TEMP);
     Value *din[2] = {wq, scale};
     Node *dn = ir_node_new(g, OP_DEQUANTIZE, arena_printf(g->arena, "%s_dequant", w->name), din, 2, &dv, 1);
@@ -221,9 +283,12 @@ static void quantize_weight(Q *q, Node *n)
     n->in[1] = dv;
 }
 
-/* Readers of v, through Identity-like chains not followed: direct only. */
+/* Readers of v, through Identity-like chains not followed: direct only.
+ * With --io int8 a graph output counts as one: it is to stay quantized. */
 static bool read_by_quantized(Q *q, const Value *v)
 {
+    if (q->o->io_int8 && v->is_output)
+        return true;
     for (int i = 0; i < q->g->nnodes; i++) {
         const Node *n = q->g->nodes[i];
         for (int k = 0; k < n->nin; k++)
@@ -257,11 +322,12 @@ bool pass_quantize(Graph *g, PassCtx *pc)
         if (g->nvalues + 16 >= cap)
             break; /* cannot happen: at most 4 values per original value */
         if (compute(o, n)) {
+            const Value *x0 = n->in[0]; /* before its Q/DQ: the float tensor the statistics know */
             int nact = n->op == OP_ADD ? 2 : 1;
             for (int k = 0; k < nact && ok; k++)
                 ok = quantize_act(&q, n->in[k]);
             if (ok && (n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_MATMUL))
-                quantize_weight(&q, n);
+                quantize_weight(&q, n, x0);
             if (ok && read_by_quantized(&q, n->out[0]))
                 ok = quantize_act(&q, n->out[0]);
         } else if (passthrough(n) && !kept(o, n) && n->in[0] && n->in[0]->id < cap && q.has[n->in[0]->id] &&

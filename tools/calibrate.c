@@ -82,14 +82,41 @@ static bool resolve(const Graph *g, const char *const *specs, int nspecs, Src **
 
 typedef struct Obs {
     CalibProfile *prof;
+    int64_t *chan, *inner;  /* by value id: the channel layout of a tensor whose means are kept (chan 0: none) */
 } Obs;
+
+/* The activations read by Conv (channels: dim 1) and Gemm/MatMul (the
+ * last dim) keep channel sums, for bias correction (passes/quantize.c). */
+static void channel_layouts(const Graph *g, Obs *o)
+{
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = g->nodes[i];
+        const Value *x = n->nin ? n->in[0] : NULL;
+        if (!x || x->kind == VAL_CONST || x->dtype != DT_F32 || x->shape.rank < 1)
+            continue;
+        int64_t c = 0, inner = 1;
+        if (n->op == OP_CONV && x->shape.rank >= 3) {
+            c = x->shape.d[1];
+            for (int k = 2; k < x->shape.rank; k++)
+                inner *= x->shape.d[k];
+        } else if ((n->op == OP_GEMM && !n->a.trans_a) || n->op == OP_MATMUL) {
+            c = x->shape.d[x->shape.rank - 1];
+        }
+        if (c > 0 && inner > 0)
+            o->chan[x->id] = c, o->inner[x->id] = inner;
+    }
+}
 
 static void observe(void *ctx, const Value *v, const Tensor *t)
 {
     Obs *o = ctx;
     if (t->dtype != DT_F32 || v->kind == VAL_CONST)
         return;
-    calib_stats_add(profile_tensor(o->prof, v->name), t->data, tensor_numel(t));
+    CalibStats *s = profile_tensor(o->prof, v->name);
+    if (o->chan[v->id] > 0)
+        calib_stats_add_channels(s, t->data, tensor_numel(t), o->chan[v->id], o->inner[v->id]);
+    else
+        calib_stats_add(s, t->data, tensor_numel(t));
 }
 
 bool drv_calib_collect(const Graph *g, const char *const *specs, int nspecs, int64_t chunk, CalibProfile *prof,
@@ -122,7 +149,11 @@ bool drv_calib_collect(const Graph *g, const char *const *specs, int nspecs, int
     Tensor *full = calloc((size_t)g->ninputs + 1, sizeof(Tensor));
     Tensor *in = calloc((size_t)g->ninputs + 1, sizeof(Tensor));
     Tensor *out = calloc((size_t)g->noutputs + 1, sizeof(Tensor));
-    Obs obs = {prof};
+    Obs obs = {prof, calloc((size_t)g->nvalues + 1, sizeof(int64_t)), calloc((size_t)g->nvalues + 1, sizeof(int64_t))};
+    if (!obs.chan || !obs.inner)
+        ok = diag_error(d, loc_none(), "out of memory");
+    else
+        channel_layouts(g, &obs);
     for (int b = 0; b < nbatch && ok; b++) {
         int64_t batch = -1;
         for (int k = 0; k < g->ninputs && ok; k++) {
@@ -183,6 +214,8 @@ bool drv_calib_collect(const Graph *g, const char *const *specs, int nspecs, int
     free(in);
     free(out);
     free(count);
+    free(obs.chan);
+    free(obs.inner);
     free(src);
     for (int i = 0; i < nowned; i++)
         free(owned[i]);

@@ -136,7 +136,8 @@ static Graph *to_fused(const char *model, const DriverOptions *o, PassCtx *pc, D
     Graph *g = drv_import(model, o, d);
     if (!g)
         return NULL;
-    if (o->dump && o->print_after && (strcmp(o->print_after, "import") == 0 || strcmp(o->print_after, "all") == 0)) {
+    if (o->dump && (o->dump_import || (o->print_after && (strcmp(o->print_after, "import") == 0 ||
+                                                          strcmp(o->print_after, "all") == 0)))) {
         fprintf(o->dump, "# after import\n");
         ir_print(g, o->dump);
     }
@@ -167,10 +168,20 @@ static bool get_profile(const char *model, const DriverOptions *o, const Graph *
     return drv_calib_collect(g, o->calib, o->ncalib, 64, prof, d);
 }
 
+/* Channel means of an activation from its statistics in the profile (for
+ * bias correction): exact sums, so the same from --calib and --profile. */
+static bool profile_means(void *ctx, const char *value, int64_t n, double *out)
+{
+    RangeCtx *r = ctx;
+    const CalibStats *s = profile_find(r->prof, value);
+    return s && calib_stats_channel_means(s, n, out);
+}
+
 Graph *drv_lower(const char *model, const DriverOptions *o, Diag *d)
 {
     QuantOptions q = {.precision = o->precision, .act_s8 = o->act_s8, .weights_per_tensor = o->weights_per_tensor,
-                      .weights_log2 = o->weights_log2, .pow2 = o->pow2, .nkeep = o->nkeep, .keep = o->keep};
+                      .weights_log2 = o->weights_log2, .pow2 = o->pow2, .nkeep = o->nkeep, .keep = o->keep,
+                      .io_int8 = o->io_int8};
     PassCtx pc = {.d = d, .verify = o->verify, .dump = o->dump, .print_after = o->print_after, .quant = &q};
     if ((o->precision == PREC_INT8 || o->precision == PREC_MIXED) && !o->profile && !o->profile_mem && o->ncalib == 0) {
         diag_error(d, loc_none(), "--precision int8 needs calibration data (--calib DATA) or a profile (--profile FILE)");
@@ -192,6 +203,10 @@ Graph *drv_lower(const char *model, const DriverOptions *o, Diag *d)
             rc.prof = o->profile_mem;
         else
             ok = ok && get_profile(model, o, g, &prof, d), rc.prof = &prof;
+        if (!o->no_bias_correction) {
+            q.means = profile_means;
+            q.means_ctx = &rc;
+        }
         q.range = profile_range;
         q.range_ctx = &rc;
     }
@@ -285,9 +300,10 @@ bool drv_compile(const char *model, const DriverOptions *o, Diag *d)
         /* the artifact's identity: model bytes and everything that changes the code */
         uint64_t h = drv_hash_file(model, 1469598103934665603ull);
         char opts[256];
-        snprintf(opts, sizeof opts, "%s|%s|%s|%lld|O%d|p%d|%s|%d%d%d%d", QKC_VERSION, co.target.name, co.target.cpu,
-                 (long long)o->batch, o->opt_level, (int)o->precision, o->calib_method ? o->calib_method : "",
-                 o->act_s8, o->weights_per_tensor, o->weights_log2, o->pow2);
+        snprintf(opts, sizeof opts, "%s|%s|%s|%lld|O%d|p%d|%s|%d%d%d%d%d%d", QKC_VERSION, co.target.name,
+                 co.target.cpu, (long long)o->batch, o->opt_level, (int)o->precision,
+                 o->calib_method ? o->calib_method : "", o->act_s8, o->weights_per_tensor, o->weights_log2, o->pow2,
+                 o->io_int8, o->no_bias_correction);
         h = drv_hash_str(opts, h);
         for (int i = 0; i < o->ncalib; i++)
             h = drv_hash_str(o->calib[i], h);

@@ -20,6 +20,7 @@ typedef struct DriverOptions {
     int opt_level;             /* 0..3 (default 3 when 0 is not asked: see qkc.c) */
     bool verify;               /* ir_verify after every pass, LLVM verifier */
     const char *print_after;   /* dump IR after this pass ("all", "import") */
+    bool dump_import;          /* ... and after import in any case (qkc inspect) */
     FILE *dump;
     bool verbose;              /* stage times and a summary on stderr */
     /* precision (docs/quantization.md) */
@@ -32,6 +33,8 @@ typedef struct DriverOptions {
     bool weights_per_tensor;   /* --weights per-tensor */
     bool weights_log2;         /* --weights log2 */
     bool pow2;                 /* --pow2-scales */
+    bool no_bias_correction;   /* --no-bias-correction */
+    bool io_int8;              /* --io int8: graph inputs/outputs stay quantized */
     int nkeep;                 /* --keep-float NODE_OR_OPTYPE,... */
     const char *const *keep;
     double min_sqnr;           /* mixed: output SQNR floor (dB) */
@@ -47,7 +50,7 @@ typedef struct DriverOptions {
 #define QKC_DEFAULT_MIN_SQNR 40.0
 
 /* The calibration method used when none is named. */
-#define QKC_DEFAULT_CALIB "percentile=99.99" 
+#define QKC_DEFAULT_CALIB "minmax"
 
 /* Read and import a model (with --batch and --bind applied). */
 Graph *drv_import(const char *model, const DriverOptions *o, Diag *d);
