@@ -528,8 +528,8 @@ static DescTypes desc_types(Cg *cg)
 {
     DescTypes t;
     LLVMTypeRef p = cg->ptr, i32 = cg->i32, i64 = cg->i64;
-    LLVMTypeRef tensor[] = {p, i32, i32, p};
-    t.tensor = LLVMStructTypeInContext(cg->ctx, tensor, 4, 0);
+    LLVMTypeRef tensor[] = {p, i32, i32, p, LLVMDoubleTypeInContext(cg->ctx), i32};
+    t.tensor = LLVMStructTypeInContext(cg->ctx, tensor, 6, 0);
     LLVMTypeRef arg[] = {i32, i32, i64};
     t.arg = LLVMStructTypeInContext(cg->ctx, arg, 3, 0);
     LLVMTypeRef launch[] = {p, i64, i64, i32, i32, p};
@@ -564,8 +564,10 @@ static LLVMValueRef tensor_descs(Cg *cg, LLVMModuleRef m, DescTypes *dt, Value *
         snprintf(name, sizeof name, "qk.%s%d.dims", what, i);
         LLVMValueRef f[] = {cstr(cg, m, v->name, "qk.name"), cg_i32(cg, dtype_to_onnx(v->dtype)),
                             cg_i32(cg, v->shape.rank),
-                            global_array(cg, m, cg->i64, dims, (unsigned)v->shape.rank, name)};
-        elems[i] = LLVMConstNamedStruct(dt->tensor, f, 4);
+                            global_array(cg, m, cg->i64, dims, (unsigned)v->shape.rank, name),
+                            LLVMConstReal(LLVMDoubleTypeInContext(cg->ctx), (double)v->qscale),
+                            cg_i32(cg, v->qzero)};
+        elems[i] = LLVMConstNamedStruct(dt->tensor, f, 6);
     }
     char name[32];
     snprintf(name, sizeof name, "qk.%ss", what);

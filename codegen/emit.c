@@ -88,6 +88,13 @@ static void describe_tensor(FILE *f, const char *P, const char *kind, int i, con
     else
         fprintf(f, "#define %s_%s_%s_BYTES(batch) ((size_t)%" PRId64 "u)\n", P, kind[0] == 'i' ? "INPUT" : "OUTPUT",
                 id, per);
+    if (v->qscale > 0) {
+        const char *K = kind[0] == 'i' ? "INPUT" : "OUTPUT";
+        fprintf(f, "/* quantized (--io int8): real = %s_%s_%s_SCALE * (q - %s_%s_%s_ZERO_POINT) */\n", P, K, id, P,
+                K, id);
+        fprintf(f, "#define %s_%s_%s_SCALE %.9g\n#define %s_%s_%s_ZERO_POINT %d\n", P, K, id, (double)v->qscale, P,
+                K, id, (int)v->qzero);
+    }
 }
 
 bool cg_write_header(Cg *cg, const char *path)

@@ -155,6 +155,11 @@ void ir_replace_uses(Graph *g, Value *from, Value *to)
             if (n->in[k] == from)
                 n->in[k] = to;
     }
+    ir_replace_output(g, from, to);
+}
+
+void ir_replace_output(Graph *g, Value *from, Value *to)
+{
     for (int i = 0; i < g->noutputs; i++)
         if (g->outputs[i] == from) {
             g->outputs[i] = to;
@@ -166,6 +171,8 @@ void ir_replace_uses(Graph *g, Value *from, Value *to)
             from->name = tmp;
             strmap_put(&g->names, to->name, to);
             strmap_put(&g->names, from->name, from);
+            to->decl_dtype = from->decl_dtype, to->decl_shape = from->decl_shape;
+            from->decl_dtype = DT_UNDEF, from->decl_shape.rank = RANK_UNKNOWN;
         }
 }
 

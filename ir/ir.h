@@ -87,6 +87,8 @@ typedef struct Value {
     SrcLoc loc;        /* where it was defined, for messages */
     DType decl_dtype;  /* graph outputs: the type the model declares (or DT_UNDEF) */
     Shape decl_shape;  /* ... and shape (rank RANK_UNKNOWN if none; dims -2 unknown) */
+    float qscale;      /* graph inputs/outputs kept quantized (--io int8): real = qscale * (q - qzero); */
+    int32_t qzero;     /* qscale 0: not quantized */
     /* memory plan (passes/plan.c) */
     MemRegion region;
     int mem_index;     /* MEM_INPUT/MEM_OUTPUT: position among inputs/outputs */
@@ -169,6 +171,9 @@ void ir_graph_add_input(Graph *g, Value *v);
 void ir_graph_add_output(Graph *g, Value *v);
 /* Make every use of `from` (node inputs, graph outputs) read `to` instead. */
 void ir_replace_uses(Graph *g, Value *from, Value *to);
+/* Make the graph outputs that are `from` be `to` instead; `to` takes the
+ * public name (the two values swap names) and the declared type. */
+void ir_replace_output(Graph *g, Value *from, Value *to);
 /* Remove a node from the node list (its outputs become orphans). */
 void ir_node_remove(Graph *g, Node *n);
 /* Recount Value.nuses (graph outputs count as a use). */

@@ -157,12 +157,20 @@ void ir_print_node(const Node *n, FILE *f)
     fprintf(f, "\n");
 }
 
+/* A graph input/output kept quantized (--io int8): its parameters. */
+static void print_io_quant(const Value *v, FILE *f)
+{
+    if (v->qscale > 0)
+        fprintf(f, "  quantized: scale=%.9g zero_point=%d", (double)v->qscale, (int)v->qzero);
+}
+
 void ir_print(const Graph *g, FILE *f)
 {
     fprintf(f, "graph %s (opset %d)\n", g->name, g->opset);
     for (int i = 0; i < g->ninputs; i++) {
         fprintf(f, "  input  %%%s: ", g->inputs[i]->name);
         print_type(g->inputs[i], f);
+        print_io_quant(g->inputs[i], f);
         fprintf(f, "\n");
     }
     for (int i = 0; i < g->nvalues; i++) {
@@ -189,6 +197,9 @@ void ir_print(const Graph *g, FILE *f)
     }
     for (int i = 0; i < g->nnodes; i++)
         ir_print_node(g->nodes[i], f);
-    for (int i = 0; i < g->noutputs; i++)
-        fprintf(f, "  output %%%s\n", g->outputs[i]->name);
+    for (int i = 0; i < g->noutputs; i++) {
+        fprintf(f, "  output %%%s", g->outputs[i]->name);
+        print_io_quant(g->outputs[i], f);
+        fprintf(f, "\n");
+    }
 }

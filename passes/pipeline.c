@@ -20,6 +20,8 @@ const PassInfo pass_pipeline[] = {
     {"fp16", pass_fp16, "store weights and activations as fp16"},
     /* DQ -> op -> Q patterns (ours or the model's) become integer kernels */
     {"qdq-fold", pass_qdq_fold, "fold QuantizeLinear/DequantizeLinear patterns into integer ops"},
+    /* --io int8: the entry Q and exit DQ go, the interface stays integer */
+    {"io", pass_io, "keep graph inputs/outputs quantized (--io int8)"},
     /* what the rewrites left unused */
     {"dce2", pass_dce, "remove nodes the rewrites left unused"},
     /* workspace offsets with liveness-based reuse; views alias */

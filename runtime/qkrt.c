@@ -191,6 +191,10 @@ static qkrt_status check_tensor(const char *what, const char *kind, int i, const
             return qkrt_fail(QKRT_ERR_FORMAT, "%s: %s '%.64s': bad dim %lld at %d", what, kind, t->name,
                              (long long)t->dims[k], k);
     }
+    if (!(t->scale >= 0 && t->scale < 1e38) || (t->scale > 0 && !(t->dtype == 2 || t->dtype == 3)) ||
+        (t->scale > 0 && (t->zero_point < (t->dtype == 2 ? 0 : -128) || t->zero_point > (t->dtype == 2 ? 255 : 127))))
+        return qkrt_fail(QKRT_ERR_FORMAT, "%s: %s '%.64s': bad quantization (scale %g, zero point %d)", what, kind,
+                         t->name, t->scale, (int)t->zero_point);
     size_t bytes;
     if (!qkrt_tensor_bytes_checked(t, 1, &bytes))
         return qkrt_fail(QKRT_ERR_FORMAT, "%s: %s '%.64s': size overflows", what, kind, t->name);

@@ -64,12 +64,20 @@ static const char *usage_compile =
     "                         a directory of .npy batches, or NAME=FILE.npy per input\n"
     "  --profile FILE         reuse a calibration profile (qkc calibrate) instead\n"
     "  --calib-method M       minmax, percentile[=P], entropy or mse\n"
-    "                         (default %s)\n"
+    "                         (default %s: the most accurate on the bundled models)\n"
     "  --weights W            per-channel (default), per-tensor, or log2 (signed powers\n"
     "                         of two times the channel's scale)\n"
     "  --activations A        u8 (default, asymmetric) or s8 (symmetric)\n"
     "  --pow2-scales          every scale a power of two (requantization by shifts)\n"
+    "  --no-bias-correction   keep the float biases as they are (by default each bias\n"
+    "                         absorbs the mean error of its rounded weights, measured\n"
+    "                         on the calibration data)\n"
     "  --keep-float LIST      nodes (names) or op types to leave in float, comma separated\n"
+    "  --io I                 float (default): inputs and outputs stay float (quantized\n"
+    "                         on entry, dequantized on exit); int8: they stay u8/i8,\n"
+    "                         with their scale and zero point in the artifact and header\n"
+    "                         (for pipelines that hold quantized data; also for models\n"
+    "                         that come quantized)\n"
     "  --precision mixed      int8, with the layers that hurt most kept in float until\n"
     "                         the floor holds (measured on the --calib data, one .npy):\n"
     "  --min-sqnr DB          output SQNR floor against fp32 (default %g dB)\n"
@@ -103,10 +111,14 @@ static const char *usage_run =
 
 static const char *usage_inspect =
     "usage: qkc inspect MODEL [--print-after PASS|all] [--batch N] [--bind NAME=FILE.npy]\n"
+    "                   [--precision fp16|int8 --calib DATA ...]\n"
     "\n"
     "Print the IR in its text form after import and, with --print-after, after\n"
-    "the named pass (or all of them), then the planned workspace size. Passes, in\n"
-    "order:\n"
+    "the named pass (or all of them), then the planned workspace size. The\n"
+    "precision options of qkc compile (--precision, --calib, --profile,\n"
+    "--calib-method, --weights, --activations, --pow2-scales, --keep-float, --io)\n"
+    "apply, so the IR shown is the one qkc compile would generate code for.\n"
+    "Passes, in order:\n"
     "%s";
 
 static const char *usage_calibrate =
@@ -142,7 +154,8 @@ static const char *usage_eval =
     "  --calib DATA           int8 calibration data (as for qkc compile); without it the\n"
     "                         int8 row is left out\n"
     "  --profile FILE, --calib-method M, --weights W, --activations A, --pow2-scales,\n"
-    "  --keep-float LIST      int8 options, as for qkc compile\n"
+    "  --no-bias-correction, --keep-float LIST\n"
+    "                         int8 options, as for qkc compile\n"
     "  --json FILE            the tables as JSON too\n";
 
 static const char *usage_interp =
@@ -245,6 +258,91 @@ static void unknown(const char *cmd, const char *s)
     exit(2);
 }
 
+/* The options that choose a precision and how to quantize, shared by
+ * compile, inspect and eval. True when a->argv[a->i] was one of them (its
+ * value consumed); a bad value exits with status 2. `precision` says
+ * whether --precision itself is accepted (eval compares them all). */
+static bool quant_option(Args *a, const char *cmd, DriverOptions *o, const char **calib, const char **keep,
+                         bool precision)
+{
+    const char *s = a->argv[a->i], *v;
+    if (precision && (v = opt_value(a, "--precision", NULL))) {
+        static const char *names[] = {"fp32", "fp16", "int8", "mixed"};
+        int k = 0;
+        while (k < 4 && strcmp(names[k], v) != 0)
+            k++;
+        if (k == 4) {
+            fprintf(stderr, "qkc %s: --precision %s: use fp32, fp16, int8 or mixed\n", cmd, v);
+            exit(2);
+        }
+        o->precision = (Precision)k;
+    } else if ((v = opt_value(a, "--calib", NULL))) {
+        calib[o->ncalib++] = v;
+    } else if ((v = opt_value(a, "--profile", NULL))) {
+        o->profile = v;
+    } else if ((v = opt_value(a, "--calib-method", NULL))) {
+        CalibOptions co;
+        calib_options_default(&co);
+        if (!calib_options_parse(&co, v)) {
+            fprintf(stderr, "qkc %s: --calib-method %s: use minmax, percentile[=P] (0 < P <= 100), entropy or mse\n",
+                    cmd, v);
+            exit(2);
+        }
+        o->calib_method = v;
+    } else if ((v = opt_value(a, "--weights", NULL))) {
+        o->weights_per_tensor = strcmp(v, "per-tensor") == 0;
+        o->weights_log2 = strcmp(v, "log2") == 0;
+        if (!o->weights_per_tensor && !o->weights_log2 && strcmp(v, "per-channel") != 0) {
+            fprintf(stderr, "qkc %s: --weights %s: use per-channel, per-tensor or log2\n", cmd, v);
+            exit(2);
+        }
+    } else if ((v = opt_value(a, "--activations", NULL))) {
+        if (strcmp(v, "u8") != 0 && strcmp(v, "s8") != 0) {
+            fprintf(stderr, "qkc %s: --activations %s: use u8 or s8\n", cmd, v);
+            exit(2);
+        }
+        o->act_s8 = strcmp(v, "s8") == 0;
+    } else if (strcmp(s, "--pow2-scales") == 0) {
+        o->pow2 = true;
+    } else if (strcmp(s, "--no-bias-correction") == 0) {
+        o->no_bias_correction = true;
+    } else if ((v = opt_value(a, "--io", NULL))) {
+        if (strcmp(v, "float") != 0 && strcmp(v, "int8") != 0) {
+            fprintf(stderr, "qkc %s: --io %s: use float or int8\n", cmd, v);
+            exit(2);
+        }
+        o->io_int8 = strcmp(v, "int8") == 0;
+    } else if ((v = opt_value(a, "--keep-float", NULL))) {
+        split_list(v, keep, &o->nkeep, a->argc * 8);
+    } else if (precision && (v = opt_value(a, "--min-sqnr", NULL))) {
+        o->min_sqnr = parse_double("--min-sqnr", v, 0, 200);
+    } else if (precision && (v = opt_value(a, "--max-accuracy-drop", NULL))) {
+        o->max_accuracy_drop = parse_double("--max-accuracy-drop", v, 0, 100);
+    } else if (precision && (v = opt_value(a, "--labels", NULL))) {
+        o->labels = v;
+    } else if ((v = opt_value(a, "--report", NULL))) {
+        o->report = v;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* The precision options' consistency, after parsing. */
+static bool quant_options_check(const char *cmd, const DriverOptions *o)
+{
+    bool quant = o->precision == PREC_INT8 || o->precision == PREC_MIXED;
+    if (!quant && (o->ncalib || o->profile)) {
+        fprintf(stderr, "qkc %s: --calib and --profile go with --precision int8 or mixed\n", cmd);
+        return false;
+    }
+    if (o->precision != PREC_MIXED && (o->min_sqnr || o->max_accuracy_drop || o->labels)) {
+        fprintf(stderr, "qkc %s: --min-sqnr, --max-accuracy-drop and --labels go with --precision mixed\n", cmd);
+        return false;
+    }
+    return true;
+}
+
 static char *cpu_list(void)
 {
     char *s = NULL;
@@ -304,49 +402,8 @@ static int cmd_compile(Args *a)
             o.batch = parse_int("--batch", v, 1, INT32_MAX);
         } else if ((v = opt_value(a, "--bind", NULL))) {
             binds[o.nbind++] = v;
-        } else if ((v = opt_value(a, "--precision", NULL))) {
-            static const char *names[] = {"fp32", "fp16", "int8", "mixed"};
-            int k = 0;
-            while (k < 4 && strcmp(names[k], v) != 0)
-                k++;
-            if (k == 4) {
-                fprintf(stderr, "qkc compile: --precision %s: use fp32, fp16, int8 or mixed\n", v);
-                return 2;
-            }
-            o.precision = (Precision)k;
-        } else if ((v = opt_value(a, "--calib", NULL))) {
-            calib[o.ncalib++] = v;
-        } else if ((v = opt_value(a, "--profile", NULL))) {
-            o.profile = v;
-        } else if ((v = opt_value(a, "--calib-method", NULL))) {
-            o.calib_method = v;
-        } else if ((v = opt_value(a, "--weights", NULL))) {
-            if (strcmp(v, "per-tensor") == 0)
-                o.weights_per_tensor = true;
-            else if (strcmp(v, "log2") == 0)
-                o.weights_log2 = true;
-            else if (strcmp(v, "per-channel") != 0) {
-                fprintf(stderr, "qkc compile: --weights %s: use per-channel, per-tensor or log2\n", v);
-                return 2;
-            }
-        } else if ((v = opt_value(a, "--activations", NULL))) {
-            if (strcmp(v, "u8") != 0 && strcmp(v, "s8") != 0) {
-                fprintf(stderr, "qkc compile: --activations %s: use u8 or s8\n", v);
-                return 2;
-            }
-            o.act_s8 = strcmp(v, "s8") == 0;
-        } else if (strcmp(s, "--pow2-scales") == 0) {
-            o.pow2 = true;
-        } else if ((v = opt_value(a, "--keep-float", NULL))) {
-            split_list(v, keep, &o.nkeep, a->argc * 8);
-        } else if ((v = opt_value(a, "--min-sqnr", NULL))) {
-            o.min_sqnr = parse_double("--min-sqnr", v, 0, 200);
-        } else if ((v = opt_value(a, "--max-accuracy-drop", NULL))) {
-            o.max_accuracy_drop = parse_double("--max-accuracy-drop", v, 0, 100);
-        } else if ((v = opt_value(a, "--labels", NULL))) {
-            o.labels = v;
-        } else if ((v = opt_value(a, "--report", NULL))) {
-            o.report = v;
+        } else if (quant_option(a, "compile", &o, calib, keep, true)) {
+            continue;
         } else if (strncmp(s, "-O", 2) == 0 && s[2] >= '0' && s[2] <= '3' && !s[3]) {
             o.opt_level = s[2] - '0';
         } else if (strcmp(s, "--verify") == 0) {
@@ -365,15 +422,8 @@ static int cmd_compile(Args *a)
     o.binds = binds;
     o.calib = calib;
     o.keep = keep;
-    bool quant = o.precision == PREC_INT8 || o.precision == PREC_MIXED;
-    if (!quant && (o.ncalib || o.profile)) {
-        fprintf(stderr, "qkc compile: --calib and --profile go with --precision int8 or mixed\n");
+    if (!quant_options_check("compile", &o))
         return 2;
-    }
-    if (o.precision != PREC_MIXED && (o.min_sqnr || o.max_accuracy_drop || o.labels)) {
-        fprintf(stderr, "qkc compile: --min-sqnr, --max-accuracy-drop and --labels go with --precision mixed\n");
-        return 2;
-    }
     if (!model || !o.out) {
         fprintf(stderr, "qkc compile: %s (see qkc compile --help)\n", !model ? "no MODEL given" : "no -o OUT given");
         return 2;
@@ -549,21 +599,8 @@ static int cmd_eval(Args *a)
             e.labels = v;
         } else if ((v = opt_value(a, "--json", NULL))) {
             e.json = v;
-        } else if ((v = opt_value(a, "--calib", NULL))) {
-            calib[o->ncalib++] = v;
-        } else if ((v = opt_value(a, "--profile", NULL))) {
-            o->profile = v;
-        } else if ((v = opt_value(a, "--calib-method", NULL))) {
-            o->calib_method = v;
-        } else if ((v = opt_value(a, "--weights", NULL))) {
-            o->weights_per_tensor = strcmp(v, "per-tensor") == 0;
-            o->weights_log2 = strcmp(v, "log2") == 0;
-        } else if ((v = opt_value(a, "--activations", NULL))) {
-            o->act_s8 = strcmp(v, "s8") == 0;
-        } else if (strcmp(s, "--pow2-scales") == 0) {
-            o->pow2 = true;
-        } else if ((v = opt_value(a, "--keep-float", NULL))) {
-            split_list(v, keep, &o->nkeep, a->argc * 8);
+        } else if (quant_option(a, "eval", o, calib, keep, false)) {
+            continue;
         } else if (s[0] == '-' && s[1]) {
             unknown("eval", s);
         } else if (!model) {
@@ -575,6 +612,10 @@ static int cmd_eval(Args *a)
     }
     o->calib = calib;
     o->keep = keep;
+    if (o->io_int8 || o->report) {
+        fprintf(stderr, "qkc eval: --io and --report go with qkc compile (eval compares float outputs)\n");
+        return 2;
+    }
     if (!model || !e.data) {
         fprintf(stderr, "qkc eval: %s (see qkc eval --help)\n", !model ? "no MODEL given" : "no --data X.npy given");
         return 2;
@@ -588,9 +629,9 @@ static int cmd_eval(Args *a)
 
 static int cmd_inspect(Args *a)
 {
-    DriverOptions o = {.dump = stdout};
-    const char *model = NULL, *v, *after = NULL;
-    const char **binds = list_new(a->argc);
+    DriverOptions o = {.dump = stdout, .dump_import = true, .verify = true};
+    const char *model = NULL, *v;
+    const char **binds = list_new(a->argc), **calib = list_new(a->argc), **keep = list_new(a->argc * 8);
     for (a->i = 2; a->i < a->argc; a->i++) {
         const char *s = a->argv[a->i];
         if (is_help(s)) {
@@ -605,11 +646,13 @@ static int cmd_inspect(Args *a)
             free(list);
             return 0;
         } else if ((v = opt_value(a, "--print-after", NULL))) {
-            after = v;
+            o.print_after = v;
         } else if ((v = opt_value(a, "--batch", NULL))) {
             o.batch = parse_int("--batch", v, 1, INT32_MAX);
         } else if ((v = opt_value(a, "--bind", NULL))) {
             binds[o.nbind++] = v;
+        } else if (quant_option(a, "inspect", &o, calib, keep, true)) {
+            continue;
         } else if (s[0] == '-' && s[1]) {
             unknown("inspect", s);
         } else if (!model) {
@@ -620,11 +663,21 @@ static int cmd_inspect(Args *a)
         }
     }
     o.binds = binds;
+    o.calib = calib;
+    o.keep = keep;
     if (!model) {
         fprintf(stderr, "qkc inspect: no MODEL given (see qkc inspect --help)\n");
         return 2;
     }
-    if (after && strcmp(after, "all") != 0 && !pass_find(after)) {
+    if (!quant_options_check("inspect", &o))
+        return 2;
+    if (o.precision == PREC_MIXED) {
+        fprintf(stderr, "qkc inspect: --precision mixed chooses its layers by compiling trials: inspect the "
+                        "choice with --precision int8 --keep-float LIST (the list qkc compile prints)\n");
+        return 2;
+    }
+    const char *after = o.print_after;
+    if (after && strcmp(after, "all") != 0 && strcmp(after, "import") != 0 && !pass_find(after)) {
         fprintf(stderr, "qkc inspect: --print-after %s: no such pass (passes:", after);
         for (int i = 0; i < pass_pipeline_len; i++)
             fprintf(stderr, " %s", pass_pipeline[i].name);
@@ -633,18 +686,11 @@ static int cmd_inspect(Args *a)
     }
     Diag d;
     diag_init(&d, stderr);
-    Graph *g = drv_import(model, &o, &d);
-    int rc = 1;
-    if (g) {
-        printf("# after import\n");
-        ir_print(g, stdout);
-        PassCtx pc = {.d = &d, .verify = true, .dump = stdout, .print_after = after};
-        if (passes_run(g, &pc, NULL)) {
-            printf("# workspace: %lld B static + %lld B per batch item; constants %lld B\n", (long long)g->ws_static,
-                   (long long)g->ws_batch, (long long)ir_graph_const_bytes(g));
-            rc = 0;
-        }
-    }
+    Graph *g = drv_lower(model, &o, &d);
+    int rc = g ? 0 : 1;
+    if (g)
+        printf("# workspace: %lld B static + %lld B per batch item; constants %lld B\n", (long long)g->ws_static,
+               (long long)g->ws_batch, (long long)ir_graph_const_bytes(g));
     ir_graph_free(g);
     diag_fini(&d);
     return rc;

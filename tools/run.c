@@ -125,8 +125,13 @@ int run_artifact(const RunArgs *a, FILE *err)
         if (t->dtype == 16 && in[i].dtype == 4) /* bfloat16 comes as uint16 bits */
             in[i].dtype = 16;
         if (in[i].dtype != t->dtype) {
-            fprintf(err, "qkc run: input '%s': the .npy holds %s %s, the model wants %s %s\n", t->name,
+            fprintf(err, "qkc run: input '%s': the .npy holds %s %s, the model wants %s %s", t->name,
                     qkrt_dtype_name(in[i].dtype), got, qkrt_dtype_name(t->dtype), want);
+            if (t->scale > 0)
+                fprintf(err, " quantized with scale %.9g and zero point %d (it was compiled with --io int8: "
+                             "q = saturate(round_half_even(x / scale) + zero_point))",
+                        t->scale, (int)t->zero_point);
+            fprintf(err, "\n");
             goto done;
         }
         bool ok = in[i].rank == t->rank;

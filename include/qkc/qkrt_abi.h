@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#define QKRT_ABI_VERSION 1u
+#define QKRT_ABI_VERSION 2u
 #define QKRT_MAGIC 0x54524b51u /* "QKRT" little-endian */
 #define QKRT_DIM_BATCH (-1)    /* dims[0] of a tensor whose batch is chosen per run */
 
@@ -32,6 +32,10 @@ typedef struct qkrt_tensor_desc {
     int32_t dtype;        /* ONNX TensorProto code */
     int32_t rank;
     const int64_t *dims;  /* dims[0] == QKRT_DIM_BATCH: batch dim */
+    /* A quantized input/output (qkc compile --io int8; dtype 2 u8 or 3 i8):
+     * real = scale * (q - zero_point). scale 0: not quantized. */
+    double scale;
+    int32_t zero_point;
 } qkrt_tensor_desc;
 
 /* Argument of a GPU kernel launch: where its pointer (or value) comes from. */

@@ -326,8 +326,8 @@ static void test_refuses_other_abi_version(void **state)
     qkrt_model *m;
     char want[512];
     assert_int_equal(qkrt_model_load(FAKE_ARTIFACT_ABI7, &m), QKRT_ERR_FORMAT);
-    snprintf(want, sizeof want, "%s: artifact ABI version 7, this runtime reads 1: recompile the model with this qkc",
-             FAKE_ARTIFACT_ABI7);
+    snprintf(want, sizeof want, "%s: artifact ABI version 7, this runtime reads %u: recompile the model with this qkc",
+             FAKE_ARTIFACT_ABI7, QKRT_ABI_VERSION);
     assert_string_equal(qkrt_error_message(), want);
 }
 
@@ -459,6 +459,10 @@ static void test_refuses_broken_descriptors(void **state)
     static const qkrt_tensor_desc bad_size[] = {{"a", 1, 2, huge}, {"b", 1, 1, v3}};
     static const qkrt_tensor_desc no_name[] = {{NULL, 1, 1, v3}, {"b", 1, 1, v3}};
     static const qkrt_tensor_desc no_dims[] = {{"a", 1, 1, NULL}, {"b", 1, 1, v3}};
+    /* quantized (--io int8) descriptors: u8/i8 only, scale > 0 finite, zero point in the type's range */
+    static const qkrt_tensor_desc q_float[] = {{"a", 1, 1, v3, 0.5, 0}, {"b", 1, 1, v3}};
+    static const qkrt_tensor_desc q_neg[] = {{"a", 2, 1, v3, -0.5, 0}, {"b", 1, 1, v3}};
+    static const qkrt_tensor_desc q_zp[] = {{"a", 3, 1, v3, 0.5, 128}, {"b", 1, 1, v3}};
     static const qkrt_gpu_arg bad_kind[] = {{9, 0, 0}};
     static const qkrt_gpu_arg bad_index[] = {{QKRT_ARG_INPUT, 5, 0}};
     static const qkrt_gpu_arg bad_const[] = {{QKRT_ARG_CONST, 0, 64}};
@@ -475,7 +479,7 @@ static void test_refuses_broken_descriptors(void **state)
         const char *msg;
     } cases[] = {
         {"magic", QKRT_ERR_FORMAT, "artifact: not a qkc artifact (bad magic 0xdeadbeef)"},
-        {"abi", QKRT_ERR_FORMAT, "artifact: artifact ABI version 2, this runtime reads 1: recompile the model with "
+        {"abi", QKRT_ERR_FORMAT, "artifact: artifact ABI version 1, this runtime reads 2: recompile the model with "
                                  "this qkc"},
         {"target", QKRT_ERR_UNSUPPORTED, "add: artifact for target 'riscv64'"},
         {"no target", QKRT_ERR_FORMAT, "add: artifact has no target"},
@@ -489,6 +493,9 @@ static void test_refuses_broken_descriptors(void **state)
         {"size", QKRT_ERR_FORMAT, "input 'a': size overflows"},
         {"name", QKRT_ERR_FORMAT, "input 0 has no name"},
         {"dims", QKRT_ERR_FORMAT, "input 'a': bad rank 1"},
+        {"q float", QKRT_ERR_FORMAT, "input 'a': bad quantization (scale 0.5, zero point 0)"},
+        {"q scale", QKRT_ERR_FORMAT, "input 'a': bad quantization (scale -0.5, zero point 0)"},
+        {"q zp", QKRT_ERR_FORMAT, "input 'a': bad quantization (scale 0.5, zero point 128)"},
         {"ws", QKRT_ERR_FORMAT, "workspace size overflows"},
         {"run", QKRT_ERR_FORMAT, "CPU artifact without a run function"},
         {"ptx", QKRT_ERR_FORMAT, "nvptx artifact without PTX"},
@@ -511,7 +518,7 @@ static void test_refuses_broken_descriptors(void **state)
         if (!strcmp(w, "magic"))
             a.magic = 0xdeadbeef;
         else if (!strcmp(w, "abi"))
-            a.abi_version = 2;
+            a.abi_version = QKRT_ABI_VERSION - 1;
         else if (!strcmp(w, "target"))
             a.target = "riscv64";
         else if (!strcmp(w, "no target"))
@@ -536,6 +543,12 @@ static void test_refuses_broken_descriptors(void **state)
             a.inputs = no_name;
         else if (!strcmp(w, "dims"))
             a.inputs = no_dims;
+        else if (!strcmp(w, "q float"))
+            a.inputs = q_float;
+        else if (!strcmp(w, "q scale"))
+            a.inputs = q_neg;
+        else if (!strcmp(w, "q zp"))
+            a.inputs = q_zp;
         else if (!strcmp(w, "ws"))
             a.ws_static = UINT64_MAX, a.ws_batch = 1;
         else if (!strcmp(w, "run"))
