@@ -160,9 +160,15 @@ static const char *usage_eval =
 
 static const char *usage_interp =
     "usage: qkc interp MODEL --input [NAME=]FILE.npy ... --output-dir DIR [--batch N]\n"
+    "                  [--lowered] [--precision P --calib DATA ...]\n"
     "\n"
     "Run MODEL with the reference interpreter (the plain-C oracle every compiled\n"
     "kernel is tested against) and write DIR/<output name>.npy for each output.\n"
+    "By default it runs the model as imported (ONNX semantics). With --lowered, or\n"
+    "with any precision option of qkc compile (--precision, --calib, --profile,\n"
+    "--calib-method, --weights, --activations, --pow2-scales, --no-bias-correction,\n"
+    "--keep-float, --io), it runs the graph after qkc's passes: the one qkc compile\n"
+    "generates code for, so a compiled int8 model must match it bit for bit.\n"
     "\n"
     "options:\n"
     "  -i, --input [NAME=]FILE.npy   an input (repeat for each; NAME= may be left out\n"
@@ -716,8 +722,9 @@ static int cmd_interp(Args *a)
 {
     DriverOptions o = {0};
     const char *model = NULL, *dir = NULL, *v;
-    const char **inputs = list_new(a->argc);
+    const char **inputs = list_new(a->argc), **calib = list_new(a->argc), **keep = list_new(a->argc * 8);
     int nin = 0;
+    bool lowered = false;
     for (a->i = 2; a->i < a->argc; a->i++) {
         const char *s = a->argv[a->i];
         if (is_help(s)) {
@@ -729,6 +736,10 @@ static int cmd_interp(Args *a)
             dir = v;
         } else if ((v = opt_value(a, "--batch", NULL))) {
             o.batch = parse_int("--batch", v, 1, INT32_MAX);
+        } else if (strcmp(s, "--lowered") == 0) {
+            lowered = true;
+        } else if (quant_option(a, "interp", &o, calib, keep, true)) {
+            lowered = true;
         } else if (s[0] == '-' && s[1]) {
             unknown("interp", s);
         } else if (!model) {
@@ -738,17 +749,26 @@ static int cmd_interp(Args *a)
             return 2;
         }
     }
+    o.calib = calib;
+    o.keep = keep;
     if (!model || !dir) {
         fprintf(stderr, "qkc interp: %s (see qkc interp --help)\n", !model ? "no MODEL given" : "no --output-dir");
+        return 2;
+    }
+    if (!quant_options_check("interp", &o))
+        return 2;
+    if (o.precision == PREC_MIXED) {
+        fprintf(stderr, "qkc interp: use --precision int8 --keep-float LIST (the layers qkc compile "
+                        "--precision mixed prints)\n");
         return 2;
     }
     Diag d;
     diag_init(&d, stderr);
     int rc = 1;
-    Graph *g = drv_import(model, &o, &d);
     PassCtx pc = {.d = &d};
+    Graph *g = lowered ? drv_lower(model, &o, &d) : drv_import(model, &o, &d);
     Tensor *in = NULL, *out = NULL;
-    if (!g || !pass_shape_infer(g, &pc))
+    if (!g || (!lowered && !pass_shape_infer(g, &pc)))
         goto done;
     in = calloc((size_t)g->ninputs + 1, sizeof *in);
     out = calloc((size_t)g->noutputs + 1, sizeof *out);
