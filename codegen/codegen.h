@@ -23,6 +23,8 @@ typedef struct Target {
     int vector_bits;        /* widest SIMD register */
     bool gpu;               /* kernels run over a grid of threads */
     bool f16_convert;       /* hardware f32<->f16 conversion (F16C, AArch64, PTX) */
+    bool f16_arith;         /* native fp16 arithmetic (AArch64 FEAT_FP16, PTX): f16 elementwise
+                             * ops compute in half (same bits: one rounding either way) */
     const char *libc_dirs[2]; /* where the target's libc lives, for linking (.so) */
     const char *host_triple;  /* GPU: the triple of the host library */
 } Target;

@@ -107,7 +107,23 @@ typedef struct BinCtx {
     const Node *n;
     DType dt;
     LLVMValueRef y, a, bb;
+    bool half;  /* f16 computed in half (Target.f16_arith) */
 } BinCtx;
+
+/* f16 elements as LLVM half values, for targets with fp16 arithmetic.
+ * For + - * / of two halves, rounding the exact result to half directly or
+ * via f32 gives the same bits (f32 has more than 2*11+2 bits), and max/min
+ * are exact: computing in half changes speed, not results. */
+static LLVMValueRef load_half(Cg *cg, LLVMValueRef p, LLVMValueRef idx)
+{
+    LLVMValueRef v = LLVMBuildLoad2(cg->b, cg->i16, cg_gep(cg, DT_F16, p, idx), "");
+    return LLVMBuildBitCast(cg->b, v, cg->f16, "");
+}
+
+static void store_half(Cg *cg, LLVMValueRef p, LLVMValueRef idx, LLVMValueRef v)
+{
+    LLVMBuildStore(cg->b, LLVMBuildBitCast(cg->b, v, cg->i16, ""), cg_gep(cg, DT_F16, p, idx));
+}
 
 static LLVMValueRef int_div(Cg *cg, LLVMValueRef a, LLVMValueRef d, bool is_unsigned)
 {
@@ -131,7 +147,8 @@ static void binary_body(Cg *cg, void *vctx, LLVMValueRef *off)
 {
     BinCtx *c = vctx;
     LLVMBuilderRef b = cg->b;
-    LLVMValueRef x = cg_load(cg, c->dt, c->a, off[1]), y = cg_load(cg, c->dt, c->bb, off[2]), r;
+    LLVMValueRef x = c->half ? load_half(cg, c->a, off[1]) : cg_load(cg, c->dt, c->a, off[1]);
+    LLVMValueRef y = c->half ? load_half(cg, c->bb, off[2]) : cg_load(cg, c->dt, c->bb, off[2]), r;
     bool fl = dtype_is_float(c->dt), u = dtype_is_unsigned_int(c->dt);
     switch (c->n->op) {
     case OP_ADD: r = fl ? LLVMBuildFAdd(b, x, y, "") : LLVMBuildAdd(b, x, y, ""); break;
@@ -148,12 +165,16 @@ static void binary_body(Cg *cg, void *vctx, LLVMValueRef *off)
         break;
     default: r = x; break;
     }
-    cg_store(cg, c->dt, c->y, off[0], r);
+    if (c->half)
+        store_half(cg, c->y, off[0], r);
+    else
+        cg_store(cg, c->dt, c->y, off[0], r);
 }
 
 bool cg_k_binary(Cg *cg, const Node *n)
 {
-    BinCtx c = {n, n->out[0]->dtype, cg->arg[2], cg->arg[0], cg->arg[1]};
+    BinCtx c = {n, n->out[0]->dtype, cg->arg[2], cg->arg[0], cg->arg[1], false};
+    c.half = c.dt == DT_F16 && cg->t->f16_arith;
     Nest ns;
     cg_nest_init(&ns, &n->out[0]->shape);
     cg_nest_operand(&ns, &n->out[0]->shape);

@@ -18,38 +18,39 @@ typedef struct CpuInfo {
     const char *features; /* extra LLVM features, "" for the CPU's own */
     int vector_bits;
     bool f16_convert;
+    bool f16_arith;       /* native fp16 add/sub/mul/div/max/min (AArch64 FEAT_FP16, PTX sm_53+) */
 } CpuInfo;
 
 static const CpuInfo x86_cpus[] = {
-    {"x86-64", "", 128, false},
-    {"x86-64-v2", "", 128, false},
-    {"x86-64-v3", "", 256, true},
-    {"x86-64-v4", "", 512, true},
-    {"haswell", "", 256, true},
-    {"skylake", "", 256, true},
-    {"skylake-avx512", "", 512, true},
-    {"cascadelake", "", 512, true},
-    {"icelake-server", "", 512, true},
-    {"sapphirerapids", "", 512, true},
-    {"znver2", "", 256, true},
-    {"znver3", "", 256, true},
-    {"znver4", "", 512, true},
+    {"x86-64", "", 128, false, false},
+    {"x86-64-v2", "", 128, false, false},
+    {"x86-64-v3", "", 256, true, false},
+    {"x86-64-v4", "", 512, true, false},
+    {"haswell", "", 256, true, false},
+    {"skylake", "", 256, true, false},
+    {"skylake-avx512", "", 512, true, false},
+    {"cascadelake", "", 512, true, false},
+    {"icelake-server", "", 512, true, false},
+    {"sapphirerapids", "", 512, true, false},
+    {"znver2", "", 256, true, false},
+    {"znver3", "", 256, true, false},
+    {"znver4", "", 512, true, false},
 };
 
 static const CpuInfo arm_cpus[] = {
-    {"generic", "+neon", 128, true},
-    {"cortex-a53", "", 128, true},
-    {"cortex-a72", "", 128, true},
-    {"cortex-a76", "", 128, true},
-    {"neoverse-n1", "", 128, true},
-    {"neoverse-n2", "", 128, true},
-    {"neoverse-v1", "", 256, true},
-    {"apple-m1", "", 128, true},
+    {"generic", "+neon", 128, true, false},
+    {"cortex-a53", "", 128, true, false},
+    {"cortex-a72", "", 128, true, false},
+    {"cortex-a76", "", 128, true, true},
+    {"neoverse-n1", "", 128, true, true},
+    {"neoverse-n2", "", 128, true, true},
+    {"neoverse-v1", "", 256, true, true},
+    {"apple-m1", "", 128, true, true},
 };
 
 static const CpuInfo ptx_cpus[] = {
-    {"sm_75", "", 32, true}, {"sm_80", "", 32, true}, {"sm_86", "", 32, true},
-    {"sm_89", "", 32, true}, {"sm_90", "", 32, true},
+    {"sm_75", "", 32, true, true}, {"sm_80", "", 32, true, true}, {"sm_86", "", 32, true, true},
+    {"sm_89", "", 32, true, true}, {"sm_90", "", 32, true, true},
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -163,6 +164,7 @@ bool cg_target_resolve(const char *arch, const char *cpu, Target *t, Diag *d)
         bool avx512 = strstr(t->features, "+avx512f") != NULL, avx2 = strstr(t->features, "+avx2") != NULL;
         t->vector_bits = ci ? ci->vector_bits : t->arch == ARCH_X86_64 ? (avx512 ? 512 : avx2 ? 256 : 128) : 128;
         t->f16_convert = t->arch == ARCH_AARCH64 || strstr(t->features, "+f16c") != NULL;
+        t->f16_arith = t->arch == ARCH_AARCH64 && strstr(t->features, "+fullfp16") != NULL;
         return true;
     }
     if (cpu && strcmp(cpu, "native") == 0)
@@ -186,6 +188,7 @@ bool cg_target_resolve(const char *arch, const char *cpu, Target *t, Diag *d)
     t->features = ci->features;
     t->vector_bits = ci->vector_bits;
     t->f16_convert = ci->f16_convert;
+    t->f16_arith = ci->f16_arith;
     return true;
 }
 
