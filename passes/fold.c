@@ -3,18 +3,21 @@
  * gives: every node whose inputs are all constants (except Quantize and
  *        DequantizeLinear, which stay for qdq-fold) and whose result is not
  *        a graph output, replaced by a constant computed with the reference
- *        interpreter, so folding has exactly the semantics of a run. */
+ *        interpreter, so folding has exactly the semantics of a run.
+ * Pass "fold2", after qdq-fold, folds Quantize/DequantizeLinear too: the
+ * constants the integer rewrite left (e.g. a quantized BatchNormalization
+ * scale that feeds a float op) become plain constants. */
 #include "passes.h"
 
 #include <stdlib.h>
 
-static bool foldable(const Node *n, int64_t limit)
+static bool foldable(const Node *n, int64_t limit, bool quant)
 {
     if (n->nout != 1 || !n->out[0] || n->out[0]->is_output)
         return false;
-    /* quantized constants stay quantized: DequantizeLinear of a weight is
-     * what qdq-fold turns into an integer kernel */
-    if (n->op == OP_DEQUANTIZE || n->op == OP_QUANTIZE)
+    /* before qdq-fold, quantized constants stay quantized: DequantizeLinear
+     * of a weight is what qdq-fold turns into an integer kernel */
+    if (!quant && (n->op == OP_DEQUANTIZE || n->op == OP_QUANTIZE))
         return false;
     for (int k = 0; k < n->nin; k++)
         if (n->in[k] && n->in[k]->kind != VAL_CONST)
@@ -23,12 +26,12 @@ static bool foldable(const Node *n, int64_t limit)
     return !shape_has_batch(&o->shape) && value_bytes(o) >= 0 && value_bytes(o) <= limit;
 }
 
-bool pass_fold(Graph *g, PassCtx *pc)
+static bool fold(Graph *g, PassCtx *pc, bool quant)
 {
     int64_t limit = pc->fold_limit > 0 ? pc->fold_limit : (int64_t)256 << 20;
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];
-        if (!foldable(n, limit))
+        if (!foldable(n, limit, quant))
             continue;
         Tensor ins[16], out;
         const Tensor *inp[16];
@@ -60,3 +63,7 @@ bool pass_fold(Graph *g, PassCtx *pc)
     ir_graph_compact(g);
     return true;
 }
+
+bool pass_fold(Graph *g, PassCtx *pc) { return fold(g, pc, false); }
+
+bool pass_fold_late(Graph *g, PassCtx *pc) { return fold(g, pc, true); }

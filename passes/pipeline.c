@@ -22,6 +22,8 @@ const PassInfo pass_pipeline[] = {
     {"qdq-fold", pass_qdq_fold, "fold QuantizeLinear/DequantizeLinear patterns into integer ops"},
     /* --io int8: the entry Q and exit DQ go, the interface stays integer */
     {"io", pass_io, "keep graph inputs/outputs quantized (--io int8)"},
+    /* DequantizeLinear of constants left for float ops: plain constants */
+    {"fold2", pass_fold_late, "fold the constants the integer rewrite left (Quantize/DequantizeLinear too)"},
     /* what the rewrites left unused */
     {"dce2", pass_dce, "remove nodes the rewrites left unused"},
     /* workspace offsets with liveness-based reuse; views alias */

@@ -177,6 +177,34 @@ static bool profile_means(void *ctx, const char *value, int64_t n, double *out)
     return s && calib_stats_channel_means(s, n, out);
 }
 
+/* In a quantized graph, name the ops that still compute in float (a
+ * model's float islands, --keep-float layers, ops without integer
+ * kernels), so no one believes a model runs in int8 when part of it does
+ * not. */
+static void note_float_ops(const Graph *g, const char *model, Diag *d)
+{
+    bool quantized = false;
+    int nfloat = 0;
+    char list[512] = "";
+    size_t len = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = g->nodes[i];
+        if (n->op >= OP_QUANTIZE) {
+            quantized = true;
+            continue;
+        }
+        if ((op_info[n->op].flags & OPF_VIEW) || n->op == OP_IDENTITY || !n->nout || !n->out[0] ||
+            !dtype_is_float(n->out[0]->dtype))
+            continue;
+        if (nfloat++ < 8 && len < sizeof list)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s '%s'", nfloat > 1 ? ", " : "",
+                                    op_info[n->op].name, n->name);
+    }
+    if (quantized && nfloat)
+        diag_note(d, loc_file(model), "%d op%s run%s in float: %s%s", nfloat, nfloat > 1 ? "s" : "",
+                  nfloat > 1 ? "" : "s", list, nfloat > 8 ? ", ..." : "");
+}
+
 Graph *drv_lower(const char *model, const DriverOptions *o, Diag *d)
 {
     QuantOptions q = {.precision = o->precision, .act_s8 = o->act_s8, .weights_per_tensor = o->weights_per_tensor,
@@ -211,6 +239,8 @@ Graph *drv_lower(const char *model, const DriverOptions *o, Diag *d)
         q.range_ctx = &rc;
     }
     ok = ok && passes_run_from(g, &pc, "quantize", NULL);
+    if (ok && !o->quiet_report)
+        note_float_ops(g, model, d);
     /* the report, and warnings, of every int8 compile (not of trials) */
     if (ok && o->precision == PREC_INT8 && !o->quiet_report)
         ok = drv_report(o->report, g, rc.prof, o, d);
