@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "calibrate.h"
+#include "report.h"
 #include "codegen/codegen.h"
 #include "qkc/qkrt.h"
 
@@ -236,10 +237,10 @@ static void per_layer(const char *model, const DriverOptions *o8, const Tensor *
         const Value *w = n->op == OP_QLINEAR_CONV || n->op == OP_QLINEAR_MATMUL ? n->in[3]
                          : n->op == OP_CONV_INTEGER || n->op == OP_MATMUL_INTEGER ? n->in[1]
                                                                                    : NULL;
-        const Value *ws = n->op == OP_QLINEAR_CONV || n->op == OP_QLINEAR_MATMUL ? n->in[4] : NULL;
+        const Value *ws = drv_weight_scales(gq, n);
         snprintf(scheme, sizeof scheme, "%s act%s", dtype_name(n->in[0]->dtype),
                  w ? (ws && shape_numel(&ws->shape) > 1 ? ", w per-channel" : ", w per-tensor") : "");
-        if (ws && ws->data) {
+        if (ws && ws->data && (n->op == OP_QLINEAR_CONV || n->op == OP_QLINEAR_MATMUL)) {
             double lo = INFINITY, hi = 0;
             for (int64_t k = 0; k < shape_numel(&ws->shape); k++) {
                 double s = ((const float *)ws->data)[k];

@@ -99,6 +99,38 @@ static void tensor_json(FILE *f, const char *what, const Value *v, Qparam q, con
     fprintf(f, "}");
 }
 
+/* The one node reading v, or NULL. */
+static const Node *sole_reader(const Graph *g, const Value *v)
+{
+    const Node *r = NULL;
+    for (int i = 0; i < g->nnodes; i++)
+        for (int k = 0; k < g->nodes[i]->nin; k++)
+            if (g->nodes[i]->in[k] == v) {
+                if (r && r != g->nodes[i])
+                    return NULL;
+                r = g->nodes[i];
+            }
+    return r;
+}
+
+const Value *drv_weight_scales(const Graph *g, const Node *n)
+{
+    if (n->op == OP_QLINEAR_CONV || n->op == OP_QLINEAR_MATMUL)
+        return n->in[4];
+    if (n->op != OP_CONV_INTEGER && n->op != OP_MATMUL_INTEGER)
+        return NULL;
+    const Value *v = n->out[0];
+    for (int step = 0; step < 3 && v; step++) {
+        const Node *r = sole_reader(g, v);
+        if (!r)
+            return NULL;
+        if (r->op == OP_DEQUANTIZE)
+            return r->in[1];
+        v = r->op == OP_ADD && r->out[0]->dtype == DT_I32 ? r->out[0] : NULL;
+    }
+    return NULL;
+}
+
 bool drv_report(const char *path, const Graph *g, const CalibProfile *prof, const DriverOptions *o, Diag *d)
 {
     FILE *f = path ? fopen(path, "w") : fopen("/dev/null", "w");
@@ -111,6 +143,8 @@ bool drv_report(const char *path, const Graph *g, const CalibProfile *prof, cons
     fprintf(f, "  \"calib_method\": \"%s\", \"activations\": \"%s\", \"weights\": \"%s\", \"pow2_scales\": %s,\n",
             o->calib_method ? o->calib_method : QKC_DEFAULT_CALIB, o->act_s8 ? "s8" : "u8",
             o->weights_log2 ? "log2" : o->weights_per_tensor ? "per-tensor" : "per-channel", o->pow2 ? "true" : "false");
+    fprintf(f, "  \"bias_correction\": %s, \"io\": \"%s\",\n", o->no_bias_correction ? "false" : "true",
+            o->io_int8 ? "int8" : "float");
     fprintf(f, "  \"layers\": [");
     int count = 0, warned = 0;
     for (int i = 0; i < g->nnodes; i++) {
@@ -128,8 +162,8 @@ bool drv_report(const char *path, const Graph *g, const CalibProfile *prof, cons
         if (lin || n->op == OP_QLINEAR_ADD || n->op == OP_QLINEAR_GAP)
             tensor_json(f, "output", n->out[0], qparam(n->in[ys], n->nin > ys + 1 ? n->in[ys + 1] : NULL, n->out[0]->dtype),
                         prof, n, &warned);
-        const Value *ws = lin ? n->in[4] : NULL;
-        if (ws && ws->kind == VAL_CONST) {
+        const Value *ws = drv_weight_scales(g, n);
+        if (ws && ws->kind == VAL_CONST && lin) {
             double lo = INFINITY, hi = 0;
             for (int64_t k = 0; k < shape_numel(&ws->shape); k++) {
                 double s = ((const float *)ws->data)[k];
@@ -137,6 +171,9 @@ bool drv_report(const char *path, const Graph *g, const CalibProfile *prof, cons
             }
             fprintf(f, ", \"weights\": {\"scheme\": \"%s\", \"scales\": [%.6g, %.6g]}",
                     shape_numel(&ws->shape) > 1 ? "per-channel" : "per-tensor", lo, hi);
+        } else if (ws) { /* the scales are folded with the input's into the dequantization */
+            fprintf(f, ", \"weights\": {\"scheme\": \"%s\"}",
+                    shape_numel(&ws->shape) > 1 ? "per-channel" : "per-tensor");
         }
         fprintf(f, ", \"kernel\": \"%s\"}", cg_kernel_desc(&t, n));
     }

@@ -9,4 +9,10 @@
  * on stderr for layers whose estimated error is large). */
 bool drv_report(const char *path, const Graph *g, const CalibProfile *prof, const DriverOptions *o, Diag *d);
 
+/* The weight scales of quantized layer n: QLinearConv/MatMul's own; for
+ * ConvInteger/MatMulInteger the scale of the DequantizeLinear their
+ * accumulators go to (through an i32 bias Add), which is s_x * s_w and has
+ * one value per channel exactly when the weights do. NULL when none. */
+const Value *drv_weight_scales(const Graph *g, const Node *n);
+
 #endif
