@@ -38,7 +38,9 @@ static Qparam qparam(const Value *s, const Value *z, DType t)
 
 /* Fraction of the values outside [lo, hi] and the expected SQNR of
  * quantizing them with step `step` inside it, from the histogram (bin
- * centres). */
+ * centres). A value is clipped only when it rounds beyond the rails, i.e.
+ * lies more than half a step outside: 1.0 with s8 scale f32(1/127), whose
+ * top 127 * scale is a hair under 1.0, still quantizes to 127. */
 static void estimate(const CalibStats *s, double lo, double hi, double step, double *clipped, double *sqnr)
 {
     double sig = 0, noise = 0, out = 0, total = (double)s->count;
@@ -50,7 +52,7 @@ static void estimate(const CalibStats *s, double lo, double hi, double step, dou
          * range (values often sit on that edge: 1.0 for pixels in [0, 1]) */
         double e = calib_bin_float(s->bins[i].key);
         sig += n * c * c;
-        if (e < lo || e > hi) {
+        if (e < lo - 0.5 * step || e > hi + 0.5 * step) {
             double e = c < lo ? lo - c : c - hi;
             noise += n * e * e;
             out += n;

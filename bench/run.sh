@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# bench/run.sh BUILD_DIR — run qkc's benchmarks against their peers (`make bench`).
+#
+# Each benchmark runs when its peer is installed; otherwise one line says why
+# it was skipped and how to install the peer, and the next one runs. Needs
+# nothing beyond what `make build` provides to print those lines.
+# Exit status: 0 unless qkc itself fails (a benchmark exits 1).
+set -u
+
+BUILD=${1:-build}
+src=${BASH_SOURCE[0]}
+case $src in */*) ;; *) src=./$src ;; esac
+HERE=$(cd "${src%/*}" && pwd)
+ROOT=${HERE%/*}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+
+if [ ! -x "$BUILD/qkc" ]; then
+    echo "bench: $BUILD/qkc not found: run \`make build\` first" >&2
+    exit 1
+fi
+
+failed=0
+ran=0
+skipped=0
+
+# The Python with the peers: $BENCH_PYTHON, else `python3` on PATH (the PyPI
+# one; Debian's /usr/bin/python3 has no onnxruntime package).
+PY=${BENCH_PYTHON:-$(command -v python3 || true)}
+
+# quant_vs_ort.py: qkc int8 vs ONNX Runtime's quantize_static (accuracy, SQNR, latency)
+bench_quant_vs_ort() {
+    echo "=== quant_vs_ort: qkc int8 vs ONNX Runtime quantize_static (models/mlp.onnx, models/cnn.onnx)"
+    if [ -z "$PY" ]; then
+        echo "quant_vs_ort: skipped: no python3 on PATH (install Python 3, then: python3 -m pip install onnxruntime onnx numpy)"
+        skipped=$((skipped + 1))
+        return
+    fi
+    local missing
+    missing=$("$PY" - <<'EOF' 2>/dev/null
+import importlib.util
+print(" ".join(m for m in ("numpy", "onnx", "onnxruntime") if importlib.util.find_spec(m) is None))
+EOF
+    ) || missing="numpy onnx onnxruntime"
+    if [ -n "$missing" ]; then
+        if [ "$PY" = /usr/bin/python3 ]; then
+            echo "quant_vs_ort: skipped: $missing not installed for Debian's /usr/bin/python3 (Debian has no" \
+                 "onnxruntime package): put a PyPI Python (e.g. pyenv) first on PATH or set BENCH_PYTHON, then" \
+                 "python3 -m pip install onnxruntime onnx numpy"
+        else
+            echo "quant_vs_ort: skipped: $missing not installed for $PY: $PY -m pip install onnxruntime onnx numpy"
+        fi
+        skipped=$((skipped + 1))
+        return
+    fi
+    ran=$((ran + 1))
+    if ! "$PY" "$HERE/quant_vs_ort.py" --build "$BUILD"; then
+        echo "quant_vs_ort: FAILED (qkc failed or misbehaved; see above)"
+        failed=$((failed + 1))
+    fi
+}
+
+bench_quant_vs_ort
+
+echo "=== bench: $ran run, $skipped skipped, $failed failed"
+[ "$failed" -eq 0 ]
