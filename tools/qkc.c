@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "run.h"
 #include "driver.h"
 #include "eval.h"
@@ -25,6 +26,7 @@ static const char *usage_main =
     "commands:\n"
     "  compile MODEL -o OUT   compile a model (.onnx, or .onnxtxt text syntax)\n"
     "  run ARTIFACT ...       run a compiled model on .npy inputs\n"
+    "  bench ARTIFACT ...     time a compiled model in process (median, min, throughput)\n"
     "  calibrate MODEL ...    collect int8 calibration statistics (a profile)\n"
     "  eval MODEL ...         compare fp32, fp16 and int8 on data (accuracy, SQNR, size)\n"
     "  inspect MODEL          print the IR after import and after passes\n"
@@ -109,15 +111,40 @@ static const char *usage_run =
     "\n"
     "NumPy has no bfloat16: bfloat16 inputs and outputs are uint16 arrays of their bits.\n";
 
+static const char *usage_bench =
+    "usage: qkc bench ARTIFACT [--batch N] [--threads T] [--iters K] [--warmup W]\n"
+    "                 [--input [NAME=]FILE.npy ...] [--json]\n"
+    "\n"
+    "Load ARTIFACT (built for this machine) through the runtime and time runs in\n"
+    "process: one context with its workspace reserved, a warm-up, then K runs each\n"
+    "timed on its own. Prints the median, minimum, mean and 90th percentile latency\n"
+    "and the throughput at the median. Inputs not given are generated (fixed\n"
+    "pseudo-random data: floats in [0, 1), small non-negative integers).\n"
+    "\n"
+    "options:\n"
+    "  --batch N              the batch size (default: the inputs', else 1)\n"
+    "  --threads T            threads (default: QKRT_NUM_THREADS or 1)\n"
+    "  --iters K              timed runs (default: about one second of them)\n"
+    "  --warmup W             untimed runs first (default: at least 3, up to 0.1 s)\n"
+    "  -i, --input [NAME=]FILE.npy   real data for an input\n"
+    "  --json                 one JSON object: median_us, min_us, mean_us, p90_us,\n"
+    "                         iters, warmup, batch, threads, throughput_per_s, ...\n"
+    "\n"
+    "Compare artifacts in the same session, alternating them: the machine's load\n"
+    "changes between runs; ratios measured together are what to quote.\n";
+
 static const char *usage_inspect =
     "usage: qkc inspect MODEL [--print-after PASS|all] [--batch N] [--bind NAME=FILE.npy]\n"
     "                   [--precision fp16|int8 --calib DATA ...]\n"
     "\n"
     "Print the IR in its text form after import and, with --print-after, after\n"
     "the named pass (or all of them), then the planned workspace size. The\n"
-    "precision options of qkc compile (--precision, --calib, --profile,\n"
-    "--calib-method, --weights, --activations, --pow2-scales, --keep-float, --io)\n"
-    "apply, so the IR shown is the one qkc compile would generate code for.\n"
+    "precision options of qkc compile (--precision fp16|int8, --calib, --profile,\n"
+    "--calib-method, --weights, --activations, --pow2-scales, --no-bias-correction,\n"
+    "--keep-float, --io) apply, so the IR shown is the one qkc compile would\n"
+    "generate code for. (--precision mixed, with --min-sqnr, --max-accuracy-drop and\n"
+    "--labels, chooses layers by compiling trials: inspect its choice with\n"
+    "--precision int8 --keep-float LIST.)\n"
     "Passes, in order:\n"
     "%s";
 
@@ -169,6 +196,8 @@ static const char *usage_interp =
     "--calib-method, --weights, --activations, --pow2-scales, --no-bias-correction,\n"
     "--keep-float, --io), it runs the graph after qkc's passes: the one qkc compile\n"
     "generates code for, so a compiled int8 model must match it bit for bit.\n"
+    "(--precision mixed, --min-sqnr, --max-accuracy-drop, --labels: as for qkc\n"
+    "inspect, give the layers it keeps with --precision int8 --keep-float LIST.)\n"
     "\n"
     "options:\n"
     "  -i, --input [NAME=]FILE.npy   an input (repeat for each; NAME= may be left out\n"
@@ -264,13 +293,19 @@ static void unknown(const char *cmd, const char *s)
     exit(2);
 }
 
+/* Which of the quantization options a command takes: all take the ones
+ * that say how to quantize; QO_PRECISION adds --precision and the mixed
+ * precision floors (eval compares the precisions itself), QO_IO --io and
+ * QO_REPORT --report (compile). */
+enum { QO_PRECISION = 1, QO_IO = 2, QO_REPORT = 4 };
+
 /* The options that choose a precision and how to quantize, shared by
- * compile, inspect and eval. True when a->argv[a->i] was one of them (its
- * value consumed); a bad value exits with status 2. `precision` says
- * whether --precision itself is accepted (eval compares them all). */
+ * compile, inspect, interp and eval. True when a->argv[a->i] was one of
+ * them (its value consumed); a bad value exits with status 2. */
 static bool quant_option(Args *a, const char *cmd, DriverOptions *o, const char **calib, const char **keep,
-                         bool precision)
+                         unsigned what)
 {
+    bool precision = what & QO_PRECISION;
     const char *s = a->argv[a->i], *v;
     if (precision && (v = opt_value(a, "--precision", NULL))) {
         static const char *names[] = {"fp32", "fp16", "int8", "mixed"};
@@ -312,7 +347,7 @@ static bool quant_option(Args *a, const char *cmd, DriverOptions *o, const char 
         o->pow2 = true;
     } else if (strcmp(s, "--no-bias-correction") == 0) {
         o->no_bias_correction = true;
-    } else if ((v = opt_value(a, "--io", NULL))) {
+    } else if ((what & QO_IO) && (v = opt_value(a, "--io", NULL))) {
         if (strcmp(v, "float") != 0 && strcmp(v, "int8") != 0) {
             fprintf(stderr, "qkc %s: --io %s: use float or int8\n", cmd, v);
             exit(2);
@@ -326,7 +361,7 @@ static bool quant_option(Args *a, const char *cmd, DriverOptions *o, const char 
         o->max_accuracy_drop = parse_double("--max-accuracy-drop", v, 0, 100);
     } else if (precision && (v = opt_value(a, "--labels", NULL))) {
         o->labels = v;
-    } else if ((v = opt_value(a, "--report", NULL))) {
+    } else if ((what & QO_REPORT) && (v = opt_value(a, "--report", NULL))) {
         o->report = v;
     } else {
         return false;
@@ -408,7 +443,7 @@ static int cmd_compile(Args *a)
             o.batch = parse_int("--batch", v, 1, INT32_MAX);
         } else if ((v = opt_value(a, "--bind", NULL))) {
             binds[o.nbind++] = v;
-        } else if (quant_option(a, "compile", &o, calib, keep, true)) {
+        } else if (quant_option(a, "compile", &o, calib, keep, QO_PRECISION | QO_IO | QO_REPORT)) {
             continue;
         } else if (strncmp(s, "-O", 2) == 0 && s[2] >= '0' && s[2] <= '3' && !s[3]) {
             o.opt_level = s[2] - '0';
@@ -532,6 +567,52 @@ static int cmd_run(Args *a)
     return (machine == 62 || machine == 183) && machine != host ? run_foreign(&r) : run_artifact(&r, stderr);
 }
 
+static int cmd_bench(Args *a)
+{
+    BenchArgs b = {.warmup = -1};
+    const char **inputs = list_new(a->argc);
+    const char *v;
+    for (a->i = 2; a->i < a->argc; a->i++) {
+        const char *s = a->argv[a->i];
+        if (is_help(s)) {
+            fputs(usage_bench, stdout);
+            return 0;
+        } else if ((v = opt_value(a, "--input", "-i"))) {
+            inputs[b.ninputs++] = v;
+        } else if ((v = opt_value(a, "--batch", NULL))) {
+            b.batch = parse_int("--batch", v, 1, INT32_MAX);
+        } else if ((v = opt_value(a, "--threads", NULL))) {
+            b.threads = (int)parse_int("--threads", v, 1, 1024);
+        } else if ((v = opt_value(a, "--iters", NULL))) {
+            b.iters = (int)parse_int("--iters", v, 1, 100000000);
+        } else if ((v = opt_value(a, "--warmup", NULL))) {
+            b.warmup = (int)parse_int("--warmup", v, 0, 100000000);
+        } else if (strcmp(s, "--json") == 0) {
+            b.json = 1;
+        } else if (s[0] == '-' && s[1]) {
+            unknown("bench", s);
+        } else if (!b.artifact) {
+            b.artifact = s;
+        } else {
+            fprintf(stderr, "qkc bench: one artifact at a time\n");
+            return 2;
+        }
+    }
+    b.input_specs = inputs;
+    if (!b.artifact) {
+        fprintf(stderr, "qkc bench: no ARTIFACT given (see qkc bench --help)\n");
+        return 2;
+    }
+    int machine = run_elf_machine(b.artifact);
+    int host = strcmp(cg_host_arch(), "x86_64") == 0 ? 62 : 183;
+    if ((machine == 62 || machine == 183) && machine != host) {
+        fprintf(stderr, "qkc bench: %s is an artifact for %s; timings under emulation mean nothing: bench it "
+                        "on its own machine\n", b.artifact, machine == 183 ? "AArch64" : "x86-64");
+        return 1;
+    }
+    return bench_artifact(&b, stdout, stderr);
+}
+
 static int cmd_calibrate(Args *a)
 {
     DriverOptions o = {0};
@@ -605,7 +686,7 @@ static int cmd_eval(Args *a)
             e.labels = v;
         } else if ((v = opt_value(a, "--json", NULL))) {
             e.json = v;
-        } else if (quant_option(a, "eval", o, calib, keep, false)) {
+        } else if (quant_option(a, "eval", o, calib, keep, 0)) {
             continue;
         } else if (s[0] == '-' && s[1]) {
             unknown("eval", s);
@@ -618,10 +699,6 @@ static int cmd_eval(Args *a)
     }
     o->calib = calib;
     o->keep = keep;
-    if (o->io_int8 || o->report) {
-        fprintf(stderr, "qkc eval: --io and --report go with qkc compile (eval compares float outputs)\n");
-        return 2;
-    }
     if (!model || !e.data) {
         fprintf(stderr, "qkc eval: %s (see qkc eval --help)\n", !model ? "no MODEL given" : "no --data X.npy given");
         return 2;
@@ -657,7 +734,7 @@ static int cmd_inspect(Args *a)
             o.batch = parse_int("--batch", v, 1, INT32_MAX);
         } else if ((v = opt_value(a, "--bind", NULL))) {
             binds[o.nbind++] = v;
-        } else if (quant_option(a, "inspect", &o, calib, keep, true)) {
+        } else if (quant_option(a, "inspect", &o, calib, keep, QO_PRECISION | QO_IO)) {
             continue;
         } else if (s[0] == '-' && s[1]) {
             unknown("inspect", s);
@@ -738,7 +815,7 @@ static int cmd_interp(Args *a)
             o.batch = parse_int("--batch", v, 1, INT32_MAX);
         } else if (strcmp(s, "--lowered") == 0) {
             lowered = true;
-        } else if (quant_option(a, "interp", &o, calib, keep, true)) {
+        } else if (quant_option(a, "interp", &o, calib, keep, QO_PRECISION | QO_IO)) {
             lowered = true;
         } else if (s[0] == '-' && s[1]) {
             unknown("interp", s);
@@ -854,6 +931,8 @@ static int dispatch(Args *ap)
         return cmd_compile(&a);
     if (strcmp(argv[1], "run") == 0)
         return cmd_run(&a);
+    if (strcmp(argv[1], "bench") == 0)
+        return cmd_bench(&a);
     if (strcmp(argv[1], "inspect") == 0)
         return cmd_inspect(&a);
     if (strcmp(argv[1], "interp") == 0)

@@ -28,7 +28,7 @@ QKC, SRC, WORK, _ = paths_from_argv(__doc__)
 MODELS = os.path.join(SRC, "models")
 CNN, MLP = os.path.join(MODELS, "cnn.onnx"), os.path.join(MODELS, "mlp.onnx")
 X, Y = os.path.join(MODELS, "digits_test_x.npy"), os.path.join(MODELS, "digits_test_y.npy")
-COMMANDS = ("compile", "run", "inspect", "interp")
+COMMANDS = ("compile", "run", "bench", "inspect", "interp", "calibrate", "eval")
 
 suite = Suite("e2e_cli")
 
@@ -37,16 +37,38 @@ def path(*p):
     return os.path.join(WORK, *p)
 
 
+def quant_options(src):
+    """The options of quant_option() in tools/qkc.c by the flag that admits
+    them (None: every command calling it takes them)."""
+    m = re.search(r"static bool quant_option\(.*?\n\{(.*?)\n\}\n", src, re.S)
+    expect(m is not None, "tools/qkc.c: no quant_option() found")
+    opts = []
+    for line in m.group(1).splitlines():
+        for name in re.findall(r'opt_value\(a, "(-[-\w]+)", NULL\)', line) + \
+                re.findall(r'strcmp\(s, "(-[-\w]+)"\) == 0', line):
+            flag = re.search(r"\b(precision|QO_IO|QO_REPORT)\b", line)
+            opts.append((name, flag.group(1) if flag else None))
+    expect(len(opts) >= 8, "quant_option(): found only %s" % opts)
+    return opts
+
+
 def source_options():
     """Every option each command's parser accepts, from tools/qkc.c."""
     with open(os.path.join(SRC, "tools", "qkc.c")) as f:
         src = f.read()
+    qopts = quant_options(src)
+    flags = {"precision": "QO_PRECISION", "QO_IO": "QO_IO", "QO_REPORT": "QO_REPORT"}
     opts = {}
     for cmd in COMMANDS:
         m = re.search(r"static int cmd_%s\(Args \*a\)\n\{(.*?)\n\}\n" % cmd, src, re.S)
         expect(m is not None, "tools/qkc.c: no cmd_%s() found" % cmd)
         body = m.group(1)
         found = set()
+        q = re.search(r"quant_option\(a, \"%s\", [^,]+, \w+, \w+, ([^)]*)\)" % cmd, body)
+        if q:
+            for name, flag in qopts:
+                if flag is None or flags[flag] in q.group(1):
+                    found.add(name)
         for name, alias in re.findall(r'opt_value\(a, "(-[-\w]+)", (?:"(-[-\w]+)"|NULL)\)', body):
             found.add(name)
             if alias:
@@ -210,6 +232,38 @@ def check_run_writes_logits():
 
 
 suite.check("qkc run writes DIR/logits.npy", check_run_writes_logits)
+
+
+def check_bench():
+    """qkc bench: the run count, batch and threads asked for, in the JSON;
+    consistent statistics; real inputs set the batch; foreign and missing
+    artifacts refused. (Timings themselves are not asserted.)"""
+    import json
+    if not os.path.exists(CNN_SO):
+        ok([QKC, "compile", CNN, "-o", CNN_SO])
+    r = ok([QKC, "bench", CNN_SO, "--iters", "20", "--warmup", "2", "--json"])
+    j = json.loads(r.out)
+    for k in ("median_us", "min_us", "mean_us", "p90_us", "iters", "batch", "threads", "throughput_per_s"):
+        expect(k in j, "bench --json has no %s" % k, r)
+    expect(j["iters"] == 20 and j["batch"] == 1 and j["threads"] == 1 and j["warmup"] == 2, "bench json %s" % j)
+    expect(0 < j["min_us"] <= j["median_us"] <= j["p90_us"], "bench statistics out of order: %s" % j)
+    r = ok([QKC, "bench", CNN_SO, "--iters", "5", "--batch", "7", "--threads", "2", "--json"])
+    j = json.loads(r.out)
+    expect(j["batch"] == 7 and j["threads"] == 2 and j["iters"] == 5, "bench json %s" % j)
+    r = ok([QKC, "bench", CNN_SO, "--iters", "3", "-i", X])
+    expect("batch 360" in r.out and "median" in r.out, "bench text output", r)
+    r = run([QKC, "bench", path("nope.so")])
+    expect(r.rc == 1 and "nope.so" in r.err, "bench of a missing artifact", r)
+    a64 = path("cnn-a64.so")
+    ok([QKC, "compile", CNN, "-o", a64, "--target", "aarch64"])
+    r = run([QKC, "bench", a64])
+    expect(r.rc == 1 and "AArch64" in r.err, "bench of an AArch64 artifact on x86-64", r)
+    r = run([QKC, "bench", CNN_SO, "-i", "nosuch=" + X])
+    expect(r.rc == 1 and "nosuch" in r.err, "bench with an unknown input", r)
+    return "median %.1f us at batch 7" % j["median_us"]
+
+
+suite.check("qkc bench", check_bench)
 
 
 def check_interp():
