@@ -149,15 +149,20 @@ bool cg_target_resolve(const char *arch, const char *cpu, Target *t, Diag *d)
 
     bool native = strcmp(t->name, host) == 0 && (!cpu || strcmp(cpu, "native") == 0);
     if (native) {
-        /* the host's own CPU and features, as LLVM detects them */
-        char *hc = LLVMGetHostCPUName(), *hf = LLVMGetHostCPUFeatures();
+        /* the host's own CPU and features, as LLVM detects them: read once
+         * and kept for the life of the process (every Target of the host
+         * points at them) */
         static char cpu_buf[64];
         static char *feat_buf;
-        snprintf(cpu_buf, sizeof cpu_buf, "%s", hc);
-        free(feat_buf);
-        feat_buf = strdup(hf ? hf : "");
-        LLVMDisposeMessage(hc);
-        LLVMDisposeMessage(hf);
+        if (!feat_buf) {
+            char *hc = LLVMGetHostCPUName(), *hf = LLVMGetHostCPUFeatures();
+            snprintf(cpu_buf, sizeof cpu_buf, "%s", hc ? hc : "generic");
+            feat_buf = strdup(hf ? hf : "");
+            LLVMDisposeMessage(hc);
+            LLVMDisposeMessage(hf);
+            if (!feat_buf)
+                return diag_error(d, loc_none(), "out of memory");
+        }
         t->cpu = cpu_buf;
         t->features = feat_buf;
         const CpuInfo *ci = find_cpu(list, n, cpu_buf);

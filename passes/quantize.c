@@ -14,8 +14,10 @@
  *     corrected for the mean error the rounded weights add (empirical bias
  *     correction: b -= sum_k (W_q - W)[c,k] * E[x_k]);
  *   - its output passes through Q -> DQ when another quantized node reads
- *     it; MaxPool, Relu, Transpose and views between quantized nodes keep
- *     their input's parameters, so they run on the integers.
+ *     it (an Add read only by a Relu: the Relu's output, with the Relu's
+ *     range, so qdq-fold makes one QLinearAdd {relu}); MaxPool, Relu,
+ *     Transpose and views between quantized nodes keep their input's
+ *     parameters, so they run on the integers.
  * Nothing changes numerically until qdq-fold turns the patterns into
  * integer kernels. Does nothing for other precisions. */
 #include "passes.h"
@@ -283,6 +285,33 @@ static void quantize_weight(Q *q, Node *n, const Value *x)
     n->in[1] = dv;
 }
 
+/* The Relu that alone reads the output of Add n, so that the pair
+ * quantizes as one (QLinearAdd {relu}) with the Relu's range, which uses
+ * all the levels, instead of the Add's signed one; else NULL. */
+static Node *relu_after_add(const Q *q, const Node *n)
+{
+    const Value *y = n->out[0];
+    Node *r = NULL;
+    if (n->op != OP_ADD || y->is_output)
+        return NULL;
+    for (int i = 0; i < q->g->nnodes; i++)
+        for (int k = 0; k < q->g->nodes[i]->nin; k++)
+            if (q->g->nodes[i]->in[k] == y) {
+                if (r)
+                    return NULL;
+                r = q->g->nodes[i];
+            }
+    return r && r->op == OP_RELU && !kept(q->o, r) && f32_act(r->out[0]) ? r : NULL;
+}
+
+/* The float tensor a value stands for: v itself, or x when v is the
+ * DQ(Q(x)) this pass put in front of its readers (the statistics know x). */
+static const Value *float_source(const Value *v)
+{
+    const Node *dq = v->def, *qn = dq && dq->op == OP_DEQUANTIZE ? dq->in[0]->def : NULL;
+    return qn && qn->op == OP_QUANTIZE ? qn->in[0] : v;
+}
+
 /* Readers of v, through Identity-like chains not followed: direct only.
  * With --io int8 a graph output counts as one: it is to stay quantized. */
 static bool read_by_quantized(Q *q, const Value *v)
@@ -322,13 +351,16 @@ bool pass_quantize(Graph *g, PassCtx *pc)
         if (g->nvalues + 16 >= cap)
             break; /* cannot happen: at most 4 values per original value */
         if (compute(o, n)) {
-            const Value *x0 = n->in[0]; /* before its Q/DQ: the float tensor the statistics know */
+            const Value *x0 = float_source(n->in[0]); /* the float tensor the statistics know */
             int nact = n->op == OP_ADD ? 2 : 1;
             for (int k = 0; k < nact && ok; k++)
                 ok = quantize_act(&q, n->in[k]);
             if (ok && (n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_MATMUL))
                 quantize_weight(&q, n, x0);
-            if (ok && read_by_quantized(&q, n->out[0]))
+            Node *relu = relu_after_add(&q, n);
+            if (relu && ok && read_by_quantized(&q, relu->out[0]))
+                ok = quantize_act(&q, relu->out[0]);
+            else if (!relu && ok && read_by_quantized(&q, n->out[0]))
                 ok = quantize_act(&q, n->out[0]);
         } else if (passthrough(n) && !kept(o, n) && n->in[0] && n->in[0]->id < cap && q.has[n->in[0]->id] &&
                    f32_act(n->out[0]) && read_by_quantized(&q, n->out[0])) {

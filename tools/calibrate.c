@@ -177,13 +177,20 @@ bool drv_calib_collect(const Graph *g, const char *const *specs, int nspecs, int
                 break;
             }
             int64_t n = has_batch ? full[k].shape.d[0] : 1;
+            if (n == 0) {
+                ok = diag_error(d, loc_file(path), "calibration data for input '%s' has no samples", v->name);
+                break;
+            }
             if (batch >= 0 && n != batch)
                 ok = diag_error(d, loc_file(path), "input '%s' has %lld samples, another input %lld", v->name,
                                 (long long)n, (long long)batch);
             batch = n;
         }
-        if (!ok)
+        if (!ok) {
+            for (int k = 0; k < g->ninputs; k++)
+                tensor_free(&full[k]);
             break;
+        }
         total_samples += batch;
         /* chunks of at most `chunk` samples */
         for (int64_t s0 = 0; s0 < batch && ok; s0 += chunk) {

@@ -5,6 +5,7 @@
 #include "driver.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -92,6 +93,42 @@ Graph *drv_import(const char *model, const DriverOptions *o, Diag *d)
     free(names);
     free(vals);
     return g;
+}
+
+static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* A --calib spec into the artifact's hash: its text and the bytes of its
+ * file, or of every .npy of its directory (the data decides the code). */
+static uint64_t hash_calib(const char *spec, uint64_t h)
+{
+    h = drv_hash_str(spec, h);
+    const char *path = strchr(spec, '=') ? strchr(spec, '=') + 1 : spec;
+    DIR *dir = opendir(path);
+    if (!dir)
+        return drv_hash_file(path, h);
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        size_t len = strlen(e->d_name);
+        char **grown = len > 4 && strcmp(e->d_name + len - 4, ".npy") == 0
+                           ? realloc(names, sizeof *names * (n + 1)) : NULL;
+        if (grown && (grown[n] = strdup(e->d_name)))
+            names = grown, n++;
+        else if (grown)
+            names = grown;
+    }
+    closedir(dir);
+    if (n)
+        qsort(names, n, sizeof *names, cmp_name);
+    for (size_t i = 0; i < n; i++) {
+        char full[4096];
+        snprintf(full, sizeof full, "%s/%s", path, names[i]);
+        h = drv_hash_file(full, drv_hash_str(names[i], h));
+        free(names[i]);
+    }
+    free(names);
+    return h;
 }
 
 /* A C identifier from the output file's base name ("models/cnn.o" -> cnn). */
@@ -205,6 +242,27 @@ static void note_float_ops(const Graph *g, const char *model, Diag *d)
                   nfloat > 1 ? "" : "s", list, nfloat > 8 ? ", ..." : "");
 }
 
+/* Every --keep-float entry names a node of the graph (as the quantizer
+ * sees it: after fusion) or an op type; a typo must not pass silently. */
+static bool check_keep(const Graph *g, const DriverOptions *o, Diag *d)
+{
+    for (int i = 0; i < o->nkeep; i++) {
+        const char *k = o->keep[i];
+        bool found = false, is_op = false;
+        for (int j = 0; j < g->nnodes && !found; j++)
+            found = strcmp(g->nodes[j]->name, k) == 0 || strcmp(op_info[g->nodes[j]->op].name, k) == 0;
+        for (int op = 0; op < OP_COUNT && !is_op; op++)
+            is_op = strcmp(op_info[op].name, k) == 0;
+        if (!found && is_op)
+            diag_warn(d, loc_file(g->file), "--keep-float %s: the model has no %s node", k, k);
+        else if (!found)
+            return diag_error(d, loc_file(g->file),
+                              "--keep-float %s: no node of that name or op type (node names as `qkc inspect "
+                              "--print-after fuse` shows them: fused activations are part of their Conv/Gemm)", k);
+    }
+    return true;
+}
+
 Graph *drv_lower(const char *model, const DriverOptions *o, Diag *d)
 {
     QuantOptions q = {.precision = o->precision, .act_s8 = o->act_s8, .weights_per_tensor = o->weights_per_tensor,
@@ -218,6 +276,10 @@ Graph *drv_lower(const char *model, const DriverOptions *o, Diag *d)
     Graph *g = to_fused(model, o, &pc, d);
     if (!g)
         return NULL;
+    if (!check_keep(g, o, d)) {
+        ir_graph_free(g);
+        return NULL;
+    }
     CalibProfile prof = {0};
     RangeCtx rc;
     bool ok = true;
@@ -336,7 +398,7 @@ bool drv_compile(const char *model, const DriverOptions *o, Diag *d)
                  o->io_int8, o->no_bias_correction);
         h = drv_hash_str(opts, h);
         for (int i = 0; i < o->ncalib; i++)
-            h = drv_hash_str(o->calib[i], h);
+            h = hash_calib(o->calib[i], h);
         for (int i = 0; i < o->nkeep; i++)
             h = drv_hash_str(o->keep[i], h);
         if (o->profile)

@@ -377,6 +377,10 @@ static bool quant_options_check(const char *cmd, const DriverOptions *o)
         fprintf(stderr, "qkc %s: --calib and --profile go with --precision int8 or mixed\n", cmd);
         return false;
     }
+    if (o->ncalib && o->profile) {
+        fprintf(stderr, "qkc %s: give --calib DATA or --profile FILE, not both\n", cmd);
+        return false;
+    }
     if (o->precision != PREC_MIXED && (o->min_sqnr || o->max_accuracy_drop || o->labels)) {
         fprintf(stderr, "qkc %s: --min-sqnr, --max-accuracy-drop and --labels go with --precision mixed\n", cmd);
         return false;

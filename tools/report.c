@@ -36,6 +36,31 @@ static Qparam qparam(const Value *s, const Value *z, DType t)
     return q;
 }
 
+/* The quantization of an integer activation, from what made it: a
+ * QuantizeLinear, a QLinear op's output parameters, a graph input kept
+ * quantized, or (through views, MaxPool, Transpose and the Max of a Relu)
+ * its source. */
+static Qparam value_qparam(const Value *v)
+{
+    for (int step = 0; v && step < 64; step++) {
+        const Node *d = v->def;
+        if (!d)
+            return v->qscale > 0 ? (Qparam){true, v->qscale, v->qzero, v->dtype} : (Qparam){0};
+        switch (d->op) {
+        case OP_QUANTIZE: return qparam(d->in[1], d->nin > 2 ? d->in[2] : NULL, v->dtype);
+        case OP_QLINEAR_CONV: case OP_QLINEAR_MATMUL: case OP_QLINEAR_ADD:
+            return qparam(d->in[6], d->nin > 7 ? d->in[7] : NULL, v->dtype);
+        case OP_QLINEAR_GAP: return qparam(d->in[3], d->nin > 4 ? d->in[4] : NULL, v->dtype);
+        default:
+            if (!(op_info[d->op].flags & OPF_VIEW) && d->op != OP_MAXPOOL && d->op != OP_TRANSPOSE &&
+                d->op != OP_MAX)
+                return (Qparam){0};
+            v = d->in[0];
+        }
+    }
+    return (Qparam){0};
+}
+
 /* Fraction of the values outside [lo, hi] and the expected SQNR of
  * quantizing them with step `step` inside it, from the histogram (bin
  * centres). A value is clipped only when it rounds beyond the rails, i.e.
@@ -158,17 +183,19 @@ bool drv_report(const char *path, const Graph *g, const CalibProfile *prof, cons
         fprintf(f, "%s\n    {\"name\": \"%s\", \"op\": \"%s\"", count++ ? "," : "", n->name, op_info[n->op].name);
         const Value *x = n->in[0];
         Qparam qi = lin || n->op == OP_QLINEAR_ADD || n->op == OP_QLINEAR_GAP ? qparam(n->in[1], n->in[2], x->dtype)
-                                                                                : (Qparam){0};
+                                                                                : value_qparam(x);
         tensor_json(f, "input", x, qi, prof, n, &warned);
         int ys = n->op == OP_QLINEAR_GAP ? 3 : 6;
         if (lin || n->op == OP_QLINEAR_ADD || n->op == OP_QLINEAR_GAP)
             tensor_json(f, "output", n->out[0], qparam(n->in[ys], n->nin > ys + 1 ? n->in[ys + 1] : NULL, n->out[0]->dtype),
                         prof, n, &warned);
         const Value *ws = drv_weight_scales(g, n);
-        if (ws && ws->kind == VAL_CONST && lin) {
-            double lo = INFINITY, hi = 0;
+        if (ws && ws->kind == VAL_CONST && (lin || qi.ok)) {
+            /* ConvInteger/MatMulInteger: their dequantization scale is
+             * f32(s_x * s_w); divided by s_x it is s_w (to f32 rounding) */
+            double lo = INFINITY, hi = 0, div = lin ? 1 : qi.scale;
             for (int64_t k = 0; k < shape_numel(&ws->shape); k++) {
-                double s = ((const float *)ws->data)[k];
+                double s = ((const float *)ws->data)[k] / div;
                 lo = fmin(lo, s), hi = fmax(hi, s);
             }
             fprintf(f, ", \"weights\": {\"scheme\": \"%s\", \"scales\": [%.6g, %.6g]}",
