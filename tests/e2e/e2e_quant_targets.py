@@ -1,0 +1,320 @@
+#!/usr/bin/python3
+"""e2e_quant_targets.py -- int8 is bit-exact everywhere: the same model and
+quantization options give the same output bits on every target and CPU, and
+the same as the reference interpreter running the lowered int8 graph.
+
+  1. The MLP and the CNN, with the default int8 options and with
+     --activations s8, --weights per-tensor, --pow2-scales and --weights log2,
+     compiled for x86-64 (the host's own CPU, x86-64-v2, x86-64-v3,
+     skylake-avx512: SSE, AVX2 and AVX-512 code paths) and AArch64 (generic,
+     and neoverse-n1 for the default and s8 options; run under qemu by
+     `qkc run`), run on 48 test images plus 16 stress rows (inputs 4x the
+     calibrated range, negative, random, NaN, +-inf, 1e30, -0.0): every
+     output equals `qkc interp --precision int8 ...` bit for bit. The
+     interpreter of the default variant gets --calib, the artifacts a profile
+     of the same data (`qkc calibrate`). The calibration methods percentile,
+     entropy and mse: the same on the host CPU and AArch64 generic. x86 CPUs
+     this host cannot run and AArch64 without qemu-aarch64 are skipped with
+     the reason.
+  2. fp16 artifacts of both models give the same bits on those x86-64 and
+     AArch64 CPUs (x86-64-v2 has no F16C, neoverse-n1 computes elementwise
+     ops in native fp16) and, as docs/quantization.md says, agree with
+     `qkc interp --precision fp16` to within a few units in the last place
+     of a half (the interpreter rounds each product sum once, kernels
+     accumulate in fp32): the same NaN/inf pattern, every finite logit within
+     2^-8 of its sample's largest logit, and at most 5% of them not
+     bit-identical.
+  3. int8 and fp16 PTX of both models (--target nvptx --emit ptx --cpu sm_80
+     / sm_90) pass `ptxas -arch=sm_80 / sm_90` (skipped when ptxas is absent).
+  4. Where a CUDA driver and GPU are present, the int8 CNN for nvptx run by
+     `qkc run` equals the interpreter bit for bit (skipped otherwise).
+
+    e2e_quant_targets.py QKC SOURCE_DIR WORK_DIR [--ptxas PTXAS] [-v]"""
+import os
+import shutil
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_lib import *  # noqa: E402,F403
+
+QKC, SRC, WORK, rest = paths_from_argv(__doc__)
+MODELS = os.path.join(SRC, "models")
+X = os.path.join(MODELS, "digits_test_x.npy")
+CALIB = os.path.join(MODELS, "digits_calib_x.npy")
+ONNX = {"mlp": os.path.join(MODELS, "mlp.onnx"), "cnn": os.path.join(MODELS, "cnn.onnx")}
+
+VARIANTS = [("default", []), ("s8", ["--activations", "s8"]), ("per-tensor", ["--weights", "per-tensor"]),
+            ("pow2", ["--pow2-scales"]), ("log2", ["--weights", "log2"])]
+# the other calibration methods (other scales, so other requantization
+# multipliers): on the host CPU and AArch64 generic only, to stay cheap
+CALIB_VARIANTS = [("percentile", ["--calib-method", "percentile"]), ("entropy", ["--calib-method", "entropy"]),
+                  ("mse", ["--calib-method", "mse"])]
+X86_CPUS = ["native", "x86-64-v2", "x86-64-v3", "skylake-avx512"]
+A64_CPUS = {"default": ["generic", "neoverse-n1"], "s8": ["generic", "neoverse-n1"]}  # others: generic only
+# /proc/cpuinfo flags each x86 CPU level needs to run here
+X86_NEEDS = {
+    "x86-64-v2": ["cx16", "popcnt", "sse4_1", "sse4_2", "ssse3"],
+    "x86-64-v3": ["cx16", "popcnt", "sse4_1", "sse4_2", "ssse3", "avx", "avx2", "bmi1", "bmi2", "f16c", "fma",
+                  "movbe", "abm"],
+    "skylake-avx512": ["avx2", "bmi2", "fma", "f16c", "avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"],
+}
+
+suite = Suite("e2e_quant_targets")
+os.makedirs(os.path.join(WORK, "out"), exist_ok=True)
+
+
+def path(*p):
+    return os.path.join(WORK, *p)
+
+
+def ptxas_tool():
+    if "--ptxas" in rest:
+        p = rest[rest.index("--ptxas") + 1]
+        if p and os.access(p, os.X_OK):
+            return p
+    for p in (os.environ.get("QKC_PTXAS"), shutil.which("ptxas"), "/usr/local/cuda/bin/ptxas"):
+        if p and os.access(p, os.X_OK):
+            return p
+    return None
+
+
+def host_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+FLAGS = host_flags()
+X86_MISSING = {cpu: [f for f in X86_NEEDS.get(cpu, []) if f not in FLAGS] for cpu in X86_CPUS}
+RUNNABLE_X86 = [cpu for cpu in X86_CPUS if not X86_MISSING[cpu]]
+
+
+def aarch64_missing():
+    qemu = os.environ.get("QKC_QEMU_AARCH64") or shutil.which("qemu-aarch64")
+    runner = os.path.join(os.path.dirname(QKC), "qkc-run-aarch64")
+    if not qemu:
+        return "qemu-aarch64 is not installed"
+    if not os.access(runner, os.X_OK):
+        return "the cross-built runner %s is missing (no aarch64-linux-gnu-gcc at build time)" % runner
+    return None
+
+
+A64_WHY = aarch64_missing()
+
+
+def stress_input():
+    """48 test images and 16 rows outside anything calibration saw."""
+    f = path("inputs.npy")
+    if not os.path.exists(f):
+        x = load_npy(X)
+        rng = np.random.RandomState(7)
+        special = x[52:56].copy().reshape(4, -1)
+        special[0, :5] = [np.nan, np.inf, -np.inf, 1e30, -0.0]
+        special[1, ::3] = np.nan
+        special[2, :] = 1e30
+        special[3, :] = -np.inf
+        rows = [x[:48], 4 * x[48:52], -x[56:60], rng.uniform(-1, 3, (4, 1, 8, 8)), special.reshape(4, 1, 8, 8)]
+        np.save(f, np.concatenate(rows).astype(np.float32))
+    return f
+
+
+def profile(m):
+    p = path("%s.qprofile" % m)
+    if not os.path.exists(p):
+        ok([QKC, "calibrate", ONNX[m], "--calib", CALIB, "-o", p])
+    return p
+
+
+def logits_of(cmd, d):
+    f = os.path.join(d, "logits.npy")
+    if os.path.exists(f):
+        os.remove(f)
+    ok(cmd + ["-d", d], timeout=120)
+    return load_npy(f)
+
+
+def first_diff(a, b):
+    bad = np.argwhere(a.view(np.uint32) != b.view(np.uint32))
+    if not len(bad):
+        return None
+    i = tuple(bad[0])
+    return "%d of %d values differ, first at %s: %r vs the interpreter's %r" % (len(bad), a.size, i, a[i], b[i])
+
+
+# ---- 1. one variant on every CPU vs the interpreter ----------------------------------------------------
+
+def check_host_cpus():
+    missing = ["%s (host lacks %s)" % (c, " ".join(f)) for c, f in X86_MISSING.items() if f]
+    if missing:
+        raise Skip("x86 artifacts not run here: " + ", ".join(missing))
+    return "runs " + ", ".join(RUNNABLE_X86)
+
+
+suite.check("the host runs every x86-64 CPU variant", check_host_cpus)
+
+
+def check_aarch64_available():
+    if A64_WHY:
+        raise Skip("AArch64 artifacts not run: " + A64_WHY)
+
+
+suite.check("qemu-aarch64 and the AArch64 runner are here", check_aarch64_available)
+
+
+def check_variant(m, vname, vopts):
+    inp = stress_input()
+    prof = profile(m)
+    tag = "%s-%s" % (m, vname)
+    calib = ["--calib", CALIB] if vname == "default" else ["--profile", prof]
+    ref = logits_of([QKC, "interp", ONNX[m], "-i", inp, "--precision", "int8"] + calib + vopts,
+                    path("out", tag + "-interp"))
+    expect(ref.shape == (64, 10), "interp logits %s" % (ref.shape,))
+    x86 = RUNNABLE_X86 if vname in dict(VARIANTS) else ["native"]
+    targets = [("x86_64", c) for c in x86]
+    if not A64_WHY:
+        targets += [("aarch64", c) for c in A64_CPUS.get(vname, ["generic"])]
+    problems, done = [], []
+    for arch, cpu in targets:
+        so = path("%s-%s-%s.so" % (tag, arch, cpu))
+        opts = ["--target", arch] + ([] if cpu == "native" else ["--cpu", cpu])
+        ok([QKC, "compile", ONNX[m], "-o", so, "--precision", "int8", "--profile", prof] + vopts + opts)
+        got = logits_of([QKC, "run", so, "-i", inp], path("out", "%s-%s-%s" % (tag, arch, cpu)))
+        why = first_diff(got, ref) if got.shape == ref.shape else "shape %s" % (got.shape,)
+        if why:
+            problems.append("%s --cpu %s: %s" % (arch, cpu, why))
+        done.append("%s/%s" % (arch, cpu))
+    expect(not problems, "int8 %s %s: outputs differ from `qkc interp --precision int8 %s`:\n  %s" % (
+        m, " ".join(vopts) or "(default options)", " ".join(vopts), "\n  ".join(problems)))
+    return "equal on " + ", ".join(done)
+
+
+for _m in ("cnn", "mlp"):
+    for _v, _o in VARIANTS:
+        suite.check("%s int8 %s: every x86-64 and AArch64 CPU == qkc interp, bit for bit" % (_m, _v),
+                    check_variant, _m, _v, _o)
+    for _v, _o in CALIB_VARIANTS:
+        suite.check("%s int8 --calib-method %s: host and AArch64 == qkc interp, bit for bit" % (_m, _v),
+                    check_variant, _m, _v, _o)
+
+
+# ---- fp16: the same bits on every CPU, and as the interpreter (docs/quantization.md, "fp16") -------------
+
+FP16_TARGETS = [("x86_64", "native"), ("x86_64", "x86-64-v2"), ("x86_64", "x86-64-v3"), ("x86_64", "skylake-avx512"),
+                ("aarch64", "generic"), ("aarch64", "neoverse-n1")]  # v2: no F16C; neoverse-n1: FEAT_FP16
+_fp16 = {}
+
+
+def fp16_outputs(m):
+    """fp16 artifacts of model m on every runnable target, run on the inputs."""
+    if m not in _fp16:
+        inp = stress_input()
+        outs = {}
+        for arch, cpu in FP16_TARGETS:
+            if (arch == "x86_64" and cpu not in RUNNABLE_X86) or (arch == "aarch64" and A64_WHY):
+                continue
+            so = path("%s-fp16-%s-%s.so" % (m, arch, cpu))
+            opts = ["--target", arch] + ([] if cpu == "native" else ["--cpu", cpu])
+            ok([QKC, "compile", ONNX[m], "-o", so, "--precision", "fp16"] + opts)
+            outs["%s/%s" % (arch, cpu)] = logits_of([QKC, "run", so, "-i", inp],
+                                                    path("out", "%s-fp16-%s-%s" % (m, arch, cpu)))
+        _fp16[m] = outs
+    return _fp16[m]
+
+
+def same_bits(a, b):
+    """Equal bit for bit, any NaN equal to any NaN (payloads differ by ISA)."""
+    return (a.view(np.uint32) == b.view(np.uint32)) | (np.isnan(a) & np.isnan(b))
+
+
+def check_fp16_targets(m):
+    outs = fp16_outputs(m)
+    base = "x86_64/native"
+    problems = []
+    for t, o in outs.items():
+        bad = np.argwhere(~same_bits(o, outs[base]))
+        if len(bad):
+            i = tuple(bad[0])
+            problems.append("%s: %d values differ from %s, first at %s: %r vs %r" % (t, len(bad), base, i, o[i],
+                                                                                     outs[base][i]))
+    expect(not problems, "fp16 %s:\n  %s" % (m, "\n  ".join(problems)))
+    return "equal on " + ", ".join(outs)
+
+
+def check_fp16_interp(m):
+    outs = fp16_outputs(m)
+    ref = logits_of([QKC, "interp", ONNX[m], "-i", stress_input(), "--precision", "fp16"],
+                    path("out", "%s-fp16-interp" % m))
+    o = outs["x86_64/native"]
+    fin = np.isfinite(ref)
+    expect(np.array_equal(fin, np.isfinite(o)) and np.array_equal(np.isnan(ref), np.isnan(o)) and
+           np.array_equal(o[np.isinf(ref)], ref[np.isinf(ref)]), "fp16 %s: NaN/inf differ from the interpreter" % m)
+    # a logit's error is relative to its sample's largest logit (small ones
+    # come out of cancellation): 2^-8 of it, 4 units in the last place
+    rowmax = np.max(np.where(fin, np.abs(ref), 0), axis=1, keepdims=True).astype(np.float64)
+    tol = (2.0 ** -8 * np.maximum(rowmax, 2.0 ** -14) * np.ones_like(ref, dtype=np.float64))[fin]
+    r, g = ref[fin].astype(np.float64), o[fin].astype(np.float64)
+    bad = np.argwhere(np.abs(g - r) > tol)
+    if len(bad):
+        i = int(bad[0][0])
+        raise Failure("fp16 %s: %d of %d finite logits differ from `qkc interp --precision fp16` by more than "
+                      "2^-8 of their sample's largest logit, first %r vs %r" % (m, len(bad), r.size, g[i], r[i]))
+    ndiff = int(np.sum(~same_bits(o, ref)))
+    expect(ndiff <= 0.05 * o.size, "fp16 %s: %d of %d logits not bit-identical to the interpreter" % (m, ndiff, o.size))
+    return "%d of %d logits not bit-identical, all within tolerance" % (ndiff, o.size)
+
+
+for _m in ("cnn", "mlp"):
+    suite.check("%s fp16: every x86-64 and AArch64 CPU give the same bits" % _m, check_fp16_targets, _m)
+    suite.check("%s fp16: == qkc interp --precision fp16 within fp16 rounding" % _m, check_fp16_interp, _m)
+
+
+# ---- 2. PTX through ptxas -------------------------------------------------------------------------------
+
+def check_ptx(m, precision):
+    tool = ptxas_tool()
+    if not tool:
+        raise Skip("ptxas not found (CMake's PTXAS, $QKC_PTXAS, PATH, /usr/local/cuda/bin)")
+    opts = ["--precision", precision] + (["--profile", profile(m)] if precision == "int8" else [])
+    for sm in ("sm_80", "sm_90"):
+        ptx = path("%s-%s-%s.ptx" % (m, precision, sm))
+        ok([QKC, "compile", ONNX[m], "--target", "nvptx", "--emit", "ptx", "--cpu", sm, "-o", ptx] + opts)
+        with open(ptx) as f:
+            text = f.read()
+        expect(".entry" in text and (".target %s" % sm) in text, "%s: no kernel entry or no .target %s" % (ptx, sm))
+        r = run([tool, "-arch=" + sm, ptx, "-o", path("%s-%s-%s.cubin" % (m, precision, sm))], timeout=120)
+        expect(r.rc == 0, "ptxas -arch=%s rejects %s" % (sm, ptx), r)
+    return "sm_80 and sm_90 assemble"
+
+
+for _m in ("cnn", "mlp"):
+    for _p in ("int8", "fp16"):
+        suite.check("%s %s PTX passes ptxas for sm_80 and sm_90" % (_m, _p), check_ptx, _m, _p)
+
+
+# ---- 3. on a GPU, where there is one -------------------------------------------------------------------
+
+def check_gpu():
+    inp = stress_input()
+    so = path("cnn-int8-nvptx.so")
+    ok([QKC, "compile", ONNX["cnn"], "--target", "nvptx", "-o", so, "--precision", "int8", "--profile", profile("cnn")])
+    d = path("out", "cnn-int8-nvptx")
+    r = run([QKC, "run", so, "-i", inp, "-d", d], timeout=120)
+    if r.rc != 0 and ("no CUDA driver" in r.err or "no usable NVIDIA GPU" in r.err):
+        raise Skip("no GPU here: " + r.err.strip().splitlines()[-1])
+    expect(r.rc == 0, "qkc run of the nvptx artifact failed", r)
+    got = load_npy(os.path.join(d, "logits.npy"))
+    ref = logits_of([QKC, "interp", ONNX["cnn"], "-i", inp, "--precision", "int8", "--profile", profile("cnn")],
+                    path("out", "cnn-int8-interp-gpu"))
+    why = first_diff(got, ref)
+    expect(why is None, "int8 CNN on the GPU vs the interpreter: %s" % why)
+
+
+suite.check("cnn int8 on the GPU (nvptx) == qkc interp, bit for bit", check_gpu)
+
+suite.finish()
