@@ -138,7 +138,9 @@ static const char *dtype_tag(const Node *n)
     return dtype_name(v->dtype);
 }
 
-/* qk_<id>_<dtype>_<op>[_bias][_<act>] */
+/* qk_<id>_<dtype>_<op>[_bias][_<act>][_<tile>__<isa>]: a microkernel's
+ * name says its tile (rows x columns, c: k per step) and its dot product
+ * or vector width, e.g. qk_7_u8_qlinear_mat_mul_bias_relu_14x32c4__vnni. */
 static char *kernel_name(Cg *cg, const Node *n)
 {
     char op[48];
@@ -156,11 +158,19 @@ static char *kernel_name(Cg *cg, const Node *n)
     bool bias = ((n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_MATMUL) && n->nin > 2 && n->in[2]) ||
                 ((n->op == OP_QLINEAR_CONV || n->op == OP_QLINEAR_MATMUL) && n->nin > 8 && n->in[8]);
     const char *act = (op_info[n->op].attrs & A_ACT) && n->a.act != ACT_NONE ? act_name[n->a.act] : NULL;
-    return arena_printf(cg->g->arena, "qk_%d_%s_%s%s%s%s", n->id, dtype_tag(n), op, bias ? "_bias" : "",
-                        act ? "_" : "", act ? act : "");
+    char tag[48], isa[24] = "";
+    const char *mm = cg_mm_tag(cg->t, n, tag, sizeof tag);
+    if (mm)
+        snprintf(isa, sizeof isa, "__%s%d", cg->t->arch == ARCH_X86_64 ? "x86v" : "a64v", cg->t->vector_bits);
+    return arena_printf(cg->g->arena, "qk_%d_%s_%s%s%s%s%s%s%s", n->id, dtype_tag(n), op, bias ? "_bias" : "",
+                        act ? "_" : "", act ? act : "", mm ? "_" : "", mm ? mm : "", isa);
 }
 
 typedef bool (*KernelFn)(Cg *cg, const Node *n);
+
+static bool k_matmul(Cg *cg, const Node *n) { return cg_k_mm(cg, n) || cg_k_gemm(cg, n); }
+
+static bool k_qmatmul(Cg *cg, const Node *n) { return cg_k_mm(cg, n) || cg_k_qgemm(cg, n); }
 
 static KernelFn kernel_for(const Node *n)
 {
@@ -171,7 +181,7 @@ static KernelFn kernel_for(const Node *n)
         return cg_k_binary;
     case OP_RELU: case OP_LEAKY_RELU: case OP_CLIP: case OP_SIGMOID: case OP_TANH: case OP_CAST:
         return cg_k_unary;
-    case OP_MATMUL: case OP_GEMM: return cg_k_gemm;
+    case OP_MATMUL: case OP_GEMM: return k_matmul;
     case OP_CONV: return cg_k_conv;
     case OP_MAXPOOL: case OP_AVGPOOL: return cg_k_pool;
     case OP_GLOBAL_AVGPOOL: return cg_k_global_pool;
@@ -180,7 +190,7 @@ static KernelFn kernel_for(const Node *n)
     case OP_TRANSPOSE: return cg_k_transpose;
     case OP_CONCAT: return cg_k_concat;
     case OP_QUANTIZE: case OP_DEQUANTIZE: return cg_k_qdq;
-    case OP_MATMUL_INTEGER: case OP_QLINEAR_MATMUL: return cg_k_qgemm;
+    case OP_MATMUL_INTEGER: case OP_QLINEAR_MATMUL: return k_qmatmul;
     case OP_CONV_INTEGER: case OP_QLINEAR_CONV: return cg_k_qconv;
     case OP_QLINEAR_ADD: return cg_k_qadd;
     case OP_QLINEAR_GAP: return cg_k_qgap;
@@ -201,6 +211,10 @@ const char *cg_kernel_desc(const Target *t, const Node *n)
             return quant ? "channel-vectorized, packed weights, exact i32" : "channel-vectorized, packed weights";
         return quant ? "per output, exact i32" : "row-wise direct";
     }
+    static char mmbuf[96];
+    const char *mm = cg_mm_desc(t, n, mmbuf, sizeof mmbuf);
+    if (mm)
+        return mm;
     switch (n->op) {
     case OP_QLINEAR_MATMUL:
     case OP_MATMUL_INTEGER:

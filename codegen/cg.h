@@ -78,6 +78,34 @@ LLVMValueRef cg_alloca(Cg *cg, LLVMTypeRef t, const char *name);
 /* The global holding constant value v (CPU), or NULL. */
 LLVMValueRef cg_const_of(Cg *cg, const Value *v);
 
+/* ---- k_gemm.c: the matrix product, described once ---------------------- */
+/* Y[r, n] = act(alpha * sum_k A[r, k] B[k, n] + beta * C[r, n]) over rows r
+ * of Y (its batch dims times M), with every operand addressed by strides. */
+typedef struct GemmDesc {
+    int64_t M, N, K;
+    int nb;                    /* batch dims of Y (before M) */
+    int64_t bext[QK_MAX_RANK]; /* their extents; bext[0] is scaled by the batch when batch0 */
+    bool batch0;
+    int64_t sab[QK_MAX_RANK], sbb[QK_MAX_RANK], scb[QK_MAX_RANK]; /* per batch dim strides */
+    int64_t sam, sak, sbk, sbn, scm, scn;
+    float alpha, beta;
+    bool has_c;
+    DType dt;        /* storage type of A, B, C, Y (float GEMM) */
+    LLVMTypeRef ct;  /* the type the products are accumulated in */
+    LLVMValueRef A, B, C, Y;
+} GemmDesc;
+
+/* The description of MatMul/Gemm node n (A, B: inputs ia and ib; MatMul,
+ * Gemm: 0, 1; QLinearMatMul: 0, 3), pointers from the kernel's arguments. */
+bool cg_gemm_describe(Cg *cg, const Node *n, int ia, int ib, GemmDesc *g);
+/* y = act(alpha * acc + beta * C[coff]): the float epilogue (f32 values). */
+LLVMValueRef cg_gemm_epilogue(Cg *cg, const Node *n, const GemmDesc *g, LLVMValueRef acc, LLVMValueRef coff);
+
+/* ---- k_mm.c: register-blocked microkernels (constant B, CPUs) ---------- */
+/* The kernel of Gemm/MatMul/MatMulInteger/QLinearMatMul node n when its B
+ * is a constant the microkernels take; false (nothing emitted) otherwise. */
+bool cg_k_mm(Cg *cg, const Node *n);
+
 /* ---- loop.c ------------------------------------------------------------- */
 typedef struct CgLoop {
     LLVMBasicBlockRef header, body, exit;

@@ -14,6 +14,15 @@ typedef enum TargetArch { ARCH_X86_64, ARCH_AARCH64, ARCH_NVPTX } TargetArch;
 
 /* A target is data: everything that differs between ISAs lives here, chosen
  * once; kernel generators read fields, never #ifdef. */
+/* How a target multiplies int8 vectors exactly (docs/quantization.md: the
+ * sums never saturate). */
+typedef enum DotKind {
+    DOT_GENERIC,  /* widening multiply-add in plain vector IR */
+    DOT_PMADDWD,  /* x86 pmaddwd: i16 pairs -> i32 (SSE2, AVX2, AVX-512BW) */
+    DOT_VNNI,     /* x86 vpdpbusd: 4 u8 x s8 -> i32, no saturation (AVX512-VNNI, AVX-VNNI) */
+    DOT_SDOT,     /* AArch64 sdot: 4 s8 x s8 -> i32 (FEAT_DotProd) */
+} DotKind;
+
 typedef struct Target {
     TargetArch arch;
     const char *name;       /* "x86_64", "aarch64", "nvptx" (artifact descriptor) */
@@ -25,6 +34,8 @@ typedef struct Target {
     bool f16_convert;       /* hardware f32<->f16 conversion (F16C, AArch64, PTX) */
     bool f16_arith;         /* native fp16 arithmetic (AArch64 FEAT_FP16, PTX): f16 elementwise
                              * ops compute in half (same bits: one rounding either way) */
+    int vregs;              /* SIMD registers (16: SSE/AVX2, 32: AVX-512/NEON): microkernel tiles */
+    DotKind dot;            /* the int8 dot product of the microkernels */
     const char *libc_dirs[2]; /* where the target's libc lives, for linking (.so) */
     const char *host_triple;  /* GPU: the triple of the host library */
 } Target;
@@ -34,6 +45,10 @@ typedef struct Target {
  * conservative baseline. Unknown names are errors (LLVM would only warn,
  * then miscompile or abort). */
 bool cg_target_resolve(const char *arch, const char *cpu, Target *t, Diag *d);
+/* The microkernel of node n on t, in words and as a name tag ("14x32c4"),
+ * or NULL when n has none (codegen/k_mm.c). */
+const char *cg_mm_desc(const Target *t, const Node *n, char *buf, size_t len);
+const char *cg_mm_tag(const Target *t, const Node *n, char *buf, size_t len);
 /* The allow-listed CPUs of each target, for --help and messages. */
 void cg_target_print_cpus(FILE *f);
 const char *cg_host_arch(void);

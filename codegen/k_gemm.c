@@ -15,20 +15,6 @@
 
 #include "cg.h"
 
-typedef struct GemmDesc {
-    int64_t M, N, K;
-    int nb;                    /* batch dims of Y (before M) */
-    int64_t bext[QK_MAX_RANK]; /* their extents; bext[0] is scaled by the batch when batch0 */
-    bool batch0;
-    int64_t sab[QK_MAX_RANK], sbb[QK_MAX_RANK], scb[QK_MAX_RANK]; /* per batch dim strides */
-    int64_t sam, sak, sbk, sbn, scm, scn;
-    float alpha, beta;
-    bool has_c;
-    DType dt;        /* storage type of A, B, C, Y (float GEMM) */
-    LLVMTypeRef ct;  /* the type the products are accumulated in */
-    LLVMValueRef A, B, C, Y;
-} GemmDesc;
-
 /* Strides of operand shape `s` (right-aligned) against Y's batch dims. */
 static void batch_strides(const Shape *s, int mat_dims, const GemmDesc *g, int64_t *out)
 {
@@ -42,8 +28,7 @@ static void batch_strides(const Shape *s, int mat_dims, const GemmDesc *g, int64
     }
 }
 
-/* A and B are inputs ia and ib (MatMul/Gemm: 0, 1; QLinearMatMul: 0, 3). */
-static bool describe(Cg *cg, const Node *n, int ia, int ib, GemmDesc *g)
+bool cg_gemm_describe(Cg *cg, const Node *n, int ia, int ib, GemmDesc *g)
 {
     memset(g, 0, sizeof *g);
     const Shape *as = &n->in[ia]->shape, *bs = &n->in[ib]->shape, *ys = &n->out[0]->shape;
@@ -154,8 +139,7 @@ static void batch_offsets(Cg *cg, const GemmDesc *g, LLVMValueRef bidx, LLVMValu
     }
 }
 
-/* y = act(alpha * acc + beta * C[...]) */
-static LLVMValueRef epilogue(Cg *cg, const Node *n, const GemmDesc *g, LLVMValueRef acc, LLVMValueRef coff)
+LLVMValueRef cg_gemm_epilogue(Cg *cg, const Node *n, const GemmDesc *g, LLVMValueRef acc, LLVMValueRef coff)
 {
     LLVMBuilderRef b = cg->b;
     LLVMValueRef v = acc;
@@ -176,7 +160,7 @@ static LLVMValueRef epilogue(Cg *cg, const Node *n, const GemmDesc *g, LLVMValue
 bool cg_k_gemm(Cg *cg, const Node *n)
 {
     GemmDesc g;
-    describe(cg, n, 0, 1, &g);
+    cg_gemm_describe(cg, n, 0, 1, &g);
     g.dt = n->out[0]->dtype;
     g.ct = cg_calc_type(cg, g.dt);
     pack_b(cg, n, &g);
@@ -207,7 +191,7 @@ bool cg_k_gemm(Cg *cg, const Node *n)
         cg_for_end(cg, &lk);
         co = LLVMBuildNSWAdd(b, co, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, m, cg_i64(cg, g.scm), ""),
                                                     LLVMBuildNSWMul(b, col, cg_i64(cg, g.scn), ""), ""), "");
-        LLVMValueRef v = epilogue(cg, n, &g, LLVMBuildLoad2(b, ct, accp, ""), co);
+        LLVMValueRef v = cg_gemm_epilogue(cg, n, &g, LLVMBuildLoad2(b, ct, accp, ""), co);
         cg_store(cg, dt, g.Y, idx, v);
         cg_par_end(cg, &par);
         return true;
@@ -250,7 +234,7 @@ bool cg_k_gemm(Cg *cg, const Node *n)
         CgLoop le;
         j = cg_for_begin(cg, &le, cg_i64(cg, 0), N, cg_i64(cg, 1), "epi");
         LLVMValueRef cj = LLVMBuildNSWAdd(b, co, LLVMBuildNSWMul(b, j, cg_i64(cg, g.scn), ""), "");
-        cg_store(cg, dt, yp, j, epilogue(cg, n, &g, cg_load(cg, at, acc, j), cj));
+        cg_store(cg, dt, yp, j, cg_gemm_epilogue(cg, n, &g, cg_load(cg, at, acc, j), cj));
         cg_for_end(cg, &le);
     }
     cg_par_end(cg, &par);
@@ -308,7 +292,7 @@ bool cg_k_qgemm(Cg *cg, const Node *n)
     bool ql = n->op == OP_QLINEAR_MATMUL;
     int ia = 0, ib = ql ? 3 : 1, iaz = ql ? 2 : 2, ibz = ql ? 5 : 3;
     GemmDesc g;
-    describe(cg, n, ia, ib, &g);
+    cg_gemm_describe(cg, n, ia, ib, &g);
     pack_bt(cg, n, ib, &g);
     DType ta = n->in[ia]->dtype, tb = n->in[ib]->dtype, ty = n->out[0]->dtype;
     LLVMBuilderRef b = cg->b;

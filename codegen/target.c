@@ -19,38 +19,40 @@ typedef struct CpuInfo {
     int vector_bits;
     bool f16_convert;
     bool f16_arith;       /* native fp16 add/sub/mul/div/max/min (AArch64 FEAT_FP16, PTX sm_53+) */
+    int vregs;            /* SIMD registers */
+    DotKind dot;          /* exact int8 dot product */
 } CpuInfo;
 
 static const CpuInfo x86_cpus[] = {
-    {"x86-64", "", 128, false, false},
-    {"x86-64-v2", "", 128, false, false},
-    {"x86-64-v3", "", 256, true, false},
-    {"x86-64-v4", "", 512, true, false},
-    {"haswell", "", 256, true, false},
-    {"skylake", "", 256, true, false},
-    {"skylake-avx512", "", 512, true, false},
-    {"cascadelake", "", 512, true, false},
-    {"icelake-server", "", 512, true, false},
-    {"sapphirerapids", "", 512, true, false},
-    {"znver2", "", 256, true, false},
-    {"znver3", "", 256, true, false},
-    {"znver4", "", 512, true, false},
+    {"x86-64", "", 128, false, false, 16, DOT_PMADDWD},
+    {"x86-64-v2", "", 128, false, false, 16, DOT_PMADDWD},
+    {"x86-64-v3", "", 256, true, false, 16, DOT_PMADDWD},
+    {"x86-64-v4", "", 512, true, false, 32, DOT_PMADDWD},
+    {"haswell", "", 256, true, false, 16, DOT_PMADDWD},
+    {"skylake", "", 256, true, false, 16, DOT_PMADDWD},
+    {"skylake-avx512", "", 512, true, false, 32, DOT_PMADDWD},
+    {"cascadelake", "", 512, true, false, 32, DOT_VNNI},
+    {"icelake-server", "", 512, true, false, 32, DOT_VNNI},
+    {"sapphirerapids", "", 512, true, false, 32, DOT_VNNI},
+    {"znver2", "", 256, true, false, 16, DOT_PMADDWD},
+    {"znver3", "", 256, true, false, 16, DOT_PMADDWD},
+    {"znver4", "", 512, true, false, 32, DOT_VNNI},
 };
 
 static const CpuInfo arm_cpus[] = {
-    {"generic", "+neon", 128, true, false},
-    {"cortex-a53", "", 128, true, false},
-    {"cortex-a72", "", 128, true, false},
-    {"cortex-a76", "", 128, true, true},
-    {"neoverse-n1", "", 128, true, true},
-    {"neoverse-n2", "", 128, true, true},
-    {"neoverse-v1", "", 256, true, true},
-    {"apple-m1", "", 128, true, true},
+    {"generic", "+neon", 128, true, false, 32, DOT_GENERIC},
+    {"cortex-a53", "", 128, true, false, 32, DOT_GENERIC},
+    {"cortex-a72", "", 128, true, false, 32, DOT_GENERIC},
+    {"cortex-a76", "", 128, true, true, 32, DOT_SDOT},
+    {"neoverse-n1", "", 128, true, true, 32, DOT_SDOT},
+    {"neoverse-n2", "", 128, true, true, 32, DOT_SDOT},
+    {"neoverse-v1", "", 256, true, true, 32, DOT_SDOT},
+    {"apple-m1", "", 128, true, true, 32, DOT_SDOT},
 };
 
 static const CpuInfo ptx_cpus[] = {
-    {"sm_75", "", 32, true, true}, {"sm_80", "", 32, true, true}, {"sm_86", "", 32, true, true},
-    {"sm_89", "", 32, true, true}, {"sm_90", "", 32, true, true},
+    {"sm_75", "", 32, true, true, 0, DOT_GENERIC}, {"sm_80", "", 32, true, true, 0, DOT_GENERIC}, {"sm_86", "", 32, true, true, 0, DOT_GENERIC},
+    {"sm_89", "", 32, true, true, 0, DOT_GENERIC}, {"sm_90", "", 32, true, true, 0, DOT_GENERIC},
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -170,6 +172,15 @@ bool cg_target_resolve(const char *arch, const char *cpu, Target *t, Diag *d)
         t->vector_bits = ci ? ci->vector_bits : t->arch == ARCH_X86_64 ? (avx512 ? 512 : avx2 ? 256 : 128) : 128;
         t->f16_convert = t->arch == ARCH_AARCH64 || strstr(t->features, "+f16c") != NULL;
         t->f16_arith = t->arch == ARCH_AARCH64 && strstr(t->features, "+fullfp16") != NULL;
+        if (t->arch == ARCH_X86_64) {
+            t->vregs = avx512 ? 32 : 16;
+            t->dot = strstr(t->features, "+avx512vnni") && avx512 ? DOT_VNNI
+                     : strstr(t->features, "+avxvnni")              ? DOT_VNNI
+                                                                     : DOT_PMADDWD;
+        } else {
+            t->vregs = 32;
+            t->dot = strstr(t->features, "+dotprod") ? DOT_SDOT : DOT_GENERIC;
+        }
         return true;
     }
     if (cpu && strcmp(cpu, "native") == 0)
@@ -194,6 +205,8 @@ bool cg_target_resolve(const char *arch, const char *cpu, Target *t, Diag *d)
     t->vector_bits = ci->vector_bits;
     t->f16_convert = ci->f16_convert;
     t->f16_arith = ci->f16_arith;
+    t->vregs = ci->vregs;
+    t->dot = ci->dot;
     return true;
 }
 

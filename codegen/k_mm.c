@@ -1,0 +1,634 @@
+/* k_mm.c — register-blocked microkernels for matrix products whose B (the
+ * weights) is a constant: Gemm and MatMul in f32 (or f16 storage), and
+ * MatMulInteger / QLinearMatMul in exact int8 arithmetic.
+ *
+ * B is packed at compile time into groups of G panels of W columns (W: the
+ * lanes of one vector register), columns past N zero; within a group, k
+ * runs outermost, so a microkernel streams it once:
+ *     float:          [group][k][G*W]             f32 or f16
+ *     int8, VNNI/sdot: [group][k/4][G*W][4]        i8   (4 products per i32 lane)
+ *     int8, pmaddwd:  [group][k/2][G*W][2]        i16  (2 products per i32 lane)
+ *     int8, generic:  [group][k][G*W]             i16
+ * A tile of `mr` rows × G panels keeps mr*G vector accumulators in
+ * registers; each step broadcasts one (group of) A element(s) per row and
+ * multiplies it into the G B vectors. Few rows (batch 1) unroll k into U
+ * independent accumulator sets instead, so the FMA or dot latency is
+ * hidden while every B byte is read once.
+ *
+ * Work split: the parallel index runs over (group, row) pairs, group-major;
+ * a thread's slice is cut into row tiles of MR rows and a remainder, per
+ * group. The last group, when N does not fill it, has its own code.
+ *
+ * Integer exactness (docs/quantization.md): the sums are exact int32. VNNI
+ * (vpdpbusd: u8 x s8) and sdot (s8 x s8) take A with its top bit flipped
+ * when its signedness differs (a' = a ± 128), pmaddwd and the generic form
+ * widen both sides; with colsum[n] = sum_k B[k, n] and the zero points,
+ *     sum_k (a - za)(b - zb) = S + c0[n] + za * c1[n] - zb[n] * rowsum(a)
+ * where S is the kernel's sum, c0 = -delta * colsum, c1 = K * zb - colsum,
+ * all folded at compile time (rowsum only when some zb is not 0). Every
+ * term wraps mod 2^32 alike, so the result equals the interpreter's. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cg.h"
+
+typedef struct MmPlan {
+    bool integer;
+    DotKind dot;          /* integer: how k-groups multiply */
+    int W;                /* 32-bit lanes per vector */
+    int G;                /* panels (vectors of W columns) per group */
+    int MR;               /* rows of a full tile */
+    int kg;               /* k per packed step: 1, 2 (pmaddwd) or 4 (VNNI, sdot) */
+    int64_t M, N, K;
+    int64_t rows_static;  /* rows of Y per batch item (or in all, without a batch) */
+    bool batch0;
+    int64_t npg;          /* groups */
+    DType ta, tb, ty;     /* storage types of A, B, Y */
+} MmPlan;
+
+/* The lanes of the vectors the microkernels use: AArch64 NEON is 128 bits
+ * whatever the core's SVE width. */
+static int lanes(const Target *t) { return (t->arch == ARCH_AARCH64 ? 128 : t->vector_bits) / 32; }
+
+static bool const_2d(const Value *v) { return v && v->kind == VAL_CONST && v->shape.rank == 2; }
+
+static int64_t numel_or_1(const Value *v) { return v ? shape_numel(&v->shape) : 1; }
+
+/* Whether node n gets a microkernel on target t, and its shape. */
+static bool plan(const Target *t, const Node *n, MmPlan *p)
+{
+    memset(p, 0, sizeof *p);
+    if (t->gpu || t->vregs <= 0)
+        return false;
+    const Value *a, *b, *y = n->out[0];
+    switch (n->op) {
+    case OP_GEMM:
+    case OP_MATMUL:
+        a = n->in[0], b = n->in[1];
+        if (!const_2d(b) || (y->dtype != DT_F32 && y->dtype != DT_F16) || a->dtype != y->dtype ||
+            b->dtype != y->dtype)
+            return false;
+        if ((n->op == OP_GEMM && n->a.trans_a) || (y->dtype == DT_F16 && !t->f16_convert))
+            return false; /* (f16 without hardware conversion: the plain kernel) */
+        if (n->nin > 2 && n->in[2]) { /* a bias along N only */
+            const Shape *cs = &n->in[2]->shape;
+            for (int i = 0; i < cs->rank - 1; i++)
+                if (cs->d[i] != 1)
+                    return false;
+            if (n->in[2]->dtype != y->dtype)
+                return false;
+        }
+        break;
+    case OP_MATMUL_INTEGER:
+    case OP_QLINEAR_MATMUL: {
+        bool ql = n->op == OP_QLINEAR_MATMUL;
+        a = n->in[0], b = n->in[ql ? 3 : 1];
+        const Value *bz = n->nin > (ql ? 5 : 3) ? n->in[ql ? 5 : 3] : NULL;
+        if (!const_2d(b) || (bz && bz->kind != VAL_CONST))
+            return false;
+        if (ql && (numel_or_1(n->in[6]) != 1 || numel_or_1(n->nin > 7 ? n->in[7] : NULL) != 1))
+            return false;
+        p->integer = true;
+        break;
+    }
+    default:
+        return false;
+    }
+    if (a->shape.rank < 1 || (a->shape.rank == 1 && n->op == OP_GEMM))
+        return false;
+    p->ta = a->dtype, p->tb = b->dtype, p->ty = y->dtype;
+    /* rows: Y's dims before N (A is dense over them: B has no batch dims) */
+    p->K = a->shape.d[a->shape.rank - 1];
+    p->N = n->op == OP_GEMM && n->a.trans_b ? b->shape.d[0] : b->shape.d[1];
+    p->rows_static = 1;
+    for (int i = 0; i + 1 < y->shape.rank; i++) {
+        if (y->shape.d[i] == DIM_BATCH)
+            p->batch0 = true;
+        else
+            p->rows_static *= y->shape.d[i];
+    }
+    p->M = a->shape.rank >= 2 ? a->shape.d[a->shape.rank - 2] : 1;
+    if (p->integer) { /* a per-row A zero point must index rows of a static M */
+        const Value *az = n->nin > 2 ? n->in[2] : NULL;
+        if (numel_or_1(az) != 1 && (p->M == DIM_BATCH || numel_or_1(az) != p->M))
+            return false;
+        if (n->op == OP_QLINEAR_MATMUL && numel_or_1(n->in[1]) != 1)
+            return false;
+    }
+    if (p->K < 1 || p->N < 1 || p->rows_static < 1)
+        return false;
+    p->W = lanes(t);
+    p->kg = 1;
+    if (p->integer) {
+        p->dot = t->dot;
+        if ((p->dot == DOT_VNNI || p->dot == DOT_SDOT) && p->tb != DT_I8) /* both want s8 weights */
+            p->dot = t->arch == ARCH_X86_64 ? DOT_PMADDWD : DOT_GENERIC;
+        if (p->dot == DOT_VNNI && p->W < 8)
+            p->dot = DOT_PMADDWD;
+        p->kg = p->dot == DOT_VNNI || p->dot == DOT_SDOT ? 4 : p->dot == DOT_PMADDWD ? 2 : 1;
+    }
+    int gmax = t->vregs >= 32 && p->W == 4 ? 4 : 2;
+    int64_t panels = (p->N + p->W - 1) / p->W;
+    p->G = (int)(panels < gmax ? panels : gmax);
+    int budget = t->vregs - p->G - 1 - (p->dot == DOT_PMADDWD || p->dot == DOT_GENERIC ? 1 : 0);
+    p->MR = budget / p->G;
+    if (p->MR > 14)
+        p->MR = 14;
+    if (p->MR < 1)
+        p->MR = 1;
+    p->npg = (p->N + (int64_t)p->G * p->W - 1) / ((int64_t)p->G * p->W);
+    return true;
+}
+
+static const char *dot_name(DotKind d)
+{
+    switch (d) {
+    case DOT_VNNI: return "vnni";
+    case DOT_SDOT: return "sdot";
+    case DOT_PMADDWD: return "pmaddwd";
+    default: return "widen";
+    }
+}
+
+const char *cg_mm_desc(const Target *t, const Node *n, char *buf, size_t len)
+{
+    MmPlan p;
+    if (!plan(t, n, &p))
+        return NULL;
+    if (p.integer)
+        snprintf(buf, len, "%dx%dc%d tiles, packed weights, %s, exact i32", p.MR, p.G * p.W, p.kg, dot_name(p.dot));
+    else
+        snprintf(buf, len, "%dx%d tiles, packed %s weights", p.MR, p.G * p.W, dtype_name(p.tb));
+    return buf;
+}
+
+const char *cg_mm_tag(const Target *t, const Node *n, char *buf, size_t len)
+{
+    MmPlan p;
+    if (!plan(t, n, &p))
+        return NULL;
+    snprintf(buf, len, "%dx%d%s%s", p.MR, p.G * p.W, p.integer ? "c" : "", p.integer ? (p.kg == 4 ? "4" : p.kg == 2 ? "2" : "1") : "");
+    return buf;
+}
+
+/* ---- packing (compile time) --------------------------------------------- */
+
+/* B[k, n] of the node as an integer or float, through the desc's strides. */
+static int32_t b_int(const Value *b, const GemmDesc *g, int64_t k, int64_t n)
+{
+    int64_t i = k * g->sbk + n * g->sbn;
+    return b->dtype == DT_U8 ? ((const uint8_t *)b->data)[i] : ((const int8_t *)b->data)[i];
+}
+
+/* Pack B into the microkernel's layout; for integers also colsum[n]. */
+static void *pack(const MmPlan *p, const Value *b, const GemmDesc *g, size_t *bytes, int32_t *colsum)
+{
+    int64_t GW = (int64_t)p->G * p->W, Kp = (p->K + p->kg - 1) / p->kg * p->kg;
+    int es = !p->integer ? dtype_size(p->tb) : p->dot == DOT_VNNI || p->dot == DOT_SDOT ? 1 : 2;
+    *bytes = (size_t)(p->npg * Kp * GW * es);
+    unsigned char *dst = calloc(*bytes + 64, 1);
+    if (!dst)
+        return NULL;
+    for (int64_t n = 0; n < p->N; n++) {
+        int64_t grp = n / GW, c = n % GW;
+        int64_t base = grp * Kp * GW;
+        int32_t sum = 0;
+        for (int64_t k = 0; k < p->K; k++) {
+            int64_t at = base + (k / p->kg) * GW * p->kg + c * p->kg + k % p->kg; /* element index */
+            if (!p->integer) {
+                memcpy(dst + at * es, (const char *)b->data + (k * g->sbk + n * g->sbn) * es, (size_t)es);
+                continue;
+            }
+            int32_t v = b_int(b, g, k, n);
+            sum += v;
+            if (es == 1)
+                dst[at] = (unsigned char)(int8_t)v;
+            else
+                memcpy(dst + at * 2, &(int16_t){(int16_t)v}, 2);
+        }
+        if (colsum)
+            colsum[n] = sum;
+    }
+    return dst;
+}
+
+/* ---- code ---------------------------------------------------------------- */
+
+typedef struct Mm {
+    const MmPlan *p;
+    const Node *n;
+    GemmDesc g;
+    LLVMValueRef A, Bp, Y;    /* A and Y from the arguments, Bp the packed constant */
+    LLVMTypeRef vt;           /* <W x f32> or <W x i32> */
+    LLVMValueRef tile;        /* [MR * G * W] accumulator spill for the epilogue */
+    LLVMValueRef c0, c1;      /* integer corrections per column (constants), or NULL */
+    bool rowsum;              /* some B zero point is not 0 */
+    bool flip;                /* A's top bit flipped for the dot instruction */
+    int32_t delta;            /* what the flip adds to each A value */
+    LLVMValueRef col0;        /* the first column of the group being generated */
+} Mm;
+
+static LLVMValueRef splat(Cg *cg, LLVMValueRef s, int w)
+{
+    LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(s), (unsigned)w);
+    LLVMValueRef v = LLVMBuildInsertElement(cg->b, LLVMGetUndef(vt), s, cg_i32(cg, 0), "");
+    return LLVMBuildShuffleVector(cg->b, v, LLVMGetUndef(vt), LLVMConstNull(LLVMVectorType(cg->i32, (unsigned)w)), "");
+}
+
+static LLVMValueRef load_align1(Cg *cg, LLVMTypeRef t, LLVMValueRef ptr)
+{
+    LLVMValueRef v = LLVMBuildLoad2(cg->b, t, ptr, "");
+    LLVMSetAlignment(v, 1);
+    return v;
+}
+
+static LLVMValueRef byte_ptr(Cg *cg, LLVMValueRef base, LLVMValueRef off)
+{
+    return LLVMBuildInBoundsGEP2(cg->b, cg->i8, base, &off, 1, "");
+}
+
+/* The B vector of panel j at packed step kq of the group at `grp`. */
+static LLVMValueRef load_b(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef kq, int j)
+{
+    const MmPlan *p = m->p;
+    int64_t GW = (int64_t)p->G * p->W;
+    int es = !p->integer ? dtype_size(p->tb) : p->dot == DOT_VNNI || p->dot == DOT_SDOT ? 1 : 2;
+    int64_t step = GW * p->kg * es; /* bytes per packed step */
+    LLVMValueRef off = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, kq, cg_i64(cg, step), ""),
+                                       cg_i64(cg, (int64_t)j * p->W * p->kg * es), "");
+    LLVMValueRef ptr = byte_ptr(cg, grp, off);
+    if (!p->integer) {
+        if (p->tb == DT_F32)
+            return load_align1(cg, m->vt, ptr);
+        LLVMValueRef h = load_align1(cg, LLVMVectorType(cg->i16, (unsigned)p->W), ptr);
+        return LLVMBuildFPExt(cg->b, LLVMBuildBitCast(cg->b, h, LLVMVectorType(cg->f16, (unsigned)p->W), ""), m->vt, "");
+    }
+    if (p->dot == DOT_GENERIC)
+        return LLVMBuildSExt(cg->b, load_align1(cg, LLVMVectorType(cg->i16, (unsigned)p->W), ptr), m->vt, "");
+    return load_align1(cg, m->vt, ptr); /* i32 lanes of 4 i8 or 2 i16 */
+}
+
+/* The A operand of row `row` at packed step kq, broadcast: one float, or
+ * kg integers in an i32 lane. `tail` (static) marks the last, partial
+ * k-group, read byte by byte. */
+static LLVMValueRef load_a(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef kq, int tail)
+{
+    const MmPlan *p = m->p;
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef k0 = LLVMBuildNSWMul(b, kq, cg_i64(cg, p->kg), "");
+    LLVMValueRef idx = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, row, cg_i64(cg, p->K), ""), k0, "");
+    if (!p->integer)
+        return splat(cg, cg_load(cg, p->ta, m->A, idx), p->W);
+    LLVMValueRef ptr = cg_gep(cg, p->ta, m->A, idx);
+    bool s = p->ta == DT_I8;
+    switch (p->dot) {
+    case DOT_VNNI:
+    case DOT_SDOT: {
+        LLVMValueRef w;
+        if (!tail) {
+            w = load_align1(cg, cg->i32, ptr);
+        } else { /* the bytes there are; B is 0 beyond K */
+            w = cg_i32(cg, 0);
+            for (int u = 0; u < tail; u++) {
+                LLVMValueRef x = LLVMBuildZExt(b, load_align1(cg, cg->i8, byte_ptr(cg, ptr, cg_i64(cg, u))), cg->i32, "");
+                w = LLVMBuildOr(b, w, LLVMBuildShl(b, x, cg_i32(cg, 8 * u), ""), "");
+            }
+        }
+        if (m->flip)
+            w = LLVMBuildXor(b, w, cg_i32(cg, (int32_t)0x80808080u), "");
+        return splat(cg, w, p->W);
+    }
+    case DOT_PMADDWD: {
+        LLVMValueRef lo = load_align1(cg, cg->i8, ptr), hi;
+        hi = tail ? LLVMConstInt(cg->i8, 0, 0) : load_align1(cg, cg->i8, byte_ptr(cg, ptr, cg_i64(cg, 1)));
+        lo = s ? LLVMBuildSExt(b, lo, cg->i16, "") : LLVMBuildZExt(b, lo, cg->i16, "");
+        hi = s ? LLVMBuildSExt(b, hi, cg->i16, "") : LLVMBuildZExt(b, hi, cg->i16, "");
+        LLVMValueRef w = LLVMBuildOr(b, LLVMBuildZExt(b, lo, cg->i32, ""),
+                                     LLVMBuildShl(b, LLVMBuildZExt(b, hi, cg->i32, ""), cg_i32(cg, 16), ""), "");
+        return splat(cg, w, p->W);
+    }
+    default: {
+        LLVMValueRef x = load_align1(cg, cg->i8, ptr);
+        return splat(cg, s ? LLVMBuildSExt(b, x, cg->i32, "") : LLVMBuildZExt(b, x, cg->i32, ""), p->W);
+    }
+    }
+}
+
+/* acc + a * b in the plan's arithmetic. */
+static LLVMValueRef madd(Cg *cg, const Mm *m, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef bv)
+{
+    const MmPlan *p = m->p;
+    LLVMBuilderRef b = cg->b;
+    if (!p->integer) {
+        LLVMTypeRef t = m->vt;
+        LLVMValueRef args[3] = {a, bv, acc};
+        return cg_intrin(cg, "llvm.fmuladd", &t, 1, args, 3);
+    }
+    switch (p->dot) {
+    case DOT_VNNI: {
+        LLVMValueRef args[3] = {acc, a, bv};
+        return cg_intrin(cg, p->W == 16 ? "llvm.x86.avx512.vpdpbusd.512" : "llvm.x86.avx512.vpdpbusd.256", NULL, 0,
+                         args, 3);
+    }
+    case DOT_SDOT: {
+        LLVMTypeRef v16 = LLVMVectorType(cg->i8, 16), ovl[2] = {m->vt, v16};
+        LLVMValueRef args[3] = {acc, LLVMBuildBitCast(b, a, v16, ""), LLVMBuildBitCast(b, bv, v16, "")};
+        return cg_intrin(cg, "llvm.aarch64.neon.sdot", ovl, 2, args, 3);
+    }
+    case DOT_PMADDWD: {
+        LLVMTypeRef h = LLVMVectorType(cg->i16, (unsigned)(2 * p->W));
+        LLVMValueRef args[2] = {LLVMBuildBitCast(b, a, h, ""), LLVMBuildBitCast(b, bv, h, "")};
+        const char *name = p->W == 16 ? "llvm.x86.avx512.pmaddw.d.512"
+                           : p->W == 8 ? "llvm.x86.avx2.pmadd.wd"
+                                       : "llvm.x86.sse2.pmadd.wd";
+        return LLVMBuildAdd(b, acc, cg_intrin(cg, name, NULL, 0, args, 2), "");
+    }
+    default:
+        return LLVMBuildAdd(b, acc, LLVMBuildMul(b, a, bv, ""), "");
+    }
+}
+
+/* The accumulators of one tile: mr rows, G panels, U unrolled k sets. */
+typedef struct Acc {
+    LLVMValueRef slot[4][14][4];
+} Acc;
+
+static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, int mr, int64_t ncols);
+
+/* One tile: rows [row, row + mr) of the group whose packed B is at `grp`;
+ * ncols: its valid columns (G*W, or fewer in the last group). */
+static void emit_tile(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef row, int mr, int64_t ncols)
+{
+    const MmPlan *p = m->p;
+    LLVMBuilderRef b = cg->b;
+    int full = p->MR * p->G;
+    int U = full / (mr * p->G);
+    U = U < 1 ? 1 : U > 4 ? 4 : U;
+    int64_t nsteps = p->K / p->kg, tail = p->K % p->kg; /* full packed steps, and the bytes of a last one */
+    if (U > 1 && nsteps < 2 * U)
+        U = 1;
+    Acc acc;
+    LLVMValueRef zero = LLVMConstNull(m->vt);
+    for (int u = 0; u < U; u++)
+        for (int i = 0; i < mr; i++)
+            for (int j = 0; j < p->G; j++) {
+                acc.slot[u][i][j] = cg_alloca(cg, m->vt, "acc");
+                LLVMBuildStore(b, zero, acc.slot[u][i][j]);
+            }
+    LLVMValueRef rows[14];
+    for (int i = 0; i < mr; i++)
+        rows[i] = LLVMBuildNSWAdd(b, row, cg_i64(cg, i), "");
+    /* one packed step into accumulator set u */
+#define STEP(KQ, U_, TAIL)                                                                                    \
+    do {                                                                                                       \
+        LLVMValueRef bv[4];                                                                                    \
+        for (int j = 0; j < p->G; j++)                                                                         \
+            bv[j] = load_b(cg, m, grp, (KQ), j);                                                               \
+        for (int i = 0; i < mr; i++) {                                                                         \
+            LLVMValueRef av = load_a(cg, m, rows[i], (KQ), (TAIL));                                            \
+            for (int j = 0; j < p->G; j++) {                                                                   \
+                LLVMValueRef s = acc.slot[U_][i][j];                                                           \
+                LLVMBuildStore(b, madd(cg, m, LLVMBuildLoad2(b, m->vt, s, ""), av, bv[j]), s);                 \
+            }                                                                                                  \
+        }                                                                                                      \
+    } while (0)
+    int64_t main = nsteps - nsteps % U;
+    if (main > 0) {
+        CgLoop lk;
+        LLVMValueRef kq = cg_for_begin(cg, &lk, cg_i64(cg, 0), cg_i64(cg, main), cg_i64(cg, U), "kq");
+        for (int u = 0; u < U; u++) {
+            LLVMValueRef k = u ? LLVMBuildNSWAdd(b, kq, cg_i64(cg, u), "") : kq;
+            STEP(k, u, 0);
+        }
+        cg_for_end(cg, &lk);
+    }
+    for (int64_t kq = main; kq < nsteps; kq++)
+        STEP(cg_i64(cg, kq), 0, 0);
+    if (tail)
+        STEP(cg_i64(cg, nsteps), 0, (int)tail);
+#undef STEP
+    /* the sets into set 0, spilled to the tile buffer for the epilogue */
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < p->G; j++) {
+            LLVMValueRef v = LLVMBuildLoad2(b, m->vt, acc.slot[0][i][j], "");
+            for (int u = 1; u < U; u++) {
+                LLVMValueRef w = LLVMBuildLoad2(b, m->vt, acc.slot[u][i][j], "");
+                v = p->integer ? LLVMBuildAdd(b, v, w, "") : LLVMBuildFAdd(b, v, w, "");
+            }
+            LLVMValueRef at = LLVMBuildInBoundsGEP2(b, p->integer ? cg->i32 : cg->f32, m->tile,
+                                                    (LLVMValueRef[]){cg_i64(cg, ((int64_t)i * p->G + j) * p->W)}, 1, "");
+            LLVMValueRef st = LLVMBuildStore(b, v, at);
+            LLVMSetAlignment(st, 4);
+        }
+    tile_epilogue(cg, m, row, mr, ncols);
+}
+
+/* The epilogue of a tile: for each row and valid column, the float
+ * epilogue of k_gemm.c or the integer corrections and requantization,
+ * read from the tile buffer (a loop the vectorizer turns into vectors). */
+static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, int mr, int64_t ncols)
+{
+    const MmPlan *p = m->p;
+    const Node *n = m->n;
+    LLVMBuilderRef b = cg->b;
+    int64_t GW = (int64_t)p->G * p->W;
+    for (int i = 0; i < mr; i++) {
+        LLVMValueRef r = LLVMBuildNSWAdd(b, row, cg_i64(cg, i), "r");
+        LLVMValueRef yrow = LLVMBuildNSWMul(b, r, cg_i64(cg, p->N), "");
+        /* integer: this row's zero point and, when needed, its sum */
+        LLVMValueRef za = NULL, rs = NULL;
+        if (p->integer) {
+            LLVMValueRef mrow = LLVMBuildSRem(b, r, cg_i64(cg, p->M == DIM_BATCH ? 1 : p->M), "");
+            const Value *az = n->nin > 2 ? n->in[2] : NULL;
+            if (az) {
+                LLVMValueRef x = cg_load(cg, az->dtype, cg->arg[2], numel_or_1(az) == 1 ? cg_i64(cg, 0) : mrow);
+                za = dtype_is_unsigned_int(az->dtype) ? LLVMBuildZExt(b, x, cg->i32, "") : LLVMBuildSExt(b, x, cg->i32, "");
+            }
+            if (m->rowsum) {
+                LLVMValueRef sum = cg_alloca(cg, cg->i32, "rowsum");
+                LLVMBuildStore(b, cg_i32(cg, 0), sum);
+                CgLoop lk;
+                LLVMValueRef k = cg_for_begin(cg, &lk, cg_i64(cg, 0), cg_i64(cg, p->K), cg_i64(cg, 1), "rk");
+                LLVMValueRef x = cg_load(cg, p->ta, m->A, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, r, cg_i64(cg, p->K), ""), k, ""));
+                x = p->ta == DT_I8 ? LLVMBuildSExt(b, x, cg->i32, "") : LLVMBuildZExt(b, x, cg->i32, "");
+                LLVMBuildStore(b, LLVMBuildAdd(b, LLVMBuildLoad2(b, cg->i32, sum, ""), x, ""), sum);
+                cg_for_end(cg, &lk);
+                rs = LLVMBuildLoad2(b, cg->i32, sum, "");
+            }
+        }
+        CgLoop lc;
+        LLVMValueRef c = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, ncols), cg_i64(cg, 1), "c");
+        LLVMValueRef col = LLVMBuildNSWAdd(b, m->col0, c, "col");
+        LLVMValueRef ti = LLVMBuildNSWAdd(b, cg_i64(cg, (int64_t)i * GW), c, "");
+        LLVMValueRef yi = LLVMBuildNSWAdd(b, yrow, col, "");
+        if (!p->integer) {
+            LLVMValueRef v = LLVMBuildLoad2(b, cg->f32, LLVMBuildInBoundsGEP2(b, cg->f32, m->tile, &ti, 1, ""), "");
+            LLVMValueRef coff = LLVMBuildNSWMul(b, col, cg_i64(cg, m->g.scn), "");
+            cg_store(cg, p->ty, m->Y, yi, cg_gemm_epilogue(cg, n, &m->g, v, coff));
+        } else {
+            LLVMValueRef v = LLVMBuildLoad2(b, cg->i32, LLVMBuildInBoundsGEP2(b, cg->i32, m->tile, &ti, 1, ""), "");
+            v = LLVMBuildAdd(b, v, cg_load(cg, DT_I32, m->c0, col), "");
+            if (za)
+                v = LLVMBuildAdd(b, v, LLVMBuildMul(b, za, cg_load(cg, DT_I32, m->c1, col), ""), "");
+            if (rs) {
+                const Value *bz = n->in[n->op == OP_QLINEAR_MATMUL ? 5 : 3];
+                LLVMValueRef zb = cg_load(cg, bz->dtype, cg->arg[n->op == OP_QLINEAR_MATMUL ? 5 : 3],
+                                          numel_or_1(bz) == 1 ? cg_i64(cg, 0) : col);
+                zb = dtype_is_unsigned_int(bz->dtype) ? LLVMBuildZExt(b, zb, cg->i32, "") : LLVMBuildSExt(b, zb, cg->i32, "");
+                v = LLVMBuildSub(b, v, LLVMBuildMul(b, zb, rs, ""), "");
+            }
+            if (n->op == OP_MATMUL_INTEGER) {
+                cg_store(cg, DT_I32, m->Y, yi, v);
+            } else {
+                if (n->nin > 8 && n->in[8]) /* the i32 bias */
+                    v = LLVMBuildAdd(b, v, cg_load(cg, DT_I32, cg->arg[8], col), "");
+                const Value *bs = n->in[4];
+                LLVMValueRef as = cg_load(cg, DT_F32, cg->arg[1], cg_i64(cg, 0));
+                LLVMValueRef bsv = cg_load(cg, DT_F32, cg->arg[4], numel_or_1(bs) == 1 ? cg_i64(cg, 0) : col);
+                LLVMValueRef ys = cg_load(cg, DT_F32, cg->arg[6], cg_i64(cg, 0));
+                LLVMValueRef yz = cg_i32(cg, 0);
+                if (n->nin > 7 && n->in[7]) {
+                    LLVMValueRef x = cg_load(cg, n->in[7]->dtype, cg->arg[7], cg_i64(cg, 0));
+                    yz = dtype_is_unsigned_int(n->in[7]->dtype) ? LLVMBuildZExt(b, x, cg->i32, "") : LLVMBuildSExt(b, x, cg->i32, "");
+                }
+                LLVMValueRef mult = LLVMBuildFDiv(b, LLVMBuildFMul(b, as, bsv, ""), ys, "M");
+                LLVMValueRef q = cg_qact(cg, &n->a, cg_requant(cg, v, mult, yz, p->ty), ys, yz, p->ty);
+                cg_store(cg, p->ty, m->Y, yi, LLVMBuildTrunc(b, q, cg_mem_type(cg, p->ty), ""));
+            }
+        }
+        cg_for_end(cg, &lc);
+    }
+}
+
+/* Rows [start, end) of one group: full tiles, then the remainder. */
+static void emit_rows(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef start, LLVMValueRef end, int64_t ncols)
+{
+    const MmPlan *p = m->p;
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef rslot = cg_alloca(cg, cg->i64, "r");
+    LLVMBuildStore(b, start, rslot);
+    /* while (r + MR <= end) */
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "tiles.head");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "tiles.body");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "tiles.exit");
+    LLVMBuildBr(b, head);
+    LLVMPositionBuilderAtEnd(b, head);
+    LLVMValueRef r = LLVMBuildLoad2(b, cg->i64, rslot, "");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLE, LLVMBuildNSWAdd(b, r, cg_i64(cg, p->MR), ""), end, ""), body, exit);
+    LLVMPositionBuilderAtEnd(b, body);
+    emit_tile(cg, m, grp, r, p->MR, ncols);
+    LLVMBuildStore(b, LLVMBuildNSWAdd(b, r, cg_i64(cg, p->MR), ""), rslot);
+    LLVMBuildBr(b, head);
+    LLVMPositionBuilderAtEnd(b, exit);
+    if (p->MR == 1)
+        return;
+    r = LLVMBuildLoad2(b, cg->i64, rslot, "");
+    LLVMValueRef rem = LLVMBuildSub(b, end, r, "rem");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "rem.done");
+    LLVMValueRef sw = LLVMBuildSwitch(b, rem, done, (unsigned)p->MR - 1);
+    for (int mr = 1; mr < p->MR; mr++) {
+        LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "rem");
+        LLVMAddCase(sw, cg_i64(cg, mr), bb);
+        LLVMPositionBuilderAtEnd(b, bb);
+        emit_tile(cg, m, grp, r, mr, ncols);
+        LLVMBuildBr(b, done);
+    }
+    LLVMPositionBuilderAtEnd(b, done);
+}
+
+bool cg_k_mm(Cg *cg, const Node *n)
+{
+    MmPlan p;
+    if (!plan(cg->t, n, &p))
+        return false;
+    Mm m = {.p = &p, .n = n};
+    bool ql = n->op == OP_QLINEAR_MATMUL;
+    int ib = ql ? 3 : 1;
+    cg_gemm_describe(cg, n, 0, ib, &m.g);
+    m.g.dt = p.ty;
+    m.g.ct = cg->f32;
+    m.A = cg->arg[0];
+    m.Y = cg->arg[n->nin];
+    m.vt = LLVMVectorType(p.integer ? cg->i32 : cg->f32, (unsigned)p.W);
+    int64_t GW = (int64_t)p.G * p.W, Np = p.npg * GW;
+    size_t bytes;
+    int32_t *colsum = p.integer ? calloc((size_t)Np, sizeof(int32_t)) : NULL;
+    void *packed = pack(&p, n->in[ib], &m.g, &bytes, colsum);
+    if (!packed || (p.integer && !colsum)) {
+        free(packed);
+        free(colsum);
+        return diag_error(cg->d, n->loc, "out of memory packing the weights");
+    }
+    m.Bp = cg_const_blob(cg, "qk.wp", packed, bytes);
+    free(packed);
+    if (p.integer) {
+        /* corrections per column (docs/quantization.md; see the header) */
+        const Value *bz = n->nin > (ql ? 5 : 3) ? n->in[ql ? 5 : 3] : NULL;
+        m.flip = (p.dot == DOT_VNNI && p.ta == DT_I8) || (p.dot == DOT_SDOT && p.ta == DT_U8);
+        m.delta = !m.flip ? 0 : p.ta == DT_I8 ? 128 : -128;
+        int32_t *c = calloc((size_t)Np * 2, sizeof(int32_t));
+        if (!c) {
+            free(colsum);
+            return diag_error(cg->d, n->loc, "out of memory");
+        }
+        for (int64_t j = 0; j < p.N; j++) {
+            int32_t zb = 0;
+            if (bz) {
+                int64_t k = numel_or_1(bz) == 1 ? 0 : j;
+                zb = bz->dtype == DT_U8 ? ((const uint8_t *)bz->data)[k] : ((const int8_t *)bz->data)[k];
+            }
+            m.rowsum = m.rowsum || zb != 0;
+            c[j] = (int32_t)((uint32_t)0 - (uint32_t)m.delta * (uint32_t)colsum[j]);
+            c[Np + j] = (int32_t)((uint32_t)p.K * (uint32_t)zb - (uint32_t)colsum[j]);
+        }
+        m.c0 = cg_const_blob(cg, "qk.c0", c, sizeof(int32_t) * (size_t)Np);
+        m.c1 = cg_const_blob(cg, "qk.c1", c + Np, sizeof(int32_t) * (size_t)Np);
+        free(c);
+    }
+    free(colsum);
+    m.tile = cg_alloca(cg, LLVMArrayType2(p.integer ? cg->i32 : cg->f32, (uint64_t)(p.MR * GW)), "tile");
+
+    /* the parallel index: (group, row) pairs, group-major */
+    LLVMBuilderRef b = cg->b;
+    CgKernel *k = &cg->kernels[cg->nkernels - 1];
+    k->work_static = p.batch0 ? 0 : p.npg * p.rows_static;
+    k->work_batch = p.batch0 ? p.npg * p.rows_static : 0;
+    cg->par_open = true;
+    LLVMValueRef rows = p.batch0 ? LLVMBuildNSWMul(b, cg->batch, cg_i64(cg, p.rows_static), "rows")
+                                 : cg_i64(cg, p.rows_static);
+    LLVMValueRef lo = cg->par_lo, hi = cg->par_hi;
+    CgIf nonempty;
+    cg_if_begin(cg, &nonempty, LLVMBuildICmp(b, LLVMIntSLT, lo, hi, ""));
+    LLVMValueRef g_first = LLVMBuildSDiv(b, lo, rows, ""), g_last = LLVMBuildSDiv(b, LLVMBuildSub(b, hi, cg_i64(cg, 1), ""), rows, "");
+    CgLoop lg;
+    LLVMValueRef gi = cg_for_begin(cg, &lg, g_first, LLVMBuildNSWAdd(b, g_last, cg_i64(cg, 1), ""), cg_i64(cg, 1), "grp");
+    LLVMValueRef base = LLVMBuildNSWMul(b, gi, rows, "");
+    LLVMValueRef start = LLVMBuildSub(b, lo, base, ""), end = LLVMBuildSub(b, hi, base, "");
+    start = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, start, cg_i64(cg, 0), ""), cg_i64(cg, 0), start, "start");
+    end = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, end, rows, ""), rows, end, "end");
+    int64_t es = !p.integer ? dtype_size(p.tb) : p.dot == DOT_VNNI || p.dot == DOT_SDOT ? 1 : 2;
+    int64_t gbytes = (p.K + p.kg - 1) / p.kg * p.kg * GW * es;
+    LLVMValueRef grp = byte_ptr(cg, m.Bp, LLVMBuildNSWMul(b, gi, cg_i64(cg, gbytes), ""));
+    m.col0 = LLVMBuildNSWMul(b, gi, cg_i64(cg, GW), "col0");
+    int64_t last_cols = p.N - (p.npg - 1) * GW;
+    if (last_cols == GW) {
+        emit_rows(cg, &m, grp, start, end, GW);
+    } else if (p.npg == 1) {
+        emit_rows(cg, &m, grp, start, end, last_cols);
+    } else {
+        LLVMBasicBlockRef bl = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "grp.last");
+        LLVMBasicBlockRef bf = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "grp.full");
+        LLVMBasicBlockRef bd = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "grp.done");
+        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, gi, cg_i64(cg, p.npg - 1), ""), bl, bf);
+        LLVMPositionBuilderAtEnd(b, bl);
+        emit_rows(cg, &m, grp, start, end, last_cols);
+        LLVMBuildBr(b, bd);
+        LLVMPositionBuilderAtEnd(b, bf);
+        emit_rows(cg, &m, grp, start, end, GW);
+        LLVMBuildBr(b, bd);
+        LLVMPositionBuilderAtEnd(b, bd);
+    }
+    cg_for_end(cg, &lg);
+    cg_if_end(cg, &nonempty);
+    return true;
+}
