@@ -129,7 +129,7 @@ void kt_fill(Tensor *t, KtFill f, double scale, const KtValues *vals, uint64_t s
 bool kt_compare(const Tensor *got, const Tensor *ref, bool exact, bool ulp16, char *why, size_t n);
 
 /* ---- the families: kt_eltwise.c, kt_linalg.c, kt_conv.c, kt_pool.c,
- * kt_misc.c, kt_layout.c, kt_threads.c, kt_repro.c ------------------------ */
+ * kt_misc.c, kt_layout.c, kt_threads.c, kt_repro.c, kt_quant.c ------------ */
 void kt_unary(void);
 void kt_cast(void);
 void kt_binary(void);
@@ -144,5 +144,15 @@ void kt_concat(void);
 void kt_views(void);
 void kt_threads(void);
 void kt_repro(void);
+/* kt_quant.c: the integer kernels (QuantizeLinear/DequantizeLinear;
+ * MatMulInteger, QLinearMatMul, QGemm; ConvInteger, QLinearConv; QLinearAdd,
+ * QLinearGlobalAveragePool), and hand-computed checks of the interpreter's
+ * integer semantics (kt_quant_ref: returns the number of failures) */
+void kt_qdq(void);
+void kt_qmatmul(void);
+void kt_qconv(void);
+void kt_qeltwise(void);
+void kt_qref(void);
+int kt_quant_ref(void);
 
 #endif
