@@ -27,6 +27,10 @@ typedef struct ModelFile {
     bool unpacked;           /* free with onnx__model_proto__free_unpacked */
     ModelLocs locs;
     const char *path;
+    /* The folder that tensors with external data are read from (the model
+     * file's folder), malloc'ed; NULL: external data is refused (models
+     * from a buffer, the text syntax). */
+    char *data_dir;
     char *text;              /* text source (kept for carets), malloc'ed */
     size_t text_len;
     Arena *arena;            /* text parser allocations */
@@ -65,8 +69,14 @@ Graph *onnx_import(const ModelFile *mf, const ImportOptions *opt, Diag *d);
 Graph *model_load(const char *path, const ImportOptions *opt, Diag *d);
 
 /* ---- onnx_tensor.c: TensorProto <-> Tensor ---------------------------- */
-/* Decode a TensorProto (raw_data or typed fields) into a malloc'ed tensor. */
+/* Decode a TensorProto (raw_data or typed fields) into a malloc'ed tensor;
+ * external data is refused. */
 bool onnx_tensor_decode(const Onnx__TensorProto *tp, Tensor *out, SrcLoc loc, Diag *d);
+/* The same, with external data (data_location EXTERNAL) read from a file
+ * of the folder data_dir (NULL: refused), confined to that folder; `what`
+ * names the tensor in messages ("initializer", "tensor"). */
+bool onnx_tensor_decode_ext(const Onnx__TensorProto *tp, const char *data_dir, const char *what, Tensor *out,
+                            SrcLoc loc, Diag *d);
 /* Read a serialized TensorProto file (the node tests' input_N.pb). */
 bool onnx_tensor_read_file(const char *path, Tensor *out, char **name, Diag *d);
 

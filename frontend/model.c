@@ -72,6 +72,7 @@ void model_file_free(ModelFile *mf)
     if (mf->arena)
         arena_free(mf->arena);
     free(mf->text);
+    free(mf->data_dir);
     memset(mf, 0, sizeof *mf);
 }
 

@@ -7,8 +7,9 @@
  *      message and nothing more is done;
  *   3. nodes are sorted topologically (ONNX requires the order, but some
  *      exporters break it); a cycle is an error naming a node on it;
- *   4. initializers become constants, graph inputs become inputs (the
- *      leading dim may be symbolic: the batch), bound inputs constants;
+ *   4. initializers become constants (their data possibly in files next to
+ *      the model: external data, onnx_tensor.c), graph inputs become inputs
+ *      (the leading dim may be symbolic: the batch), bound inputs constants;
  *   5. each node is lowered by its op's handler, which reads and checks
  *      the attributes of the model's opset and may rewrite the node (Clip
  *      with run-time bounds into Max/Min, Constant into a constant, ...);
@@ -780,7 +781,8 @@ static bool imp_constant_of_shape(Imp *im, OnnxNode *on)
     }
     Tensor fill = {0};
     const Onnx__AttributeProto *va = attr_find(on->np, "value");
-    if (va && (!va->t || !onnx_tensor_decode(va->t, &fill, on->loc, im->d) || tensor_numel(&fill) != 1)) {
+    if (va && (!va->t || !onnx_tensor_decode_ext(va->t, im->mf->data_dir, "tensor", &fill, on->loc, im->d) ||
+               tensor_numel(&fill) != 1)) {
         tensor_free(&fill);
         return diag_error(im->d, on->loc, "attribute 'value' must be a one-element tensor");
     }
@@ -795,9 +797,22 @@ static bool imp_constant_of_shape(Imp *im, OnnxNode *on)
         tensor_free(&fill);
         return diag_error(im->d, on->loc, "output '%s' is empty or already defined", name ? name : "");
     }
-    Value *v = ir_const_new(im->g, name, dt, &s, NULL);
-    for (int64_t i = 0, n = shape_numel(&s); va && i < n; i++)
-        memcpy((char *)v->data + i * dtype_size(dt), fill.data, (size_t)dtype_size(dt));
+    Value *v = ir_const_new(im->g, name, dt, &s, NULL); /* zeros */
+    /* the value, then doubling copies: a large constant costs a few
+     * memcpy calls, not one per element (the fuzzer found 2^31 of them) */
+    size_t esize = (size_t)dtype_size(dt), total = (size_t)bytes;
+    bool zero = true;
+    for (size_t i = 0; va && i < esize; i++)
+        zero = zero && ((const uint8_t *)fill.data)[i] == 0;
+    if (!zero && total > 0) {
+        uint8_t *p = v->data;
+        memcpy(p, fill.data, esize);
+        for (size_t done = esize; done < total;) {
+            size_t k = done < total - done ? done : total - done;
+            memcpy(p + done, p, k);
+            done += k;
+        }
+    }
     tensor_free(&fill);
     v->loc = value_loc(im, on->loc, v->name);
     strmap_put(&im->defs, v->name, v);
@@ -828,7 +843,7 @@ static bool imp_constant(Imp *im, OnnxNode *on)
     if (strcmp(an, "value") == 0) {
         if (!a->t)
             return diag_error(im->d, on->loc, "attribute 'value' must be a tensor");
-        ok = onnx_tensor_decode(a->t, &t, on->loc, im->d);
+        ok = onnx_tensor_decode_ext(a->t, im->mf->data_dir, "tensor", &t, on->loc, im->d);
     } else if (strcmp(an, "value_float") == 0 || strcmp(an, "value_int") == 0) {
         bool f = an[6] == 'f';
         Shape s = {.rank = 0};
@@ -1145,7 +1160,7 @@ static bool import_values(Imp *im)
             continue;
         }
         Tensor t;
-        if (!onnx_tensor_decode(tp, &t, l, im->d)) {
+        if (!onnx_tensor_decode_ext(tp, im->mf->data_dir, "initializer", &t, l, im->d)) {
             ok = false;
             continue;
         }

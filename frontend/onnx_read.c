@@ -1,6 +1,7 @@
 /* onnx_read.c — reading binary ONNX models: the whole file into memory,
  * unpacked by protobuf-c (generated at build time from the system's
- * onnx.proto). */
+ * onnx.proto). A model read from a file may have external data, in files
+ * of its folder (read by the importer, see onnx_tensor.c). */
 #include "frontend.h"
 
 #include <errno.h>
@@ -30,5 +31,11 @@ bool onnx_read_file(const char *path, ModelFile *mf, Diag *d)
         return false;
     bool ok = onnx_read_buffer(path, (const uint8_t *)buf, len, mf, d);
     free(buf);
+    if (ok) { /* the model's folder, for external data */
+        const char *slash = strrchr(path, '/');
+        mf->data_dir = !slash ? strdup(".") : slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+        if (!mf->data_dir)
+            return diag_error(d, loc_file(path), "out of memory");
+    }
     return ok;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -308,6 +309,115 @@ static void test_binary_model(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* External data from C: the initializer's bytes in a file next to the
+ * model (read by model_load), refused for a model read from a buffer. The
+ * Python test (external_data.py) covers models written by onnx and the
+ * refusals one by one. */
+static void test_external_data(void **state)
+{
+    (void)state;
+    static const char src[] = "<ir_version: 8, opset_import: [\"\" : 13]>\n"
+                              "g (float[N,2] x) => (float[N,3] y) <float[2,3] w = {1, 2, 3, 4, 5, 6}> {\n"
+                              "  y = MatMul(x, w)\n}\n";
+    Imported r = {0};
+    diag_init(&r.d, NULL);
+    assert_true(text_parse_model("m.onnxtxt", src, strlen(src), &r.mf, &r.d));
+    Onnx__TensorProto *w = r.mf.proto->graph->initializer[0];
+    assert_string_equal(w->name, "w");
+    w->n_float_data = 0;
+    w->has_data_location = true;
+    w->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    Onnx__StringStringEntryProto e[3] = {ONNX__STRING_STRING_ENTRY_PROTO__INIT, ONNX__STRING_STRING_ENTRY_PROTO__INIT,
+                                         ONNX__STRING_STRING_ENTRY_PROTO__INIT};
+    e[0].key = "location", e[0].value = "weights.bin";
+    e[1].key = "offset", e[1].value = "8";
+    e[2].key = "length", e[2].value = "24";
+    Onnx__StringStringEntryProto *ep[3] = {&e[0], &e[1], &e[2]};
+    w->external_data = ep;
+    w->n_external_data = 3;
+    size_t n = onnx__model_proto__get_packed_size(r.mf.proto);
+    uint8_t *buf = malloc(n);
+    assert_non_null(buf);
+    onnx__model_proto__pack(r.mf.proto, buf);
+    w->external_data = NULL, w->n_external_data = 0; /* the arena does not own them */
+    release(&r);
+
+    char dir[] = "/tmp/qkc-test-extdata-XXXXXX", path[128], data[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/m.onnx", dir);
+    snprintf(data, sizeof data, "%s/weights.bin", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(buf, 1, n, f), n);
+    fclose(f);
+    float vals[8] = {-1, -1, 6, 5, 4, 3, 2, 1}; /* 8 bytes of padding, then w */
+    f = fopen(data, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(vals, sizeof vals, 1, f), 1);
+    fclose(f);
+
+    Diag d;
+    diag_init(&d, NULL);
+    Graph *g = model_load(path, NULL, &d);
+    assert_non_null(g);
+    const Value *wv = NULL;
+    for (int i = 0; i < g->nvalues; i++)
+        if (strcmp(g->values[i]->name, "w") == 0)
+            wv = g->values[i];
+    assert_non_null(wv);
+    assert_int_equal(wv->kind, VAL_CONST);
+    assert_memory_equal(wv->data, vals + 2, 6 * sizeof(float));
+    ir_graph_free(g);
+
+    /* the same model from memory has no folder to read from */
+    ModelFile mf;
+    memset(&mf, 0, sizeof mf);
+    assert_true(onnx_read_buffer("mem.onnx", buf, n, &mf, &d));
+    assert_null(onnx_import(&mf, NULL, &d));
+    assert_true(diag_contains(&d, "mem.onnx: error: initializer 'w': external data is only read for binary models "
+                                  "loaded from a file"));
+    model_file_free(&mf);
+    diag_fini(&d);
+    free(buf);
+    unlink(data);
+    unlink(path);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* ConstantOfShape: the value fills every element (filled by doubling
+ * copies since the fuzzer found one memcpy per element too slow for large
+ * shapes); no value: float zeros. Sizes not a power of two. */
+static void test_constant_of_shape_fill(void **state)
+{
+    (void)state;
+    Imported r;
+    assert_true(import_text(&r, "<ir_version: 8, opset_import: [\"\" : 13]>\n"
+                                "g (float[1] x) => (int8[3,5,7] y, float[3,5,7] z, float[2,3] o)\n"
+                                "  <int64[3] s = {3, 5, 7}, int64[2] s2 = {2, 3}> {\n"
+                                "  y = ConstantOfShape <value = int8[1] {-7}> (s)\n"
+                                "  z = ConstantOfShape <value = float[1] {0.5}> (s)\n"
+                                "  o = ConstantOfShape (s2)\n"
+                                "}\n",
+                            NULL));
+    int seen = 0;
+    for (int i = 0; i < r.g->nvalues; i++) {
+        const Value *v = r.g->values[i];
+        if (v->kind != VAL_CONST || (strcmp(v->name, "y") && strcmp(v->name, "z") && strcmp(v->name, "o")))
+            continue;
+        seen++;
+        int64_t n = shape_numel(&v->shape);
+        assert_int_equal(n, v->name[0] == 'o' ? 6 : 105);
+        for (int64_t k = 0; k < n; k++) {
+            if (v->name[0] == 'y')
+                assert_int_equal(((const int8_t *)v->data)[k], -7);
+            else
+                assert_true(((const float *)v->data)[k] == (v->name[0] == 'z' ? 0.5f : 0.0f));
+        }
+    }
+    assert_int_equal(seen, 3);
+    release(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,7 +425,8 @@ int main(void)
         cmocka_unit_test(test_constants_and_dropout), cmocka_unit_test(test_squeeze_opsets),
         cmocka_unit_test(test_batch_and_bind),    cmocka_unit_test(test_topological_sort_and_cycle),
         cmocka_unit_test(test_errors_with_places), cmocka_unit_test(test_unsupported_listed_once),
-        cmocka_unit_test(test_binary_model),
+        cmocka_unit_test(test_binary_model),      cmocka_unit_test(test_external_data),
+        cmocka_unit_test(test_constant_of_shape_fill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
