@@ -85,7 +85,8 @@ void *arena_alloc(Arena *a, size_t size) { return arena_alloc_aligned(a, size, 1
 char *arena_strndup(Arena *a, const char *s, size_t n)
 {
     char *p = arena_alloc_aligned(a, n + 1, 1);
-    memcpy(p, s, n);
+    if (n) /* (s may be NULL when n is 0: an empty protobuf string) */
+        memcpy(p, s, n);
     p[n] = 0;
     return p;
 }
