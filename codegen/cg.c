@@ -94,6 +94,12 @@ LLVMValueRef cg_const_blob(Cg *cg, const char *name, const void *data, size_t by
     return bytes_global(cg, cg->mod, name, data, bytes ? bytes : 1, true);
 }
 
+void cg_packed_input(Cg *cg, int j)
+{
+    if (!cg->t->gpu && cg->nkernels > 0 && j >= 0 && j < 64)
+        cg->kernels[cg->nkernels - 1].packed_in |= (uint64_t)1 << j;
+}
+
 LLVMValueRef cg_alloca(Cg *cg, LLVMTypeRef t, const char *name)
 {
     LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(cg->fn);
@@ -172,6 +178,10 @@ static bool k_matmul(Cg *cg, const Node *n) { return cg_k_mm(cg, n) || cg_k_gemm
 
 static bool k_qmatmul(Cg *cg, const Node *n) { return cg_k_mm(cg, n) || cg_k_qgemm(cg, n); }
 
+static bool k_conv(Cg *cg, const Node *n) { return cg_k_mm(cg, n) || cg_k_conv(cg, n); }
+
+static bool k_qconv(Cg *cg, const Node *n) { return cg_k_mm(cg, n) || cg_k_qconv(cg, n); }
+
 static KernelFn kernel_for(const Node *n)
 {
     switch (n->op) {
@@ -182,7 +192,7 @@ static KernelFn kernel_for(const Node *n)
     case OP_RELU: case OP_LEAKY_RELU: case OP_CLIP: case OP_SIGMOID: case OP_TANH: case OP_CAST:
         return cg_k_unary;
     case OP_MATMUL: case OP_GEMM: return k_matmul;
-    case OP_CONV: return cg_k_conv;
+    case OP_CONV: return k_conv;
     case OP_MAXPOOL: case OP_AVGPOOL: return cg_k_pool;
     case OP_GLOBAL_AVGPOOL: return cg_k_global_pool;
     case OP_SOFTMAX: return cg_k_softmax;
@@ -191,7 +201,7 @@ static KernelFn kernel_for(const Node *n)
     case OP_CONCAT: return cg_k_concat;
     case OP_QUANTIZE: case OP_DEQUANTIZE: return cg_k_qdq;
     case OP_MATMUL_INTEGER: case OP_QLINEAR_MATMUL: return k_qmatmul;
-    case OP_CONV_INTEGER: case OP_QLINEAR_CONV: return cg_k_qconv;
+    case OP_CONV_INTEGER: case OP_QLINEAR_CONV: return k_qconv;
     case OP_QLINEAR_ADD: return cg_k_qadd;
     case OP_QLINEAR_GAP: return cg_k_qgap;
     default: return NULL;
@@ -409,8 +419,13 @@ static LLVMValueRef gen_entry(Cg *cg)
         const CgKernel *k = &cg->kernels[i];
         const Node *n = k->node;
         int np = n->nin + n->nout;
-        for (int j = 0; j <= np; j++)
-            ops[first + j] = operand(cg, ot, j < np ? (j < n->nin ? n->in[j] : n->out[j - n->nin]) : NULL, j == np);
+        /* an input the kernel packed is not passed: the original constant
+         * then has no user and leaves the artifact (weights once, not twice) */
+        for (int j = 0; j <= np; j++) {
+            bool packed = j < n->nin && j < 64 && (k->packed_in >> j & 1);
+            ops[first + j] = operand(cg, ot, j < np && !packed ? (j < n->nin ? n->in[j] : n->out[j - n->nin]) : NULL,
+                                     j == np);
+        }
         LLVMValueRef f[7] = {k->wrapper,        cg_i64(cg, k->work_static), cg_i64(cg, k->work_batch),
                              cg_i64(cg, k->cost_static), cg_i64(cg, k->cost_batch), cg_i32(cg, first),
                              cg_i32(cg, np + 1)};

@@ -26,6 +26,7 @@ typedef struct CgKernel {
     LLVMValueRef wrapper;            /* CPU: (args, begin, end), for parallel_for */
     int64_t work_static, work_batch; /* parallel loop extent */
     int64_t cost_static, cost_batch; /* element operations, to decide on threads */
+    uint64_t packed_in;              /* inputs the kernel reads from a packed copy only */
 } CgKernel;
 
 typedef struct Cg {
@@ -72,6 +73,9 @@ LLVMValueRef cg_intrin(Cg *cg, const char *name, LLVMTypeRef *ovl, int novl, LLV
 /* A codegen-owned constant array (e.g. weights re-laid out for a kernel):
  * CPU targets only. */
 LLVMValueRef cg_const_blob(Cg *cg, const char *name, const void *data, size_t bytes);
+/* Mark input j of the kernel being generated as read only through a packed
+ * copy (cg_const_blob): the entry passes no pointer for it. */
+void cg_packed_input(Cg *cg, int j);
 /* A stack slot in the kernel's entry block (promoted to a register by
  * LLVM); for accumulators carried across loops. */
 LLVMValueRef cg_alloca(Cg *cg, LLVMTypeRef t, const char *name);
@@ -110,6 +114,8 @@ bool cg_k_mm(Cg *cg, const Node *n);
 typedef struct CgLoop {
     LLVMBasicBlockRef header, body, exit;
     LLVMValueRef iv, step;
+    bool no_unroll; /* set before cg_for_end: LLVM leaves the loop as it is
+                     * (a microkernel's loops, already unrolled by hand) */
 } CgLoop;
 
 /* for (iv = lo; iv < hi; iv += step) { ...builder is in the body... } */

@@ -216,6 +216,7 @@ static LLVMValueRef pack_weights(Cg *cg, const Node *n, const ConvDesc *c)
     }
     LLVMValueRef gv = cg_const_blob(cg, "qk.wpack", dst, (size_t)(total * es));
     free(dst);
+    cg_packed_input(cg, 1);
     return gv;
 }
 

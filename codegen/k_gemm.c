@@ -113,6 +113,7 @@ static void pack_b(Cg *cg, const Node *n, GemmDesc *g)
             memcpy(dst + (k * g->N + j) * es, src + (k * g->sbk + j * g->sbn) * es, (size_t)es);
     g->B = cg_const_blob(cg, "qk.wt", dst, (size_t)(g->K * g->N * es));
     free(dst);
+    cg_packed_input(cg, 1);
     g->sbk = g->N;
     g->sbn = 1;
 }
@@ -280,6 +281,7 @@ static void pack_bt(Cg *cg, const Node *n, int ib, GemmDesc *g)
             memcpy(dst + (j * g->K + k) * es, src + (k * g->sbk + j * g->sbn) * es, (size_t)es);
     g->B = cg_const_blob(cg, "qk.wt", dst, (size_t)(g->K * g->N * es));
     free(dst);
+    cg_packed_input(cg, ib);
     g->sbk = 1;
     g->sbn = g->K;
 }

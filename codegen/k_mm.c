@@ -19,6 +19,17 @@
  * a thread's slice is cut into row tiles of MR rows and a remainder, per
  * group. The last group, when N does not fill it, has its own code.
  *
+ * Convolutions (Conv, ConvInteger, QLinearConv: 2-D, one group) run on the
+ * same tiles as an implicit GEMM without an im2col buffer: columns are the
+ * output channels, k runs over (kh, kw, c) and the rows of a tile are MR
+ * consecutive output pixels of one output row. The parallel index runs over
+ * output rows (n, oh), every group of channels inside. Each call packs the
+ * input rows its windows need into a ring of R = (KH-1)*DH+1 rows on the
+ * stack, laid out [iw][c] with the padding written in (0, or the input's
+ * zero point) and c rounded up to the dot's k-group, so the microkernel
+ * reads A without bounds checks; an input row is packed once per call,
+ * whatever the number of windows that read it.
+ *
  * Integer exactness (docs/quantization.md): the sums are exact int32. VNNI
  * (vpdpbusd: u8 x s8) and sdot (s8 x s8) take A with its top bit flipped
  * when its signedness differs (a' = a ± 128), pmaddwd and the generic form
@@ -44,7 +55,14 @@ typedef struct MmPlan {
     bool batch0;
     int64_t npg;          /* groups */
     DType ta, tb, ty;     /* storage types of A, B, Y */
+    /* convolutions: the input (C, H, Wd), output (OH, OW; N is M), kernel,
+     * strides, pads, dilations; Cp: C rounded up to kg; Wp: the width of a
+     * padded input row; R: the rows of the ring */
+    bool conv;
+    int64_t C, Cp, H, Wd, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, Wp, R;
 } MmPlan;
+
+enum { RING_MAX_BYTES = 256 << 10, CONV_MAX_KW = 11 };
 
 /* The lanes of the vectors the microkernels use: AArch64 NEON is 128 bits
  * whatever the core's SVE width. */
@@ -53,6 +71,85 @@ static int lanes(const Target *t) { return (t->arch == ARCH_AARCH64 ? 128 : t->v
 static bool const_2d(const Value *v) { return v && v->kind == VAL_CONST && v->shape.rank == 2; }
 
 static int64_t numel_or_1(const Value *v) { return v ? shape_numel(&v->shape) : 1; }
+
+static bool all_zero(const Value *v)
+{
+    const unsigned char *d = v->data;
+    for (int64_t i = 0, n = value_bytes(v); i < n; i++)
+        if (d[i])
+            return false;
+    return true;
+}
+
+/* The dot instruction, k-group, tile shape and groups of a plan whose
+ * types and M, N, K are set. */
+static void plan_tiles(const Target *t, MmPlan *p)
+{
+    p->W = lanes(t);
+    p->kg = 1;
+    if (p->integer) {
+        p->dot = t->dot;
+        if ((p->dot == DOT_VNNI || p->dot == DOT_SDOT) && p->tb != DT_I8) /* both want s8 weights */
+            p->dot = t->arch == ARCH_X86_64 ? DOT_PMADDWD : DOT_GENERIC;
+        if (p->dot == DOT_VNNI && p->W < 8)
+            p->dot = DOT_PMADDWD;
+        p->kg = p->dot == DOT_VNNI || p->dot == DOT_SDOT ? 4 : p->dot == DOT_PMADDWD ? 2 : 1;
+    }
+    int gmax = t->vregs >= 32 && p->W == 4 ? 4 : 2;
+    int64_t panels = (p->N + p->W - 1) / p->W;
+    p->G = (int)(panels < gmax ? panels : gmax);
+    int budget = t->vregs - p->G - 1 - (p->dot == DOT_PMADDWD || p->dot == DOT_GENERIC ? 1 : 0);
+    p->MR = budget / p->G;
+    if (p->MR > 14)
+        p->MR = 14;
+    if (p->MR < 1)
+        p->MR = 1;
+    p->npg = (p->N + (int64_t)p->G * p->W - 1) / ((int64_t)p->G * p->W);
+}
+
+/* A 2-D convolution with one group and constant weights (see the header). */
+static bool plan_conv(const Target *t, const Node *n, MmPlan *p)
+{
+    bool ql = n->op == OP_QLINEAR_CONV;
+    const Value *x = n->in[0], *w = n->in[ql ? 3 : 1], *y = n->out[0];
+    const Attrs *a = &n->a;
+    if (a->nsp != 2 || a->group != 1 || !w || w->kind != VAL_CONST || x->shape.rank != 4 || y->shape.rank != 4)
+        return false;
+    if (n->op == OP_CONV) {
+        if ((y->dtype != DT_F32 && y->dtype != DT_F16) || x->dtype != y->dtype || w->dtype != y->dtype ||
+            (y->dtype == DT_F16 && !t->f16_convert))
+            return false;
+        if (n->nin > 2 && n->in[2] && n->in[2]->dtype != y->dtype)
+            return false;
+    } else {
+        const Value *xz = n->nin > 2 ? n->in[2] : NULL, *wz = n->nin > (ql ? 5 : 3) ? n->in[ql ? 5 : 3] : NULL;
+        if (numel_or_1(xz) != 1 || (wz && (wz->kind != VAL_CONST || !all_zero(wz))))
+            return false; /* (a weight zero point would need row sums over the window) */
+        if (ql && (numel_or_1(n->in[1]) != 1 || numel_or_1(n->in[6]) != 1 ||
+                   numel_or_1(n->nin > 7 ? n->in[7] : NULL) != 1))
+            return false;
+        p->integer = true;
+    }
+    p->conv = true;
+    p->ta = x->dtype, p->tb = w->dtype, p->ty = y->dtype;
+    p->C = x->shape.d[1], p->H = x->shape.d[2], p->Wd = x->shape.d[3];
+    p->N = y->shape.d[1], p->OH = y->shape.d[2], p->OW = y->shape.d[3];
+    p->KH = a->kernel[0], p->KW = a->kernel[1], p->SH = a->strides[0], p->SW = a->strides[1];
+    p->PH = a->pads[0], p->PW = a->pads[1], p->DH = a->dilations[0], p->DW = a->dilations[1];
+    if (p->N < 8 || p->KW > CONV_MAX_KW || p->C < 1 || p->OH < 1 || p->OW < 1 || p->KH < 1 || p->KW < 1)
+        return false; /* (few output channels: the row-wise kernels) */
+    plan_tiles(t, p);
+    p->Cp = (p->C + p->kg - 1) / p->kg * p->kg;
+    p->K = p->KH * p->KW * p->Cp;
+    p->Wp = (p->OW - 1) * p->SW + (p->KW - 1) * p->DW + 1;
+    p->R = (p->KH - 1) * p->DH + 1;
+    if (p->R * p->Wp * p->Cp * (p->integer ? 1 : 4) > RING_MAX_BYTES)
+        return false;
+    p->batch0 = x->shape.d[0] == DIM_BATCH;
+    p->rows_static = p->OH * (p->batch0 ? 1 : x->shape.d[0]);
+    p->M = p->OH * p->OW;
+    return true;
+}
 
 /* Whether node n gets a microkernel on target t, and its shape. */
 static bool plan(const Target *t, const Node *n, MmPlan *p)
@@ -91,6 +188,10 @@ static bool plan(const Target *t, const Node *n, MmPlan *p)
         p->integer = true;
         break;
     }
+    case OP_CONV:
+    case OP_CONV_INTEGER:
+    case OP_QLINEAR_CONV:
+        return plan_conv(t, n, p);
     default:
         return false;
     }
@@ -117,26 +218,7 @@ static bool plan(const Target *t, const Node *n, MmPlan *p)
     }
     if (p->K < 1 || p->N < 1 || p->rows_static < 1)
         return false;
-    p->W = lanes(t);
-    p->kg = 1;
-    if (p->integer) {
-        p->dot = t->dot;
-        if ((p->dot == DOT_VNNI || p->dot == DOT_SDOT) && p->tb != DT_I8) /* both want s8 weights */
-            p->dot = t->arch == ARCH_X86_64 ? DOT_PMADDWD : DOT_GENERIC;
-        if (p->dot == DOT_VNNI && p->W < 8)
-            p->dot = DOT_PMADDWD;
-        p->kg = p->dot == DOT_VNNI || p->dot == DOT_SDOT ? 4 : p->dot == DOT_PMADDWD ? 2 : 1;
-    }
-    int gmax = t->vregs >= 32 && p->W == 4 ? 4 : 2;
-    int64_t panels = (p->N + p->W - 1) / p->W;
-    p->G = (int)(panels < gmax ? panels : gmax);
-    int budget = t->vregs - p->G - 1 - (p->dot == DOT_PMADDWD || p->dot == DOT_GENERIC ? 1 : 0);
-    p->MR = budget / p->G;
-    if (p->MR > 14)
-        p->MR = 14;
-    if (p->MR < 1)
-        p->MR = 1;
-    p->npg = (p->N + (int64_t)p->G * p->W - 1) / ((int64_t)p->G * p->W);
+    plan_tiles(t, p);
     return true;
 }
 
@@ -155,10 +237,12 @@ const char *cg_mm_desc(const Target *t, const Node *n, char *buf, size_t len)
     MmPlan p;
     if (!plan(t, n, &p))
         return NULL;
+    const char *how = p.conv ? ", implicit GEMM over a ring of packed input rows" : "";
     if (p.integer)
-        snprintf(buf, len, "%dx%dc%d tiles, packed weights, %s, exact i32", p.MR, p.G * p.W, p.kg, dot_name(p.dot));
+        snprintf(buf, len, "%dx%dc%d tiles, packed weights, %s, exact i32%s", p.MR, p.G * p.W, p.kg, dot_name(p.dot),
+                 how);
     else
-        snprintf(buf, len, "%dx%d tiles, packed %s weights", p.MR, p.G * p.W, dtype_name(p.tb));
+        snprintf(buf, len, "%dx%d tiles, packed %s weights%s", p.MR, p.G * p.W, dtype_name(p.tb), how);
     return buf;
 }
 
@@ -173,11 +257,18 @@ const char *cg_mm_tag(const Target *t, const Node *n, char *buf, size_t len)
 
 /* ---- packing (compile time) --------------------------------------------- */
 
-/* B[k, n] of the node as an integer or float, through the desc's strides. */
-static int32_t b_int(const Value *b, const GemmDesc *g, int64_t k, int64_t n)
+/* The element of the weights that is B[k, n]: through the desc's strides,
+ * or for a conv W[n][c][kh][kw] with k = (kh*KW + kw)*Cp + c; false for the
+ * zeros of the channels past C. */
+static bool b_index(const MmPlan *p, const GemmDesc *g, int64_t k, int64_t n, int64_t *i)
 {
-    int64_t i = k * g->sbk + n * g->sbn;
-    return b->dtype == DT_U8 ? ((const uint8_t *)b->data)[i] : ((const int8_t *)b->data)[i];
+    if (!p->conv) {
+        *i = k * g->sbk + n * g->sbn;
+        return true;
+    }
+    int64_t tap = k / p->Cp, c = k % p->Cp;
+    *i = (n * p->C + c) * p->KH * p->KW + tap;
+    return c < p->C;
 }
 
 /* Pack B into the microkernel's layout; for integers also colsum[n]. */
@@ -195,11 +286,14 @@ static void *pack(const MmPlan *p, const Value *b, const GemmDesc *g, size_t *by
         int32_t sum = 0;
         for (int64_t k = 0; k < p->K; k++) {
             int64_t at = base + (k / p->kg) * GW * p->kg + c * p->kg + k % p->kg; /* element index */
+            int64_t i;
+            if (!b_index(p, g, k, n, &i))
+                continue; /* zero */
             if (!p->integer) {
-                memcpy(dst + at * es, (const char *)b->data + (k * g->sbk + n * g->sbn) * es, (size_t)es);
+                memcpy(dst + at * es, (const char *)b->data + i * es, (size_t)es);
                 continue;
             }
-            int32_t v = b_int(b, g, k, n);
+            int32_t v = b->dtype == DT_U8 ? ((const uint8_t *)b->data)[i] : ((const int8_t *)b->data)[i];
             sum += v;
             if (es == 1)
                 dst[at] = (unsigned char)(int8_t)v;
@@ -219,6 +313,7 @@ typedef struct Mm {
     const Node *n;
     GemmDesc g;
     LLVMValueRef A, Bp, Y;    /* A and Y from the arguments, Bp the packed constant */
+    DType tam;                /* the type of A in memory where the tiles read it */
     LLVMTypeRef vt;           /* <W x f32> or <W x i32> */
     LLVMValueRef tile;        /* [MR * G * W] accumulator spill for the epilogue */
     LLVMValueRef c0, c1;      /* integer corrections per column (constants), or NULL */
@@ -226,6 +321,10 @@ typedef struct Mm {
     bool flip;                /* A's top bit flipped for the dot instruction */
     int32_t delta;            /* what the flip adds to each A value */
     LLVMValueRef col0;        /* the first column of the group being generated */
+    /* conv: the ring, and the output row being generated (n, oh, and its
+     * first input row) */
+    LLVMValueRef ring, cn, coh, cih;
+    int64_t ystride;          /* Y elements between columns: 1, or OH*OW */
 } Mm;
 
 static LLVMValueRef splat(Cg *cg, LLVMValueRef s, int w)
@@ -268,18 +367,15 @@ static LLVMValueRef load_b(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef k
     return load_align1(cg, m->vt, ptr); /* i32 lanes of 4 i8 or 2 i16 */
 }
 
-/* The A operand of row `row` at packed step kq, broadcast: one float, or
- * kg integers in an i32 lane. `tail` (static) marks the last, partial
- * k-group, read byte by byte. */
-static LLVMValueRef load_a(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef kq, int tail)
+/* The A operand at `ptr` (an element of A's row at a packed step),
+ * broadcast: one float, or kg integers in an i32 lane. `tail` (static)
+ * marks the last, partial k-group, read byte by byte. */
+static LLVMValueRef load_a(Cg *cg, const Mm *m, LLVMValueRef ptr, int tail)
 {
     const MmPlan *p = m->p;
     LLVMBuilderRef b = cg->b;
-    LLVMValueRef k0 = LLVMBuildNSWMul(b, kq, cg_i64(cg, p->kg), "");
-    LLVMValueRef idx = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, row, cg_i64(cg, p->K), ""), k0, "");
     if (!p->integer)
-        return splat(cg, cg_load(cg, p->ta, m->A, idx), p->W);
-    LLVMValueRef ptr = cg_gep(cg, p->ta, m->A, idx);
+        return splat(cg, cg_load(cg, m->tam, ptr, cg_i64(cg, 0)), p->W);
     bool s = p->ta == DT_I8;
     switch (p->dot) {
     case DOT_VNNI:
@@ -351,67 +447,112 @@ static LLVMValueRef madd(Cg *cg, const Mm *m, LLVMValueRef acc, LLVMValueRef a, 
 /* The accumulators of one tile: mr rows, G panels, U unrolled k sets. */
 typedef struct Acc {
     LLVMValueRef slot[4][14][4];
+    int mr, U;
 } Acc;
 
-static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, int mr, int64_t ncols);
-
-/* One tile: rows [row, row + mr) of the group whose packed B is at `grp`;
- * ncols: its valid columns (G*W, or fewer in the last group). */
-static void emit_tile(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef row, int mr, int64_t ncols)
+/* One packed step into accumulator set u: B at packed step kq of the
+ * group at `grp`, A at aptr[i] + aoff elements for row i. */
+static void step(Cg *cg, const Mm *m, Acc *acc, LLVMValueRef grp, LLVMValueRef kq, LLVMValueRef *aptr,
+                 LLVMValueRef aoff, int u, int tail)
 {
     const MmPlan *p = m->p;
     LLVMBuilderRef b = cg->b;
-    int full = p->MR * p->G;
-    int U = full / (mr * p->G);
-    U = U < 1 ? 1 : U > 4 ? 4 : U;
-    int64_t nsteps = p->K / p->kg, tail = p->K % p->kg; /* full packed steps, and the bytes of a last one */
-    if (U > 1 && nsteps < 2 * U)
-        U = 1;
-    Acc acc;
-    LLVMValueRef zero = LLVMConstNull(m->vt);
-    for (int u = 0; u < U; u++)
-        for (int i = 0; i < mr; i++)
-            for (int j = 0; j < p->G; j++) {
-                acc.slot[u][i][j] = cg_alloca(cg, m->vt, "acc");
-                LLVMBuildStore(b, zero, acc.slot[u][i][j]);
-            }
-    LLVMValueRef rows[14];
-    for (int i = 0; i < mr; i++)
-        rows[i] = LLVMBuildNSWAdd(b, row, cg_i64(cg, i), "");
-    /* one packed step into accumulator set u */
-#define STEP(KQ, U_, TAIL)                                                                                    \
-    do {                                                                                                       \
-        LLVMValueRef bv[4];                                                                                    \
-        for (int j = 0; j < p->G; j++)                                                                         \
-            bv[j] = load_b(cg, m, grp, (KQ), j);                                                               \
-        for (int i = 0; i < mr; i++) {                                                                         \
-            LLVMValueRef av = load_a(cg, m, rows[i], (KQ), (TAIL));                                            \
-            for (int j = 0; j < p->G; j++) {                                                                   \
-                LLVMValueRef s = acc.slot[U_][i][j];                                                           \
-                LLVMBuildStore(b, madd(cg, m, LLVMBuildLoad2(b, m->vt, s, ""), av, bv[j]), s);                 \
-            }                                                                                                  \
-        }                                                                                                      \
-    } while (0)
+    LLVMValueRef bv[4];
+    for (int j = 0; j < p->G; j++)
+        bv[j] = load_b(cg, m, grp, kq, j);
+    for (int i = 0; i < acc->mr; i++) {
+        LLVMValueRef av = load_a(cg, m, cg_gep(cg, m->tam, aptr[i], aoff), tail);
+        for (int j = 0; j < p->G; j++) {
+            LLVMValueRef s = acc->slot[u][i][j];
+            LLVMBuildStore(b, madd(cg, m, LLVMBuildLoad2(b, m->vt, s, ""), av, bv[j]), s);
+        }
+    }
+}
+
+/* Packed steps [0, nsteps) (and a partial one of `tail` bytes) from A at
+ * aptr[i], B from packed step kq0, U-unrolled. */
+static void k_steps(Cg *cg, const Mm *m, Acc *acc, LLVMValueRef grp, LLVMValueRef kq0, LLVMValueRef *aptr,
+                    int64_t nsteps, int tail)
+{
+    LLVMBuilderRef b = cg->b;
+    int U = acc->U, kg = m->p->kg;
     int64_t main = nsteps - nsteps % U;
     if (main > 0) {
         CgLoop lk;
         LLVMValueRef kq = cg_for_begin(cg, &lk, cg_i64(cg, 0), cg_i64(cg, main), cg_i64(cg, U), "kq");
         for (int u = 0; u < U; u++) {
             LLVMValueRef k = u ? LLVMBuildNSWAdd(b, kq, cg_i64(cg, u), "") : kq;
-            STEP(k, u, 0);
+            step(cg, m, acc, grp, LLVMBuildNSWAdd(b, kq0, k, ""), aptr, LLVMBuildNSWMul(b, k, cg_i64(cg, kg), ""), u, 0);
         }
+        lk.no_unroll = true;
         cg_for_end(cg, &lk);
     }
-    for (int64_t kq = main; kq < nsteps; kq++)
-        STEP(cg_i64(cg, kq), 0, 0);
-    if (tail)
-        STEP(cg_i64(cg, nsteps), 0, (int)tail);
-#undef STEP
+    for (int64_t kq = main; kq < nsteps + (tail > 0); kq++)
+        step(cg, m, acc, grp, LLVMBuildNSWAdd(b, kq0, cg_i64(cg, kq), ""), aptr, cg_i64(cg, kq * kg), 0,
+             kq == nsteps ? tail : 0);
+}
+
+static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef *yb, int mr, int64_t ncols);
+
+/* One tile: rows [row, row + mr) of the group whose packed B is at `grp`
+ * (conv: output pixels ow = row.. of the output row m->cn, m->coh);
+ * ncols: its valid columns (G*W, or fewer in the last group). */
+static void emit_tile(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef row, int mr, int64_t ncols)
+{
+    const MmPlan *p = m->p;
+    LLVMBuilderRef b = cg->b;
+    int full = p->MR * p->G;
+    Acc acc = {.mr = mr, .U = full / (mr * p->G)};
+    acc.U = acc.U < 1 ? 1 : acc.U > 4 ? 4 : acc.U;
+    int64_t csteps = p->conv ? p->Cp / p->kg : p->K / p->kg; /* packed steps of the inner loop */
+    if (acc.U > 1 && csteps < 2 * acc.U)
+        acc.U = 1;
+    LLVMValueRef zero = LLVMConstNull(m->vt);
+    for (int u = 0; u < acc.U; u++)
+        for (int i = 0; i < mr; i++)
+            for (int j = 0; j < p->G; j++) {
+                acc.slot[u][i][j] = cg_alloca(cg, m->vt, "acc");
+                LLVMBuildStore(b, zero, acc.slot[u][i][j]);
+            }
+    LLVMValueRef aptr[14], yb[14];
+    if (!p->conv) {
+        for (int i = 0; i < mr; i++) {
+            LLVMValueRef r = LLVMBuildNSWAdd(b, row, cg_i64(cg, i), "");
+            aptr[i] = cg_gep(cg, m->tam, m->A, LLVMBuildNSWMul(b, r, cg_i64(cg, p->K), ""));
+            yb[i] = LLVMBuildNSWMul(b, r, cg_i64(cg, p->N), "");
+        }
+        k_steps(cg, m, &acc, grp, cg_i64(cg, 0), aptr, p->K / p->kg, (int)(p->K % p->kg));
+    } else {
+        /* taps: kh (a loop; its ring row), kw (unrolled), then channels */
+        LLVMValueRef ybase = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, m->cn, cg_i64(cg, p->N * p->M), ""),
+                                             LLVMBuildNSWMul(b, m->coh, cg_i64(cg, p->OW), ""), "");
+        for (int i = 0; i < mr; i++)
+            yb[i] = LLVMBuildNSWAdd(b, ybase, LLVMBuildNSWAdd(b, row, cg_i64(cg, i), ""), "");
+        CgLoop lh;
+        LLVMValueRef kh = cg_for_begin(cg, &lh, cg_i64(cg, 0), cg_i64(cg, p->KH), cg_i64(cg, 1), "kh");
+        LLVMValueRef ih = LLVMBuildNSWAdd(b, m->cih, LLVMBuildNSWMul(b, kh, cg_i64(cg, p->DH), ""), "");
+        LLVMValueRef slot = LLVMBuildSRem(b, ih, cg_i64(cg, p->R), "");
+        slot = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, slot, cg_i64(cg, 0), ""),
+                               LLVMBuildNSWAdd(b, slot, cg_i64(cg, p->R), ""), slot, "slot");
+        LLVMValueRef rbase = cg_gep(cg, m->tam, m->ring, LLVMBuildNSWMul(b, slot, cg_i64(cg, p->Wp * p->Cp), ""));
+        LLVMValueRef kq_h = LLVMBuildNSWMul(b, kh, cg_i64(cg, p->KW * csteps), "");
+        for (int64_t kw = 0; kw < p->KW; kw++) {
+            for (int i = 0; i < mr; i++) {
+                LLVMValueRef iw = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, row, cg_i64(cg, i), ""),
+                                                                     cg_i64(cg, p->SW), ""),
+                                                  cg_i64(cg, kw * p->DW), "");
+                aptr[i] = cg_gep(cg, m->tam, rbase, LLVMBuildNSWMul(b, iw, cg_i64(cg, p->Cp), ""));
+            }
+            k_steps(cg, m, &acc, grp, LLVMBuildNSWAdd(b, kq_h, cg_i64(cg, kw * csteps), ""), aptr, csteps, 0);
+        }
+        lh.no_unroll = true;
+        cg_for_end(cg, &lh);
+    }
     /* the sets into set 0, spilled to the tile buffer for the epilogue */
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < p->G; j++) {
             LLVMValueRef v = LLVMBuildLoad2(b, m->vt, acc.slot[0][i][j], "");
-            for (int u = 1; u < U; u++) {
+            for (int u = 1; u < acc.U; u++) {
                 LLVMValueRef w = LLVMBuildLoad2(b, m->vt, acc.slot[u][i][j], "");
                 v = p->integer ? LLVMBuildAdd(b, v, w, "") : LLVMBuildFAdd(b, v, w, "");
             }
@@ -420,38 +561,45 @@ static void emit_tile(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef row, i
             LLVMValueRef st = LLVMBuildStore(b, v, at);
             LLVMSetAlignment(st, 4);
         }
-    tile_epilogue(cg, m, row, mr, ncols);
+    tile_epilogue(cg, m, row, yb, mr, ncols);
+}
+
+/* An integer of type t as i32. */
+static LLVMValueRef widen32(Cg *cg, DType t, LLVMValueRef x)
+{
+    return dtype_is_unsigned_int(t) ? LLVMBuildZExt(cg->b, x, cg->i32, "") : LLVMBuildSExt(cg->b, x, cg->i32, "");
 }
 
 /* The epilogue of a tile: for each row and valid column, the float
- * epilogue of k_gemm.c or the integer corrections and requantization,
- * read from the tile buffer (a loop the vectorizer turns into vectors). */
-static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, int mr, int64_t ncols)
+ * epilogue (Gemm's of k_gemm.c, or a conv's bias and activation) or the
+ * integer corrections and requantization, read from the tile buffer (a
+ * loop the vectorizer turns into vectors); Y[yb[i] + col * ystride]. */
+static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef *yb, int mr, int64_t ncols)
 {
     const MmPlan *p = m->p;
     const Node *n = m->n;
     LLVMBuilderRef b = cg->b;
     int64_t GW = (int64_t)p->G * p->W;
     for (int i = 0; i < mr; i++) {
-        LLVMValueRef r = LLVMBuildNSWAdd(b, row, cg_i64(cg, i), "r");
-        LLVMValueRef yrow = LLVMBuildNSWMul(b, r, cg_i64(cg, p->N), "");
         /* integer: this row's zero point and, when needed, its sum */
         LLVMValueRef za = NULL, rs = NULL;
         if (p->integer) {
-            LLVMValueRef mrow = LLVMBuildSRem(b, r, cg_i64(cg, p->M == DIM_BATCH ? 1 : p->M), "");
             const Value *az = n->nin > 2 ? n->in[2] : NULL;
             if (az) {
-                LLVMValueRef x = cg_load(cg, az->dtype, cg->arg[2], numel_or_1(az) == 1 ? cg_i64(cg, 0) : mrow);
-                za = dtype_is_unsigned_int(az->dtype) ? LLVMBuildZExt(b, x, cg->i32, "") : LLVMBuildSExt(b, x, cg->i32, "");
+                LLVMValueRef idx = cg_i64(cg, 0);
+                if (numel_or_1(az) != 1) /* (GEMM: per row of a static M) */
+                    idx = LLVMBuildSRem(b, LLVMBuildNSWAdd(b, row, cg_i64(cg, i), ""), cg_i64(cg, p->M), "");
+                za = widen32(cg, az->dtype, cg_load(cg, az->dtype, cg->arg[2], idx));
             }
-            if (m->rowsum) {
+            if (m->rowsum) { /* (GEMM only) */
+                LLVMValueRef r = LLVMBuildNSWAdd(b, row, cg_i64(cg, i), "r");
                 LLVMValueRef sum = cg_alloca(cg, cg->i32, "rowsum");
                 LLVMBuildStore(b, cg_i32(cg, 0), sum);
                 CgLoop lk;
                 LLVMValueRef k = cg_for_begin(cg, &lk, cg_i64(cg, 0), cg_i64(cg, p->K), cg_i64(cg, 1), "rk");
                 LLVMValueRef x = cg_load(cg, p->ta, m->A, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, r, cg_i64(cg, p->K), ""), k, ""));
-                x = p->ta == DT_I8 ? LLVMBuildSExt(b, x, cg->i32, "") : LLVMBuildZExt(b, x, cg->i32, "");
-                LLVMBuildStore(b, LLVMBuildAdd(b, LLVMBuildLoad2(b, cg->i32, sum, ""), x, ""), sum);
+                LLVMBuildStore(b, LLVMBuildAdd(b, LLVMBuildLoad2(b, cg->i32, sum, ""), widen32(cg, p->ta, x), ""), sum);
+                lk.no_unroll = true;
                 cg_for_end(cg, &lk);
                 rs = LLVMBuildLoad2(b, cg->i32, sum, "");
             }
@@ -460,24 +608,29 @@ static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, int mr, int64_t
         LLVMValueRef c = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, ncols), cg_i64(cg, 1), "c");
         LLVMValueRef col = LLVMBuildNSWAdd(b, m->col0, c, "col");
         LLVMValueRef ti = LLVMBuildNSWAdd(b, cg_i64(cg, (int64_t)i * GW), c, "");
-        LLVMValueRef yi = LLVMBuildNSWAdd(b, yrow, col, "");
+        LLVMValueRef yi = LLVMBuildNSWAdd(b, yb[i], LLVMBuildNSWMul(b, col, cg_i64(cg, m->ystride), ""), "");
         if (!p->integer) {
             LLVMValueRef v = LLVMBuildLoad2(b, cg->f32, LLVMBuildInBoundsGEP2(b, cg->f32, m->tile, &ti, 1, ""), "");
-            LLVMValueRef coff = LLVMBuildNSWMul(b, col, cg_i64(cg, m->g.scn), "");
-            cg_store(cg, p->ty, m->Y, yi, cg_gemm_epilogue(cg, n, &m->g, v, coff));
+            if (p->conv) {
+                if (n->nin > 2 && n->in[2])
+                    v = LLVMBuildFAdd(b, v, cg_load(cg, p->ty, cg->arg[2], col), "");
+                v = cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, v);
+            } else {
+                v = cg_gemm_epilogue(cg, n, &m->g, v, LLVMBuildNSWMul(b, col, cg_i64(cg, m->g.scn), ""));
+            }
+            cg_store(cg, p->ty, m->Y, yi, v);
         } else {
+            bool ql = n->op == OP_QLINEAR_MATMUL || n->op == OP_QLINEAR_CONV;
             LLVMValueRef v = LLVMBuildLoad2(b, cg->i32, LLVMBuildInBoundsGEP2(b, cg->i32, m->tile, &ti, 1, ""), "");
             v = LLVMBuildAdd(b, v, cg_load(cg, DT_I32, m->c0, col), "");
             if (za)
                 v = LLVMBuildAdd(b, v, LLVMBuildMul(b, za, cg_load(cg, DT_I32, m->c1, col), ""), "");
             if (rs) {
-                const Value *bz = n->in[n->op == OP_QLINEAR_MATMUL ? 5 : 3];
-                LLVMValueRef zb = cg_load(cg, bz->dtype, cg->arg[n->op == OP_QLINEAR_MATMUL ? 5 : 3],
-                                          numel_or_1(bz) == 1 ? cg_i64(cg, 0) : col);
-                zb = dtype_is_unsigned_int(bz->dtype) ? LLVMBuildZExt(b, zb, cg->i32, "") : LLVMBuildSExt(b, zb, cg->i32, "");
-                v = LLVMBuildSub(b, v, LLVMBuildMul(b, zb, rs, ""), "");
+                const Value *bz = n->in[ql ? 5 : 3];
+                LLVMValueRef zb = cg_load(cg, bz->dtype, cg->arg[ql ? 5 : 3], numel_or_1(bz) == 1 ? cg_i64(cg, 0) : col);
+                v = LLVMBuildSub(b, v, LLVMBuildMul(b, widen32(cg, bz->dtype, zb), rs, ""), "");
             }
-            if (n->op == OP_MATMUL_INTEGER) {
+            if (!ql) {
                 cg_store(cg, DT_I32, m->Y, yi, v);
             } else {
                 if (n->nin > 8 && n->in[8]) /* the i32 bias */
@@ -487,24 +640,29 @@ static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, int mr, int64_t
                 LLVMValueRef bsv = cg_load(cg, DT_F32, cg->arg[4], numel_or_1(bs) == 1 ? cg_i64(cg, 0) : col);
                 LLVMValueRef ys = cg_load(cg, DT_F32, cg->arg[6], cg_i64(cg, 0));
                 LLVMValueRef yz = cg_i32(cg, 0);
-                if (n->nin > 7 && n->in[7]) {
-                    LLVMValueRef x = cg_load(cg, n->in[7]->dtype, cg->arg[7], cg_i64(cg, 0));
-                    yz = dtype_is_unsigned_int(n->in[7]->dtype) ? LLVMBuildZExt(b, x, cg->i32, "") : LLVMBuildSExt(b, x, cg->i32, "");
-                }
+                if (n->nin > 7 && n->in[7])
+                    yz = widen32(cg, n->in[7]->dtype, cg_load(cg, n->in[7]->dtype, cg->arg[7], cg_i64(cg, 0)));
                 LLVMValueRef mult = LLVMBuildFDiv(b, LLVMBuildFMul(b, as, bsv, ""), ys, "M");
                 LLVMValueRef q = cg_qact(cg, &n->a, cg_requant(cg, v, mult, yz, p->ty), ys, yz, p->ty);
                 cg_store(cg, p->ty, m->Y, yi, LLVMBuildTrunc(b, q, cg_mem_type(cg, p->ty), ""));
             }
         }
+        lc.no_unroll = true; /* (vectorized, not unrolled: it runs once per tile) */
         cg_for_end(cg, &lc);
     }
 }
 
-/* Rows [start, end) of one group: full tiles, then the remainder. */
+/* Rows [start, end) of one group: full tiles, then the remainder as tiles
+ * of the powers of two below MR, largest first (13 = 8 + 4 + 1: three tile
+ * shapes of code, not MR - 1). A conv row narrower than MR is one tile. */
 static void emit_rows(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef start, LLVMValueRef end, int64_t ncols)
 {
     const MmPlan *p = m->p;
     LLVMBuilderRef b = cg->b;
+    if (p->conv && p->OW < p->MR) {
+        emit_tile(cg, m, grp, start, (int)p->OW, ncols);
+        return;
+    }
     LLVMValueRef rslot = cg_alloca(cg, cg->i64, "r");
     LLVMBuildStore(b, start, rslot);
     /* while (r + MR <= end) */
@@ -520,20 +678,140 @@ static void emit_rows(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef start,
     LLVMBuildStore(b, LLVMBuildNSWAdd(b, r, cg_i64(cg, p->MR), ""), rslot);
     LLVMBuildBr(b, head);
     LLVMPositionBuilderAtEnd(b, exit);
-    if (p->MR == 1)
-        return;
-    r = LLVMBuildLoad2(b, cg->i64, rslot, "");
-    LLVMValueRef rem = LLVMBuildSub(b, end, r, "rem");
-    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "rem.done");
-    LLVMValueRef sw = LLVMBuildSwitch(b, rem, done, (unsigned)p->MR - 1);
-    for (int mr = 1; mr < p->MR; mr++) {
-        LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "rem");
-        LLVMAddCase(sw, cg_i64(cg, mr), bb);
-        LLVMPositionBuilderAtEnd(b, bb);
+    int top = 1;
+    while (top * 2 < p->MR)
+        top *= 2;
+    for (int mr = top; mr >= 1 && p->MR > 1; mr /= 2) {
+        r = LLVMBuildLoad2(b, cg->i64, rslot, "");
+        CgIf fits;
+        cg_if_begin(cg, &fits, LLVMBuildICmp(b, LLVMIntSLE, LLVMBuildNSWAdd(b, r, cg_i64(cg, mr), ""), end, ""));
         emit_tile(cg, m, grp, r, mr, ncols);
-        LLVMBuildBr(b, done);
+        LLVMBuildStore(b, LLVMBuildNSWAdd(b, r, cg_i64(cg, mr), ""), rslot);
+        cg_if_end(cg, &fits);
     }
-    LLVMPositionBuilderAtEnd(b, done);
+}
+
+/* Rows [start, end) of the group gi: its packed B, first column, and the
+ * last group's own code when N does not fill it. */
+static void emit_group(Cg *cg, Mm *m, LLVMValueRef gi, LLVMValueRef start, LLVMValueRef end)
+{
+    const MmPlan *p = m->p;
+    LLVMBuilderRef b = cg->b;
+    int64_t GW = (int64_t)p->G * p->W;
+    int64_t es = !p->integer ? dtype_size(p->tb) : p->dot == DOT_VNNI || p->dot == DOT_SDOT ? 1 : 2;
+    int64_t gbytes = (p->K + p->kg - 1) / p->kg * p->kg * GW * es;
+    LLVMValueRef grp = byte_ptr(cg, m->Bp, LLVMBuildNSWMul(b, gi, cg_i64(cg, gbytes), ""));
+    m->col0 = LLVMBuildNSWMul(b, gi, cg_i64(cg, GW), "col0");
+    int64_t last_cols = p->N - (p->npg - 1) * GW;
+    if (last_cols == GW) {
+        emit_rows(cg, m, grp, start, end, GW);
+    } else if (p->npg == 1) {
+        emit_rows(cg, m, grp, start, end, last_cols);
+    } else {
+        LLVMBasicBlockRef bl = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "grp.last");
+        LLVMBasicBlockRef bf = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "grp.full");
+        LLVMBasicBlockRef bd = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "grp.done");
+        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, gi, cg_i64(cg, p->npg - 1), ""), bl, bf);
+        LLVMPositionBuilderAtEnd(b, bl);
+        emit_rows(cg, m, grp, start, end, last_cols);
+        LLVMBuildBr(b, bd);
+        LLVMPositionBuilderAtEnd(b, bf);
+        emit_rows(cg, m, grp, start, end, GW);
+        LLVMBuildBr(b, bd);
+        LLVMPositionBuilderAtEnd(b, bd);
+    }
+}
+
+/* GEMM: the parallel index runs over (group, row) pairs, group-major. */
+static void emit_gemm(Cg *cg, Mm *m)
+{
+    const MmPlan *p = m->p;
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef rows = p->batch0 ? LLVMBuildNSWMul(b, cg->batch, cg_i64(cg, p->rows_static), "rows")
+                                  : cg_i64(cg, p->rows_static);
+    LLVMValueRef lo = cg->par_lo, hi = cg->par_hi;
+    CgIf nonempty;
+    cg_if_begin(cg, &nonempty, LLVMBuildICmp(b, LLVMIntSLT, lo, hi, ""));
+    LLVMValueRef g_first = LLVMBuildSDiv(b, lo, rows, ""), g_last = LLVMBuildSDiv(b, LLVMBuildSub(b, hi, cg_i64(cg, 1), ""), rows, "");
+    CgLoop lg;
+    LLVMValueRef gi = cg_for_begin(cg, &lg, g_first, LLVMBuildNSWAdd(b, g_last, cg_i64(cg, 1), ""), cg_i64(cg, 1), "grp");
+    LLVMValueRef base = LLVMBuildNSWMul(b, gi, rows, "");
+    LLVMValueRef start = LLVMBuildSub(b, lo, base, ""), end = LLVMBuildSub(b, hi, base, "");
+    start = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, start, cg_i64(cg, 0), ""), cg_i64(cg, 0), start, "start");
+    end = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, end, rows, ""), rows, end, "end");
+    emit_group(cg, m, gi, start, end);
+    cg_for_end(cg, &lg);
+    cg_if_end(cg, &nonempty);
+}
+
+/* Pack input row ih of image m->cn into its ring slot: [iw][c] over the
+ * padded width, the padding (and the channels past C) `pad`. */
+static void pack_ring_row(Cg *cg, const Mm *m, LLVMValueRef ih, LLVMValueRef pad)
+{
+    const MmPlan *p = m->p;
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef slot = LLVMBuildSRem(b, ih, cg_i64(cg, p->R), "");
+    slot = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, slot, cg_i64(cg, 0), ""),
+                           LLVMBuildNSWAdd(b, slot, cg_i64(cg, p->R), ""), slot, "slot");
+    LLVMValueRef dst = cg_gep(cg, m->tam, m->ring, LLVMBuildNSWMul(b, slot, cg_i64(cg, p->Wp * p->Cp), ""));
+    LLVMValueRef hin = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, ih, cg_i64(cg, 0), ""),
+                                    LLVMBuildICmp(b, LLVMIntSLT, ih, cg_i64(cg, p->H), ""), "");
+    LLVMValueRef ihc = LLVMBuildSelect(b, hin, ih, cg_i64(cg, 0), "");
+    CgLoop lc, lw;
+    LLVMValueRef c = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, p->Cp), cg_i64(cg, 1), "c");
+    LLVMValueRef cin = LLVMBuildAnd(b, hin, LLVMBuildICmp(b, LLVMIntSLT, c, cg_i64(cg, p->C), ""), "");
+    LLVMValueRef cc = LLVMBuildSelect(b, cin, c, cg_i64(cg, 0), "");
+    LLVMValueRef src = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, m->cn, cg_i64(cg, p->C), ""), cc, ""),
+                                       cg_i64(cg, p->H * p->Wd), "");
+    src = LLVMBuildNSWAdd(b, src, LLVMBuildNSWMul(b, ihc, cg_i64(cg, p->Wd), ""), "");
+    LLVMValueRef iwp = cg_for_begin(cg, &lw, cg_i64(cg, 0), cg_i64(cg, p->Wp), cg_i64(cg, 1), "iwp");
+    LLVMValueRef iw = LLVMBuildNSWSub(b, iwp, cg_i64(cg, p->PW), "");
+    LLVMValueRef in = LLVMBuildAnd(b, cin, LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, iw, cg_i64(cg, 0), ""),
+                                                        LLVMBuildICmp(b, LLVMIntSLT, iw, cg_i64(cg, p->Wd), ""), ""), "");
+    LLVMValueRef iwc = LLVMBuildSelect(b, in, iw, cg_i64(cg, 0), "");
+    LLVMValueRef x = cg_load(cg, p->ta, m->A, LLVMBuildNSWAdd(b, src, iwc, ""));
+    cg_store(cg, m->tam, dst, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, iwp, cg_i64(cg, p->Cp), ""), c, ""),
+             LLVMBuildSelect(b, in, x, pad, ""));
+    cg_for_end(cg, &lw);
+    cg_for_end(cg, &lc);
+}
+
+/* Conv: the parallel index runs over output rows (n, oh); each packs the
+ * input rows it needs that the call has not packed yet, then runs every
+ * group of output channels over the row's pixels. */
+static void emit_conv(Cg *cg, Mm *m)
+{
+    const MmPlan *p = m->p;
+    LLVMBuilderRef b = cg->b;
+    m->ring = cg_alloca(cg, LLVMArrayType2(cg_mem_type(cg, m->tam), (uint64_t)(p->R * p->Wp * p->Cp)), "ring");
+    LLVMValueRef pad = p->integer ? ((m->n->nin > 2 && m->n->in[2]) ? cg_load(cg, p->ta, cg->arg[2], cg_i64(cg, 0))
+                                                    : LLVMConstInt(cg->i8, 0, 0))
+                                  : LLVMConstReal(cg->f32, 0.0);
+    /* the input rows packed so far: [next_n, next_ih) is the state */
+    LLVMValueRef next_n = cg_alloca(cg, cg->i64, "ring.n"), next_ih = cg_alloca(cg, cg->i64, "ring.ih");
+    LLVMBuildStore(b, cg_i64(cg, -1), next_n);
+    LLVMBuildStore(b, cg_i64(cg, 0), next_ih);
+    CgLoop lr;
+    LLVMValueRef r = cg_for_begin(cg, &lr, cg->par_lo, cg->par_hi, cg_i64(cg, 1), "orow");
+    m->cn = LLVMBuildSDiv(b, r, cg_i64(cg, p->OH), "n");
+    m->coh = LLVMBuildSRem(b, r, cg_i64(cg, p->OH), "oh");
+    m->cih = LLVMBuildNSWSub(b, LLVMBuildNSWMul(b, m->coh, cg_i64(cg, p->SH), ""), cg_i64(cg, p->PH), "ih0");
+    LLVMValueRef ih_end = LLVMBuildNSWAdd(b, m->cih, cg_i64(cg, p->R), "");
+    LLVMValueRef same = LLVMBuildICmp(b, LLVMIntEQ, LLVMBuildLoad2(b, cg->i64, next_n, ""), m->cn, "");
+    LLVMValueRef from = LLVMBuildLoad2(b, cg->i64, next_ih, "");
+    from = LLVMBuildSelect(b, LLVMBuildAnd(b, same, LLVMBuildICmp(b, LLVMIntSGT, from, m->cih, ""), ""), from, m->cih,
+                           "from");
+    CgLoop lp;
+    LLVMValueRef ih = cg_for_begin(cg, &lp, from, ih_end, cg_i64(cg, 1), "ih");
+    pack_ring_row(cg, m, ih, pad);
+    cg_for_end(cg, &lp);
+    LLVMBuildStore(b, m->cn, next_n);
+    LLVMBuildStore(b, ih_end, next_ih);
+    CgLoop lg;
+    LLVMValueRef gi = cg_for_begin(cg, &lg, cg_i64(cg, 0), cg_i64(cg, p->npg), cg_i64(cg, 1), "grp");
+    emit_group(cg, m, gi, cg_i64(cg, 0), cg_i64(cg, p->OW));
+    cg_for_end(cg, &lg);
+    cg_for_end(cg, &lr);
 }
 
 bool cg_k_mm(Cg *cg, const Node *n)
@@ -541,13 +819,18 @@ bool cg_k_mm(Cg *cg, const Node *n)
     MmPlan p;
     if (!plan(cg->t, n, &p))
         return false;
-    Mm m = {.p = &p, .n = n};
-    bool ql = n->op == OP_QLINEAR_MATMUL;
+    Mm m = {.p = &p, .n = n, .ystride = 1};
+    bool ql = n->op == OP_QLINEAR_MATMUL || n->op == OP_QLINEAR_CONV;
     int ib = ql ? 3 : 1;
-    cg_gemm_describe(cg, n, 0, ib, &m.g);
-    m.g.dt = p.ty;
-    m.g.ct = cg->f32;
+    if (!p.conv) {
+        cg_gemm_describe(cg, n, 0, ib, &m.g);
+        m.g.dt = p.ty;
+        m.g.ct = cg->f32;
+    } else {
+        m.ystride = p.OH * p.OW;
+    }
     m.A = cg->arg[0];
+    m.tam = p.conv && !p.integer ? DT_F32 : p.ta; /* (a conv's ring holds f32) */
     m.Y = cg->arg[n->nin];
     m.vt = LLVMVectorType(p.integer ? cg->i32 : cg->f32, (unsigned)p.W);
     int64_t GW = (int64_t)p.G * p.W, Np = p.npg * GW;
@@ -561,6 +844,7 @@ bool cg_k_mm(Cg *cg, const Node *n)
     }
     m.Bp = cg_const_blob(cg, "qk.wp", packed, bytes);
     free(packed);
+    cg_packed_input(cg, ib);
     if (p.integer) {
         /* corrections per column (docs/quantization.md; see the header) */
         const Value *bz = n->nin > (ql ? 5 : 3) ? n->in[ql ? 5 : 3] : NULL;
@@ -588,47 +872,15 @@ bool cg_k_mm(Cg *cg, const Node *n)
     free(colsum);
     m.tile = cg_alloca(cg, LLVMArrayType2(p.integer ? cg->i32 : cg->f32, (uint64_t)(p.MR * GW)), "tile");
 
-    /* the parallel index: (group, row) pairs, group-major */
-    LLVMBuilderRef b = cg->b;
+    /* the parallel index: GEMM (group, row) pairs; conv output rows */
     CgKernel *k = &cg->kernels[cg->nkernels - 1];
-    k->work_static = p.batch0 ? 0 : p.npg * p.rows_static;
-    k->work_batch = p.batch0 ? p.npg * p.rows_static : 0;
+    int64_t work = p.conv ? p.rows_static : p.npg * p.rows_static;
+    k->work_static = p.batch0 ? 0 : work;
+    k->work_batch = p.batch0 ? work : 0;
     cg->par_open = true;
-    LLVMValueRef rows = p.batch0 ? LLVMBuildNSWMul(b, cg->batch, cg_i64(cg, p.rows_static), "rows")
-                                 : cg_i64(cg, p.rows_static);
-    LLVMValueRef lo = cg->par_lo, hi = cg->par_hi;
-    CgIf nonempty;
-    cg_if_begin(cg, &nonempty, LLVMBuildICmp(b, LLVMIntSLT, lo, hi, ""));
-    LLVMValueRef g_first = LLVMBuildSDiv(b, lo, rows, ""), g_last = LLVMBuildSDiv(b, LLVMBuildSub(b, hi, cg_i64(cg, 1), ""), rows, "");
-    CgLoop lg;
-    LLVMValueRef gi = cg_for_begin(cg, &lg, g_first, LLVMBuildNSWAdd(b, g_last, cg_i64(cg, 1), ""), cg_i64(cg, 1), "grp");
-    LLVMValueRef base = LLVMBuildNSWMul(b, gi, rows, "");
-    LLVMValueRef start = LLVMBuildSub(b, lo, base, ""), end = LLVMBuildSub(b, hi, base, "");
-    start = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, start, cg_i64(cg, 0), ""), cg_i64(cg, 0), start, "start");
-    end = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, end, rows, ""), rows, end, "end");
-    int64_t es = !p.integer ? dtype_size(p.tb) : p.dot == DOT_VNNI || p.dot == DOT_SDOT ? 1 : 2;
-    int64_t gbytes = (p.K + p.kg - 1) / p.kg * p.kg * GW * es;
-    LLVMValueRef grp = byte_ptr(cg, m.Bp, LLVMBuildNSWMul(b, gi, cg_i64(cg, gbytes), ""));
-    m.col0 = LLVMBuildNSWMul(b, gi, cg_i64(cg, GW), "col0");
-    int64_t last_cols = p.N - (p.npg - 1) * GW;
-    if (last_cols == GW) {
-        emit_rows(cg, &m, grp, start, end, GW);
-    } else if (p.npg == 1) {
-        emit_rows(cg, &m, grp, start, end, last_cols);
-    } else {
-        LLVMBasicBlockRef bl = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "grp.last");
-        LLVMBasicBlockRef bf = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "grp.full");
-        LLVMBasicBlockRef bd = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "grp.done");
-        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, gi, cg_i64(cg, p.npg - 1), ""), bl, bf);
-        LLVMPositionBuilderAtEnd(b, bl);
-        emit_rows(cg, &m, grp, start, end, last_cols);
-        LLVMBuildBr(b, bd);
-        LLVMPositionBuilderAtEnd(b, bf);
-        emit_rows(cg, &m, grp, start, end, GW);
-        LLVMBuildBr(b, bd);
-        LLVMPositionBuilderAtEnd(b, bd);
-    }
-    cg_for_end(cg, &lg);
-    cg_if_end(cg, &nonempty);
+    if (p.conv)
+        emit_conv(cg, &m);
+    else
+        emit_gemm(cg, &m);
     return true;
 }

@@ -304,6 +304,7 @@ bool cg_k_qconv(Cg *cg, const Node *n)
     DType pt;
     LLVMValueRef wp = pack_qweights(cg, n, &c, &pt);
     if (wp) {
+        cg_packed_input(cg, c.iw);
         qconv_channels(cg, n, &c, wp, pt);
         return true;
     }

@@ -3,6 +3,8 @@
  * a header block so LLVM's loop passes (vectorizer, LSR) recognize them. */
 #include <string.h>
 
+#include <llvm-c/DebugInfo.h>
+
 #include "cg.h"
 
 LLVMValueRef cg_for_begin(Cg *cg, CgLoop *l, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef step, const char *name)
@@ -16,6 +18,7 @@ LLVMValueRef cg_for_begin(Cg *cg, CgLoop *l, LLVMValueRef lo, LLVMValueRef hi, L
     snprintf(buf, sizeof buf, "%s.exit", name);
     l->exit = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, buf);
     l->step = step;
+    l->no_unroll = false;
     LLVMBuildBr(cg->b, l->header);
     LLVMPositionBuilderAtEnd(cg->b, l->header);
     l->iv = LLVMBuildPhi(cg->b, cg->i64, name);
@@ -26,11 +29,25 @@ LLVMValueRef cg_for_begin(Cg *cg, CgLoop *l, LLVMValueRef lo, LLVMValueRef hi, L
     return l->iv;
 }
 
+/* !llvm.loop !{self, !{"llvm.loop.unroll.disable"}} on a loop's latch. */
+static void set_no_unroll(Cg *cg, LLVMValueRef br)
+{
+    static const char key[] = "llvm.loop.unroll.disable";
+    LLVMMetadataRef tmp = LLVMTemporaryMDNode(cg->ctx, NULL, 0);
+    LLVMMetadataRef s = LLVMMDStringInContext2(cg->ctx, key, sizeof key - 1);
+    LLVMMetadataRef ops[2] = {tmp, LLVMMDNodeInContext2(cg->ctx, &s, 1)};
+    LLVMMetadataRef loop = LLVMMDNodeInContext2(cg->ctx, ops, 2);
+    LLVMMetadataReplaceAllUsesWith(tmp, loop);
+    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(cg->ctx, "llvm.loop", 9), LLVMMetadataAsValue(cg->ctx, loop));
+}
+
 void cg_for_end(Cg *cg, CgLoop *l)
 {
     LLVMValueRef next = LLVMBuildNSWAdd(cg->b, l->iv, l->step, "");
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(cg->b);
-    LLVMBuildBr(cg->b, l->header);
+    LLVMValueRef br = LLVMBuildBr(cg->b, l->header);
+    if (l->no_unroll)
+        set_no_unroll(cg, br);
     LLVMAddIncoming(l->iv, &next, &latch, 1);
     LLVMPositionBuilderAtEnd(cg->b, l->exit);
 }

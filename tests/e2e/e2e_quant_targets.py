@@ -16,9 +16,10 @@ the same as the reference interpreter running the lowered int8 graph.
      entropy and mse: the same on the host CPU and AArch64 generic. x86 CPUs
      this host cannot run and AArch64 without qemu-aarch64 are skipped with
      the reason.
-  2. fp16 artifacts of both models give the same bits on those x86-64 and
-     AArch64 CPUs (x86-64-v2 has no F16C, neoverse-n1 computes elementwise
-     ops in native fp16) and, as docs/quantization.md says, agree with
+  2. fp16 artifacts of both models, on those x86-64 and AArch64 CPUs
+     (x86-64-v2 has no F16C, neoverse-n1 computes elementwise ops in native
+     fp16; the CPUs' kernels sum in different orders), as
+     docs/quantization.md says, agree with
      `qkc interp --precision fp16` to within a few units in the last place
      of a half (the interpreter rounds each product sum once, kernels
      accumulate in fp32): the same NaN/inf pattern, every finite logit within
@@ -232,45 +233,54 @@ def same_bits(a, b):
     return (a.view(np.uint32) == b.view(np.uint32)) | (np.isnan(a) & np.isnan(b))
 
 
-def check_fp16_targets(m):
-    outs = fp16_outputs(m)
-    base = "x86_64/native"
-    problems = []
-    for t, o in outs.items():
-        bad = np.argwhere(~same_bits(o, outs[base]))
-        if len(bad):
-            i = tuple(bad[0])
-            problems.append("%s: %d values differ from %s, first at %s: %r vs %r" % (t, len(bad), base, i, o[i],
-                                                                                     outs[base][i]))
-    expect(not problems, "fp16 %s:\n  %s" % (m, "\n  ".join(problems)))
-    return "equal on " + ", ".join(outs)
+def fp16_interp(m):
+    return logits_of([QKC, "interp", ONNX[m], "-i", stress_input(), "--precision", "fp16"],
+                     path("out", "%s-fp16-interp" % m))
 
 
-def check_fp16_interp(m):
-    outs = fp16_outputs(m)
-    ref = logits_of([QKC, "interp", ONNX[m], "-i", stress_input(), "--precision", "fp16"],
-                    path("out", "%s-fp16-interp" % m))
-    o = outs["x86_64/native"]
+def fp16_vs_interp(m, o, ref, who):
+    """o (an artifact's logits) within fp16 rounding of the interpreter's:
+    the same NaN/inf, and every finite logit within 2^-8 of its sample's
+    largest logit (small ones come out of cancellation; 4 units in the last
+    place). Returns how many logits are not bit-identical to it."""
     fin = np.isfinite(ref)
     expect(np.array_equal(fin, np.isfinite(o)) and np.array_equal(np.isnan(ref), np.isnan(o)) and
-           np.array_equal(o[np.isinf(ref)], ref[np.isinf(ref)]), "fp16 %s: NaN/inf differ from the interpreter" % m)
-    # a logit's error is relative to its sample's largest logit (small ones
-    # come out of cancellation): 2^-8 of it, 4 units in the last place
+           np.array_equal(o[np.isinf(ref)], ref[np.isinf(ref)]), "fp16 %s %s: NaN/inf differ from the interpreter"
+           % (m, who))
     rowmax = np.max(np.where(fin, np.abs(ref), 0), axis=1, keepdims=True).astype(np.float64)
     tol = (2.0 ** -8 * np.maximum(rowmax, 2.0 ** -14) * np.ones_like(ref, dtype=np.float64))[fin]
     r, g = ref[fin].astype(np.float64), o[fin].astype(np.float64)
     bad = np.argwhere(np.abs(g - r) > tol)
     if len(bad):
         i = int(bad[0][0])
-        raise Failure("fp16 %s: %d of %d finite logits differ from `qkc interp --precision fp16` by more than "
-                      "2^-8 of their sample's largest logit, first %r vs %r" % (m, len(bad), r.size, g[i], r[i]))
-    ndiff = int(np.sum(~same_bits(o, ref)))
+        raise Failure("fp16 %s %s: %d of %d finite logits differ from `qkc interp --precision fp16` by more than "
+                      "2^-8 of their sample's largest logit, first %r vs %r" % (m, who, len(bad), r.size, g[i], r[i]))
+    return int(np.sum(~same_bits(o, ref)))
+
+
+def check_fp16_targets(m):
+    """Kernels sum in an order that depends on the CPU's vector width (the
+    microkernel's tile), so CPUs may differ in a half's last place; each
+    must be within fp16 rounding of the interpreter."""
+    outs = fp16_outputs(m)
+    ref = fp16_interp(m)
+    notes = []
+    for t, o in outs.items():
+        nd = fp16_vs_interp(m, o, ref, t)
+        nb = int(np.sum(~same_bits(o, outs["x86_64/native"])))
+        notes.append("%s: %d differ from native" % (t, nb) if nb else t)
+    return "within fp16 rounding of the interpreter: " + ", ".join(notes)
+
+
+def check_fp16_interp(m):
+    o = fp16_outputs(m)["x86_64/native"]
+    ndiff = fp16_vs_interp(m, o, fp16_interp(m), "x86_64/native")
     expect(ndiff <= 0.05 * o.size, "fp16 %s: %d of %d logits not bit-identical to the interpreter" % (m, ndiff, o.size))
     return "%d of %d logits not bit-identical, all within tolerance" % (ndiff, o.size)
 
 
 for _m in ("cnn", "mlp"):
-    suite.check("%s fp16: every x86-64 and AArch64 CPU give the same bits" % _m, check_fp16_targets, _m)
+    suite.check("%s fp16: every x86-64 and AArch64 CPU within fp16 rounding of qkc interp" % _m, check_fp16_targets, _m)
     suite.check("%s fp16: == qkc interp --precision fp16 within fp16 rounding" % _m, check_fp16_interp, _m)
 
 
