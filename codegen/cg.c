@@ -212,6 +212,10 @@ const char *cg_kernel_desc(const Target *t, const Node *n)
 {
     bool conv = n->op == OP_CONV || n->op == OP_QLINEAR_CONV || n->op == OP_CONV_INTEGER;
     bool quant = n->op >= OP_QUANTIZE;
+    static char mmbuf[128];
+    const char *mm = cg_mm_desc(t, n, mmbuf, sizeof mmbuf);
+    if (mm)
+        return mm;
     if (conv) {
         const Value *w = n->in[n->op == OP_QLINEAR_CONV ? 3 : 1];
         int64_t mg = n->out[0]->shape.d[1] / (n->a.group ? n->a.group : 1);
@@ -221,10 +225,6 @@ const char *cg_kernel_desc(const Target *t, const Node *n)
             return quant ? "channel-vectorized, packed weights, exact i32" : "channel-vectorized, packed weights";
         return quant ? "per output, exact i32" : "row-wise direct";
     }
-    static char mmbuf[96];
-    const char *mm = cg_mm_desc(t, n, mmbuf, sizeof mmbuf);
-    if (mm)
-        return mm;
     switch (n->op) {
     case OP_QLINEAR_MATMUL:
     case OP_MATMUL_INTEGER:

@@ -185,6 +185,10 @@ LLVMValueRef cg_quantize(Cg *cg, LLVMValueRef x, LLVMValueRef s, LLVMValueRef zp
 /* Requantization: sat(rne(f64(acc) * f64(m)) + zp) as an i32 in the range
  * of t; acc i32, m f32 (already f32(f32(a_s*b_s)/y_s)), zp i32. */
 LLVMValueRef cg_requant(Cg *cg, LLVMValueRef acc, LLVMValueRef m, LLVMValueRef zp, DType t);
+/* Store MatMulInteger/ConvInteger's result for column (output channel) col
+ * at Y[yi]: the i32 sum, or with the dequantizing epilogue (in[4] bias,
+ * in[5] scale) act(f32(acc + bias[col]) * scale[col]) as f32. */
+void cg_int_out(Cg *cg, const Node *n, LLVMValueRef acc, LLVMValueRef col, LLVMValueRef Y, LLVMValueRef yi);
 /* The fused activation of a QLinear op as a clamp of the quantized result
  * q (i32): relu to [zp, ...], clip to [quantize(lo), quantize(hi)]. */
 LLVMValueRef cg_qact(Cg *cg, const Attrs *a, LLVMValueRef q, LLVMValueRef y_s, LLVMValueRef y_zp, DType t);

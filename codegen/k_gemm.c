@@ -325,7 +325,7 @@ bool cg_k_qgemm(Cg *cg, const Node *n)
     LLVMValueRef yi = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, r, N, ""), col, "");
     LLVMValueRef a = LLVMBuildLoad2(b, cg->i32, acc, "");
     if (!ql) {
-        cg_store(cg, DT_I32, g.Y, yi, a);
+        cg_int_out(cg, n, a, col, g.Y, yi);
     } else {
         if (n->nin > 8 && n->in[8]) /* the i32 bias, over the last dim */
             a = LLVMBuildAdd(b, a, cg_load(cg, DT_I32, cg->arg[8], col), "");

@@ -631,7 +631,7 @@ static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef *y
                 v = LLVMBuildSub(b, v, LLVMBuildMul(b, widen32(cg, bz->dtype, zb), rs, ""), "");
             }
             if (!ql) {
-                cg_store(cg, DT_I32, m->Y, yi, v);
+                cg_int_out(cg, n, v, col, m->Y, yi);
             } else {
                 if (n->nin > 8 && n->in[8]) /* the i32 bias */
                     v = LLVMBuildAdd(b, v, cg_load(cg, DT_I32, cg->arg[8], col), "");

@@ -128,6 +128,21 @@ static LLVMValueRef mul_add(Cg *cg, LLVMValueRef a, int64_t s, LLVMValueRef b)
     return LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, a, cg_i64(cg, s), ""), b, "");
 }
 
+void cg_int_out(Cg *cg, const Node *n, LLVMValueRef acc, LLVMValueRef col, LLVMValueRef Y, LLVMValueRef yi)
+{
+    LLVMBuilderRef b = cg->b;
+    const Value *sc = n->nin > 5 ? n->in[5] : NULL;
+    if (!sc) {
+        cg_store(cg, DT_I32, Y, yi, acc);
+        return;
+    }
+    if (n->in[4])
+        acc = LLVMBuildAdd(b, acc, cg_load(cg, DT_I32, cg->arg[4], shape_numel(&n->in[4]->shape) == 1 ? cg_i64(cg, 0) : col), "");
+    LLVMValueRef s = cg_load(cg, DT_F32, cg->arg[5], shape_numel(&sc->shape) == 1 ? cg_i64(cg, 0) : col);
+    LLVMValueRef v = LLVMBuildFMul(b, LLVMBuildSIToFP(b, acc, cg->f32, ""), s, "");
+    cg_store(cg, DT_F32, Y, yi, cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, v));
+}
+
 static LLVMValueRef coord(Cg *cg, const QConv *c, int dim, LLVMValueRef o, LLVMValueRef k)
 {
     LLVMBuilderRef b = cg->b;
@@ -143,7 +158,7 @@ static void qconv_store(Cg *cg, const Node *n, const QConv *c, LLVMValueRef acc,
     LLVMBuilderRef b = cg->b;
     LLVMValueRef Y = cg->arg[n->nin];
     if (!c->ql) {
-        cg_store(cg, DT_I32, Y, yi, acc);
+        cg_int_out(cg, n, acc, m, Y, yi);
         return;
     }
     if (n->nin > 8 && n->in[8])

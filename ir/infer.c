@@ -253,6 +253,20 @@ static bool qparam(const Node *n, int i, DType want, int64_t len, const char *wh
 
 static DType zp_type(const Node *n, int i, DType def) { return i < n->nin && n->in[i] ? n->in[i]->dtype : def; }
 
+/* MatMulInteger/ConvInteger: i32, or with qkc's dequantizing epilogue
+ * (in[4] bias i32, in[5] scale f32, each a scalar or one per column /
+ * output channel) f32. */
+static bool int_dequant(const Node *n, int64_t cols, DType *dt, Diag *d)
+{
+    bool deq = n->nin > 5 && n->in[5];
+    if (!deq && ((n->nin > 4 && n->in[4]) || n->a.act != ACT_NONE))
+        return ERR("%s", "a bias or an activation needs the dequantization scale (input 5)");
+    if (deq && (!qparam(n, 4, DT_I32, cols, "the bias", d) || !qparam(n, 5, DT_F32, cols, "the scale", d)))
+        return false;
+    *dt = deq ? DT_F32 : DT_I32;
+    return true;
+}
+
 /* Conv-like shape rule shared by Conv, ConvInteger and QLinearConv. */
 static bool conv_shape(const Node *n, Attrs *a, const Value *x, const Value *w, const Value *bias, DType bias_type,
                        Shape *y, Diag *d)
@@ -336,8 +350,7 @@ static bool infer_quant(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
         if (!ql) {
             if (!qparam(n, 2, A->dtype, M, "a_zero_point", d) || !qparam(n, 3, B->dtype, N, "b_zero_point", d))
                 return false;
-            *dt = DT_I32;
-            return true;
+            return int_dequant(n, N, dt, d);
         }
         DType yt = zp_type(n, 7, DT_U8);
         if (!is_q8(yt))
@@ -365,8 +378,7 @@ static bool infer_quant(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
         if (!ql) {
             if (!qparam(n, 2, x->dtype, 0, "x_zero_point", d) || !qparam(n, 3, W->dtype, M, "w_zero_point", d))
                 return false;
-            *dt = DT_I32;
-            return true;
+            return int_dequant(n, M, dt, d);
         }
         DType yt = zp_type(n, 7, DT_U8);
         if (!is_q8(yt))

@@ -481,7 +481,7 @@ static bool optional_input(OpKind op, int k)
     switch (op) {
     case OP_MATMUL: case OP_GEMM: case OP_CONV: return k == 2;
     case OP_QUANTIZE: case OP_DEQUANTIZE: return k == 2;
-    case OP_MATMUL_INTEGER: case OP_CONV_INTEGER: return k == 2 || k == 3;
+    case OP_MATMUL_INTEGER: case OP_CONV_INTEGER: return k >= 2; /* zero points; bias, scale */
     case OP_QLINEAR_MATMUL: case OP_QLINEAR_CONV: return k == 2 || k == 5 || k == 7 || k == 8;
     case OP_QLINEAR_ADD: return k == 2 || k == 5 || k == 7;
     case OP_QLINEAR_GAP: return k == 2 || k == 4;

@@ -196,6 +196,37 @@ bool interp_quant_linear(const Node *n, const Tensor *const *in, Tensor *const *
 
 /* ---- MatMulInteger and QLinearMatMul ------------------------------------ */
 
+/* MatMulInteger/ConvInteger's outputs: the i32 sum (low 32 bits), or with
+ * qkc's dequantizing epilogue (in[4] bias i32, in[5] scale f32, scalars or
+ * one per column c) f32: act(f32(wrap32(wrap32(acc) + bias) ) * scale),
+ * exactly the Add, DequantizeLinear and activation it replaces. */
+static bool int_out_check(const Node *n, const Tensor *const *in, const Tensor *y, int64_t cols, Diag *d)
+{
+    const Tensor *bias = n->nin > 4 ? in[4] : NULL, *sc = n->nin > 5 ? in[5] : NULL;
+    if (!sc) {
+        if (y->dtype != DT_I32)
+            return diag_error(d, n->loc, "%s: output is %s, want i32", NAME(n), dtype_name(y->dtype));
+        return true;
+    }
+    if (y->dtype != DT_F32)
+        return diag_error(d, n->loc, "%s: output is %s, want f32 (it dequantizes)", NAME(n), dtype_name(y->dtype));
+    return qparam(n, bias, DT_I32, cols, "the bias", d) && qparam(n, sc, DT_F32, cols, "the scale", d);
+}
+
+static void int_out_store(const Node *n, const Tensor *const *in, Tensor *y, int64_t yi, int64_t c, int64_t acc)
+{
+    const Tensor *bias = n->nin > 4 ? in[4] : NULL, *sc = n->nin > 5 ? in[5] : NULL;
+    if (!sc) {
+        interp_stu(y, yi, (uint64_t)acc); /* low 32 bits */
+        return;
+    }
+    int64_t v = wrap32(acc);
+    if (bias)
+        v = wrap32(v + zp_at(bias, c));
+    float p = (float)v * scale_at(sc, c); /* exact below 2^24, else one rounding; one f32 product */
+    interp_stf(y, yi, interp_act(n->a.act, n->a.act_alpha, n->a.act_beta, p));
+}
+
 /* in: a, b, a_zp, b_zp (MatMulInteger) or a, a_s, a_zp, b, b_s, b_zp, y_s,
  * y_zp, bias (QLinearMatMul). numpy matmul: a 1-D a is a row, a 1-D b a
  * column, batch dims broadcast. a's parameters per tensor or per row (the
@@ -213,8 +244,6 @@ bool interp_qmatmul(const Node *n, const Tensor *const *in, Tensor *const *out, 
                           dtype_name(b->dtype));
     if (ql && !q8_out(n, y, yzp, d))
         return false;
-    if (!ql && y->dtype != DT_I32)
-        return diag_error(d, n->loc, "%s: output is %s, want i32", NAME(n), dtype_name(y->dtype));
     int ra = a->shape.rank, rb = b->shape.rank;
     if (ra < 1 || rb < 1)
         return bad_shape(n, ra < 1 ? "input a" : "input b", ra < 1 ? &a->shape : &b->shape, d);
@@ -235,6 +264,8 @@ bool interp_qmatmul(const Node *n, const Tensor *const *in, Tensor *const *out, 
     if (!shape_eq(&want, &y->shape))
         return bad_shape(n, "the output", &y->shape, d);
     if (!qparam(n, azp, a->dtype, M, "a_zero_point", d) || !qparam(n, bzp, b->dtype, N, "b_zero_point", d))
+        return false;
+    if (!ql && !int_out_check(n, in, y, N, d))
         return false;
     int64_t lo = 0, hi = 0;
     float ysc = 0;
@@ -266,7 +297,7 @@ bool interp_qmatmul(const Node *n, const Tensor *const *in, Tensor *const *out, 
                 if (bias)
                     acc += interp_ldi(bias, j);
                 if (!ql) {
-                    interp_stu(y, yi, (uint64_t)acc); /* low 32 bits */
+                    int_out_store(n, in, y, yi, j, acc);
                     continue;
                 }
                 float mul = req_scale(scale_at(as, m), scale_at(bs, j), ysc);
@@ -295,8 +326,6 @@ bool interp_qconv(const Node *n, const Tensor *const *in, Tensor *const *out, Di
                           dtype_name(wt->dtype));
     if (ql && !q8_out(n, y, yzp, d))
         return false;
-    if (!ql && y->dtype != DT_I32)
-        return diag_error(d, n->loc, "%s: output is %s, want i32", NAME(n), dtype_name(y->dtype));
     if (wt->shape.rank != x->shape.rank)
         return bad_shape(n, "the weight", &wt->shape, d);
     if (!interp_window(n, x, y, wt->shape.d + 2, &w, d))
@@ -311,6 +340,8 @@ bool interp_qconv(const Node *n, const Tensor *const *in, Tensor *const *out, Di
     if (y->shape.d[1] != M)
         return bad_shape(n, "the output", &y->shape, d);
     if (!qparam(n, xzp, x->dtype, 0, "x_zero_point", d) || !qparam(n, wzp, wt->dtype, M, "w_zero_point", d))
+        return false;
+    if (!ql && !int_out_check(n, in, y, M, d))
         return false;
     int64_t lo = 0, hi = 0;
     float ysc = 0, xsc = 0;
@@ -351,7 +382,7 @@ bool interp_qconv(const Node *n, const Tensor *const *in, Tensor *const *out, Di
                 if (ql)
                     interp_stu(y, yi, (uint64_t)clamp_act(requantize(wrap32(acc), mul, yz, lo, hi), alo, ahi));
                 else
-                    interp_stu(y, yi, (uint64_t)acc);
+                    int_out_store(n, in, y, yi, m, acc);
             }
         }
     return true;

@@ -72,10 +72,12 @@ enum {
     OP(QUANTIZE, "QuantizeLinear", 2, 3, 1, 1, 0, A_AXIS,                                            \
        "y = sat(rne(x / scale) + zp); scale, zp per tensor or along axis; NaN -> zp")              \
     OP(DEQUANTIZE, "DequantizeLinear", 2, 3, 1, 1, 0, A_AXIS, "y = f32(x - zp) * scale, per tensor or along axis") \
-    OP(MATMUL_INTEGER, "MatMulInteger", 2, 4, 1, 1, 0, 0,                                             \
-       "y(i32) = sum (a - a_zp)(b - b_zp): numpy matmul; a_zp per tensor/row, b_zp per tensor/column") \
-    OP(CONV_INTEGER, "ConvInteger", 2, 4, 1, 1, 0, A_WINDOW | A_GROUP,                               \
-       "y(i32) = conv of (x - x_zp) and (w - w_zp), w_zp per tensor or output channel")            \
+    OP(MATMUL_INTEGER, "MatMulInteger", 2, 6, 1, 1, OPF_FUSE_ACT, A_ACT,                              \
+       "y(i32) = sum (a - a_zp)(b - b_zp): numpy matmul; a_zp per tensor/row, b_zp per tensor/column; " \
+       "with [bias i32, scale f32] (qkc): y(f32) = act(f32(y + bias) * scale), per tensor/column")  \
+    OP(CONV_INTEGER, "ConvInteger", 2, 6, 1, 1, OPF_FUSE_ACT, A_WINDOW | A_GROUP | A_ACT,            \
+       "y(i32) = conv of (x - x_zp) and (w - w_zp), w_zp per tensor or output channel; "            \
+       "with [bias i32, scale f32] (qkc): y(f32) = act(f32(y + bias) * scale), per tensor/channel") \
     OP(QLINEAR_MATMUL, "QLinearMatMul", 8, 9, 1, 1, OPF_FUSE_ACT, A_ACT,                              \
        "in a,a_s,a_zp,b,b_s,b_zp,y_s,y_zp[,bias i32]: y = sat(rne(f64 acc * f32(a_s*b_s/y_s)) + y_zp)") \
     OP(QLINEAR_CONV, "QLinearConv", 8, 9, 1, 1, OPF_FUSE_ACT, A_WINDOW | A_GROUP | A_ACT,            \

@@ -95,6 +95,8 @@ static bool quantize_output(Graph *g, PassCtx *pc, Value *y)
     if (!dq || dq->op != OP_DEQUANTIZE || !tensor_params(dq, &s, &zp, &t)) {
         diag_warn(pc->d, y->loc, "--io int8: output '%s' stays float: %s", y->name,
                   !dq ? "it is an input or a constant"
+                  : (dq->op == OP_MATMUL_INTEGER || dq->op == OP_CONV_INTEGER)
+                      ? "its kernel dequantizes int32 sums (a last layer has no int8 output range)"
                   : dq->op != OP_DEQUANTIZE ? "it is computed in float"
                                             : "its quantization is not per tensor with constant parameters");
         return false;

@@ -98,14 +98,6 @@ static Node *node_like(Fold *f, Node *at, const Node *like, OpKind op, Value **i
     return n;
 }
 
-static Node *node_at(Fold *f, Node *at, OpKind op, Value **in, int nin, Value *out)
-{
-    Node *n = ir_node_new(f->g, op, arena_printf(f->g->arena, "%s_q", at->name), in, nin, &out, 1);
-    n->loc = at->loc;
-    ir_node_move_before(f->g, n, at);
-    return n;
-}
-
 /* Take node p's result `old` over into node nn: nn produces p's result. */
 static void retire(Fold *f, Node *p) { ir_node_remove(f->g, p); }
 
@@ -235,8 +227,10 @@ static bool fold_linear(Fold *f, Node *q, Node *p, const QP *py)
     return true;
 }
 
-/* DQ(x) -> Conv/MatMul/Gemm -> y (floats): integer accumulation, then one
- * dequantization by s_x * s_w. */
+/* DQ(x) -> Conv/MatMul/Gemm -> y (floats): ConvInteger/MatMulInteger with
+ * qkc's dequantizing epilogue: the exact integer sum, + the i32 bias, times
+ * s_x * s_w per channel, then the activation, in one kernel (a model's last
+ * layer: its output dequantized in the kernel that computes it). */
 static bool fold_linear_float(Fold *f, Node *p)
 {
     Lin l;
@@ -246,43 +240,14 @@ static bool fold_linear_float(Fold *f, Node *p)
     Value *b = bias_i32(f, l.bias, &l.px, &l.pw, l.M, l.bias_mul, &ok);
     if (!ok)
         return false;
-    Graph *g = f->g;
-    Value *y = p->out[0];
-    Shape acc_shape = y->shape;
-    Value *acc = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_acc", y->name)), DT_I32, &acc_shape, VAL_TEMP);
     bool conv = p->op == OP_CONV;
-    Value *in[4] = {l.x, l.w, l.px.zp, l.wzp};
-    Node *n = node_like(f, p, p, conv ? OP_CONV_INTEGER : OP_MATMUL_INTEGER, in, 4, acc);
+    Value *in[6] = {l.x, l.w, l.px.zp, l.wzp, b, acc_scale(f, &l)};
+    Node *n = node_like(f, p, p, conv ? OP_CONV_INTEGER : OP_MATMUL_INTEGER, in, 6, p->out[0]);
+    Act act = p->a.act;
+    float alpha = p->a.act_alpha, beta = p->a.act_beta;
     if (conv)
-        n->a = p->a, n->a.act = ACT_NONE;
-    if (b) { /* + bias, broadcast over the channel dim */
-        Value *bb = b;
-        if (conv) {
-            Shape bs = {.rank = y->shape.rank - 1};
-            for (int i = 0; i < bs.rank; i++)
-                bs.d[i] = i == 0 ? l.M : 1;
-            bb = ir_const_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_c", b->name)), DT_I32, &bs, b->data);
-        }
-        Value *acc2 = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_accb", y->name)), DT_I32, &acc_shape, VAL_TEMP);
-        Value *ain[2] = {acc, bb};
-        node_at(f, p, OP_ADD, ain, 2, acc2);
-        acc = acc2;
-    }
-    bool act = p->a.act != ACT_NONE;
-    Value *dq_out = y;
-    if (act)
-        dq_out = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_lin", y->name)), DT_F32, &acc_shape, VAL_TEMP);
-    Value *din[2] = {acc, acc_scale(f, &l)};
-    Node *dq = node_at(f, p, OP_DEQUANTIZE, din, 2, dq_out);
-    dq->a.axis = conv ? 1 : y->shape.rank - 1;
-    if (act) {
-        static const OpKind ops[ACT_COUNT] = {[ACT_RELU] = OP_RELU, [ACT_LEAKY_RELU] = OP_LEAKY_RELU,
-                                              [ACT_CLIP] = OP_CLIP, [ACT_SIGMOID] = OP_SIGMOID, [ACT_TANH] = OP_TANH};
-        Node *an = node_at(f, p, ops[p->a.act], &dq_out, 1, y);
-        an->a.alpha = p->a.act_alpha;
-        an->a.lo = p->a.act_alpha;
-        an->a.hi = p->a.act_beta;
-    }
+        n->a = p->a;
+    n->a.act = act, n->a.act_alpha = alpha, n->a.act_beta = beta;
     retire(f, p);
     return true;
 }

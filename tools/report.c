@@ -146,6 +146,8 @@ const Value *drv_weight_scales(const Graph *g, const Node *n)
         return n->in[4];
     if (n->op != OP_CONV_INTEGER && n->op != OP_MATMUL_INTEGER)
         return NULL;
+    if (n->nin > 5 && n->in[5]) /* the dequantizing epilogue's scale */
+        return n->in[5];
     const Value *v = n->out[0];
     for (int step = 0; step < 3 && v; step++) {
         const Node *r = sole_reader(g, v);
