@@ -33,6 +33,7 @@ typedef struct ModelFile {
     char *data_dir;
     char *text;              /* text source (kept for carets), malloc'ed */
     size_t text_len;
+    int64_t file_bytes;      /* the model file's (or buffer's) size */
     Arena *arena;            /* text parser allocations */
 } ModelFile;
 
@@ -60,7 +61,19 @@ typedef struct ImportOptions {
     int nbind;
     const char *const *bind_names;
     const Tensor *bind_values;
+    /* The bound on the bytes of constants a model may create beyond those
+     * its files store (ConstantOfShape at import, then constant folding):
+     * > 0 as given (--max-const-bytes), 0: model_const_bound() of the
+     * model's size. */
+    int64_t max_const_bytes;
+    /* Out, when not NULL: what import left of that bound, for folding
+     * (PassCtx.const_left). */
+    int64_t *const_left;
 } ImportOptions;
+
+/* The default bound on created constants for a model of `model_bytes`
+ * bytes (its file and its external data): max(256 MiB, 64 x model_bytes). */
+int64_t model_const_bound(int64_t model_bytes);
 
 /* Lower a model into a new graph. Unsupported ops are all listed in one
  * message; other problems name the node and op (and text position). */

@@ -2,6 +2,7 @@
 #include "frontend.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,6 +64,14 @@ bool model_read(const char *path, ModelFile *mf, Diag *d)
         return text_parse_model(path, src, len, mf, d);
     }
     return onnx_read_file(path, mf, d);
+}
+
+int64_t model_const_bound(int64_t model_bytes)
+{
+    int64_t floor = (int64_t)FE_CONST_BOUND_MIN_MIB << 20;
+    if (model_bytes > INT64_MAX / FE_CONST_BOUND_FACTOR)
+        return INT64_MAX;
+    return model_bytes * FE_CONST_BOUND_FACTOR > floor ? model_bytes * FE_CONST_BOUND_FACTOR : floor;
 }
 
 void model_file_free(ModelFile *mf)

@@ -15,6 +15,9 @@
  *      with run-time bounds into Max/Min, Constant into a constant, ...);
  *   6. graph outputs are attached (through an Identity when an output is an
  *      input or a constant, so outputs always come from nodes).
+ * Constants the importer makes beyond the file's data (ConstantOfShape, a
+ * transposed QGemm B) are charged to one bound, max(256 MiB, 64 x the
+ * model's bytes) or --max-const-bytes; what is left goes to folding.
  * Shapes are not computed here: shape inference does that next, for both
  * syntaxes alike. */
 #include "frontend.h"
@@ -24,6 +27,7 @@
 #include <string.h>
 
 #include "ir/strmap.h"
+#include "util.h"
 
 enum { OPSET_MIN = 1, OPSET_MAX = 21 };
 
@@ -35,6 +39,10 @@ typedef struct Imp {
     const char *file;
     int opset;   /* default-domain opset */
     StrMap defs; /* name -> Value (everything defined so far) */
+    /* the bound on created constants: the model's bytes (its file, then
+     * each external tensor as it is read) and what import made so far */
+    int64_t model_bytes;
+    int64_t const_made;
 } Imp;
 
 typedef struct OnnxNode {
@@ -685,6 +693,42 @@ static bool imp_qdq(Imp *im, OnnxNode *on)
     return true;
 }
 
+/* ---- the bound on created constants (docs/usage.md) ---------------------- */
+
+static int64_t const_bound(const Imp *im)
+{
+    return im->opt && im->opt->max_const_bytes > 0 ? im->opt->max_const_bytes : model_const_bound(im->model_bytes);
+}
+
+/* The data of an external tensor counts as the model's bytes. */
+static void count_external(Imp *im, const Onnx__TensorProto *tp, const Tensor *t)
+{
+    if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+        im->model_bytes += shape_numel(&t->shape) * dtype_size(t->dtype);
+}
+
+/* Charge a constant of `bytes` that node `on` makes (data the model's files
+ * do not hold) to the bound; an error naming the node and how to raise the
+ * bound when it does not fit. */
+static bool charge_const(Imp *im, OnnxNode *on, int64_t bytes)
+{
+    int64_t bound = const_bound(im);
+    if (bytes <= bound - im->const_made) {
+        im->const_made += bytes;
+        return true;
+    }
+    if (im->opt && im->opt->max_const_bytes > 0)
+        return diag_error(im->d, on->loc,
+                          "makes a constant of %lld bytes, over the bound on constants a model may create "
+                          "(--max-const-bytes %lld, %lld bytes of it already used); a larger --max-const-bytes N "
+                          "raises it", (long long)bytes, (long long)bound, (long long)im->const_made);
+    return diag_error(im->d, on->loc,
+                      "makes a constant of %lld bytes, over the bound on constants a model may create (%lld bytes: "
+                      "max(%d MiB, %d x the model's %lld bytes), %lld of them already used); --max-const-bytes N "
+                      "raises it", (long long)bytes, (long long)bound, FE_CONST_BOUND_MIN_MIB, FE_CONST_BOUND_FACTOR,
+                      (long long)im->model_bytes, (long long)im->const_made);
+}
+
 /* A new temporary value for a rewrite inside the importer. */
 static Value *temp(Imp *im, const char *base)
 {
@@ -723,6 +767,8 @@ static bool imp_qgemm(Imp *im, OnnxNode *on)
             return diag_error(im->d, on->loc, "QGemm with transB needs a constant 2-D B");
         int64_t N = b->shape.d[0], K = b->shape.d[1];
         Shape s = {.rank = 2, .d = {K, N}};
+        if (!charge_const(im, on, value_bytes(b)))
+            return false;
         Value *t = ir_const_new(im->g, ir_unique_name(im->g, arena_printf(im->g->arena, "%s_t", b->name)), b->dtype, &s, NULL);
         const uint8_t *src = b->data;
         uint8_t *dst = t->data;
@@ -767,7 +813,8 @@ static bool imp_qgemm(Imp *im, OnnxNode *on)
     return true;
 }
 
-/* ConstantOfShape of a constant shape: a constant. */
+/* ConstantOfShape of a constant shape: a constant, within the bound on
+ * created constants. */
 static bool imp_constant_of_shape(Imp *im, OnnxNode *on)
 {
     Attrs a = {0};
@@ -788,9 +835,13 @@ static bool imp_constant_of_shape(Imp *im, OnnxNode *on)
     }
     DType dt = va ? fill.dtype : DT_F32;
     int64_t bytes;
-    if (shape_numel(&s) < 0 || !checked_mul(shape_numel(&s), dtype_size(dt), &bytes) || bytes > ((int64_t)1 << 31)) {
+    if (shape_numel(&s) < 0 || !checked_mul(shape_numel(&s), dtype_size(dt), &bytes)) {
         tensor_free(&fill);
-        return diag_error(im->d, on->loc, "the constant would be too large");
+        return diag_error(im->d, on->loc, "the constant would be too large (its size overflows)");
+    }
+    if (!charge_const(im, on, bytes)) {
+        tensor_free(&fill);
+        return false;
     }
     const char *name = on->np->output[0];
     if (!name || !*name || strmap_get(&im->defs, name)) {
@@ -844,6 +895,8 @@ static bool imp_constant(Imp *im, OnnxNode *on)
         if (!a->t)
             return diag_error(im->d, on->loc, "attribute 'value' must be a tensor");
         ok = onnx_tensor_decode_ext(a->t, im->mf->data_dir, "tensor", &t, on->loc, im->d);
+        if (ok)
+            count_external(im, a->t, &t);
     } else if (strcmp(an, "value_float") == 0 || strcmp(an, "value_int") == 0) {
         bool f = an[6] == 'f';
         Shape s = {.rank = 0};
@@ -1164,6 +1217,7 @@ static bool import_values(Imp *im)
             ok = false;
             continue;
         }
+        count_external(im, tp, &t);
         Value *v = ir_const_new(im->g, name, t.dtype, &t.shape, t.data);
         v->loc = l;
         tensor_free(&t);
@@ -1226,6 +1280,50 @@ static bool import_values(Imp *im)
     return ok;
 }
 
+/* The inputs of a quantized op that are scales, as a bit set. */
+static unsigned scale_inputs(const OpSpec *sp)
+{
+    if (strcmp(sp->name, "QGemm") == 0) /* A, a_scale, a_zp, B, b_scale, b_zp, C, y_scale, y_zp */
+        return 1u << 1 | 1u << 4 | 1u << 7;
+    switch (sp->op) {
+    case OP_QUANTIZE:
+    case OP_DEQUANTIZE:
+        return 1u << 1;
+    case OP_QLINEAR_MATMUL:
+    case OP_QLINEAR_CONV:
+    case OP_QLINEAR_ADD:
+        return 1u << 1 | 1u << 4 | 1u << 6;
+    case OP_QLINEAR_GAP:
+        return 1u << 1 | 1u << 3;
+    default:
+        return 0;
+    }
+}
+
+/* A scale the model gives as a constant must be positive and finite: zero,
+ * negative, inf and NaN scales have a defined result (docs/quantization.md,
+ * for scales that arrive at run time) but no quantizer makes them, so in a
+ * file they are a broken model. */
+static bool check_scales(Imp *im, OnnxNode *on, const OpSpec *sp)
+{
+    unsigned which = scale_inputs(sp);
+    bool ok = true;
+    for (int k = 0; k < on->nin && k < 32; k++) {
+        const Value *v = on->in[k];
+        if (!(which >> k & 1) || !v || v->kind != VAL_CONST || v->dtype != DT_F32)
+            continue;
+        const float *p = v->data;
+        for (int64_t i = 0, n = shape_numel(&v->shape); i < n; i++)
+            if (!(p[i] > 0 && isfinite(p[i]))) {
+                const char *at = n > 1 ? arena_printf(im->g->arena, " at index %lld", (long long)i) : "";
+                ok = diag_error(im->d, on->loc, "scale '%s' (input %d) holds %g%s; a scale must be positive and finite",
+                                v->name, k, (double)p[i], at);
+                break;
+            }
+    }
+    return ok;
+}
+
 static bool import_node(Imp *im, size_t idx)
 {
     const Onnx__NodeProto *np = im->mf->proto->graph->node[idx];
@@ -1255,7 +1353,7 @@ static bool import_node(Imp *im, size_t idx)
     for (int k = 0; k < sp->min_in && ok; k++)
         if (!on.in[k])
             ok = diag_error(im->d, on.loc, "input %d is required but empty", k);
-    return ok && sp->fn(im, &on);
+    return ok && check_scales(im, &on, sp) && sp->fn(im, &on);
 }
 
 static bool import_outputs(Imp *im)
@@ -1325,7 +1423,7 @@ Graph *onnx_import(const ModelFile *mf, const ImportOptions *opt, Diag *d)
     Graph *g = ir_graph_new(m->graph->name && *m->graph->name ? m->graph->name : "model");
     g->file = arena_strdup(g->arena, file);
     g->opset = opset;
-    Imp im = {.g = g, .d = d, .mf = mf, .opt = opt, .file = g->file, .opset = opset};
+    Imp im = {.g = g, .d = d, .mf = mf, .opt = opt, .file = g->file, .opset = opset, .model_bytes = mf->file_bytes};
     strmap_init(&im.defs, g->arena);
     if (mf->text) { /* keep the source for carets in later messages */
         char *copy = arena_strndup(g->arena, mf->text, mf->text_len);
@@ -1354,5 +1452,7 @@ Graph *onnx_import(const ModelFile *mf, const ImportOptions *opt, Diag *d)
         ir_graph_free(g);
         return NULL;
     }
+    if (opt && opt->const_left)
+        *opt->const_left = const_bound(&im) - im.const_made;
     return g;
 }

@@ -20,6 +20,7 @@ bool onnx_read_buffer(const char *name, const uint8_t *buf, size_t len, ModelFil
     mf->proto = m;
     mf->unpacked = true;
     mf->path = name;
+    mf->file_bytes = (int64_t)len;
     return true;
 }
 

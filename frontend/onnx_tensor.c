@@ -250,6 +250,18 @@ bool onnx_tensor_decode_ext(const Onnx__TensorProto *tp, const char *data_dir, c
     if ((int64_t)have != numel)
         return diag_error(d, loc, "tensor '%s': %s has %zu elements, dims need %lld", name, field, have,
                           (long long)numel);
+    /* int32_data holds the narrower integer types (and the bits of f16,
+     * bf16): a value outside the element type is a broken file, not one
+     * to wrap (the text syntax refuses it too) */
+    if (!tp->has_raw_data && have && strcmp(field, "int32_data") == 0 && dt != DT_I32) {
+        int64_t lo = dt == DT_I8 ? INT8_MIN : dt == DT_I16 ? INT16_MIN : 0;
+        int64_t hi = dt == DT_I8 ? INT8_MAX : dt == DT_U8 ? UINT8_MAX : dt == DT_I16 ? INT16_MAX
+                   : dt == DT_BOOL ? 1 : UINT16_MAX;
+        for (int64_t i = 0; i < numel; i++)
+            if (tp->int32_data[i] < lo || tp->int32_data[i] > hi)
+                return diag_error(d, loc, "tensor '%s': int32_data[%lld] = %d is out of range for %s", name,
+                                  (long long)i, (int)tp->int32_data[i], dtype_name(dt));
+    }
     if (!tensor_alloc(out, dt, &s))
         return diag_error(d, loc, "tensor '%s': out of memory", name);
     if (tp->has_raw_data) {

@@ -1092,5 +1092,6 @@ bool text_parse_model(const char *file, const char *src, size_t len, ModelFile *
     }
     mf->proto = m;
     mf->arena = p.a;
+    mf->file_bytes = (int64_t)len;
     return true;
 }

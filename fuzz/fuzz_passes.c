@@ -45,7 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     Graph *g = ok ? onnx_import(&mf, NULL, &d) : NULL;
     if (g) {
-        PassCtx pc = {.d = &d, .verify = true, .fold_limit = FOLD_LIMIT};
+        int64_t left = FOLD_LIMIT;
+        PassCtx pc = {.d = &d, .verify = true, .const_left = &left};
         if (!ir_verify(g, &d)) {
             fprintf(stderr, "%s", d.buf ? d.buf : "");
             abort(); /* the importer made an invalid graph */

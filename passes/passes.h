@@ -37,7 +37,12 @@ typedef struct PassCtx {
     bool verify;            /* run ir_verify after every pass (tests, debug) */
     FILE *dump;             /* where --print-after dumps go, or NULL */
     const char *print_after; /* a pass name, "all", or NULL */
-    int64_t fold_limit;     /* largest constant (bytes) folding may create */
+    /* What is left of the bound on the bytes of constants a model may
+     * create (docs/usage.md; import takes its share first, ImportOptions):
+     * folding draws from it and leaves a node that does not fit to run
+     * time. NULL: 256 MiB for each run of a folding pass. */
+    int64_t *const_left;
+    bool const_warned;      /* a node left unfolded for the bound was named */
     const QuantOptions *quant; /* NULL: keep the model's precision */
 } PassCtx;
 

@@ -5,6 +5,7 @@
 #include "calibrate.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -179,6 +180,19 @@ bool drv_calib_collect(const Graph *g, const char *const *specs, int nspecs, int
             int64_t n = has_batch ? full[k].shape.d[0] : 1;
             if (n == 0) {
                 ok = diag_error(d, loc_file(path), "calibration data for input '%s' has no samples", v->name);
+                break;
+            }
+            /* NaN or inf in the data is broken preprocessing, not a range:
+             * the statistics would quietly leave it out */
+            int64_t total = tensor_numel(&full[k]), bad = -1;
+            for (int64_t i = 0; full[k].dtype == DT_F32 && i < total && bad < 0; i++)
+                if (!isfinite(((const float *)full[k].data)[i]))
+                    bad = i;
+            if (bad >= 0) {
+                ok = diag_error(d, loc_file(path), "calibration data for input '%s' holds %g (sample %lld, element "
+                                "%lld); calibration data must be finite", v->name,
+                                (double)((const float *)full[k].data)[bad], (long long)(bad / (total / n)),
+                                (long long)(bad % (total / n)));
                 break;
             }
             if (batch >= 0 && n != batch)

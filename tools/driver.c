@@ -62,9 +62,11 @@ bool drv_read_npy(const char *path, Tensor *t, Diag *d)
     return true;
 }
 
-Graph *drv_import(const char *model, const DriverOptions *o, Diag *d)
+Graph *drv_import(const char *model, const DriverOptions *o, Diag *d) { return drv_import_left(model, o, NULL, d); }
+
+Graph *drv_import_left(const char *model, const DriverOptions *o, int64_t *const_left, Diag *d)
 {
-    ImportOptions io = {.batch = o->batch};
+    ImportOptions io = {.batch = o->batch, .max_const_bytes = o->max_const_bytes, .const_left = const_left};
     const char **names = calloc((size_t)o->nbind + 1, sizeof *names);
     Tensor *vals = calloc((size_t)o->nbind + 1, sizeof *vals);
     Graph *g = NULL;
@@ -167,10 +169,11 @@ static bool profile_range(void *ctx, const char *value, double *lo, double *hi)
 }
 
 /* Import and run the passes through "fuse": the graph calibration and the
- * quantizer see. */
+ * quantizer see. pc->const_left must point to the caller's storage (the
+ * later folding pass draws from it too). */
 static Graph *to_fused(const char *model, const DriverOptions *o, PassCtx *pc, Diag *d)
 {
-    Graph *g = drv_import(model, o, d);
+    Graph *g = drv_import_left(model, o, pc->const_left, d);
     if (!g)
         return NULL;
     if (o->dump && (o->dump_import || (o->print_after && (strcmp(o->print_after, "import") == 0 ||
@@ -268,7 +271,9 @@ Graph *drv_lower(const char *model, const DriverOptions *o, Diag *d)
     QuantOptions q = {.precision = o->precision, .act_s8 = o->act_s8, .weights_per_tensor = o->weights_per_tensor,
                       .weights_log2 = o->weights_log2, .pow2 = o->pow2, .nkeep = o->nkeep, .keep = o->keep,
                       .io_int8 = o->io_int8};
-    PassCtx pc = {.d = d, .verify = o->verify, .dump = o->dump, .print_after = o->print_after, .quant = &q};
+    int64_t const_left = 0;
+    PassCtx pc = {.d = d, .verify = o->verify, .dump = o->dump, .print_after = o->print_after, .quant = &q,
+                  .const_left = &const_left};
     if ((o->precision == PREC_INT8 || o->precision == PREC_MIXED) && !o->profile && !o->profile_mem && o->ncalib == 0) {
         diag_error(d, loc_none(), "--precision int8 needs calibration data (--calib DATA) or a profile (--profile FILE)");
         return NULL;
@@ -316,7 +321,8 @@ Graph *drv_lower(const char *model, const DriverOptions *o, Diag *d)
 
 bool drv_profile(const char *model, const DriverOptions *o, CalibProfile *prof, Diag *d)
 {
-    PassCtx pc = {.d = d, .verify = o->verify};
+    int64_t const_left = 0;
+    PassCtx pc = {.d = d, .verify = o->verify, .const_left = &const_left};
     Graph *g = to_fused(model, o, &pc, d);
     bool ok = g && get_profile(model, o, g, prof, d);
     ir_graph_free(g);
@@ -325,7 +331,8 @@ bool drv_profile(const char *model, const DriverOptions *o, CalibProfile *prof, 
 
 bool drv_calibrate(const char *model, const DriverOptions *o, const char *out, Diag *d)
 {
-    PassCtx pc = {.d = d, .verify = o->verify};
+    int64_t const_left = 0;
+    PassCtx pc = {.d = d, .verify = o->verify, .const_left = &const_left};
     Graph *g = to_fused(model, o, &pc, d);
     if (!g)
         return false;

@@ -17,6 +17,7 @@ typedef struct DriverOptions {
     int64_t batch;             /* > 0: fix the batch dim */
     int nbind;                 /* --bind NAME=FILE.npy */
     const char *const *binds;
+    int64_t max_const_bytes;   /* > 0: the bound on constants a model may create (else the default) */
     int opt_level;             /* 0..3 (default 3 when 0 is not asked: see qkc.c) */
     bool verify;               /* ir_verify after every pass, LLVM verifier */
     const char *print_after;   /* dump IR after this pass ("all", "import") */
@@ -54,6 +55,9 @@ typedef struct DriverOptions {
 
 /* Read and import a model (with --batch and --bind applied). */
 Graph *drv_import(const char *model, const DriverOptions *o, Diag *d);
+/* The same, and what import left of the bound on created constants into
+ * *const_left (for PassCtx.const_left: folding draws from it). */
+Graph *drv_import_left(const char *model, const DriverOptions *o, int64_t *const_left, Diag *d);
 /* The whole compile: import, passes, codegen, link. */
 bool drv_compile(const char *model, const DriverOptions *o, Diag *d);
 /* Import and run the passes up to and including the quantization rewrite

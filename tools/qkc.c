@@ -58,6 +58,10 @@ static const char *usage_compile =
     "  --batch N              fix the batch dim to N (default: chosen at each run)\n"
     "  --bind NAME=FILE.npy   make input NAME a constant with FILE's data (for inputs\n"
     "                         that determine shapes, like a Reshape's target shape)\n"
+    "  --max-const-bytes N    the bound on the bytes of constants the model may create\n"
+    "                         beyond those its files hold (ConstantOfShape, constant\n"
+    "                         folding); default max(256 MiB, 64 x the model's size);\n"
+    "                         N may end in K, M or G\n"
     "\n"
     "precision (see docs/quantization.md):\n"
     "  --precision P          fp32 (default), fp16 (half-precision weights and\n"
@@ -135,14 +139,14 @@ static const char *usage_bench =
 
 static const char *usage_inspect =
     "usage: qkc inspect MODEL [--print-after PASS|all] [--batch N] [--bind NAME=FILE.npy]\n"
-    "                   [--precision fp16|int8 --calib DATA ...]\n"
+    "                   [--max-const-bytes N] [--precision fp16|int8 --calib DATA ...]\n"
     "\n"
     "Print the IR in its text form after import and, with --print-after, after\n"
     "the named pass (or all of them), then the planned workspace size. The\n"
-    "precision options of qkc compile (--precision fp16|int8, --calib, --profile,\n"
-    "--calib-method, --weights, --activations, --pow2-scales, --no-bias-correction,\n"
-    "--keep-float, --io) apply, so the IR shown is the one qkc compile would\n"
-    "generate code for. (--precision mixed, with --min-sqnr, --max-accuracy-drop and\n"
+    "options --batch, --bind, --max-const-bytes and the precision options of qkc\n"
+    "compile (--precision fp16|int8, --calib, --profile, --calib-method, --weights,\n"
+    "--activations, --pow2-scales, --no-bias-correction, --keep-float, --io) apply,\n"
+    "so the IR shown is the one qkc compile would generate code for. (--precision mixed, with --min-sqnr, --max-accuracy-drop and\n"
     "--labels, chooses layers by compiling trials: inspect its choice with\n"
     "--precision int8 --keep-float LIST.)\n"
     "Passes, in order:\n"
@@ -163,7 +167,9 @@ static const char *usage_calibrate =
     "                         batches, or NAME=FILE.npy per input (repeatable)\n"
     "  -o, --output OUT       the profile to write\n"
     "  --merge                merge the given profiles instead\n"
-    "  --batch N              fix the model's batch dim (as for qkc compile)\n";
+    "  --batch N              fix the model's batch dim (as for qkc compile)\n"
+    "  --max-const-bytes N    the bound on constants the model may create (as for\n"
+    "                         qkc compile)\n";
 
 static const char *usage_eval =
     "usage: qkc eval MODEL --data X.npy [--labels Y.npy] [--calib DATA] [--json FILE] [options]\n"
@@ -183,6 +189,8 @@ static const char *usage_eval =
     "  --profile FILE, --calib-method M, --weights W, --activations A, --pow2-scales,\n"
     "  --no-bias-correction, --keep-float LIST\n"
     "                         int8 options, as for qkc compile\n"
+    "  --max-const-bytes N    the bound on constants the model may create (as for\n"
+    "                         qkc compile)\n"
     "  --json FILE            the tables as JSON too\n";
 
 static const char *usage_interp =
@@ -203,7 +211,9 @@ static const char *usage_interp =
     "  -i, --input [NAME=]FILE.npy   an input (repeat for each; NAME= may be left out\n"
     "                                for a model with one input)\n"
     "  -d, --output-dir DIR          where to write the outputs (created if needed)\n"
-    "  --batch N                     fix the batch dim to N (else the inputs' own)\n";
+    "  --batch N                     fix the batch dim to N (else the inputs' own)\n"
+    "  --max-const-bytes N           the bound on constants the model may create (as\n"
+    "                                for qkc compile)\n";
 
 typedef struct Args {
     int argc, i;
@@ -285,6 +295,22 @@ static int64_t parse_int(const char *opt, const char *s, int64_t lo, int64_t hi)
         exit(2);
     }
     return v;
+}
+
+/* A byte count: digits with an optional K, M or G suffix (binary units). */
+static int64_t parse_bytes(const char *opt, const char *s)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    int shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+    if (shift)
+        end++;
+    if (errno || *end || end == s || v < 1 || v > (INT64_MAX >> shift)) {
+        fprintf(stderr, "qkc: %s: '%s' is not a byte count (a positive integer, optionally with K, M or G)\n", opt, s);
+        exit(2);
+    }
+    return (int64_t)v << shift;
 }
 
 static void unknown(const char *cmd, const char *s)
@@ -447,6 +473,8 @@ static int cmd_compile(Args *a)
             o.batch = parse_int("--batch", v, 1, INT32_MAX);
         } else if ((v = opt_value(a, "--bind", NULL))) {
             binds[o.nbind++] = v;
+        } else if ((v = opt_value(a, "--max-const-bytes", NULL))) {
+            o.max_const_bytes = parse_bytes("--max-const-bytes", v);
         } else if (quant_option(a, "compile", &o, calib, keep, QO_PRECISION | QO_IO | QO_REPORT)) {
             continue;
         } else if (strncmp(s, "-O", 2) == 0 && s[2] >= '0' && s[2] <= '3' && !s[3]) {
@@ -635,6 +663,8 @@ static int cmd_calibrate(Args *a)
             out = v;
         } else if ((v = opt_value(a, "--batch", NULL))) {
             o.batch = parse_int("--batch", v, 1, INT32_MAX);
+        } else if ((v = opt_value(a, "--max-const-bytes", NULL))) {
+            o.max_const_bytes = parse_bytes("--max-const-bytes", v);
         } else if (strcmp(s, "--merge") == 0) {
             merging = true;
         } else if (s[0] == '-' && s[1]) {
@@ -690,6 +720,8 @@ static int cmd_eval(Args *a)
             e.labels = v;
         } else if ((v = opt_value(a, "--json", NULL))) {
             e.json = v;
+        } else if ((v = opt_value(a, "--max-const-bytes", NULL))) {
+            o->max_const_bytes = parse_bytes("--max-const-bytes", v);
         } else if (quant_option(a, "eval", o, calib, keep, 0)) {
             continue;
         } else if (s[0] == '-' && s[1]) {
@@ -738,6 +770,8 @@ static int cmd_inspect(Args *a)
             o.batch = parse_int("--batch", v, 1, INT32_MAX);
         } else if ((v = opt_value(a, "--bind", NULL))) {
             binds[o.nbind++] = v;
+        } else if ((v = opt_value(a, "--max-const-bytes", NULL))) {
+            o.max_const_bytes = parse_bytes("--max-const-bytes", v);
         } else if (quant_option(a, "inspect", &o, calib, keep, QO_PRECISION | QO_IO)) {
             continue;
         } else if (s[0] == '-' && s[1]) {
@@ -817,6 +851,8 @@ static int cmd_interp(Args *a)
             dir = v;
         } else if ((v = opt_value(a, "--batch", NULL))) {
             o.batch = parse_int("--batch", v, 1, INT32_MAX);
+        } else if ((v = opt_value(a, "--max-const-bytes", NULL))) {
+            o.max_const_bytes = parse_bytes("--max-const-bytes", v);
         } else if (strcmp(s, "--lowered") == 0) {
             lowered = true;
         } else if (quant_option(a, "interp", &o, calib, keep, QO_PRECISION | QO_IO)) {
@@ -846,8 +882,9 @@ static int cmd_interp(Args *a)
     Diag d;
     diag_init(&d, stderr);
     int rc = 1;
-    PassCtx pc = {.d = &d};
-    Graph *g = lowered ? drv_lower(model, &o, &d) : drv_import(model, &o, &d);
+    int64_t const_left = 0;
+    PassCtx pc = {.d = &d, .const_left = &const_left};
+    Graph *g = lowered ? drv_lower(model, &o, &d) : drv_import_left(model, &o, &const_left, &d);
     Tensor *in = NULL, *out = NULL;
     if (!g || (!lowered && !pass_shape_infer(g, &pc)))
         goto done;

@@ -418,6 +418,67 @@ static void test_constant_of_shape_fill(void **state)
     release(&r);
 }
 
+/* The bound on created constants: max(256 MiB, 64 x the model's bytes) by
+ * default, or as given; ConstantOfShape past it is an error naming the node
+ * and the option; folding draws from what import left and leaves a node
+ * that does not fit to run time, with a warning. */
+static void test_const_bound(void **state)
+{
+    (void)state;
+    assert_int_equal(model_const_bound(0), (int64_t)256 << 20);
+    assert_int_equal(model_const_bound((int64_t)4 << 20), (int64_t)256 << 20);
+    assert_int_equal(model_const_bound((int64_t)5 << 20), (int64_t)320 << 20);
+    assert_int_equal(model_const_bound(INT64_MAX / 2), INT64_MAX);
+    const char *two = "<ir_version: 8, opset_import: [\"\" : 13]>\n"
+                      "g (float[1] x) => (float[1024] y, float[512] z) <int64[1] s = {1024}, int64[1] t = {512}> {\n"
+                      "  y = ConstantOfShape (s)\n"
+                      "  big = ConstantOfShape (t)\n"
+                      "  z = Identity (big)\n"
+                      "}\n";
+    Imported r;
+    int64_t left = -1;
+    ImportOptions opt = {.max_const_bytes = 5000, .const_left = &left};
+    assert_false(import_text(&r, two, &opt));
+    assert_true(diag_contains(&r.d, "ConstantOfShape"));
+    assert_true(diag_contains(&r.d, "makes a constant of 2048 bytes"));
+    assert_true(diag_contains(&r.d, "--max-const-bytes 5000, 4096 bytes of it already used"));
+    assert_int_equal(left, -1);
+    release(&r);
+    opt.max_const_bytes = 8192;
+    assert_true(import_text(&r, two, &opt));
+    assert_int_equal(left, 8192 - 6144);
+    release(&r);
+    /* the default, from the model's size: 2 GiB from a few bytes is refused */
+    assert_false(import_text(&r, "<ir_version: 8, opset_import: [\"\" : 13]>\n"
+                                 "g (float[1] x) => (float[536870912] y) <int64[1] s = {536870912}> {\n"
+                                 "  y = ConstantOfShape (s)\n"
+                                 "}\n",
+                             NULL));
+    assert_true(diag_contains(&r.d, "max(256 MiB, 64 x the model's"));
+    release(&r);
+
+    /* folding: a 64x64 broadcast Add of two small constants is 16 KiB */
+    const char *grow = "<ir_version: 8, opset_import: [\"\" : 13]>\n"
+                       "g (float[64,64] x) => (float[64,64] y) <float[64,1] a = {%s}, float[1,64] b = {%s}> {\n"
+                       "  c = Add (a, b)\n"
+                       "  y = Mul (x, c)\n"
+                       "}\n";
+    char ones[64 * 2] = "1", src[1024];
+    for (int i = 1; i < 64; i++)
+        strcat(ones, ",1");
+    snprintf(src, sizeof src, grow, ones, ones);
+    for (int fits = 0; fits < 2; fits++) {
+        assert_true(import_text(&r, src, NULL));
+        left = fits ? 20000 : 1000;
+        PassCtx pc = {.d = &r.d, .const_left = &left};
+        assert_true(pass_shape_infer(r.g, &pc) && pass_fold(r.g, &pc));
+        assert_int_equal(count_op(r.g, OP_ADD), fits ? 0 : 1);
+        assert_int_equal(left, fits ? 20000 - 64 * 64 * 4 : 1000);
+        assert_true(diag_contains(&r.d, "not folded") == !fits);
+        release(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,7 +487,7 @@ int main(void)
         cmocka_unit_test(test_batch_and_bind),    cmocka_unit_test(test_topological_sort_and_cycle),
         cmocka_unit_test(test_errors_with_places), cmocka_unit_test(test_unsupported_listed_once),
         cmocka_unit_test(test_binary_model),      cmocka_unit_test(test_external_data),
-        cmocka_unit_test(test_constant_of_shape_fill),
+        cmocka_unit_test(test_constant_of_shape_fill), cmocka_unit_test(test_const_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
