@@ -2,12 +2,13 @@
 #   make demo   install missing packages, build, compile the bundled CNN, run it
 #   make test   install missing packages, build, run every test (+ ASan/UBSan)
 #   make bench  benchmarks against peers (see bench/)
+#   make valgrind  memcheck over the compiler and the runtime (tests/valgrind.sh)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test test-fast test-asan bench fuzz clean
+.PHONY: all deps build demo test test-fast test-asan bench fuzz valgrind clean
 
 all: build
 
@@ -48,6 +49,11 @@ fuzz: deps
 
 bench: build
 	@./bench/run.sh $(BUILD)
+
+# valgrind memcheck over compiles and runs of the bundled models (a few
+# minutes: not part of `make test`); fails on any error or lost block.
+valgrind: build
+	./tests/valgrind.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -6,10 +6,17 @@ stderr that names the problem and its place:
   - text syntax (.onnxtxt): file:line:col;
   - binary ONNX: the file and the node name and op type, or the name of the
     input / initializer / output concerned;
-  - `qkc run`: the file or the input concerned.
+  - `qkc run`: the file or the input concerned;
+  - calibration data (--calib): the file, the input, and the sample;
+    profiles (--profile): file:line:col.
+Covered: reading, model structure, types and dims, shapes, attributes,
+--bind, quantization parameters, calibration data and profiles, the bound on
+created constants (--max-const-bytes), the text syntax, `qkc run`, and every
+fuzzer reproducer in tests/frontend/fuzz_repro.
 A few cases that must be *accepted* (a graph out of topological order, the
-batch fixed with --batch, one symbolic-batch artifact run at batch 1 and
-400) are checked here too, next to their broken neighbours.
+batch fixed with --batch, valid quantization parameters, a constant within
+--max-const-bytes, folding past the bound, one symbolic-batch artifact run
+at batch 1 and 400) are checked here too, next to their broken neighbours.
 
     e2e_malformed.py QKC SOURCE_DIR WORK_DIR [-v]
 
@@ -638,6 +645,392 @@ def _():
     f = write("two_syntax.onnxtxt", t)
     compile_fails(f, r"%s:5:\d+: error: " % q(f))
     return compile_fails(f, r"%s:6:\d+: error: " % q(f))
+
+
+# ---- quantization parameters ----------------------------------------------------------
+# A scale the model holds as a constant must be positive and finite; zero
+# points have the operand's type (u8/i8) and fit it; per-axis parameters run
+# along a dim of the operand and have its length.
+
+U8 = TensorProto.UINT8
+I8 = TensorProto.INT8
+
+
+def qdq_model(name, scale, zp, axis=None, dq_zp=None):
+    """x[N,4] f32 -> QuantizeLinear -> DequantizeLinear -> y."""
+    kw = {} if axis is None else {"axis": axis}
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "zp"], ["q"], name="q0", **kw),
+             helper.make_node("DequantizeLinear", ["q", "s", "zp2" if dq_zp is not None else "zp"], ["y"],
+                              name="dq0", **kw)]
+    inits = [scale if isinstance(scale, TensorProto) else const("s", scale),
+             zp if isinstance(zp, TensorProto) else const("zp", zp)]
+    if dq_zp is not None:
+        inits.append(const("zp2", dq_zp))
+    return save(make_model(nodes, [tensor_info("x", F, ["N", 4])], [tensor_info("y", F, ["N", 4])], inits),
+                path(name))
+
+
+def dq_model(name, scale):
+    """x[N,4] u8 -> DequantizeLinear -> y."""
+    nodes = [helper.make_node("DequantizeLinear", ["x", "s", "zp"], ["y"], name="dq0")]
+    return save(make_model(nodes, [tensor_info("x", U8, ["N", 4])], [tensor_info("y", F, ["N", 4])],
+                           [const("s", np.float32(scale)), const("zp", np.uint8(128))]), path(name))
+
+
+def qmm_model(name, a_s=0.1, a_zp=np.uint8(128), b_s=0.05, b_zp=np.uint8(128), y_s=0.2, y_zp=np.uint8(128)):
+    """a[N,4] u8 @ b[4,3] u8 -> QLinearMatMul -> y u8."""
+    nodes = [helper.make_node("QLinearMatMul", ["a", "as", "az", "b", "bs", "bz", "ys", "yz"], ["y"], name="qmm0")]
+    inits = [const("as", np.asarray(a_s, np.float32)), const("az", a_zp), const("b", np.full((4, 3), 130, np.uint8)),
+             const("bs", np.asarray(b_s, np.float32)), const("bz", b_zp), const("ys", np.asarray(y_s, np.float32)),
+             const("yz", y_zp)]
+    return save(make_model(nodes, [tensor_info("a", U8, ["N", 4])], [tensor_info("y", U8, ["N", 3])], inits),
+                path(name))
+
+
+def qconv_model(name, x_s=0.1, w_s=0.05, w_zp=np.uint8(128), y_s=0.2):
+    """x[N,1,6,6] u8 -> QLinearConv with w[2,1,3,3] u8 -> y u8."""
+    nodes = [helper.make_node("QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz"], ["y"], name="qconv0")]
+    inits = [const("xs", np.float32(x_s)), const("xz", np.uint8(128)), const("w", np.full((2, 1, 3, 3), 130, np.uint8)),
+             const("ws", np.asarray(w_s, np.float32)), const("wz", w_zp), const("ys", np.float32(y_s)),
+             const("yz", np.uint8(128))]
+    return save(make_model(nodes, [tensor_info("x", U8, ["N", 1, 6, 6])], [tensor_info("y", U8, ["N", 2, 4, 4])],
+                           inits), path(name))
+
+
+BAD_SCALE = r": scale '%s' \(input %d\) holds %s; a scale must be positive and finite"
+
+
+@case("QuantizeLinear and DequantizeLinear with a valid scale (accepted)")
+def _():
+    f = qdq_model("qdq_ok.onnx", np.float32(0.1), np.uint8(128))
+    ok([QKC, "compile", f, "-o", path("qdq_ok.so")])
+    return "compiled"
+
+
+@case("QuantizeLinear: zero scale")
+def _():
+    f = qdq_model("qdq_scale0.onnx", np.float32(0), np.uint8(128))
+    return compile_fails(f, at_node(f, "q0", "QuantizeLinear") + BAD_SCALE % ("s", 1, "0"))
+
+
+@case("QuantizeLinear: NaN scale")
+def _():
+    f = qdq_model("qdq_nan.onnx", np.float32(np.nan), np.uint8(128))
+    return compile_fails(f, at_node(f, "q0", "QuantizeLinear") + BAD_SCALE % ("s", 1, "nan"))
+
+
+@case("DequantizeLinear: negative scale")
+def _():
+    f = dq_model("dq_neg.onnx", -0.5)
+    return compile_fails(f, at_node(f, "dq0", "DequantizeLinear") + BAD_SCALE % ("s", 1, "-0.5"))
+
+
+@case("DequantizeLinear: infinite scale")
+def _():
+    f = dq_model("dq_inf.onnx", np.inf)
+    return compile_fails(f, at_node(f, "dq0", "DequantizeLinear") + BAD_SCALE % ("s", 1, "inf"))
+
+
+@case("QuantizeLinear: per-axis scale with a zero")
+def _():
+    f = qdq_model("qdq_axis0.onnx", np.array([0.1, 0, 0.1, 0.1], np.float32), np.full(4, 128, np.uint8), axis=1)
+    return compile_fails(f, at_node(f, "q0", "QuantizeLinear") + BAD_SCALE % ("s", 1, "0 at index 1"))
+
+
+@case("QuantizeLinear: scale of the wrong dtype (f64)")
+def _():
+    f = qdq_model("qdq_f64.onnx", np.float64(0.1), np.uint8(128))
+    return compile_fails(f, at_node(f, "q0", "QuantizeLinear") + r": scale must be f32, not f64")
+
+
+@case("QuantizeLinear: zero point of another dtype (i32)")
+def _():
+    f = qdq_model("qdq_zp_i32.onnx", np.float32(0.1), np.int32(0))
+    return compile_fails(f, at_node(f, "q0", "QuantizeLinear") + r": zero point of i32: QuantizeLinear produces u8 "
+                         r"or i8")
+
+
+@case("DequantizeLinear: zero point unlike its input's dtype")
+def _():
+    f = qdq_model("dq_zp_i8.onnx", np.float32(0.1), np.uint8(128), dq_zp=np.int8(0))
+    return compile_fails(f, at_node(f, "dq0", "DequantizeLinear") + r": zero point must be u8, not i8")
+
+
+@case("QuantizeLinear: per-axis scale length unlike the channel count")
+def _():
+    f = qdq_model("qdq_axis_len.onnx", np.full(3, 0.1, np.float32), np.full(3, 128, np.uint8), axis=1)
+    return compile_fails(f, at_node(f, "q0", "QuantizeLinear") + r": scale must be a scalar or hold 4 values, not "
+                         r"\[3\]")
+
+
+@case("QuantizeLinear: axis out of range")
+def _():
+    f = qdq_model("qdq_axis5.onnx", np.full(4, 0.1, np.float32), np.full(4, 128, np.uint8), axis=5)
+    return compile_fails(f, at_node(f, "q0", "QuantizeLinear") + r": axis 5 is out of range for rank 2")
+
+
+@case("QuantizeLinear: per-tensor zero point that is not a scalar")
+def _():
+    f = qdq_model("qdq_zp2.onnx", np.float32(0.1), np.full(2, 128, np.uint8))
+    return compile_fails(f, at_node(f, "q0", "QuantizeLinear") + r": zero point must be a scalar, not \[2\]")
+
+
+@case("QuantizeLinear: zero point out of its type's range (u8 300 in int32_data)")
+def _():
+    zp = TensorProto()
+    zp.name, zp.data_type = "zp", U8
+    zp.int32_data.append(300)
+    f = qdq_model("qdq_zp300.onnx", np.float32(0.1), zp)
+    return compile_fails(f, q(f) + r": error: 'zp': tensor 'zp': int32_data\[0\] = 300 is out of range for u8")
+
+
+@case("QLinearMatMul with valid parameters (accepted)")
+def _():
+    f = qmm_model("qmm_ok.onnx")
+    ok([QKC, "compile", f, "-o", path("qmm_ok.so")])
+    return "compiled"
+
+
+@case("QLinearMatMul: zero y_scale")
+def _():
+    f = qmm_model("qmm_ys0.onnx", y_s=0.0)
+    return compile_fails(f, at_node(f, "qmm0", "QLinearMatMul") + BAD_SCALE % ("ys", 6, "0"))
+
+
+@case("QLinearMatMul: NaN in a per-column b_scale")
+def _():
+    f = qmm_model("qmm_bs_nan.onnx", b_s=[0.1, np.nan, 0.1])
+    return compile_fails(f, at_node(f, "qmm0", "QLinearMatMul") + BAD_SCALE % ("bs", 4, "nan at index 1"))
+
+
+@case("QLinearMatMul: b_scale length unlike the column count")
+def _():
+    f = qmm_model("qmm_bs_len.onnx", b_s=[0.1, 0.1])
+    return compile_fails(f, at_node(f, "qmm0", "QLinearMatMul") + r": b_scale must be a scalar or hold 3 values, "
+                         r"not \[2\]")
+
+
+@case("QLinearMatMul: a_zero_point unlike a's dtype")
+def _():
+    f = qmm_model("qmm_az_i8.onnx", a_zp=np.int8(0))
+    return compile_fails(f, at_node(f, "qmm0", "QLinearMatMul") + r": a_zero_point must be u8, not i8")
+
+
+@case("QLinearConv: infinite x_scale")
+def _():
+    f = qconv_model("qconv_xs_inf.onnx", x_s=np.inf)
+    return compile_fails(f, at_node(f, "qconv0", "QLinearConv") + BAD_SCALE % ("xs", 1, "inf"))
+
+
+@case("QLinearConv: negative y_scale")
+def _():
+    f = qconv_model("qconv_ys_neg.onnx", y_s=-0.5)
+    return compile_fails(f, at_node(f, "qconv0", "QLinearConv") + BAD_SCALE % ("ys", 6, "-0.5"))
+
+
+@case("QLinearConv: w_scale length unlike the output channels")
+def _():
+    f = qconv_model("qconv_ws_len.onnx", w_s=[0.1, 0.1, 0.1])
+    return compile_fails(f, at_node(f, "qconv0", "QLinearConv") + r": w_scale must be a scalar or hold 2 values, "
+                         r"not \[3\]")
+
+
+@case("QLinearConv: w_zero_point unlike w's dtype")
+def _():
+    f = qconv_model("qconv_wz_i8.onnx", w_zp=np.int8(0))
+    return compile_fails(f, at_node(f, "qconv0", "QLinearConv") + r": w_zero_point must be u8, not i8")
+
+
+# ---- calibration data and profiles ----------------------------------------------------
+
+MLP = os.path.join(MODELS, "mlp.onnx")
+CALIB_X = os.path.join(MODELS, "digits_calib_x.npy")
+
+
+def int8_fails(*patterns, calib=None, profile=None, model=MLP):
+    extra = ["--precision", "int8"] + (["--calib", calib] if calib else []) + (["--profile", profile] if profile else [])
+    return compile_fails(model, *patterns, extra=extra)
+
+
+def calib_x():
+    return np.load(CALIB_X)
+
+
+@case("--calib: data of the wrong shape")
+def _():
+    f = path("calib_flat.npy")
+    np.save(f, calib_x().reshape(-1, 64)[:, :10])
+    return int8_fails(q(f) + r": error: calibration data for input 'input' is f32\[200,10\], the model wants "
+                      r"f32\[N,1,8,8\]", calib=f)
+
+
+@case("--calib: data of the wrong dtype")
+def _():
+    f = path("calib_f64.npy")
+    np.save(f, calib_x().astype(np.float64))
+    return int8_fails(q(f) + r": error: calibration data for input 'input' is f64\[200,1,8,8\]", calib=f)
+
+
+@case("--calib: NaN in the data")
+def _():
+    f = path("calib_nan.npy")
+    x = calib_x()
+    x[3, 0, 2, 5] = np.nan
+    np.save(f, x)
+    return int8_fails(q(f) + r": error: calibration data for input 'input' holds nan \(sample 3, element 21\); "
+                      r"calibration data must be finite", calib=f)
+
+
+@case("--calib: inf in one file of a directory")
+def _():
+    d = path("calib_dir_inf")
+    os.makedirs(d, exist_ok=True)
+    x = calib_x()
+    np.save(os.path.join(d, "a.npy"), x[:100])
+    x[150, 0, 0, 0] = -np.inf
+    np.save(os.path.join(d, "b.npy"), x[100:])
+    b = os.path.join(d, "b.npy")
+    return int8_fails(q(b) + r": error: calibration data for input 'input' holds -inf \(sample 50, element 0\)",
+                      calib=d)
+
+
+@case("--calib: no samples")
+def _():
+    f = path("calib_empty.npy")
+    np.save(f, calib_x()[:0])
+    return int8_fails(q(f) + r": error: calibration data for input 'input' has no samples", calib=f)
+
+
+@case("qkc calibrate: NaN in the data")
+def _():
+    return fails([QKC, "calibrate", MLP, "--calib", path("calib_nan.npy"), "-o", path("nan.qprofile")],
+                 q(path("calib_nan.npy")) + r": error: .*holds nan")
+
+
+def good_profile():
+    p = path("mlp.qprofile")
+    if not os.path.exists(p):
+        ok([QKC, "calibrate", MLP, "--calib", CALIB_X, "-o", p])
+    with open(p) as f:
+        return f.read()
+
+
+def profile_fails(name, text, *patterns):
+    f = write(name, text)
+    return int8_fails(*[pat.replace("FILE", q(f)) for pat in patterns], profile=f)
+
+
+@case("--profile: truncated")
+def _():
+    t = good_profile()
+    return profile_fails("trunc.qprofile", t[: len(t) // 2], r"FILE:\d+:\d+: error: ")
+
+
+@case("--profile: not JSON")
+def _():
+    return profile_fails("garbage.qprofile", "\x00\x01binary junk", r"FILE:1:1: error: expected '\{' \(a qkc profile\)")
+
+
+@case("--profile: another version")
+def _():
+    t = good_profile().replace('"qkc_profile": 1', '"qkc_profile": 99')
+    return profile_fails("v99.qprofile", t, r"FILE:1:\d+: error: profile version 99 is not supported")
+
+
+@case("--profile: min above max")
+def _():
+    t = good_profile()
+    t2 = re.sub(r'"min": [^,]+, "max": [^,]+,', '"min": 2, "max": 1,', t, count=1)
+    expect(t2 != t, "no min/max found in the profile")
+    return profile_fails("minmax.qprofile", t2, r"FILE:\d+:\d+: error: tensor '[^']+': inconsistent statistics: min "
+                         r"and max not ordered")
+
+
+@case("--profile: a negative count")
+def _():
+    t = good_profile()
+    t2 = re.sub(r'"count": \d+', '"count": -5', t, count=1)
+    return profile_fails("negcount.qprofile", t2, r"FILE:\d+:\d+: error: count must not be negative")
+
+
+@case("--profile: made for another model")
+def _():
+    t = re.sub(r'"model_hash": "[0-9a-f]+"', '"model_hash": "0000000000000000"', good_profile())
+    return profile_fails("other.qprofile", t, r"FILE: error: this profile was made for another model")
+
+
+@case("--profile: a tensor left out")
+def _():
+    t = good_profile()
+    t2 = re.sub(r'\n  "[^"]+": \{.*?\n  "', '\n  "', t, count=1, flags=re.S)
+    expect(t2 != t, "no tensor removed from the profile")
+    return profile_fails("missing.qprofile", t2, q(MLP) + r": error: .*the calibration profile has no range for")
+
+
+# ---- the bound on created constants ------------------------------------------------------
+
+def cos_model(name, n):
+    """y = x + ConstantOfShape([n]) — a constant of 4n bytes from a few bytes."""
+    nodes = [helper.make_node("ConstantOfShape", ["shape"], ["c"], name="big",
+                              value=helper.make_tensor("v", F, [1], [1.0])),
+             helper.make_node("Add", ["x", "c"], ["y"], name="add0")]
+    return save(make_model(nodes, [tensor_info("x", F, [n])], [tensor_info("y", F, [n])],
+                           [const("shape", np.array([n], np.int64))]), path(name))
+
+
+@case("ConstantOfShape of 2 GiB from a small file: over the default bound")
+def _():
+    f = cos_model("cos_2g.onnx", 1 << 29)
+    expect(os.path.getsize(f) < 1024, "the model is not small")
+    return compile_fails(f, at_node(f, "big", "ConstantOfShape") + r": makes a constant of 2147483648 bytes, over the "
+                         r"bound on constants a model may create \(268435456 bytes: max\(256 MiB, 64 x the model's "
+                         r"\d+ bytes\).*--max-const-bytes N raises it")
+
+
+@case("ConstantOfShape over --max-const-bytes (refused at 1M, accepted at 8M)")
+def _():
+    f = cos_model("cos_4m.onnx", 1 << 20)
+    ok([QKC, "inspect", f, "--max-const-bytes", "8M"])
+    return fails([QKC, "inspect", f, "--max-const-bytes", "1M"],
+                 at_node(f, "big", "ConstantOfShape") + r": makes a constant of 4194304 bytes, .*"
+                 r"\(--max-const-bytes 1048576, 0 bytes of it already used\)")
+
+
+@case("folding past the bound leaves the node to run time (accepted, warned, same result)")
+def _():
+    n = 256
+    a = np.arange(n, dtype=np.float32).reshape(n, 1) / n
+    b = np.linspace(-1, 1, n, dtype=np.float32).reshape(1, n)
+    nodes = [helper.make_node("Add", ["a", "b"], ["c"], name="outer"),
+             helper.make_node("Mul", ["x", "c"], ["y"], name="mul0")]
+    f = save(make_model(nodes, [tensor_info("x", F, [n, n])], [tensor_info("y", F, [n, n])],
+                        [const("a", a), const("b", b)]), path("fold_grow.onnx"))
+    so = path("fold_grow.so")
+    r = ok([QKC, "compile", f, "-o", so, "--max-const-bytes", "64K"])
+    expect(re.search(at_node(f, "outer", "Add").replace("error", "warning") + r": not folded: its result \(262144 "
+                     r"bytes\) is more than is left \(65536 bytes\).*--max-const-bytes", r.err), "no warning", r)
+    x = np.random.RandomState(5).rand(n, n).astype(np.float32)
+    xf, out = path("fold_grow_x.npy"), path("fold_grow_out")
+    np.save(xf, x)
+    ok([QKC, "run", so, "-i", xf, "-d", out])
+    got = load_npy(os.path.join(out, "y.npy"))
+    expect(np.allclose(got, x * (a + b), rtol=1e-6, atol=1e-6), "the unfolded Add computes another result")
+    r = ok([QKC, "compile", f, "-o", path("fold_grow2.so")])
+    expect("not folded" not in r.err, "folded within the default bound, yet warned", r)
+    return "warned and ran"
+
+
+# ---- fuzzer findings -------------------------------------------------------------------
+
+@case("every fuzzer reproducer in tests/frontend/fuzz_repro exits 1 with a message")
+def _():
+    d = os.path.join(SRC, "tests", "frontend", "fuzz_repro")
+    files = sorted(os.listdir(d))
+    expect(files, "no reproducers in %s" % d)
+    for name in files:
+        f = os.path.join(d, name)
+        compile_fails(f, q(f) + r"(:\d+:\d+)?: error: ")
+    return "%d files" % len(files)
 
 
 # ---- qkc run ------------------------------------------------------------------------------
