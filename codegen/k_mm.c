@@ -64,6 +64,12 @@ typedef struct MmPlan {
 
 enum { RING_MAX_BYTES = 256 << 10, CONV_MAX_KW = 11 };
 
+/* Matrix products with fewer weights run the plain kernels of k_gemm.c:
+ * as fast at that size (measured: a 16x16 MatMul at batch 1 and 64), while
+ * a microkernel's code (tiles of every height, ~40 ms of LLVM's time) per
+ * node would dominate the compile time of models with many small layers. */
+enum { MM_MIN_KN = 4096 };
+
 /* The lanes of the vectors the microkernels use: AArch64 NEON is 128 bits
  * whatever the core's SVE width. */
 static int lanes(const Target *t) { return (t->arch == ARCH_AARCH64 ? 128 : t->vector_bits) / 32; }
@@ -217,6 +223,8 @@ static bool plan(const Target *t, const Node *n, MmPlan *p)
             return false;
     }
     if (p->K < 1 || p->N < 1 || p->rows_static < 1)
+        return false;
+    if (p->K * p->N < MM_MIN_KN)
         return false;
     plan_tiles(t, p);
     return true;

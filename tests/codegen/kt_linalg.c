@@ -127,6 +127,15 @@ void kt_matmul(void)
 
     matmul_sweep(16);
 
+    /* the microkernels (k_mm.c: constant weights, K*N >= 4096): rows in
+     * full tiles and every remainder shape, N not a multiple of the tile's
+     * width (a partial last group), odd K, batch dims as rows */
+    matmul_case("mk_m1_n100_k65", (Opnd){2, {1, 65}}, (Opnd){2, {65, 100}, true}, NULL, NULL, true);
+    matmul_case("mk_m29_n70_k67", (Opnd){2, {29, 67}}, (Opnd){2, {67, 70}, true}, NULL, NULL, false);
+    matmul_case("mk_m13_n33_k131", (Opnd){2, {13, 131}}, (Opnd){2, {131, 33}, true}, NULL, NULL, false);
+    matmul_case("mk_batchN_n64_k97", (Opnd){2, {-1, 97}}, (Opnd){2, {97, 64}, true}, NULL, NULL, true);
+    matmul_case("mk_b3_m5_n40_k129", (Opnd){3, {3, 5, 129}}, (Opnd){2, {129, 40}, true}, NULL, NULL, false);
+
     /* fused epilogues: a per-column constant bias, then an activation */
     KtText e = {0};
     int64_t d9[] = {9}, d19[] = {1, 9}, d51[] = {5, 1};
@@ -248,6 +257,13 @@ void kt_gemm(void)
     gemm_case("batchN_tb_crow_relu", -1, 17, 33, 0, 1, 1, (int64_t[]){17}, true, true, 1, 1, "Relu", true);
     gemm_case("crow_scaled_sigmoid", 7, 17, 9, 0, 1, 1, (int64_t[]){17}, true, true, 0.5f, 3, "Sigmoid", false);
     gemm_case("cfull_input_tanh", 5, 7, 9, 1, 0, 2, (int64_t[]){5, 7}, false, false, 1, 1, "Tanh", false);
+    /* the microkernels (k_mm.c: C along N only): bias rows, alpha/beta,
+     * activations; a full C falls back to the plain kernel */
+    gemm_case("mk_batchN_tb_crow_relu", -1, 70, 67, 0, 1, 1, (int64_t[]){70}, true, true, 1, 1, "Relu", true);
+    gemm_case("mk_m20_crow_scaled", 20, 40, 130, 0, 0, 1, (int64_t[]){40}, true, true, 0.5f, 2, NULL, false);
+    gemm_case("mk_m3_tb_c1xN_sigmoid", 3, 100, 65, 0, 1, 2, (int64_t[]){1, 100}, true, true, -1.25f, 0.5f,
+              "Sigmoid", false);
+    gemm_case("mk_m20_cfull_fallback", 20, 40, 130, 0, 0, 2, (int64_t[]){20, 40}, true, true, 0.5f, 2, NULL, false);
     KtText m = {0};
     kt_header(&m, 13);
     kt_printf(&m, "gemm_bias (float[N,17] a) => (float[] y)\n<");

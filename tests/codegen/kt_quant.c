@@ -618,6 +618,16 @@ void kt_qmatmul(void)
          1, 1, .b_input = true, .bzp = {255}, .nbzp = 1, .arm = true},
         {"mmi_s8s8_k33100_zp_rails_wraps", MMI, 's', 's', 'i', 2, 2, {2, 33100}, {33100, 2}, KT_VALUES, KT_VALUES,
          vm128, v127, 1, 1, .b_input = true, .azp = {127}, .nazp = 1, .bzp = {-128}, .nbzp = 1},
+        /* the microkernels (k_mm.c: constant weights, K*N >= 4096): per-row
+         * a and per-column b zero points (row sums), s8 activations (top bit
+         * flipped for vpdpbusd), u8 weights (vpmaddwd), K not a multiple of
+         * the dot's k-group, N not of the tile's width, rows 13 = 8 + 4 + 1 */
+        {"mk_mmi_s8u8_m13n70k131_rowzp_colzp", MMI, 's', 'u', 'i', 2, 2, {13, 131}, {131, 70}, KT_WIDE,
+         .gb = G_RAIL, .azp = {-128, 127, 0, 5, -3}, .nazp = 5, .bzp = {0, 255, 128}, .nbzp = 3, .arm = true},
+        {"mk_mmi_u8s8_batchN_n96k67", MMI, 'u', 's', 'i', 2, 2, {-1, 67}, {67, 96}, KT_WIDE, .gb = G_RAIL,
+         .azp = {255}, .nazp = 1, .arm = true},
+        {"mk_mmi_s8s8_m29n45k100_bzp", MMI, 's', 's', 'i', 2, 2, {29, 100}, {100, 45}, KT_WIDE, .gb = G_RAIL,
+         .azp = {-128}, .nazp = 1, .bzp = {127, -128, 0}, .nbzp = 3},
     };
     for (int i = 0; i < NELEM(mmi); i++)
         qmm_case(&mmi[i]);
@@ -701,6 +711,11 @@ void kt_qmatmul(void)
          .azp = {-128}, .nazp = 1, .bzp = {127}, .nbzp = 1, .yzp = 0, .as = {0.02}, .bs = {0.01}},
         {"qmm_batch_odd7", QMM, 'u', 's', 's', 3, 2, {7, 1, 129}, {129, 33}, KT_RAND, .gb = G_RAND, .azp = {128},
          .nazp = 1, .yzp = 0, .as = {0.02}, .bs = {0.01}, .threads = 2},
+        /* the microkernels (k_mm.c), requantizing */
+        {"mk_qmm_u8s8u8_batchN_n100k65", QMM, 'u', 's', 'u', 2, 2, {-1, 65}, {65, 100}, KT_WIDE, .gb = G_RAIL,
+         .azp = {128}, .nazp = 1, .yzp = 128, .as = {0.02}, .bs = {0.004}, .arm = true, .threads = 2},
+        {"mk_qmm_s8s8s8_m13n64k70_per_col", QMM, 's', 's', 's', 2, 2, {13, 70}, {70, 64}, KT_WIDE, .gb = G_RAIL,
+         .azp = {-5}, .nazp = 1, .yzp = -7, .as = {0.03}, .bs = {0.001, 0.002, 0.0005}, .nbs = 3, .ys = 0.8},
     };
     for (int i = 0; i < NELEM(qmm); i++)
         qmm_case(&qmm[i]);
