@@ -37,7 +37,6 @@ static const char *lld_path(void)
 bool cg_link_so(const Target *t, const char *obj, const char *out, Diag *d)
 {
     const char *libc = find_libc(t);
-    const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
     char errpath[] = "/tmp/qkc-lld-XXXXXX";
     int efd = mkstemp(errpath);
     if (efd < 0)
@@ -56,8 +55,8 @@ bool cg_link_so(const Target *t, const char *obj, const char *out, Diag *d)
     argv[k++] = "now";
     argv[k++] = "--as-needed";
     argv[k++] = "--hash-style=gnu";
-    argv[k++] = "-soname";
-    argv[k++] = base;
+    /* no -soname: artifacts are loaded by path, and the bytes must not
+     * depend on the output's file name (reproducible builds) */
     argv[k++] = "-o";
     argv[k++] = out;
     argv[k++] = obj;

@@ -96,10 +96,10 @@ static void kept_path(const Case *c, const char *folder, char *path, size_t n)
     for (char *p = base; *p; p++)
         if (*p == '/')
             *p = '_';
-    char dir[4096];
+    char dir[3000];
     snprintf(dir, sizeof dir, "%s/%s", QKC_BUILD_DIR, folder);
     mkdir(dir, 0777);
-    snprintf(path, n, "%s/%s", dir, base);
+    snprintf(path, n, "%.3000s/%.900s", dir, base);
 }
 
 /* The model as <kept_path>.onnxtxt. */

@@ -2,7 +2,8 @@
 """e2e_repro.py -- reproducible builds: compiling the same model twice with
 the same options (in two processes) gives byte-identical artifacts, for
 every target and kind of output; so does compiling into another folder
-under the same file name, or from a copy of the model kept elsewhere.
+under another file name, or from a copy of the model kept elsewhere
+under another name (an artifact carries no path or file name).
 
     e2e_repro.py QKC SOURCE_DIR WORK_DIR [-v]"""
 import filecmp
@@ -61,14 +62,14 @@ def check_elsewhere():
         twice(os.path.join(MODELS, "cnn.onnx"), "cnn.so")
     other = os.path.join(WORK, "elsewhere")
     os.makedirs(other, exist_ok=True)
-    model = os.path.join(other, "cnn.onnx")
+    model = os.path.join(other, "a-copy-of-the-digits-cnn.onnx")
     shutil.copyfile(os.path.join(MODELS, "cnn.onnx"), model)
-    out = os.path.join(other, "cnn.so")
+    out = os.path.join(other, "libdigits_cnn_with_a_much_longer_name.so")
     ok([QKC, "compile", model, "-o", out])
     expect(filecmp.cmp(out, first, shallow=False),
-           "the same model from another folder into another folder gives another .so (%s)" %
+           "the same model from another folder and file name into another gives another .so (%s)" %
            first_difference(out, first))
 
 
-suite.check("another folder, same file names", check_elsewhere)
+suite.check("another folder, other file names", check_elsewhere)
 suite.finish()
