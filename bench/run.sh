@@ -59,6 +59,35 @@ EOF
     fi
 }
 
+# perf.py: GEMM/conv kernels vs oneDNN/OpenBLAS/XNNPACK, end to end vs ONNX
+# Runtime/PyTorch/TVM/IREE, compile time and memory; writes bench/RESULTS.md.
+# It runs with a Python that has numpy and onnx: $BENCH_PERF_PYTHON, else
+# Debian's /usr/bin/python3 (python3-onnx, python3-numpy; python3-torch for
+# the PyTorch part), else $PY. Each missing peer inside it is a skip line.
+bench_perf() {
+    echo "=== perf: qkc vs oneDNN, OpenBLAS, XNNPACK, ONNX Runtime, PyTorch, TVM, IREE (writes bench/RESULTS.md)"
+    local cand pp=""
+    for cand in ${BENCH_PERF_PYTHON:-} /usr/bin/python3 ${PY:-}; do
+        if [ -x "$cand" ] && "$cand" -c "import numpy, onnx" 2>/dev/null; then
+            pp=$cand
+            break
+        fi
+    done
+    if [ -z "$pp" ]; then
+        echo "perf: skipped: no Python with numpy and onnx (apt-get install python3-onnx python3-numpy" \
+             "python3-torch, or python3 -m pip install onnx numpy)"
+        skipped=$((skipped + 1))
+        return
+    fi
+    ran=$((ran + 1))
+    # shellcheck disable=SC2086  # BENCH_PERF_ARGS: extra options, e.g. "--rounds 3 --sections gemm"
+    if ! "$pp" "$HERE/perf.py" --build "$BUILD" ${BENCH_PERF_ARGS:-}; then
+        echo "perf: FAILED (qkc failed or computed a wrong result; see above)"
+        failed=$((failed + 1))
+    fi
+}
+
+bench_perf
 bench_quant_vs_ort
 
 echo "=== bench: $ran run, $skipped skipped, $failed failed"
