@@ -9,6 +9,7 @@
 #include "interp_impl.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 static bool floats(const Node *n, const Tensor *y, const Tensor *const *in, int nin, Diag *d)
 {
@@ -30,6 +31,50 @@ static bool bad_shape(const Node *n, const char *what, const Shape *s, Diag *d)
 static double act(const Node *n, double x) { return interp_act(n->a.act, n->a.act_alpha, n->a.act_beta, x); }
 
 /* ---- MatMul and Gemm ---------------------------------------------------- */
+
+/* A [M,K] and B [K,N] as doubles (element (m,k) of A at a_off + m*sam +
+ * k*sak, (k,j) of B at b_off + k*sbk + j*sbn), A row-major and B
+ * transposed, so the k loop of every product sum is unit-stride. The sums
+ * are the same double operations in the same order as reading the tensors
+ * element by element: only faster (calibration runs the interpreter). */
+typedef struct Dense {
+    double *a, *bt;
+} Dense;
+
+static bool dense_a(Dense *dn, const Tensor *a, int64_t off, int64_t M, int64_t K, int64_t sam, int64_t sak)
+{
+    if (!dn->a && !(dn->a = malloc(sizeof(double) * (size_t)(M * K > 0 ? M * K : 1))))
+        return false;
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t k = 0; k < K; k++)
+            dn->a[m * K + k] = interp_ldf(a, off + m * sam + k * sak);
+    return true;
+}
+
+static bool dense_b(Dense *dn, const Tensor *b, int64_t off, int64_t K, int64_t N, int64_t sbk, int64_t sbn)
+{
+    if (!dn->bt && !(dn->bt = malloc(sizeof(double) * (size_t)(K * N > 0 ? K * N : 1))))
+        return false;
+    for (int64_t j = 0; j < N; j++)
+        for (int64_t k = 0; k < K; k++)
+            dn->bt[j * K + k] = interp_ldf(b, off + k * sbk + j * sbn);
+    return true;
+}
+
+static double dense_dot(const Dense *dn, int64_t m, int64_t j, int64_t K)
+{
+    const double *x = dn->a + m * K, *w = dn->bt + j * K;
+    double acc = 0;
+    for (int64_t k = 0; k < K; k++)
+        acc += x[k] * w[k];
+    return acc;
+}
+
+static void dense_free(Dense *dn)
+{
+    free(dn->a);
+    free(dn->bt);
+}
 
 bool interp_matmul(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d)
 {
@@ -65,18 +110,24 @@ bool interp_matmul(const Node *n, const Tensor *const *in, Tensor *const *out, D
     interp_bcast_strides(&bb, &bs, sb);
     for (int k = 0; k < bs.rank; k++)
         nb *= bs.d[k];
+    Dense dn = {0};
+    int64_t last_ob = -1;
     for (int64_t bi = 0; bi < nb; bi++) {
         int64_t oa = interp_bcast_index(bi, &bs, sa) * M * K, ob = interp_bcast_index(bi, &bs, sb) * K * N;
+        if (!dense_a(&dn, a, oa, M, K, K, 1) || (ob != last_ob && !dense_b(&dn, b, ob, K, N, N, 1))) {
+            dense_free(&dn);
+            return diag_error(d, n->loc, "out of memory");
+        }
+        last_ob = ob;
         for (int64_t m = 0; m < M; m++)
             for (int64_t j = 0; j < N; j++) {
-                double acc = 0;
-                for (int64_t k = 0; k < K; k++)
-                    acc += interp_ldf(a, oa + m * K + k) * interp_ldf(b, ob + k * N + j);
+                double acc = dense_dot(&dn, m, j, K);
                 if (bias)
                     acc += interp_ldf(bias, j);
                 interp_stf_once(y, (bi * M + m) * N + j, act(n, acc));
             }
     }
+    dense_free(&dn);
     return true;
 }
 
@@ -104,16 +155,20 @@ bool interp_gemm(const Node *n, const Tensor *const *in, Tensor *const *out, Dia
             return bad_shape(n, "input 2", &c->shape, d);
         interp_bcast_strides(&c->shape, &mn, stc);
     }
+    Dense dn = {0};
+    if (!dense_a(&dn, a, 0, M, K, ta ? 1 : K, ta ? M : 1) || !dense_b(&dn, b, 0, K, N, tb ? 1 : N, tb ? K : 1)) {
+        dense_free(&dn);
+        return diag_error(d, n->loc, "out of memory");
+    }
     for (int64_t m = 0; m < M; m++)
         for (int64_t j = 0; j < N; j++) {
-            double acc = 0;
-            for (int64_t k = 0; k < K; k++)
-                acc += interp_ldf(a, ta ? k * M + m : m * K + k) * interp_ldf(b, tb ? j * K + k : k * N + j);
+            double acc = dense_dot(&dn, m, j, K);
             acc *= n->a.alpha;
             if (c)
                 acc += (double)n->a.beta * interp_ldf(c, m * stc[0] + j * stc[1]);
             interp_stf_once(y, m * N + j, act(n, acc));
         }
+    dense_free(&dn);
     return true;
 }
 
