@@ -114,8 +114,10 @@ bool cg_k_mm(Cg *cg, const Node *n);
 typedef struct CgLoop {
     LLVMBasicBlockRef header, body, exit;
     LLVMValueRef iv, step;
-    bool no_unroll; /* set before cg_for_end: LLVM leaves the loop as it is
-                     * (a microkernel's loops, already unrolled by hand) */
+    bool no_unroll;    /* set before cg_for_end: LLVM leaves the loop as it is
+                        * (a microkernel's loops, already unrolled by hand) */
+    bool no_vectorize; /* ... and does not vectorize it (strided stores that
+                        * would become byte scatters) */
 } CgLoop;
 
 /* for (iv = lo; iv < hi; iv += step) { ...builder is in the body... } */

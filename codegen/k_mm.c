@@ -753,7 +753,10 @@ static void emit_gemm(Cg *cg, Mm *m)
 }
 
 /* Pack input row ih of image m->cn into its ring slot: [iw][c] over the
- * padded width, the padding (and the channels past C) `pad`. */
+ * padded width; the padding (and the channels past C) `pad`. The slot is
+ * filled with the pad (a vectorized fill), then the input row copied in,
+ * channel by channel: unit-stride loads, stores Cp apart (kept scalar: as
+ * vectors they would be byte scatters). */
 static void pack_ring_row(Cg *cg, const Mm *m, LLVMValueRef ih, LLVMValueRef pad)
 {
     const MmPlan *p = m->p;
@@ -762,26 +765,27 @@ static void pack_ring_row(Cg *cg, const Mm *m, LLVMValueRef ih, LLVMValueRef pad
     slot = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, slot, cg_i64(cg, 0), ""),
                            LLVMBuildNSWAdd(b, slot, cg_i64(cg, p->R), ""), slot, "slot");
     LLVMValueRef dst = cg_gep(cg, m->tam, m->ring, LLVMBuildNSWMul(b, slot, cg_i64(cg, p->Wp * p->Cp), ""));
-    LLVMValueRef hin = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, ih, cg_i64(cg, 0), ""),
-                                    LLVMBuildICmp(b, LLVMIntSLT, ih, cg_i64(cg, p->H), ""), "");
-    LLVMValueRef ihc = LLVMBuildSelect(b, hin, ih, cg_i64(cg, 0), "");
+    CgLoop lf;
+    LLVMValueRef i = cg_for_begin(cg, &lf, cg_i64(cg, 0), cg_i64(cg, p->Wp * p->Cp), cg_i64(cg, 1), "fill");
+    cg_store(cg, m->tam, dst, i, pad);
+    cg_for_end(cg, &lf);
+    CgIf inside;
+    cg_if_begin(cg, &inside, LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, ih, cg_i64(cg, 0), ""),
+                                          LLVMBuildICmp(b, LLVMIntSLT, ih, cg_i64(cg, p->H), ""), ""));
     CgLoop lc, lw;
-    LLVMValueRef c = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, p->Cp), cg_i64(cg, 1), "c");
-    LLVMValueRef cin = LLVMBuildAnd(b, hin, LLVMBuildICmp(b, LLVMIntSLT, c, cg_i64(cg, p->C), ""), "");
-    LLVMValueRef cc = LLVMBuildSelect(b, cin, c, cg_i64(cg, 0), "");
-    LLVMValueRef src = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, m->cn, cg_i64(cg, p->C), ""), cc, ""),
+    LLVMValueRef c = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, p->C), cg_i64(cg, 1), "c");
+    LLVMValueRef src = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, m->cn, cg_i64(cg, p->C), ""), c, ""),
                                        cg_i64(cg, p->H * p->Wd), "");
-    src = LLVMBuildNSWAdd(b, src, LLVMBuildNSWMul(b, ihc, cg_i64(cg, p->Wd), ""), "");
-    LLVMValueRef iwp = cg_for_begin(cg, &lw, cg_i64(cg, 0), cg_i64(cg, p->Wp), cg_i64(cg, 1), "iwp");
-    LLVMValueRef iw = LLVMBuildNSWSub(b, iwp, cg_i64(cg, p->PW), "");
-    LLVMValueRef in = LLVMBuildAnd(b, cin, LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, iw, cg_i64(cg, 0), ""),
-                                                        LLVMBuildICmp(b, LLVMIntSLT, iw, cg_i64(cg, p->Wd), ""), ""), "");
-    LLVMValueRef iwc = LLVMBuildSelect(b, in, iw, cg_i64(cg, 0), "");
-    LLVMValueRef x = cg_load(cg, p->ta, m->A, LLVMBuildNSWAdd(b, src, iwc, ""));
-    cg_store(cg, m->tam, dst, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, iwp, cg_i64(cg, p->Cp), ""), c, ""),
-             LLVMBuildSelect(b, in, x, pad, ""));
+    src = LLVMBuildNSWAdd(b, src, LLVMBuildNSWMul(b, ih, cg_i64(cg, p->Wd), ""), "");
+    LLVMValueRef to = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, cg_i64(cg, p->PW), cg_i64(cg, p->Cp), ""), c, "");
+    LLVMValueRef iw = cg_for_begin(cg, &lw, cg_i64(cg, 0), cg_i64(cg, p->Wd < p->Wp - p->PW ? p->Wd : p->Wp - p->PW),
+                                   cg_i64(cg, 1), "iw");
+    LLVMValueRef x = cg_load(cg, p->ta, m->A, LLVMBuildNSWAdd(b, src, iw, ""));
+    cg_store(cg, m->tam, dst, LLVMBuildNSWAdd(b, to, LLVMBuildNSWMul(b, iw, cg_i64(cg, p->Cp), ""), ""), x);
+    lw.no_vectorize = true;
     cg_for_end(cg, &lw);
     cg_for_end(cg, &lc);
+    cg_if_end(cg, &inside);
 }
 
 /* Conv: the parallel index runs over output rows (n, oh); each packs the

@@ -19,6 +19,7 @@ LLVMValueRef cg_for_begin(Cg *cg, CgLoop *l, LLVMValueRef lo, LLVMValueRef hi, L
     l->exit = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, buf);
     l->step = step;
     l->no_unroll = false;
+    l->no_vectorize = false;
     LLVMBuildBr(cg->b, l->header);
     LLVMPositionBuilderAtEnd(cg->b, l->header);
     l->iv = LLVMBuildPhi(cg->b, cg->i64, name);
@@ -29,14 +30,17 @@ LLVMValueRef cg_for_begin(Cg *cg, CgLoop *l, LLVMValueRef lo, LLVMValueRef hi, L
     return l->iv;
 }
 
-/* !llvm.loop !{self, !{"llvm.loop.unroll.disable"}} on a loop's latch. */
-static void set_no_unroll(Cg *cg, LLVMValueRef br)
+/* !llvm.loop !{self, !{"llvm.loop.unroll.disable"}[,
+ * !{"llvm.loop.vectorize.enable", i1 false}]} on a loop's latch. */
+static void set_loop_hints(Cg *cg, LLVMValueRef br, bool no_vectorize)
 {
-    static const char key[] = "llvm.loop.unroll.disable";
+    static const char key[] = "llvm.loop.unroll.disable", vkey[] = "llvm.loop.vectorize.enable";
     LLVMMetadataRef tmp = LLVMTemporaryMDNode(cg->ctx, NULL, 0);
     LLVMMetadataRef s = LLVMMDStringInContext2(cg->ctx, key, sizeof key - 1);
-    LLVMMetadataRef ops[2] = {tmp, LLVMMDNodeInContext2(cg->ctx, &s, 1)};
-    LLVMMetadataRef loop = LLVMMDNodeInContext2(cg->ctx, ops, 2);
+    LLVMMetadataRef v[2] = {LLVMMDStringInContext2(cg->ctx, vkey, sizeof vkey - 1),
+                            LLVMValueAsMetadata(LLVMConstInt(LLVMInt1TypeInContext(cg->ctx), 0, 0))};
+    LLVMMetadataRef ops[3] = {tmp, LLVMMDNodeInContext2(cg->ctx, &s, 1), LLVMMDNodeInContext2(cg->ctx, v, 2)};
+    LLVMMetadataRef loop = LLVMMDNodeInContext2(cg->ctx, ops, no_vectorize ? 3 : 2);
     LLVMMetadataReplaceAllUsesWith(tmp, loop);
     LLVMSetMetadata(br, LLVMGetMDKindIDInContext(cg->ctx, "llvm.loop", 9), LLVMMetadataAsValue(cg->ctx, loop));
 }
@@ -46,8 +50,8 @@ void cg_for_end(Cg *cg, CgLoop *l)
     LLVMValueRef next = LLVMBuildNSWAdd(cg->b, l->iv, l->step, "");
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(cg->b);
     LLVMValueRef br = LLVMBuildBr(cg->b, l->header);
-    if (l->no_unroll)
-        set_no_unroll(cg, br);
+    if (l->no_unroll || l->no_vectorize)
+        set_loop_hints(cg, br, l->no_vectorize);
     LLVMAddIncoming(l->iv, &next, &latch, 1);
     LLVMPositionBuilderAtEnd(cg->b, l->exit);
 }
