@@ -156,6 +156,54 @@ static void pool_one(Cg *cg, const Node *n, const PoolDesc *p, LLVMValueRef plan
         cg_store(cg, DT_I64, IDX, yi, ai);
 }
 
+/* Whether every window of p lies inside the input (no padding reached),
+ * with at most 27 positions: the unrolled form below. */
+static bool windows_inside(const PoolDesc *p)
+{
+    int64_t taps = 1;
+    for (int d = 0; d < 3; d++) {
+        if (p->P[d] != 0 || (p->O[d] - 1) * p->S[d] + (p->K[d] - 1) * p->D[d] >= p->I[d])
+            return false;
+        taps *= p->K[d];
+    }
+    return taps <= 27;
+}
+
+/* Float MaxPool without indices whose windows lie inside: the taps
+ * unrolled, no bounds checks (the ow loop vectorizes). The same result as
+ * pool_one: NaNs skipped, the first non-NaN value taken, then only a
+ * strictly greater one; only NaNs give a NaN. */
+static void maxpool_inside(Cg *cg, const Node *n, const PoolDesc *p, LLVMValueRef plane, LLVMValueRef o[3],
+                           LLVMValueRef yi)
+{
+    LLVMBuilderRef b = cg->b;
+    DType dt = n->in[0]->dtype;
+    LLVMValueRef xbase = LLVMBuildNSWMul(b, plane, cg_i64(cg, p->I[0] * p->I[1] * p->I[2]), "");
+    LLVMValueRef a = NULL;
+    for (int64_t j0 = 0; j0 < p->K[0]; j0++)
+        for (int64_t j1 = 0; j1 < p->K[1]; j1++)
+            for (int64_t j2 = 0; j2 < p->K[2]; j2++) {
+                LLVMValueRef pos[3];
+                int64_t j[3] = {j0, j1, j2};
+                for (int d = 0; d < 3; d++)
+                    pos[d] = coord(cg, p, d, o[d], cg_i64(cg, j[d]));
+                LLVMValueRef flat = LLVMBuildNSWAdd(
+                    b, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, pos[0], cg_i64(cg, p->I[1]), ""), pos[1], ""),
+                                       cg_i64(cg, p->I[2]), ""),
+                    pos[2], "");
+                LLVMValueRef x = cg_load(cg, dt, cg->arg[0], LLVMBuildNSWAdd(b, xbase, flat, ""));
+                if (!a) {
+                    a = x;
+                    continue;
+                }
+                LLVMValueRef take = LLVMBuildOr(b, LLVMBuildFCmp(b, LLVMRealOGT, x, a, ""),
+                                                LLVMBuildAnd(b, LLVMBuildFCmp(b, LLVMRealUNO, a, a, ""),
+                                                             LLVMBuildFCmp(b, LLVMRealORD, x, x, ""), ""), "");
+                a = LLVMBuildSelect(b, take, x, a, "");
+            }
+    cg_store(cg, dt, cg->arg[1], yi, a);
+}
+
 bool cg_k_pool(Cg *cg, const Node *n)
 {
     PoolDesc p;
@@ -187,7 +235,12 @@ bool cg_k_pool(Cg *cg, const Node *n)
                                            cg_i64(cg, p.O[2]), ""),
                         o[2], ""),
         "");
-    pool_one(cg, n, &p, plane, o, yi);
+    bool fast = n->op == OP_MAXPOOL && !(n->nout > 1 && n->out[1]) && dtype_is_float(n->in[0]->dtype) &&
+                windows_inside(&p);
+    if (fast)
+        maxpool_inside(cg, n, &p, plane, o, yi);
+    else
+        pool_one(cg, n, &p, plane, o, yi);
     cg_for_end(cg, &l2);
     cg_for_end(cg, &l1);
     cg_for_end(cg, &l0);
