@@ -159,9 +159,9 @@ QkrtPool *qkrt_pool_new(int nthreads)
     atomic_init(&p->apending, 0);
     atomic_init(&p->astop, 0);
     const char *e = getenv("QKRT_SPIN_US");
-    char *end;
-    long us = e ? strtol(e, &end, 10) : SPIN_US_DEFAULT;
-    p->spin_ns = (e && (*end || us < 0 || us > 1000000) ? SPIN_US_DEFAULT : us) * 1000;
+    char *end = NULL;
+    long us = e && *e ? strtol(e, &end, 10) : SPIN_US_DEFAULT;
+    p->spin_ns = (end && (*end || us < 0 || us > 1000000) ? SPIN_US_DEFAULT : us) * 1000;
     for (int i = 0; i < nthreads - 1; i++) {
         if (pthread_create(&p->workers[i], NULL, worker, p)) {
             qkrt_pool_free(p); /* joins the ones started */
