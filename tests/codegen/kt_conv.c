@@ -157,6 +157,33 @@ static void shared_kernels(void)
     kt_text_free(&m);
 }
 
+/* fp16 storage (f32 accumulation) through the microkernels of k_mm.c: a
+ * convolution of 16 channels with bias and ReLU, and a Gemm over 4096+
+ * weights, with the batch; one layer each, so that every output is one
+ * f32 sum rounded to f16 (within an ulp of the interpreter's exact one). */
+static void f16_layers(void)
+{
+    /* (the text syntax has no float16 values: the weights are cast, and
+     * the casts folded into f16 constants) */
+    KtText m = {0};
+    kt_header(&m, 13);
+    kt_printf(&m, "f16c (float16[N,16,7,9] x) => (float16[] y)\n<");
+    kt_init_values(&m, "float", "w", 4, (int64_t[]){24, 16, 3, 3}, false);
+    kt_printf(&m, ", ");
+    kt_init_values(&m, "float", "b", 1, (int64_t[]){24}, false);
+    kt_printf(&m, ">\n{\n  wh = Cast<to = 10>(w)\n  bh = Cast<to = 10>(b)\n"
+                  "  c = Conv<pads = [1, 1, 1, 1]>(x, wh, bh)\n  y = Relu(c)\n}\n");
+    KtOpts o = {.arm = true};
+    kt_case("f16_conv_bias_relu", &o, m.s);
+    kt_text_free(&m);
+    kt_header(&m, 13);
+    kt_printf(&m, "f16g (float16[N,130] x) => (float16[] y)\n<");
+    kt_init_values(&m, "float", "fc", 2, (int64_t[]){40, 130}, false);
+    kt_printf(&m, ">\n{\n  fh = Cast<to = 10>(fc)\n  y = Gemm<transB = 1>(x, fh)\n}\n");
+    kt_case("f16_gemm_tb", &o, m.s);
+    kt_text_free(&m);
+}
+
 /* A small network: the kernels one after another over the planned
  * workspace, with the batch. */
 static void mini_cnn(void)
@@ -298,4 +325,5 @@ void kt_conv(void)
     mini_cnn();
     shared_kernels();
     conv_sweep(24);
+    f16_layers();
 }
