@@ -187,6 +187,12 @@ LLVMValueRef cg_quantize(Cg *cg, LLVMValueRef x, LLVMValueRef s, LLVMValueRef zp
 /* Requantization: sat(rne(f64(acc) * f64(m)) + zp) as an i32 in the range
  * of t; acc i32, m f32 (already f32(f32(a_s*b_s)/y_s)), zp i32. */
 LLVMValueRef cg_requant(Cg *cg, LLVMValueRef acc, LLVMValueRef m, LLVMValueRef zp, DType t);
+/* An 8/16-bit integer of type t as i32 (zero- or sign-extended). */
+LLVMValueRef cg_widen_i32(Cg *cg, DType t, LLVMValueRef v);
+/* A quantization parameter of node input i at element idx (0 when the input
+ * holds one value): a scale as f32, a zero point widened to i32; 1.0 or 0
+ * when the input is absent. */
+LLVMValueRef cg_qparam(Cg *cg, const Node *n, int i, LLVMValueRef idx, bool scale);
 /* Store MatMulInteger/ConvInteger's result for column (output channel) col
  * at Y[yi]: the i32 sum, or with the dequantizing epilogue (in[4] bias,
  * in[5] scale) act(f32(acc + bias[col]) * scale[col]) as f32. */

@@ -244,26 +244,6 @@ bool cg_k_gemm(Cg *cg, const Node *n)
 
 /* ---- integer matrix products -------------------------------------------- */
 
-/* A quantization parameter (scale f32, zero point i32) of input i at
- * element idx (0 for a per-tensor one); def when the input is absent. */
-static LLVMValueRef qparam(Cg *cg, const Node *n, int i, LLVMValueRef idx, bool scale)
-{
-    const Value *v = i < n->nin ? n->in[i] : NULL;
-    if (!v)
-        return scale ? cg_f32(cg, 1.0f) : cg_i32(cg, 0);
-    if (shape_numel(&v->shape) == 1)
-        idx = cg_i64(cg, 0);
-    LLVMValueRef x = cg_load(cg, v->dtype, cg->arg[i], idx);
-    if (scale)
-        return x;
-    return dtype_is_unsigned_int(v->dtype) ? LLVMBuildZExt(cg->b, x, cg->i32, "") : LLVMBuildSExt(cg->b, x, cg->i32, "");
-}
-
-static LLVMValueRef widen(Cg *cg, DType t, LLVMValueRef v)
-{
-    return dtype_is_unsigned_int(t) ? LLVMBuildZExt(cg->b, v, cg->i32, "") : LLVMBuildSExt(cg->b, v, cg->i32, "");
-}
-
 /* Constant 2-D B read column-wise: a copy as [N][K] so the dot product
  * over k is unit-stride (CPU). */
 static void pack_bt(Cg *cg, const Node *n, int ib, GemmDesc *g)
@@ -311,15 +291,15 @@ bool cg_k_qgemm(Cg *cg, const Node *n)
     LLVMValueRef ao, bo, co;
     batch_offsets(cg, &g, bi, &ao, &bo, &co);
     ao = LLVMBuildNSWAdd(b, ao, LLVMBuildNSWMul(b, m, cg_i64(cg, g.sam), ""), "");
-    LLVMValueRef azp = qparam(cg, n, iaz, m, false);
+    LLVMValueRef azp = cg_qparam(cg, n, iaz, m, false);
     LLVMValueRef col = gpu ? LLVMBuildURem(b, idx, N, "n") : cg_for_begin(cg, &ln, cg_i64(cg, 0), N, cg_i64(cg, 1), "n");
-    LLVMValueRef bzp = qparam(cg, n, ibz, col, false);
+    LLVMValueRef bzp = cg_qparam(cg, n, ibz, col, false);
     LLVMValueRef bcol = LLVMBuildNSWAdd(b, bo, LLVMBuildNSWMul(b, col, cg_i64(cg, g.sbn), ""), "");
     LLVMValueRef acc = cg_alloca(cg, cg->i32, "acc");
     LLVMBuildStore(b, cg_i32(cg, 0), acc);
     LLVMValueRef k = cg_for_begin(cg, &lk, cg_i64(cg, 0), cg_i64(cg, g.K), cg_i64(cg, 1), "k");
-    LLVMValueRef av = LLVMBuildSub(b, widen(cg, ta, cg_load(cg, ta, g.A, LLVMBuildNSWAdd(b, ao, LLVMBuildNSWMul(b, k, cg_i64(cg, g.sak), ""), ""))), azp, "");
-    LLVMValueRef bv = LLVMBuildSub(b, widen(cg, tb, cg_load(cg, tb, g.B, LLVMBuildNSWAdd(b, bcol, LLVMBuildNSWMul(b, k, cg_i64(cg, g.sbk), ""), ""))), bzp, "");
+    LLVMValueRef av = LLVMBuildSub(b, cg_widen_i32(cg, ta, cg_load(cg, ta, g.A, LLVMBuildNSWAdd(b, ao, LLVMBuildNSWMul(b, k, cg_i64(cg, g.sak), ""), ""))), azp, "");
+    LLVMValueRef bv = LLVMBuildSub(b, cg_widen_i32(cg, tb, cg_load(cg, tb, g.B, LLVMBuildNSWAdd(b, bcol, LLVMBuildNSWMul(b, k, cg_i64(cg, g.sbk), ""), ""))), bzp, "");
     LLVMBuildStore(b, LLVMBuildAdd(b, LLVMBuildLoad2(b, cg->i32, acc, ""), LLVMBuildMul(b, av, bv, ""), ""), acc);
     cg_for_end(cg, &lk);
     LLVMValueRef yi = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, r, N, ""), col, "");
@@ -329,9 +309,9 @@ bool cg_k_qgemm(Cg *cg, const Node *n)
     } else {
         if (n->nin > 8 && n->in[8]) /* the i32 bias, over the last dim */
             a = LLVMBuildAdd(b, a, cg_load(cg, DT_I32, cg->arg[8], col), "");
-        LLVMValueRef as = qparam(cg, n, 1, m, true), bs = qparam(cg, n, 4, col, true), ys = qparam(cg, n, 6, cg_i64(cg, 0), true);
+        LLVMValueRef as = cg_qparam(cg, n, 1, m, true), bs = cg_qparam(cg, n, 4, col, true), ys = cg_qparam(cg, n, 6, cg_i64(cg, 0), true);
         LLVMValueRef mult = LLVMBuildFDiv(b, LLVMBuildFMul(b, as, bs, ""), ys, "M");
-        LLVMValueRef yzp = qparam(cg, n, 7, cg_i64(cg, 0), false);
+        LLVMValueRef yzp = cg_qparam(cg, n, 7, cg_i64(cg, 0), false);
         LLVMValueRef q = cg_qact(cg, &n->a, cg_requant(cg, a, mult, yzp, ty), ys, yzp, ty);
         cg_store(cg, ty, g.Y, yi, LLVMBuildTrunc(b, q, cg_mem_type(cg, ty), ""));
     }

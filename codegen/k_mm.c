@@ -572,12 +572,6 @@ static void emit_tile(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef row, i
     tile_epilogue(cg, m, row, yb, mr, ncols);
 }
 
-/* An integer of type t as i32. */
-static LLVMValueRef widen32(Cg *cg, DType t, LLVMValueRef x)
-{
-    return dtype_is_unsigned_int(t) ? LLVMBuildZExt(cg->b, x, cg->i32, "") : LLVMBuildSExt(cg->b, x, cg->i32, "");
-}
-
 /* The epilogue of a tile: for each row and valid column, the float
  * epilogue (Gemm's of k_gemm.c, or a conv's bias and activation) or the
  * integer corrections and requantization, read from the tile buffer (a
@@ -592,13 +586,9 @@ static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef *y
         /* integer: this row's zero point and, when needed, its sum */
         LLVMValueRef za = NULL, rs = NULL;
         if (p->integer) {
-            const Value *az = n->nin > 2 ? n->in[2] : NULL;
-            if (az) {
-                LLVMValueRef idx = cg_i64(cg, 0);
-                if (numel_or_1(az) != 1) /* (GEMM: per row of a static M) */
-                    idx = LLVMBuildSRem(b, LLVMBuildNSWAdd(b, row, cg_i64(cg, i), ""), cg_i64(cg, p->M), "");
-                za = widen32(cg, az->dtype, cg_load(cg, az->dtype, cg->arg[2], idx));
-            }
+            if (n->nin > 2 && n->in[2]) /* (per row: GEMM with a static M) */
+                za = cg_qparam(cg, n, 2, LLVMBuildSRem(b, LLVMBuildNSWAdd(b, row, cg_i64(cg, i), ""),
+                                                       cg_i64(cg, p->M), ""), false);
             if (m->rowsum) { /* (GEMM only) */
                 LLVMValueRef r = LLVMBuildNSWAdd(b, row, cg_i64(cg, i), "r");
                 LLVMValueRef sum = cg_alloca(cg, cg->i32, "rowsum");
@@ -606,7 +596,7 @@ static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef *y
                 CgLoop lk;
                 LLVMValueRef k = cg_for_begin(cg, &lk, cg_i64(cg, 0), cg_i64(cg, p->K), cg_i64(cg, 1), "rk");
                 LLVMValueRef x = cg_load(cg, p->ta, m->A, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, r, cg_i64(cg, p->K), ""), k, ""));
-                LLVMBuildStore(b, LLVMBuildAdd(b, LLVMBuildLoad2(b, cg->i32, sum, ""), widen32(cg, p->ta, x), ""), sum);
+                LLVMBuildStore(b, LLVMBuildAdd(b, LLVMBuildLoad2(b, cg->i32, sum, ""), cg_widen_i32(cg, p->ta, x), ""), sum);
                 lk.no_unroll = true;
                 cg_for_end(cg, &lk);
                 rs = LLVMBuildLoad2(b, cg->i32, sum, "");
@@ -634,22 +624,15 @@ static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef *y
             if (za)
                 v = LLVMBuildAdd(b, v, LLVMBuildMul(b, za, cg_load(cg, DT_I32, m->c1, col), ""), "");
             if (rs) {
-                const Value *bz = n->in[ql ? 5 : 3];
-                LLVMValueRef zb = cg_load(cg, bz->dtype, cg->arg[ql ? 5 : 3], numel_or_1(bz) == 1 ? cg_i64(cg, 0) : col);
-                v = LLVMBuildSub(b, v, LLVMBuildMul(b, widen32(cg, bz->dtype, zb), rs, ""), "");
+                v = LLVMBuildSub(b, v, LLVMBuildMul(b, cg_qparam(cg, n, ql ? 5 : 3, col, false), rs, ""), "");
             }
             if (!ql) {
                 cg_int_out(cg, n, v, col, m->Y, yi);
             } else {
                 if (n->nin > 8 && n->in[8]) /* the i32 bias */
                     v = LLVMBuildAdd(b, v, cg_load(cg, DT_I32, cg->arg[8], col), "");
-                const Value *bs = n->in[4];
-                LLVMValueRef as = cg_load(cg, DT_F32, cg->arg[1], cg_i64(cg, 0));
-                LLVMValueRef bsv = cg_load(cg, DT_F32, cg->arg[4], numel_or_1(bs) == 1 ? cg_i64(cg, 0) : col);
-                LLVMValueRef ys = cg_load(cg, DT_F32, cg->arg[6], cg_i64(cg, 0));
-                LLVMValueRef yz = cg_i32(cg, 0);
-                if (n->nin > 7 && n->in[7])
-                    yz = widen32(cg, n->in[7]->dtype, cg_load(cg, n->in[7]->dtype, cg->arg[7], cg_i64(cg, 0)));
+                LLVMValueRef as = cg_qparam(cg, n, 1, cg_i64(cg, 0), true), bsv = cg_qparam(cg, n, 4, col, true);
+                LLVMValueRef ys = cg_qparam(cg, n, 6, cg_i64(cg, 0), true), yz = cg_qparam(cg, n, 7, cg_i64(cg, 0), false);
                 LLVMValueRef mult = LLVMBuildFDiv(b, LLVMBuildFMul(b, as, bsv, ""), ys, "M");
                 LLVMValueRef q = cg_qact(cg, &n->a, cg_requant(cg, v, mult, yz, p->ty), ys, yz, p->ty);
                 cg_store(cg, p->ty, m->Y, yi, LLVMBuildTrunc(b, q, cg_mem_type(cg, p->ty), ""));

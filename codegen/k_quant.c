@@ -26,13 +26,12 @@ static Shape param_shape(const Value *p, const Shape *xs, int64_t axis)
     return s;
 }
 
-static LLVMValueRef widen(Cg *cg, DType t, LLVMValueRef v)
+LLVMValueRef cg_widen_i32(Cg *cg, DType t, LLVMValueRef v)
 {
     return dtype_is_unsigned_int(t) ? LLVMBuildZExt(cg->b, v, cg->i32, "") : LLVMBuildSExt(cg->b, v, cg->i32, "");
 }
 
-/* Parameter i at element idx (0 when per tensor); def when absent. */
-static LLVMValueRef param(Cg *cg, const Node *n, int i, LLVMValueRef idx, bool scale)
+LLVMValueRef cg_qparam(Cg *cg, const Node *n, int i, LLVMValueRef idx, bool scale)
 {
     const Value *v = i < n->nin ? n->in[i] : NULL;
     if (!v)
@@ -40,7 +39,7 @@ static LLVMValueRef param(Cg *cg, const Node *n, int i, LLVMValueRef idx, bool s
     if (shape_numel(&v->shape) == 1)
         idx = cg_i64(cg, 0);
     LLVMValueRef x = cg_load(cg, v->dtype, cg->arg[i], idx);
-    return scale ? x : widen(cg, v->dtype, x);
+    return scale ? x : cg_widen_i32(cg, v->dtype, x);
 }
 
 /* ---- QuantizeLinear / DequantizeLinear --------------------------------- */
@@ -57,7 +56,7 @@ static void qdq_body(Cg *cg, void *vctx, LLVMValueRef *off)
     LLVMBuilderRef b = cg->b;
     LLVMValueRef x = cg_load(cg, c->tx, cg->arg[0], off[1]);
     LLVMValueRef s = cg_load(cg, DT_F32, cg->arg[1], off[2]);
-    LLVMValueRef zp = c->has_zp ? widen(cg, c->tz, cg_load(cg, c->tz, cg->arg[2], off[3])) : cg_i32(cg, 0);
+    LLVMValueRef zp = c->has_zp ? cg_widen_i32(cg, c->tz, cg_load(cg, c->tz, cg->arg[2], off[3])) : cg_i32(cg, 0);
     LLVMValueRef y = cg->arg[c->n->nin];
     if (c->n->op == OP_QUANTIZE) {
         if (LLVMTypeOf(x) == cg->f64) /* the division is an f32 one */
@@ -67,7 +66,7 @@ static void qdq_body(Cg *cg, void *vctx, LLVMValueRef *off)
         return;
     }
     /* (f32)(x - zp) * s; i32 inputs subtract in 64 bits */
-    LLVMValueRef xi = c->tx == DT_I32 ? LLVMBuildSExt(b, x, cg->i64, "") : widen(cg, c->tx, x);
+    LLVMValueRef xi = c->tx == DT_I32 ? LLVMBuildSExt(b, x, cg->i64, "") : cg_widen_i32(cg, c->tx, x);
     LLVMValueRef zi = c->tx == DT_I32 ? LLVMBuildSExt(b, zp, cg->i64, "") : zp;
     LLVMValueRef v = LLVMBuildSIToFP(b, LLVMBuildSub(b, xi, zi, ""), cg->f32, "");
     cg_store(cg, DT_F32, y, off[0], LLVMBuildFMul(b, v, s, ""));
@@ -163,9 +162,9 @@ static void qconv_store(Cg *cg, const Node *n, const QConv *c, LLVMValueRef acc,
     }
     if (n->nin > 8 && n->in[8])
         acc = LLVMBuildAdd(b, acc, cg_load(cg, DT_I32, cg->arg[8], m), "");
-    LLVMValueRef xs = param(cg, n, 1, m, true), ws = param(cg, n, 4, m, true), ys = param(cg, n, 6, m, true);
+    LLVMValueRef xs = cg_qparam(cg, n, 1, m, true), ws = cg_qparam(cg, n, 4, m, true), ys = cg_qparam(cg, n, 6, m, true);
     LLVMValueRef mult = LLVMBuildFDiv(b, LLVMBuildFMul(b, xs, ws, ""), ys, "M");
-    LLVMValueRef yzp = param(cg, n, 7, cg_i64(cg, 0), false);
+    LLVMValueRef yzp = cg_qparam(cg, n, 7, cg_i64(cg, 0), false);
     LLVMValueRef q = cg_qact(cg, &n->a, cg_requant(cg, acc, mult, yzp, c->ty), ys, yzp, c->ty);
     cg_store(cg, c->ty, Y, yi, LLVMBuildTrunc(b, q, cg_mem_type(cg, c->ty), ""));
 }
@@ -179,7 +178,7 @@ static void qconv_one(Cg *cg, const Node *n, const QConv *c, LLVMValueRef nn, LL
     LLVMValueRef X = cg->arg[c->ix], W = cg->arg[c->iw];
     int64_t iplane = c->I[0] * c->I[1] * c->I[2], taps = c->K[0] * c->K[1] * c->K[2];
     LLVMValueRef g = LLVMBuildUDiv(b, m, cg_i64(cg, c->Mg), "g");
-    LLVMValueRef xzp = param(cg, n, c->ixz, cg_i64(cg, 0), false), wzp = param(cg, n, c->iwz, m, false);
+    LLVMValueRef xzp = cg_qparam(cg, n, c->ixz, cg_i64(cg, 0), false), wzp = cg_qparam(cg, n, c->iwz, m, false);
     LLVMValueRef acc = cg_alloca(cg, cg->i32, "acc");
     LLVMBuildStore(b, cg_i32(cg, 0), acc);
     CgLoop lc, lk[3];
@@ -198,8 +197,8 @@ static void qconv_one(Cg *cg, const Node *n, const QConv *c, LLVMValueRef nn, LL
     cg_if_begin(cg, &cond, inside); /* padded positions add (x_zp - x_zp) * w = 0 */
     LLVMValueRef xi = LLVMBuildNSWAdd(b, xbase, mul_add(cg, mul_add(cg, p[0], c->I[1], p[1]), c->I[2], p[2]), "");
     LLVMValueRef wi = LLVMBuildNSWAdd(b, wbase, mul_add(cg, mul_add(cg, k[0], c->K[1], k[1]), c->K[2], k[2]), "");
-    LLVMValueRef xv = LLVMBuildSub(b, widen(cg, c->tx, cg_load(cg, c->tx, X, xi)), xzp, "");
-    LLVMValueRef wv = LLVMBuildSub(b, widen(cg, c->tw, cg_load(cg, c->tw, W, wi)), wzp, "");
+    LLVMValueRef xv = LLVMBuildSub(b, cg_widen_i32(cg, c->tx, cg_load(cg, c->tx, X, xi)), xzp, "");
+    LLVMValueRef wv = LLVMBuildSub(b, cg_widen_i32(cg, c->tw, cg_load(cg, c->tw, W, wi)), wzp, "");
     LLVMBuildStore(b, LLVMBuildAdd(b, LLVMBuildLoad2(b, cg->i32, acc, ""), LLVMBuildMul(b, xv, wv, ""), ""), acc);
     cg_if_end(cg, &cond);
     for (int dd = 2; dd >= 0; dd--)
@@ -263,7 +262,7 @@ static void qconv_channels(Cg *cg, const Node *n, const QConv *c, LLVMValueRef W
     int64_t taps = c->K[0] * c->K[1] * c->K[2], iplane = c->I[0] * c->I[1] * c->I[2];
     int64_t oplane = c->O[0] * c->O[1] * c->O[2], rows = c->O[0] * c->O[1];
     LLVMValueRef acc = cg_alloca(cg, LLVMArrayType2(cg->i32, (uint64_t)c->Mg), "acc");
-    LLVMValueRef xzp = param(cg, n, c->ixz, cg_i64(cg, 0), false);
+    LLVMValueRef xzp = cg_qparam(cg, n, c->ixz, cg_i64(cg, 0), false);
     CgLoop par, lg, low, lm, lc, lk[3], lm2, lm3;
     LLVMValueRef r = cg_par_begin(cg, &par, c->batch ? 0 : c->N_static * rows, c->batch ? rows : 0);
     LLVMValueRef nn = LLVMBuildUDiv(b, r, cg_i64(cg, rows), "n"), rr = LLVMBuildURem(b, r, cg_i64(cg, rows), "");
@@ -288,7 +287,7 @@ static void qconv_channels(Cg *cg, const Node *n, const QConv *c, LLVMValueRef W
     /* a clamped (always valid) address, then the value or 0 in the padding */
     LLVMValueRef xi = LLVMBuildNSWAdd(b, xbase, mul_add(cg, mul_add(cg, p[0], c->I[1], p[1]), c->I[2], p[2]), "");
     xi = LLVMBuildSelect(b, inside, xi, xbase, "");
-    LLVMValueRef xv = LLVMBuildSub(b, widen(cg, c->tx, cg_load(cg, c->tx, X, xi)), xzp, "");
+    LLVMValueRef xv = LLVMBuildSub(b, cg_widen_i32(cg, c->tx, cg_load(cg, c->tx, X, xi)), xzp, "");
     xv = LLVMBuildSelect(b, inside, xv, cg_i32(cg, 0), "x");
     LLVMValueRef tap = mul_add(cg, mul_add(cg, k[0], c->K[1], k[1]), c->K[2], k[2]);
     LLVMValueRef wp = cg_gep(cg, pt, WP, LLVMBuildNSWMul(b, mul_add(cg, mul_add(cg, g, c->Cg, ci), taps, tap), cg_i64(cg, c->Mg), ""));
@@ -350,8 +349,8 @@ static void qadd_body(Cg *cg, void *vctx, LLVMValueRef *off)
 {
     QAddCtx *c = vctx;
     LLVMBuilderRef b = cg->b;
-    LLVMValueRef a = LLVMBuildSub(b, widen(cg, c->t, cg_load(cg, c->t, cg->arg[0], off[1])), c->azp, "");
-    LLVMValueRef bb = LLVMBuildSub(b, widen(cg, c->t, cg_load(cg, c->t, cg->arg[3], off[2])), c->bzp, "");
+    LLVMValueRef a = LLVMBuildSub(b, cg_widen_i32(cg, c->t, cg_load(cg, c->t, cg->arg[0], off[1])), c->azp, "");
+    LLVMValueRef bb = LLVMBuildSub(b, cg_widen_i32(cg, c->t, cg_load(cg, c->t, cg->arg[3], off[2])), c->bzp, "");
     LLVMValueRef va = LLVMBuildFMul(b, LLVMBuildSIToFP(b, a, cg->f32, ""), c->ra, "");
     LLVMValueRef vb = LLVMBuildFMul(b, LLVMBuildSIToFP(b, bb, cg->f32, ""), c->rb, "");
     LLVMValueRef v = cg_rne(cg, LLVMBuildFAdd(b, va, vb, ""));
@@ -375,9 +374,9 @@ bool cg_k_qadd(Cg *cg, const Node *n)
     LLVMValueRef z = cg_i64(cg, 0);
     QAddCtx c = {n, n->out[0]->dtype};
     /* the parameters are scalars: read once, before the loop */
-    LLVMValueRef as = param(cg, n, 1, z, true), bs = param(cg, n, 4, z, true);
-    c.ys = param(cg, n, 6, z, true);
-    c.azp = param(cg, n, 2, z, false), c.bzp = param(cg, n, 5, z, false), c.yzp = param(cg, n, 7, z, false);
+    LLVMValueRef as = cg_qparam(cg, n, 1, z, true), bs = cg_qparam(cg, n, 4, z, true);
+    c.ys = cg_qparam(cg, n, 6, z, true);
+    c.azp = cg_qparam(cg, n, 2, z, false), c.bzp = cg_qparam(cg, n, 5, z, false), c.yzp = cg_qparam(cg, n, 7, z, false);
     c.ra = LLVMBuildFDiv(b, as, c.ys, "ra");
     c.rb = LLVMBuildFDiv(b, bs, c.ys, "rb");
     Nest ns;
@@ -404,13 +403,13 @@ bool cg_k_qgap(Cg *cg, const Node *n)
     LLVMValueRef z = cg_i64(cg, 0);
     CgLoop par, l;
     LLVMValueRef plane = cg_par_begin(cg, &par, batch ? 0 : planes, batch ? xs->d[1] : 0);
-    LLVMValueRef xzp = param(cg, n, 2, z, false), yzp = param(cg, n, 4, z, false);
-    LLVMValueRef xsc = param(cg, n, 1, z, true), ysc = param(cg, n, 3, z, true);
+    LLVMValueRef xzp = cg_qparam(cg, n, 2, z, false), yzp = cg_qparam(cg, n, 4, z, false);
+    LLVMValueRef xsc = cg_qparam(cg, n, 1, z, true), ysc = cg_qparam(cg, n, 3, z, true);
     LLVMValueRef acc = cg_alloca(cg, cg->i32, "acc");
     LLVMBuildStore(b, cg_i32(cg, 0), acc);
     LLVMValueRef base = LLVMBuildNSWMul(b, plane, cg_i64(cg, size), "");
     LLVMValueRef i = cg_for_begin(cg, &l, cg_i64(cg, 0), cg_i64(cg, size), cg_i64(cg, 1), "i");
-    LLVMValueRef x = LLVMBuildSub(b, widen(cg, t, cg_load(cg, t, cg->arg[0], LLVMBuildNSWAdd(b, base, i, ""))), xzp, "");
+    LLVMValueRef x = LLVMBuildSub(b, cg_widen_i32(cg, t, cg_load(cg, t, cg->arg[0], LLVMBuildNSWAdd(b, base, i, ""))), xzp, "");
     LLVMBuildStore(b, LLVMBuildAdd(b, LLVMBuildLoad2(b, cg->i32, acc, ""), x, ""), acc);
     cg_for_end(cg, &l);
     /* M = f32(f32(x_s / y_s) / f32(n)) */

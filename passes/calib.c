@@ -18,12 +18,18 @@
 #include <string.h>
 
 /* Out of memory is fatal here as in the arena (ir/arena.h). */
-static void *xrealloc(void *p, size_t n)
+void *calib_xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
     if (!q)
         abort();
     return q;
+}
+
+char *calib_xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(calib_xrealloc(NULL, n), s, n);
 }
 
 /* ---- bins ---- */
@@ -127,7 +133,7 @@ static void reserve(CalibStats *s, int32_t n)
     int32_t cap = s->cap ? s->cap : 16;
     while (cap < n)
         cap *= 2;
-    s->bins = xrealloc(s->bins, (size_t)cap * sizeof *s->bins);
+    s->bins = calib_xrealloc(s->bins, (size_t)cap * sizeof *s->bins);
     s->cap = cap;
 }
 
@@ -158,7 +164,7 @@ static void bins_merge(CalibStats *s, const CalibBin *b, int32_t nb)
     if (nb == 0)
         return;
     int32_t cap = s->nbins + nb;
-    CalibBin *out = xrealloc(NULL, (size_t)cap * sizeof *out);
+    CalibBin *out = calib_xrealloc(NULL, (size_t)cap * sizeof *out);
     int32_t i = 0, j = 0, k = 0;
     while (i < s->nbins || j < nb) {
         if (j == nb || (i < s->nbins && s->bins[i].key < b[j].key))
@@ -213,7 +219,7 @@ void calib_stats_add(CalibStats *s, const float *x, int64_t n)
     }
     if (dense) {
         int32_t nb = 0;
-        CalibBin *b = xrealloc(NULL, CALIB_KEY_LIMIT * sizeof *b);
+        CalibBin *b = calib_xrealloc(NULL, CALIB_KEY_LIMIT * sizeof *b);
         for (int key = 0; key < CALIB_KEY_LIMIT; key++)
             if (dense[key])
                 b[nb++] = (CalibBin){(uint16_t)key, dense[key]};
@@ -238,8 +244,8 @@ static void chan_merge(CalibStats *dst, const CalibStats *src)
         chan_drop(dst);
         if (src->nchan > 0) {
             size_t n = (size_t)src->nchan;
-            dst->chan_count = xrealloc(NULL, n * sizeof *dst->chan_count);
-            dst->chan_sum = xrealloc(NULL, n * sizeof *dst->chan_sum);
+            dst->chan_count = calib_xrealloc(NULL, n * sizeof *dst->chan_count);
+            dst->chan_sum = calib_xrealloc(NULL, n * sizeof *dst->chan_sum);
             memcpy(dst->chan_count, src->chan_count, n * sizeof *dst->chan_count);
             memcpy(dst->chan_sum, src->chan_sum, n * sizeof *dst->chan_sum);
             dst->nchan = src->nchan;
@@ -396,7 +402,7 @@ static void side_build(Side *sd, const CalibStats *s, int sign)
 {
     memset(sd, 0, sizeof *sd);
     size_t cap = (size_t)s->nbins + 1;
-    double *mem = xrealloc(NULL, 6 * (cap + 1) * sizeof *mem);
+    double *mem = calib_xrealloc(NULL, 6 * (cap + 1) * sizeof *mem);
     sd->a = mem, sd->b = sd->a + cap, sd->c = sd->b + cap;
     sd->s0 = sd->c + cap, sd->s1 = sd->s0 + cap + 1, sd->s2 = sd->s1 + cap + 1;
     int32_t neg = 0; /* bins [0, neg) hold negative values */
@@ -534,7 +540,7 @@ static double kl_threshold(const Side *sd)
     if (sd->n == 0 || !(amax > 0))
         return 0;
     static_assert(KL_BINS % KL_LEVELS == 0, "levels divide bins");
-    double *h = xrealloc(NULL, 4 * (KL_BINS + 1) * sizeof *h);
+    double *h = calib_xrealloc(NULL, 4 * (KL_BINS + 1) * sizeof *h);
     double *H = h + KL_BINS + 1, *HL = H + KL_BINS + 1, *NZ = HL + KL_BINS + 1;
     memset(h, 0, (KL_BINS + 1) * sizeof *h);
     double w = amax / KL_BINS;
@@ -648,7 +654,7 @@ static double mse_argmin(const Side *sd, MseFn f, const MseCtx *c)
 {
     if (sd->n == 0)
         return 0;
-    double *pt = xrealloc(NULL, (2 * (size_t)sd->n + 1) * sizeof *pt);
+    double *pt = calib_xrealloc(NULL, (2 * (size_t)sd->n + 1) * sizeof *pt);
     int np = 0;
     pt[np++] = 0;
     for (int k = 0; k < sd->n; k++)

@@ -38,6 +38,10 @@
 
 #include "ir/diag.h"
 
+/* realloc and strdup that abort when memory runs out (calib.c) */
+void *calib_xrealloc(void *p, size_t n);
+char *calib_xstrdup(const char *s);
+
 /* ---- exact sums (calib_exact.c) ----
  *
  * A sum of float32 values kept exactly, as a fixed-point integer in units of

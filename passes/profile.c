@@ -13,27 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q)
-        abort();
-    return q;
-}
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    return memcpy(xrealloc(NULL, n), s, n);
-}
-
 /* ---- the profile in memory ---- */
 
 void profile_init(CalibProfile *p, const char *model, const char *model_hash)
 {
     memset(p, 0, sizeof *p);
-    p->model = xstrdup(model ? model : "");
-    p->model_hash = xstrdup(model_hash ? model_hash : "");
+    p->model = calib_xstrdup(model ? model : "");
+    p->model_hash = calib_xstrdup(model_hash ? model_hash : "");
 }
 
 void profile_free(CalibProfile *p)
@@ -84,11 +70,11 @@ CalibStats *profile_tensor(CalibProfile *p, const char *name)
         return &p->tensors[i].stats;
     if (p->ntensors == p->cap) {
         p->cap = p->cap ? 2 * p->cap : 16;
-        p->tensors = xrealloc(p->tensors, (size_t)p->cap * sizeof *p->tensors);
+        p->tensors = calib_xrealloc(p->tensors, (size_t)p->cap * sizeof *p->tensors);
     }
     memmove(p->tensors + i + 1, p->tensors + i, (size_t)(p->ntensors - i) * sizeof *p->tensors);
     p->ntensors++;
-    p->tensors[i].name = xstrdup(name);
+    p->tensors[i].name = calib_xstrdup(name);
     calib_stats_init(&p->tensors[i].stats);
     return &p->tensors[i].stats;
 }
@@ -226,7 +212,7 @@ bool profile_write(const CalibProfile *p, const char *path, Diag *d)
             return diag_error(d, loc_file(path), "tensor '%s': inconsistent statistics (%s)", p->tensors[i].name, why);
     }
     size_t n = strlen(path);
-    char *tmp = xrealloc(NULL, n + 5);
+    char *tmp = calib_xrealloc(NULL, n + 5);
     memcpy(tmp, path, n);
     memcpy(tmp + n, ".tmp", 5);
     FILE *f = fopen(tmp, "w");

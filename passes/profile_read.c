@@ -21,20 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q)
-        abort();
-    return q;
-}
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    return memcpy(xrealloc(NULL, n), s, n);
-}
-
 /* ---- reading ---- */
 
 typedef struct Reader {
@@ -118,7 +104,7 @@ static bool read_string(Reader *r, char **out, const char *what)
         return rd_error(r, r->i, "expected %s (a string), found %s", what, found(r, buf, sizeof buf));
     }
     size_t start = r->i++;
-    char *b = xrealloc(NULL, 64);
+    char *b = calib_xrealloc(NULL, 64);
     size_t len = 0, cap = 64;
     for (;;) {
         if (r->i >= r->n) {
@@ -182,7 +168,7 @@ static bool read_string(Reader *r, char **out, const char *what)
             r->i += l;
         }
         if (len + k + 1 > cap)
-            b = xrealloc(b, cap *= 2);
+            b = calib_xrealloc(b, cap *= 2);
         memcpy(b + len, enc, k);
         len += k;
     }
@@ -264,7 +250,7 @@ static bool read_float(Reader *r, double *v, const char *what)
     if (!read_number(r, &start, &integer, what))
         return false;
     size_t len = r->i - start;
-    char *tmp = xrealloc(NULL, len + 1);
+    char *tmp = calib_xrealloc(NULL, len + 1);
     memcpy(tmp, r->s + start, len);
     tmp[len] = 0;
     errno = 0;
@@ -356,7 +342,7 @@ static bool read_hist(Reader *r, CalibStats *s)
             return rd_error(r, at, "empty bin listed (only non-empty bins are kept)");
         if (s->nbins == s->cap) {
             s->cap = s->cap ? 2 * s->cap : 64;
-            s->bins = xrealloc(s->bins, (size_t)s->cap * sizeof *s->bins);
+            s->bins = calib_xrealloc(s->bins, (size_t)s->cap * sizeof *s->bins);
         }
         s->bins[s->nbins++] = (CalibBin){(uint16_t)key, n};
         if (!next_member(r, &more, "the histogram"))
@@ -382,9 +368,9 @@ static bool read_chan_array(Reader *r, CalibStats *s, bool sums, int64_t *len)
         if ((size_t)n == cap) {
             cap = cap ? 2 * cap : 64;
             if (sums)
-                s->chan_sum = xrealloc(s->chan_sum, cap * sizeof *s->chan_sum);
+                s->chan_sum = calib_xrealloc(s->chan_sum, cap * sizeof *s->chan_sum);
             else
-                s->chan_count = xrealloc(s->chan_count, cap * sizeof *s->chan_count);
+                s->chan_count = calib_xrealloc(s->chan_count, cap * sizeof *s->chan_count);
         }
         if (sums) {
             ws(r);
@@ -592,7 +578,7 @@ static bool read_profile(Reader *r, CalibProfile *p)
 bool profile_read(const char *path, CalibProfile *p, Diag *d)
 {
     profile_init(p, NULL, NULL);
-    p->path = xstrdup(path);
+    p->path = calib_xstrdup(path);
     FILE *f = fopen(path, "rb");
     if (!f) {
         diag_error(d, loc_file(path), "cannot open: %s", strerror(errno));
@@ -600,13 +586,13 @@ bool profile_read(const char *path, CalibProfile *p, Diag *d)
         return false;
     }
     size_t n = 0, cap = 1 << 16;
-    unsigned char *buf = xrealloc(NULL, cap);
+    unsigned char *buf = calib_xrealloc(NULL, cap);
     for (size_t got; (got = fread(buf + n, 1, cap - n, f)) > 0;) {
         n += got;
         if (n == cap) {
             if (cap >= PROFILE_MAX_BYTES)
                 break;
-            buf = xrealloc(buf, cap *= 2);
+            buf = calib_xrealloc(buf, cap *= 2);
         }
     }
     bool ok = !ferror(f);
