@@ -172,107 +172,178 @@ static char *kernel_name(Cg *cg, const Node *n)
                         act ? "_" : "", act ? act : "", mm ? "_" : "", mm ? mm : "", isa);
 }
 
-typedef bool (*KernelFn)(Cg *cg, const Node *n);
+/* ---- kernel families: ops.def's kernel column ---------------------------
+ * A family lists its generators in the order they are tried (a specialized
+ * one first, e.g. the microkernels, then the general one), the cost of a
+ * node in element operations, and a description for reports. */
 
-static bool k_matmul(Cg *cg, const Node *n) { return cg_k_mm(cg, n) || cg_k_gemm(cg, n); }
+/* The generators whose contract is emitted-or-failed. */
+#define DONE_OR_FAIL(name, fn) \
+    static CgResult name(Cg *cg, const Node *n) { return fn(cg, n) ? CG_DONE : CG_FAIL; }
+DONE_OR_FAIL(g_copy, cg_k_copy)
+DONE_OR_FAIL(g_cast, cg_k_cast)
+DONE_OR_FAIL(g_gemm, cg_k_gemm)
+DONE_OR_FAIL(g_conv, cg_k_conv)
+DONE_OR_FAIL(g_qgemm, cg_k_qgemm)
+DONE_OR_FAIL(g_qconv, cg_k_qconv)
+DONE_OR_FAIL(g_pool, cg_k_pool)
+DONE_OR_FAIL(g_gpool, cg_k_global_pool)
+DONE_OR_FAIL(g_softmax, cg_k_softmax)
+DONE_OR_FAIL(g_batchnorm, cg_k_batchnorm)
+DONE_OR_FAIL(g_transpose, cg_k_transpose)
+DONE_OR_FAIL(g_concat, cg_k_concat)
+DONE_OR_FAIL(g_qdq, cg_k_qdq)
+DONE_OR_FAIL(g_qadd, cg_k_qadd)
+DONE_OR_FAIL(g_qgap, cg_k_qgap)
 
-static bool k_qmatmul(Cg *cg, const Node *n) { return cg_k_mm(cg, n) || cg_k_qgemm(cg, n); }
-
-static bool k_conv(Cg *cg, const Node *n) { return cg_k_mm(cg, n) || cg_k_conv(cg, n); }
-
-static bool k_qconv(Cg *cg, const Node *n) { return cg_k_mm(cg, n) || cg_k_qconv(cg, n); }
-
-static KernelFn kernel_for(const Node *n)
+/* The reduction length of a node: its output elements times this is its cost. */
+static int64_t red_matmul(const Node *n)
 {
-    switch (n->op) {
-    case OP_IDENTITY: case OP_RESHAPE: case OP_FLATTEN: case OP_SQUEEZE: case OP_UNSQUEEZE:
-        return cg_k_copy;
-    case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_MAX: case OP_MIN:
-        return cg_k_binary;
-    case OP_RELU: case OP_LEAKY_RELU: case OP_CLIP: case OP_SIGMOID: case OP_TANH: case OP_CAST:
-        return cg_k_unary;
-    case OP_MATMUL: case OP_GEMM: return k_matmul;
-    case OP_CONV: return k_conv;
-    case OP_MAXPOOL: case OP_AVGPOOL: return cg_k_pool;
-    case OP_GLOBAL_AVGPOOL: return cg_k_global_pool;
-    case OP_SOFTMAX: return cg_k_softmax;
-    case OP_BATCHNORM: return cg_k_batchnorm;
-    case OP_TRANSPOSE: return cg_k_transpose;
-    case OP_CONCAT: return cg_k_concat;
-    case OP_QUANTIZE: case OP_DEQUANTIZE: return cg_k_qdq;
-    case OP_MATMUL_INTEGER: case OP_QLINEAR_MATMUL: return k_qmatmul;
-    case OP_CONV_INTEGER: case OP_QLINEAR_CONV: return k_qconv;
-    case OP_QLINEAR_ADD: return cg_k_qadd;
-    case OP_QLINEAR_GAP: return cg_k_qgap;
-    default: return NULL;
-    }
+    if (n->op == OP_GEMM)
+        return n->a.trans_a ? n->in[0]->shape.d[0] : n->in[0]->shape.d[1];
+    return n->in[0]->shape.rank ? n->in[0]->shape.d[n->in[0]->shape.rank - 1] : 1;
 }
+
+static int64_t red_conv(const Node *n)
+{
+    const Value *w = n->in[n->op == OP_QLINEAR_CONV ? QLM_B : CONV_W];
+    int64_t red = w->shape.d[1];
+    for (int i = 0; i < n->a.nsp; i++)
+        red *= n->a.kernel[i];
+    return red;
+}
+
+static int64_t red_pool(const Node *n)
+{
+    int64_t red = 1;
+    for (int i = 0; i < n->a.nsp; i++)
+        red *= n->a.kernel[i];
+    return red;
+}
+
+/* reductions, normalizations, gathers: the larger of input and output */
+static int64_t red_input(const Node *n)
+{
+    int64_t in = n->nin && n->in[0] ? shape_numel(&n->in[0]->shape) : 1, out = shape_numel(&n->out[0]->shape);
+    return out > 0 && in > out ? (in + out - 1) / out : 1;
+}
+
+static int64_t red_one(const Node *n)
+{
+    (void)n;
+    return 1;
+}
+
+static const char *d_generic(const Target *t, const Node *n)
+{
+    (void)t, (void)n;
+    return "generic";
+}
+
+static const char *d_eltwise(const Target *t, const Node *n)
+{
+    (void)t, (void)n;
+    return "elementwise, broadcast strides";
+}
+
+static const char *d_conv(const Target *t, const Node *n)
+{
+    bool quant = op_has(n->op, OPF_QUANT);
+    const Value *w = n->in[n->op == OP_QLINEAR_CONV ? QLM_B : CONV_W];
+    int64_t mg = n->out[0]->shape.d[1] / (n->a.group ? n->a.group : 1);
+    if (t->gpu)
+        return quant ? "one output per thread, exact i32" : "one output per thread";
+    if (mg >= 8 && w->kind == VAL_CONST)
+        return quant ? "channel-vectorized, packed weights, exact i32" : "channel-vectorized, packed weights";
+    return quant ? "per output, exact i32" : "row-wise direct";
+}
+
+static const char *d_matmul(const Target *t, const Node *n)
+{
+    (void)n;
+    return t->gpu ? "one output per thread" : "row rank-1 updates, vectorized";
+}
+
+static const char *d_qmatmul(const Target *t, const Node *n)
+{
+    (void)n;
+    return t->gpu ? "one output per thread, exact i32" : "row dot products, weights transposed, exact i32";
+}
+
+static const char *d_qadd(const Target *t, const Node *n)
+{
+    (void)t, (void)n;
+    return "elementwise, f32 rescale";
+}
+
+static const char *d_qgap(const Target *t, const Node *n)
+{
+    (void)t, (void)n;
+    return "plane sums, exact i32";
+}
+
+typedef struct CgFamily {
+    CgGen gens[3];                      /* tried in order; NULL ends */
+    int64_t (*red)(const Node *n);      /* reduction length per output element */
+    const char *(*desc)(const Target *t, const Node *n);
+} CgFamily;
+
+static const CgFamily cgk_copy = {{g_copy}, red_one, d_generic};
+static const CgFamily cgk_eltwise = {{cg_k_eltwise}, red_one, d_eltwise};
+static const CgFamily cgk_cast = {{g_cast}, red_one, d_eltwise};
+static const CgFamily cgk_matmul = {{cg_k_mm, g_gemm}, red_matmul, d_matmul};
+static const CgFamily cgk_conv = {{cg_k_mm, g_conv}, red_conv, d_conv};
+static const CgFamily cgk_einsum = {{cg_k_einsum}, red_input, d_generic};
+static const CgFamily cgk_pool = {{g_pool}, red_pool, d_generic};
+static const CgFamily cgk_gpool = {{g_gpool}, red_input, d_generic};
+static const CgFamily cgk_softmax = {{g_softmax}, red_one, d_generic};
+static const CgFamily cgk_batchnorm = {{g_batchnorm}, red_input, d_generic};
+static const CgFamily cgk_norm = {{cg_k_norm}, red_input, d_generic};
+static const CgFamily cgk_reduce = {{cg_k_reduce}, red_input, d_generic};
+static const CgFamily cgk_argreduce = {{cg_k_argreduce}, red_input, d_generic};
+static const CgFamily cgk_cumsum = {{cg_k_cumsum}, red_one, d_generic};
+static const CgFamily cgk_transpose = {{g_transpose}, red_one, d_generic};
+static const CgFamily cgk_concat = {{g_concat}, red_one, d_generic};
+static const CgFamily cgk_split = {{cg_k_split}, red_one, d_generic};
+static const CgFamily cgk_index = {{cg_k_index}, red_one, d_generic};
+static const CgFamily cgk_gather = {{cg_k_gather}, red_one, d_generic};
+static const CgFamily cgk_resize = {{cg_k_resize}, red_one, d_generic};
+static const CgFamily cgk_shape = {{cg_k_shape}, red_one, d_generic};
+static const CgFamily cgk_fill = {{cg_k_fill}, red_one, d_generic};
+static const CgFamily cgk_range = {{cg_k_range}, red_one, d_generic};
+static const CgFamily cgk_qdq = {{g_qdq}, red_one, d_generic};
+static const CgFamily cgk_qmatmul = {{cg_k_mm, g_qgemm}, red_matmul, d_qmatmul};
+static const CgFamily cgk_qconv = {{cg_k_mm, g_qconv}, red_conv, d_conv};
+static const CgFamily cgk_qadd = {{g_qadd}, red_one, d_qadd};
+static const CgFamily cgk_qgap = {{g_qgap}, red_input, d_qgap};
+
+static const CgFamily *const family[OP_COUNT] = {
+#define OP(id, name, min_in, max_in, min_out, max_out, flags, attrs, operands, import, rule, kernel, sem) \
+    [OP_##id] = &cgk_##kernel,
+#define E(id, name, min_in, max_in, operands, types, import, params, expr, sem) [OP_##id] = &cgk_eltwise,
+#include "ir/ops.def"
+#undef OP
+#undef E
+};
 
 const char *cg_kernel_desc(const Target *t, const Node *n)
 {
-    bool conv = n->op == OP_CONV || n->op == OP_QLINEAR_CONV || n->op == OP_CONV_INTEGER;
-    bool quant = n->op >= OP_QUANTIZE;
     static char mmbuf[128];
     const char *mm = cg_mm_desc(t, n, mmbuf, sizeof mmbuf);
     if (mm)
         return mm;
-    if (conv) {
-        const Value *w = n->in[n->op == OP_QLINEAR_CONV ? 3 : 1];
-        int64_t mg = n->out[0]->shape.d[1] / (n->a.group ? n->a.group : 1);
-        if (t->gpu)
-            return quant ? "one output per thread, exact i32" : "one output per thread";
-        if (mg >= 8 && w->kind == VAL_CONST)
-            return quant ? "channel-vectorized, packed weights, exact i32" : "channel-vectorized, packed weights";
-        return quant ? "per output, exact i32" : "row-wise direct";
-    }
-    switch (n->op) {
-    case OP_QLINEAR_MATMUL:
-    case OP_MATMUL_INTEGER:
-        return t->gpu ? "one output per thread, exact i32" : "row dot products, weights transposed, exact i32";
-    case OP_MATMUL:
-    case OP_GEMM:
-        return t->gpu ? "one output per thread" : "row rank-1 updates, vectorized";
-    case OP_QLINEAR_ADD: return "elementwise, f32 rescale";
-    case OP_QLINEAR_GAP: return "plane sums, exact i32";
-    default: return "generic";
-    }
+    return family[n->op]->desc(t, n);
 }
 
 /* Whether node n needs a kernel: views whose result aliases need none. */
-static bool needs_kernel(const Node *n) { return !((op_info[n->op].flags & OPF_VIEW) && n->out[0]->alias); }
+static bool needs_kernel(const Node *n) { return !(op_has(n->op, OPF_VIEW) && n->out[0]->alias); }
 
 /* Cost of a node in element operations, as static + batch * per-item: the
  * entry threads a kernel only when it is worth waking the pool. */
 static void node_cost(const Node *n, int64_t *cs, int64_t *cb)
 {
     const Value *y = n->out[0];
-    int64_t red = 1;
-    switch (n->op) {
-    case OP_MATMUL: case OP_MATMUL_INTEGER: case OP_QLINEAR_MATMUL:
-        red = n->in[0]->shape.d[n->in[0]->shape.rank - 1];
-        break;
-    case OP_CONV_INTEGER: case OP_QLINEAR_CONV: {
-        const Value *w = n->in[n->op == OP_QLINEAR_CONV ? 3 : 1];
-        red = w->shape.d[1];
-        for (int i = 0; i < n->a.nsp; i++)
-            red *= n->a.kernel[i];
-        break;
-    }
-    case OP_GEMM: red = n->a.trans_a ? n->in[0]->shape.d[0] : n->in[0]->shape.d[1]; break;
-    case OP_CONV:
-        red = n->in[1]->shape.d[1];
-        for (int i = 0; i < n->a.nsp; i++)
-            red *= n->a.kernel[i];
-        break;
-    case OP_MAXPOOL: case OP_AVGPOOL:
-        for (int i = 0; i < n->a.nsp; i++)
-            red *= n->a.kernel[i];
-        break;
-    case OP_GLOBAL_AVGPOOL: case OP_BATCHNORM:
-        red = shape_numel(&n->in[0]->shape) / (shape_numel(&y->shape) ? shape_numel(&y->shape) : 1);
-        break;
-    default: break;
-    }
+    int64_t red = family[n->op]->red(n);
     int64_t c = shape_numel(&y->shape) * (red > 0 ? red : 1);
     *cs = shape_has_batch(&y->shape) ? 0 : c;
     *cb = shape_has_batch(&y->shape) ? c : 0;
@@ -285,9 +356,6 @@ static void node_cost(const Node *n, int64_t *cs, int64_t *cb)
  * batch. The wrapper inlines the body, keeping its noalias facts. */
 static bool gen_kernel(Cg *cg, const Node *n)
 {
-    KernelFn gen = kernel_for(n);
-    if (!gen)
-        return diag_error(cg->d, n->loc, "no kernel for this op on %s", cg->t->name);
     int np = n->nin + n->nout;
     LLVMTypeRef params[44];
     if (np + 3 > 44)
@@ -327,9 +395,22 @@ static bool gen_kernel(Cg *cg, const Node *n)
     cg->par_lo = gpu ? NULL : LLVMGetParam(fn, (unsigned)np + 1);
     cg->par_hi = gpu ? NULL : LLVMGetParam(fn, (unsigned)np + 2);
     cg->par_open = false;
-    LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
-    if (!gen(cg, n))
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry");
+    /* the family's generators in order: the first that takes the node emits it */
+    CgResult r = CG_DECLINE;
+    int errors = cg->d->errors;
+    for (int i = 0; i < 3 && family[n->op]->gens[i] && r == CG_DECLINE; i++) {
+        LLVMPositionBuilderAtEnd(cg->b, entry);
+        r = family[n->op]->gens[i](cg, n);
+    }
+    if (r == CG_DECLINE)
+        return diag_error(cg->d, n->loc, "no kernel for %s of these types and shapes on %s", op_info[n->op].name,
+                          cg->t->name);
+    if (r == CG_FAIL) {
+        if (cg->d->errors == errors)
+            diag_error(cg->d, n->loc, "internal error: the %s kernel failed without saying why", op_info[n->op].name);
         return false;
+    }
     LLVMBuildRetVoid(cg->b);
     if (gpu)
         return true;
@@ -772,8 +853,9 @@ static const char *kernel_key(Cg *cg, const Node *n)
             continue;
         }
         fprintf(f, "|%s%s", dtype_name(v->dtype), shape_str(&v->shape, sb, sizeof sb));
-        bool quant = n->op >= OP_QUANTIZE; /* the quantized ops come last in ops.h */
-        bool bakes = ((n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_MATMUL) && k == 1) || quant;
+        /* elementwise kernels bake one-element constants (a scale, Pow's 2) */
+        bool bakes = (op_has(n->op, OPF_BAKES_B) && k == 1) || op_has(n->op, OPF_QUANT) ||
+                     (op_has(n->op, OPF_ELTWISE) && shape_numel(&v->shape) == 1);
         if (bakes && v->kind == VAL_CONST)
             fprintf(f, "@%d", v->id);
     }

@@ -105,10 +105,16 @@ bool cg_gemm_describe(Cg *cg, const Node *n, int ia, int ib, GemmDesc *g);
 /* y = act(alpha * acc + beta * C[coff]): the float epilogue (f32 values). */
 LLVMValueRef cg_gemm_epilogue(Cg *cg, const Node *n, const GemmDesc *g, LLVMValueRef acc, LLVMValueRef coff);
 
+/* A kernel generator's answer: it emitted the kernel body, the node is not
+ * one it takes (nothing emitted: the family's next generator is tried), or
+ * it failed (an error was reported). */
+typedef enum CgResult { CG_DONE, CG_DECLINE, CG_FAIL } CgResult;
+typedef CgResult (*CgGen)(Cg *cg, const Node *n);
+
 /* ---- k_mm.c: register-blocked microkernels (constant B, CPUs) ---------- */
-/* The kernel of Gemm/MatMul/MatMulInteger/QLinearMatMul node n when its B
- * is a constant the microkernels take; false (nothing emitted) otherwise. */
-bool cg_k_mm(Cg *cg, const Node *n);
+/* The kernel of Gemm/MatMul/Conv and their integer forms when its B is a
+ * constant the microkernels take; CG_DECLINE otherwise. */
+CgResult cg_k_mm(Cg *cg, const Node *n);
 
 /* ---- loop.c ------------------------------------------------------------- */
 typedef struct CgLoop {
@@ -137,7 +143,7 @@ void cg_if_end(Cg *cg, CgIf *c);
  * up to CG_NEST_OPS operands advance with per-dim strides. Dim 0's extent
  * is multiplied by the batch when ext0_batch. The outermost dim is the
  * parallel loop on CPUs; on GPUs the whole space is one flat parallel loop. */
-enum { CG_NEST_OPS = 8 };
+enum { CG_NEST_OPS = 16 };
 typedef struct Nest {
     int rank;
     int64_t ext[QK_MAX_RANK];
@@ -154,6 +160,10 @@ void cg_nest_init(Nest *ns, const Shape *shape);
  * element strides per nest dim. Returns the operand index. */
 int cg_nest_operand(Nest *ns, const Shape *s);
 int cg_nest_operand_strided(Nest *ns, const int64_t *strides, int64_t base);
+/* Add one operand per dim whose offset is that dim's coordinate (for index
+ * maps that are not strides); returns the first one's index. Collapsing
+ * then keeps those dims apart. */
+int cg_nest_coords(Nest *ns);
 /* Merge adjacent dims that every operand walks contiguously. */
 void cg_nest_collapse(Nest *ns);
 /* Emit the nest (opening the kernel's parallel loop). */
@@ -165,6 +175,31 @@ void cg_nest_emit(Cg *cg, const Nest *ns, NestBody body, void *ctx);
 LLVMValueRef cg_exp(Cg *cg, LLVMValueRef x);
 LLVMValueRef cg_sigmoid(Cg *cg, LLVMValueRef x);
 LLVMValueRef cg_tanh(Cg *cg, LLVMValueRef x);
+/* Rounding to an integer of f32 or f64 values, exact for all (NaN, inf,
+ * integers pass through; -0.5 gives -0 as in IEEE): toward -inf, +inf, 0. */
+LLVMValueRef cg_floor(Cg *cg, LLVMValueRef x);
+LLVMValueRef cg_ceil(Cg *cg, LLVMValueRef x);
+LLVMValueRef cg_trunc(Cg *cg, LLVMValueRef x);
+/* log x, within 0.85 ulp: log(+-0) = -inf, log(x < 0) = NaN, log(inf) = inf. */
+LLVMValueRef cg_log(Cg *cg, LLVMValueRef x);
+/* log(1 + x), within 0.87 ulp (x itself for tiny x): -1 -> -inf, < -1 -> NaN. */
+LLVMValueRef cg_log1p(Cg *cg, LLVMValueRef x);
+/* erf x, within 1.26 ulp; +-1 from |x| >= 3.92 on, erf(-0) = -0. */
+LLVMValueRef cg_erf(Cg *cg, LLVMValueRef x);
+/* sin, cos, tan: within 0.501 ulp for |x| < 1e8, an absolute error of
+ * about |x| 2^-53 beyond (bounded, never NaN); inf and NaN give NaN. */
+LLVMValueRef cg_sin(Cg *cg, LLVMValueRef x);
+LLVMValueRef cg_cos(Cg *cg, LLVMValueRef x);
+LLVMValueRef cg_tan(Cg *cg, LLVMValueRef x);
+/* atan x, within 0.501 ulp; +-inf -> +-pi/2. */
+LLVMValueRef cg_atan(Cg *cg, LLVMValueRef x);
+/* pow(x, y) with C's special cases (pow(x, +-0) = pow(1, y) = 1 even for
+ * NaN; negative x: NaN unless y is an integer, odd y keeps the sign),
+ * within 0.501 ulp; overflows to inf, underflows to 0. */
+LLVMValueRef cg_pow(Cg *cg, LLVMValueRef x, LLVMValueRef y);
+/* fmod(x, y) exactly (C: x - trunc(x/y) y, the sign of x; y = 0 or x inf
+ * -> NaN; y inf -> x). Slow: ten f64 division steps an element. */
+LLVMValueRef cg_fmod(Cg *cg, LLVMValueRef x, LLVMValueRef y);
 /* max/min where a NaN operand gives NaN (ONNX/numpy semantics). */
 LLVMValueRef cg_fmax_nan(Cg *cg, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef cg_fmin_nan(Cg *cg, LLVMValueRef a, LLVMValueRef b);
@@ -176,8 +211,8 @@ LLVMValueRef cg_f32_to_f16(Cg *cg, LLVMValueRef f);
 LLVMValueRef cg_bf16_to_f32(Cg *cg, LLVMValueRef h);
 LLVMValueRef cg_f32_to_bf16(Cg *cg, LLVMValueRef f);
 /* ---- quantized arithmetic (docs/quantization.md), scalars ---- */
-/* Round half to even of an f32/f64 value without libm (values beyond
- * 2^22 / 2^51 are integers already). */
+/* Round half to even of an f32/f64 value (scalar or vector) without libm;
+ * |v| >= 2^23 / 2^52, inf and NaN pass through, -0.3 gives -0. */
 LLVMValueRef cg_rne(Cg *cg, LLVMValueRef v);
 /* The range of a quantized type, as i32 constants. */
 void cg_qrange(Cg *cg, DType t, LLVMValueRef *qmin, LLVMValueRef *qmax);
@@ -206,8 +241,7 @@ LLVMValueRef cg_convert(Cg *cg, LLVMValueRef v, DType from, DType to);
 
 /* ---- kernel generators (k_*.c) ------------------------------------------ */
 /* Each emits the body of the current kernel for node n. */
-bool cg_k_unary(Cg *cg, const Node *n);     /* Relu ... Cast, Clip */
-bool cg_k_binary(Cg *cg, const Node *n);    /* Add Sub Mul Div Max Min */
+bool cg_k_cast(Cg *cg, const Node *n);
 bool cg_k_copy(Cg *cg, const Node *n);      /* views materialized, Identity */
 bool cg_k_transpose(Cg *cg, const Node *n);
 bool cg_k_concat(Cg *cg, const Node *n);
@@ -222,6 +256,20 @@ bool cg_k_qgemm(Cg *cg, const Node *n);     /* MatMulInteger, QLinearMatMul (k_g
 bool cg_k_qconv(Cg *cg, const Node *n);     /* ConvInteger, QLinearConv */
 bool cg_k_qadd(Cg *cg, const Node *n);
 bool cg_k_qgap(Cg *cg, const Node *n);
+/* The generic families (three-way answers). */
+CgResult cg_k_eltwise(Cg *cg, const Node *n);   /* every E row of ops.def (k_eltwise.c) */
+CgResult cg_k_reduce(Cg *cg, const Node *n);    /* Reduce* (k_reduce.c) */
+CgResult cg_k_argreduce(Cg *cg, const Node *n); /* ArgMax ArgMin */
+CgResult cg_k_cumsum(Cg *cg, const Node *n);
+CgResult cg_k_norm(Cg *cg, const Node *n);      /* Layer/Instance/GroupNormalization (k_norm.c) */
+CgResult cg_k_split(Cg *cg, const Node *n);     /* data movement (k_index.c) */
+CgResult cg_k_index(Cg *cg, const Node *n);     /* Slice Expand Tile Pad DepthToSpace SpaceToDepth Trilu */
+CgResult cg_k_gather(Cg *cg, const Node *n);    /* Gather GatherElements GatherND */
+CgResult cg_k_resize(Cg *cg, const Node *n);
+CgResult cg_k_shape(Cg *cg, const Node *n);     /* Shape Size (when not folded) */
+CgResult cg_k_fill(Cg *cg, const Node *n);      /* ConstantOfShape */
+CgResult cg_k_range(Cg *cg, const Node *n);
+CgResult cg_k_einsum(Cg *cg, const Node *n);
 
 /* ---- emit.c / link.c ---------------------------------------------------- */
 bool cg_optimize(Cg *cg);

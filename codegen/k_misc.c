@@ -42,6 +42,20 @@ bool cg_k_softmax(Cg *cg, const Node *n)
     cg_for_end(cg, &l);
 
     LLVMValueRef m = LLVMBuildLoad2(b, ct, mx, "m");
+    if (n->op == OP_HARDMAX) { /* 1 at the first maximum, else 0 */
+        LLVMValueRef found = cg_alloca(cg, cg->i1, "found");
+        LLVMBuildStore(b, LLVMConstInt(cg->i1, 0, 0), found);
+        r = cg_for_begin(cg, &l, cg_i64(cg, 0), cg_i64(cg, R), cg_i64(cg, 1), "r");
+        LLVMValueRef idx = LLVMBuildNSWAdd(b, base, LLVMBuildNSWMul(b, r, st, ""), "");
+        LLVMValueRef f = LLVMBuildLoad2(b, cg->i1, found, "");
+        LLVMValueRef hit = LLVMBuildAnd(b, LLVMBuildNot(b, f, ""),
+                                        LLVMBuildFCmp(b, LLVMRealOEQ, cg_load(cg, dt, X, idx), m, ""), "");
+        cg_store(cg, dt, Y, idx, LLVMBuildSelect(b, hit, LLVMConstReal(ct, 1), LLVMConstReal(ct, 0), ""));
+        LLVMBuildStore(b, LLVMBuildOr(b, f, hit, ""), found);
+        cg_for_end(cg, &l);
+        cg_par_end(cg, &par);
+        return true;
+    }
     LLVMBuildStore(b, LLVMConstReal(ct, 0), sum);
     r = cg_for_begin(cg, &l, cg_i64(cg, 0), cg_i64(cg, R), cg_i64(cg, 1), "r");
     LLVMValueRef idx = LLVMBuildNSWAdd(b, base, LLVMBuildNSWMul(b, r, st, ""), "");
@@ -49,11 +63,20 @@ bool cg_k_softmax(Cg *cg, const Node *n)
     LLVMValueRef e = f64 ? LLVMBuildFPExt(b, cg_exp(cg, LLVMBuildFPTrunc(b, d, cg->f32, "")), cg->f64, "") : cg_exp(cg, d);
     /* f16/bf16 outputs: keep the unrounded exp in the sum, round once at the end */
     LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, ct, sum, ""), e, ""), sum);
-    if (dt == DT_F32 || dt == DT_F64)
+    if ((dt == DT_F32 || dt == DT_F64) && n->op == OP_SOFTMAX)
         cg_store(cg, dt, Y, idx, e);
     cg_for_end(cg, &l);
 
     LLVMValueRef s = LLVMBuildLoad2(b, ct, sum, "s");
+    if (n->op == OP_LOG_SOFTMAX) { /* y = x - m - ln(s) */
+        LLVMValueRef ls = f64 ? LLVMBuildFPExt(b, cg_log(cg, LLVMBuildFPTrunc(b, s, cg->f32, "")), cg->f64, "") : cg_log(cg, s);
+        r = cg_for_begin(cg, &l, cg_i64(cg, 0), cg_i64(cg, R), cg_i64(cg, 1), "r");
+        LLVMValueRef idx = LLVMBuildNSWAdd(b, base, LLVMBuildNSWMul(b, r, st, ""), "");
+        cg_store(cg, dt, Y, idx, LLVMBuildFSub(b, LLVMBuildFSub(b, cg_load(cg, dt, X, idx), m, ""), ls, ""));
+        cg_for_end(cg, &l);
+        cg_par_end(cg, &par);
+        return true;
+    }
     r = cg_for_begin(cg, &l, cg_i64(cg, 0), cg_i64(cg, R), cg_i64(cg, 1), "r");
     idx = LLVMBuildNSWAdd(b, base, LLVMBuildNSWMul(b, r, st, ""), "");
     LLVMValueRef ev;

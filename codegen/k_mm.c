@@ -824,11 +824,11 @@ static void emit_conv(Cg *cg, Mm *m)
     cg_for_end(cg, &lr);
 }
 
-bool cg_k_mm(Cg *cg, const Node *n)
+CgResult cg_k_mm(Cg *cg, const Node *n)
 {
     MmPlan p;
     if (!plan(cg->t, n, &p))
-        return false;
+        return CG_DECLINE;
     Mm m = {.p = &p, .n = n, .ystride = 1};
     bool ql = n->op == OP_QLINEAR_MATMUL || n->op == OP_QLINEAR_CONV;
     int ib = ql ? 3 : 1;
@@ -850,7 +850,8 @@ bool cg_k_mm(Cg *cg, const Node *n)
     if (!packed || (p.integer && !colsum)) {
         free(packed);
         free(colsum);
-        return diag_error(cg->d, n->loc, "out of memory packing the weights");
+        diag_error(cg->d, n->loc, "out of memory packing the weights");
+        return CG_FAIL;
     }
     m.Bp = cg_const_blob(cg, "qk.wp", packed, bytes);
     free(packed);
@@ -863,7 +864,8 @@ bool cg_k_mm(Cg *cg, const Node *n)
         int32_t *c = calloc((size_t)Np * 2, sizeof(int32_t));
         if (!c) {
             free(colsum);
-            return diag_error(cg->d, n->loc, "out of memory");
+            diag_error(cg->d, n->loc, "out of memory");
+            return CG_FAIL;
         }
         for (int64_t j = 0; j < p.N; j++) {
             int32_t zb = 0;
@@ -892,5 +894,5 @@ bool cg_k_mm(Cg *cg, const Node *n)
         emit_conv(cg, &m);
     else
         emit_gemm(cg, &m);
-    return true;
+    return CG_DONE;
 }

@@ -262,13 +262,26 @@ bool cg_k_global_pool(Cg *cg, const Node *n)
     CgLoop par, l;
     LLVMValueRef plane = cg_par_begin(cg, &par, batch ? 0 : planes, batch ? xs->d[1] : 0);
     LLVMValueRef acc = cg_alloca(cg, ct, "acc");
-    LLVMBuildStore(b, LLVMConstReal(ct, 0), acc);
+    bool mx = n->op == OP_GLOBAL_MAXPOOL, fl = dtype_is_float(dt);
+    /* GlobalMaxPool: from the least value (NaN wins); GlobalAveragePool: a sum */
+    LLVMValueRef init = !mx ? LLVMConstReal(ct, 0) : fl ? LLVMConstReal(ct, -INFINITY)
+                      : LLVMConstInt(ct, dt == DT_I8 ? (unsigned long long)-128 : 0, dt == DT_I8);
+    LLVMBuildStore(b, init, acc);
     LLVMValueRef base = LLVMBuildNSWMul(b, plane, cg_i64(cg, size), "");
     LLVMValueRef i = cg_for_begin(cg, &l, cg_i64(cg, 0), cg_i64(cg, size), cg_i64(cg, 1), "i");
     LLVMValueRef x = cg_load(cg, dt, cg->arg[0], LLVMBuildNSWAdd(b, base, i, ""));
-    LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, ct, acc, ""), x, ""), acc);
+    LLVMValueRef a = LLVMBuildLoad2(b, ct, acc, ""), r;
+    if (!mx)
+        r = LLVMBuildFAdd(b, a, x, "");
+    else if (fl)
+        r = cg_fmax_nan(cg, x, a);
+    else
+        r = LLVMBuildSelect(b, LLVMBuildICmp(b, dt == DT_I8 ? LLVMIntSGT : LLVMIntUGT, x, a, ""), x, a, "");
+    LLVMBuildStore(b, r, acc);
     cg_for_end(cg, &l);
-    LLVMValueRef r = LLVMBuildFDiv(b, LLVMBuildLoad2(b, ct, acc, ""), LLVMConstReal(ct, (double)size), "");
+    r = LLVMBuildLoad2(b, ct, acc, "");
+    if (!mx)
+        r = LLVMBuildFDiv(b, r, LLVMConstReal(ct, (double)size), "");
     cg_store(cg, dt, cg->arg[1], plane, r);
     cg_par_end(cg, &par);
     return true;

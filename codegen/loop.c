@@ -135,6 +135,18 @@ int cg_nest_operand_strided(Nest *ns, const int64_t *strides, int64_t base)
     return op;
 }
 
+int cg_nest_coords(Nest *ns)
+{
+    int first = ns->nops;
+    for (int k = 0; k < ns->rank; k++) {
+        int op = ns->nops++;
+        for (int i = 0; i < ns->rank; i++)
+            ns->st[op][i] = i == k;
+        ns->base[op] = 0;
+    }
+    return first;
+}
+
 void cg_nest_collapse(Nest *ns)
 {
     /* drop size-1 dims (the batch dim stays, even at extent 1) */

@@ -78,6 +78,11 @@ int64_t model_const_bound(int64_t model_bytes);
 /* Lower a model into a new graph. Unsupported ops are all listed in one
  * message; other problems name the node and op (and text position). */
 Graph *onnx_import(const ModelFile *mf, const ImportOptions *opt, Diag *d);
+/* Whether qkc imports ONNX op type `op_type` of `domain` ("" or NULL: the
+ * default domain); whether its input k must be a constant at compile time
+ * (it determines shapes: a test binds such inputs, --bind does for users). */
+bool onnx_op_supported(const char *op_type, const char *domain);
+bool onnx_input_is_static(const char *op_type, const char *domain, int k);
 /* model_read + onnx_import. */
 Graph *model_load(const char *path, const ImportOptions *opt, Diag *d);
 

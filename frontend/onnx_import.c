@@ -20,53 +20,21 @@
  * model's bytes) or --max-const-bytes; what is left goes to folding.
  * Shapes are not computed here: shape inference does that next, for both
  * syntaxes alike. */
-#include "frontend.h"
+#include "import.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ir/strmap.h"
 #include "util.h"
 
 enum { OPSET_MIN = 1, OPSET_MAX = 21 };
 
-typedef struct Imp {
-    Graph *g;
-    Diag *d;
-    const ModelFile *mf;
-    const ImportOptions *opt;
-    const char *file;
-    int opset;   /* default-domain opset */
-    StrMap defs; /* name -> Value (everything defined so far) */
-    /* the bound on created constants: the model's bytes (its file, then
-     * each external tensor as it is read) and what import made so far */
-    int64_t model_bytes;
-    int64_t const_made;
-} Imp;
-
-typedef struct OnnxNode {
-    const Onnx__NodeProto *np;
-    SrcLoc loc;
-    Value **in; /* resolved inputs; NULL for empty names */
-    int nin;
-    int nout;
-} OnnxNode;
-
-typedef bool (*ImportFn)(Imp *im, OnnxNode *on);
-
-typedef struct OpSpec {
-    const char *name;
-    const char *domain; /* NULL: the default ONNX domain */
-    ImportFn fn;
-    int min_in, max_in, min_out, max_out; /* ONNX arity; max_in -1: any */
-    const char *attrs;                    /* allowed attributes, comma separated */
-    OpKind op;                            /* for the plain handlers */
-} OpSpec;
+/* ---- attributes --------------------------------------------------------- */
 
 /* ---- attributes --------------------------------------------------------- */
 
-static const Onnx__AttributeProto *attr_find(const Onnx__NodeProto *np, const char *name)
+const Onnx__AttributeProto *im_attr_find(const Onnx__NodeProto *np, const char *name)
 {
     for (size_t i = 0; i < np->n_attribute; i++)
         if (np->attribute[i]->name && strcmp(np->attribute[i]->name, name) == 0)
@@ -74,7 +42,7 @@ static const Onnx__AttributeProto *attr_find(const Onnx__NodeProto *np, const ch
     return NULL;
 }
 
-static const char *attr_type_name(int t)
+static const char *im_attr_type_name(int t)
 {
     static const char *names[] = {"undefined", "float",   "int",     "string", "tensor",      "graph",
                                   "floats",    "ints",    "strings", "tensors", "graphs",     "sparse_tensor",
@@ -84,7 +52,7 @@ static const char *attr_type_name(int t)
 
 /* Whether attribute `a` holds a value of `type`; when the type field is
  * missing (IR version 1), whether that value field is set. */
-static bool attr_is(Imp *im, OnnxNode *on, const Onnx__AttributeProto *a, Onnx__AttributeProto__AttributeType type)
+bool im_attr_is(Imp *im, OnnxNode *on, const Onnx__AttributeProto *a, Onnx__AttributeProto__AttributeType type)
 {
     if (a->has_type && a->type == type)
         return true;
@@ -99,43 +67,43 @@ static bool attr_is(Imp *im, OnnxNode *on, const Onnx__AttributeProto *a, Onnx__
         default: break;
         }
     }
-    diag_error(im->d, on->loc, "attribute '%s' must be %s, not %s", a->name, attr_type_name((int)type),
-               attr_type_name(a->has_type ? (int)a->type : 0));
+    diag_error(im->d, on->loc, "attribute '%s' must be %s, not %s", a->name, im_attr_type_name((int)type),
+               im_attr_type_name(a->has_type ? (int)a->type : 0));
     return false;
 }
 
-static bool attr_int(Imp *im, OnnxNode *on, const char *name, int64_t def, int64_t *out)
+bool im_attr_int(Imp *im, OnnxNode *on, const char *name, int64_t def, int64_t *out)
 {
-    const Onnx__AttributeProto *a = attr_find(on->np, name);
+    const Onnx__AttributeProto *a = im_attr_find(on->np, name);
     *out = def;
     if (!a)
         return true;
-    if (!attr_is(im, on, a, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT))
+    if (!im_attr_is(im, on, a, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT))
         return false;
     *out = a->i;
     return true;
 }
 
-static bool attr_float(Imp *im, OnnxNode *on, const char *name, float def, float *out)
+bool im_attr_float(Imp *im, OnnxNode *on, const char *name, float def, float *out)
 {
-    const Onnx__AttributeProto *a = attr_find(on->np, name);
+    const Onnx__AttributeProto *a = im_attr_find(on->np, name);
     *out = def;
     if (!a)
         return true;
-    if (!attr_is(im, on, a, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT))
+    if (!im_attr_is(im, on, a, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT))
         return false;
     *out = a->f;
     return true;
 }
 
 /* An ints attribute into out[0..max); *n = -1 when absent. */
-static bool attr_ints(Imp *im, OnnxNode *on, const char *name, int64_t *out, int max, int *n)
+bool im_attr_ints(Imp *im, OnnxNode *on, const char *name, int64_t *out, int max, int *n)
 {
-    const Onnx__AttributeProto *a = attr_find(on->np, name);
+    const Onnx__AttributeProto *a = im_attr_find(on->np, name);
     *n = -1;
     if (!a)
         return true;
-    if (!attr_is(im, on, a, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS))
+    if (!im_attr_is(im, on, a, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS))
         return false;
     if (a->n_ints > (size_t)max)
         return diag_error(im->d, on->loc, "attribute '%s' has %zu values; at most %d are supported", name,
@@ -147,20 +115,37 @@ static bool attr_ints(Imp *im, OnnxNode *on, const char *name, int64_t *out, int
 }
 
 /* A string attribute (NUL-terminated copy in the graph arena), or def. */
-static bool attr_string(Imp *im, OnnxNode *on, const char *name, const char *def, const char **out)
+bool im_attr_floats(Imp *im, OnnxNode *on, const char *name, float *out, int max, int *n)
 {
-    const Onnx__AttributeProto *a = attr_find(on->np, name);
+    const Onnx__AttributeProto *a = im_attr_find(on->np, name);
+    *n = -1;
+    if (!a)
+        return true;
+    if (!im_attr_is(im, on, a, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS))
+        return false;
+    if (a->n_floats > (size_t)max)
+        return diag_error(im->d, on->loc, "attribute '%s' has %zu values; at most %d are supported", name,
+                          a->n_floats, max);
+    for (size_t i = 0; i < a->n_floats; i++)
+        out[i] = a->floats[i];
+    *n = (int)a->n_floats;
+    return true;
+}
+
+bool im_attr_string(Imp *im, OnnxNode *on, const char *name, const char *def, const char **out)
+{
+    const Onnx__AttributeProto *a = im_attr_find(on->np, name);
     *out = def;
     if (!a)
         return true;
-    if (!attr_is(im, on, a, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING))
+    if (!im_attr_is(im, on, a, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING))
         return false;
     *out = arena_strndup(im->g->arena, (const char *)a->s.data, a->s.len);
     return true;
 }
 
 /* Every attribute of the node must be one the op knows (in `allowed`). */
-static bool check_attr_names(Imp *im, OnnxNode *on, const char *allowed)
+bool im_check_attrs(Imp *im, OnnxNode *on, const char *allowed)
 {
     bool ok = true;
     for (size_t i = 0; i < on->np->n_attribute; i++) {
@@ -191,7 +176,7 @@ static bool check_attr_names(Imp *im, OnnxNode *on, const char *allowed)
 
 /* ---- values ------------------------------------------------------------- */
 
-static SrcLoc value_loc(Imp *im, SrcLoc node_loc, const char *name)
+SrcLoc im_value_loc(Imp *im, SrcLoc node_loc, const char *name)
 {
     SrcLoc l = node_loc;
     l.node = name;
@@ -200,7 +185,7 @@ static SrcLoc value_loc(Imp *im, SrcLoc node_loc, const char *name)
 }
 
 /* Define the node's i-th output (NULL for an empty name). */
-static bool def_output(Imp *im, OnnxNode *on, int i, Value **out)
+bool im_def_output(Imp *im, OnnxNode *on, int i, Value **out)
 {
     const char *name = on->np->output[i];
     *out = NULL;
@@ -210,7 +195,7 @@ static bool def_output(Imp *im, OnnxNode *on, int i, Value **out)
         return diag_error(im->d, on->loc, "output '%s' is already defined (each value must be defined once)", name);
     Value *v = ir_value_new(im->g, name, DT_UNDEF, NULL, VAL_TEMP);
     v->shape.rank = RANK_UNKNOWN;
-    v->loc = value_loc(im, on->loc, v->name);
+    v->loc = im_value_loc(im, on->loc, v->name);
     strmap_put(&im->defs, v->name, v);
     *out = v;
     return true;
@@ -218,13 +203,13 @@ static bool def_output(Imp *im, OnnxNode *on, int i, Value **out)
 
 /* Create the IR node `op` with the given inputs and all of the ONNX node's
  * outputs (trailing unused ones dropped). */
-static Node *emit(Imp *im, OnnxNode *on, OpKind op, Value **in, int nin, int nout)
+Node *im_emit(Imp *im, OnnxNode *on, OpKind op, Value **in, int nin, int nout)
 {
     Value *outs[8] = {0};
     if (nout > 8)
         nout = 8;
     for (int i = 0; i < nout; i++)
-        if (!def_output(im, on, i, &outs[i]))
+        if (!im_def_output(im, on, i, &outs[i]))
             return NULL;
     while (nout > 1 && !outs[nout - 1])
         nout--;
@@ -238,7 +223,7 @@ static Node *emit(Imp *im, OnnxNode *on, OpKind op, Value **in, int nin, int nou
 }
 
 /* The data of a constant input, or an error saying it must be constant. */
-static const Value *const_input(Imp *im, OnnxNode *on, int i, const char *what)
+const Value *im_const_input(Imp *im, OnnxNode *on, int i, const char *what)
 {
     const Value *v = i < on->nin ? on->in[i] : NULL;
     if (!v)
@@ -254,9 +239,9 @@ static const Value *const_input(Imp *im, OnnxNode *on, int i, const char *what)
 }
 
 /* Read a constant 1-D (or scalar) integer tensor into out[]. */
-static bool const_ints(Imp *im, OnnxNode *on, int i, const char *what, int64_t *out, int max, int *n)
+bool im_const_ints(Imp *im, OnnxNode *on, int i, const char *what, int64_t *out, int max, int *n)
 {
-    const Value *v = const_input(im, on, i, what);
+    const Value *v = im_const_input(im, on, i, what);
     if (!v)
         return false;
     if (v->dtype != DT_I64 && v->dtype != DT_I32)
@@ -275,9 +260,9 @@ static bool const_ints(Imp *im, OnnxNode *on, int i, const char *what, int64_t *
 }
 
 /* A constant scalar (or 1-element) input as a double. */
-static bool const_scalar(Imp *im, OnnxNode *on, int i, const char *what, double *out)
+bool im_const_scalar(Imp *im, OnnxNode *on, int i, const char *what, double *out)
 {
-    const Value *v = const_input(im, on, i, what);
+    const Value *v = im_const_input(im, on, i, what);
     if (!v)
         return false;
     if (shape_numel(&v->shape) != 1)
@@ -289,7 +274,7 @@ static bool const_scalar(Imp *im, OnnxNode *on, int i, const char *what, double 
     case DT_F16: *out = f16_to_f32(*(const uint16_t *)p); break;
     case DT_BF16: *out = bf16_to_f32(*(const uint16_t *)p); break;
     case DT_I8: *out = *(const int8_t *)p; break;
-    case DT_U8: *out = *(const uint8_t *)p; break;
+    case DT_U8: case DT_BOOL: *out = *(const uint8_t *)p; break;
     case DT_I16: *out = *(const int16_t *)p; break;
     case DT_U16: *out = *(const uint16_t *)p; break;
     case DT_I32: *out = *(const int32_t *)p; break;
@@ -301,407 +286,15 @@ static bool const_scalar(Imp *im, OnnxNode *on, int i, const char *what, double 
     return true;
 }
 
-/* ---- op handlers -------------------------------------------------------- */
-
-static const OpSpec *spec_of(const Onnx__NodeProto *np);
-
-/* Ops whose ONNX form is the IR form: inputs and outputs as they are. */
-static bool imp_plain(Imp *im, OnnxNode *on)
-{
-    return emit(im, on, spec_of(on->np)->op, on->in, on->nin, on->nout) != NULL;
-}
-
-/* Add/Sub/Mul/Div: before opset 7, broadcasting needed broadcast=1 and
- * could align at `axis`; only the numpy-compatible forms are accepted. */
-static bool imp_binary(Imp *im, OnnxNode *on)
-{
-    if (im->opset < 7) {
-        int64_t bc, axis;
-        if (!attr_int(im, on, "broadcast", 0, &bc) || !attr_int(im, on, "axis", INT64_MIN, &axis))
-            return false;
-        if (axis != INT64_MIN)
-            return diag_error(im->d, on->loc, "legacy broadcasting with 'axis' (opset < 7) is not supported");
-    }
-    return imp_plain(im, on);
-}
-
-/* Max/Min: variadic in ONNX, binary in the IR: a chain. */
-static bool imp_variadic(Imp *im, OnnxNode *on)
-{
-    OpKind op = spec_of(on->np)->op;
-    if (on->nin == 1)
-        return emit(im, on, OP_IDENTITY, on->in, 1, 1) != NULL;
-    for (int i = 0; i < on->nin; i++)
-        if (!on->in[i])
-            return diag_error(im->d, on->loc, "input %d is empty", i);
-    Value *acc = on->in[0];
-    for (int i = 1; i < on->nin - 1; i++) {
-        const char *tmp = ir_unique_name(im->g, arena_printf(im->g->arena, "%s_part%d", on->np->output[0], i));
-        Value *t = ir_value_new(im->g, tmp, DT_UNDEF, NULL, VAL_TEMP);
-        t->shape.rank = RANK_UNKNOWN;
-        Value *ins[2] = {acc, on->in[i]};
-        Node *n = ir_node_new(im->g, op, NULL, ins, 2, &t, 1);
-        n->loc = on->loc;
-        acc = t;
-    }
-    Value *ins[2] = {acc, on->in[on->nin - 1]};
-    return emit(im, on, op, ins, 2, 1) != NULL;
-}
-
-static bool imp_leaky_relu(Imp *im, OnnxNode *on)
-{
-    Node *n = emit(im, on, OP_LEAKY_RELU, on->in, 1, 1);
-    return n && attr_float(im, on, "alpha", 0.01f, &n->a.alpha);
-}
-
-/* Clip: bounds are attributes before opset 11, optional inputs after.
- * Constant bounds become attributes; run-time bounds become Max/Min. */
-static bool imp_clip(Imp *im, OnnxNode *on)
-{
-    double lo = -INFINITY, hi = INFINITY;
-    if (im->opset < 11) {
-        float flo, fhi;
-        if (!attr_float(im, on, "min", -INFINITY, &flo) || !attr_float(im, on, "max", INFINITY, &fhi))
-            return false;
-        lo = flo, hi = fhi;
-    } else {
-        if (attr_find(on->np, "min") || attr_find(on->np, "max"))
-            return diag_error(im->d, on->loc, "from opset 11, Clip takes min and max as inputs, not attributes");
-        Value *bmin = on->nin > 1 ? on->in[1] : NULL, *bmax = on->nin > 2 ? on->in[2] : NULL;
-        if ((bmin && bmin->kind != VAL_CONST) || (bmax && bmax->kind != VAL_CONST)) {
-            /* y = Min(Max(x, min), max) with the bounds read at run time */
-            Value *x = on->in[0];
-            if (bmin && bmax) {
-                const char *tmp = ir_unique_name(im->g, arena_printf(im->g->arena, "%s_lo", on->np->output[0]));
-                Value *t = ir_value_new(im->g, tmp, DT_UNDEF, NULL, VAL_TEMP);
-                t->shape.rank = RANK_UNKNOWN;
-                Value *ins[2] = {x, bmin};
-                Node *n = ir_node_new(im->g, OP_MAX, NULL, ins, 2, &t, 1);
-                n->loc = on->loc;
-                Value *ins2[2] = {t, bmax};
-                return emit(im, on, OP_MIN, ins2, 2, 1) != NULL;
-            }
-            Value *ins[2] = {x, bmin ? bmin : bmax};
-            return emit(im, on, bmin ? OP_MAX : OP_MIN, ins, 2, 1) != NULL;
-        }
-        if (bmin && !const_scalar(im, on, 1, "min", &lo))
-            return false;
-        if (bmax && !const_scalar(im, on, 2, "max", &hi))
-            return false;
-    }
-    Node *n = emit(im, on, OP_CLIP, on->in, 1, 1);
-    if (!n)
-        return false;
-    n->a.lo = lo;
-    n->a.hi = hi;
-    return true;
-}
-
-static bool imp_gemm(Imp *im, OnnxNode *on)
-{
-    if (im->opset < 7) {
-        int64_t bc;
-        if (!attr_int(im, on, "broadcast", 0, &bc))
-            return false;
-    }
-    Node *n = emit(im, on, OP_GEMM, on->in, on->nin, 1);
-    if (!n)
-        return false;
-    int64_t ta, tb;
-    if (!attr_float(im, on, "alpha", 1.0f, &n->a.alpha) || !attr_float(im, on, "beta", 1.0f, &n->a.beta) ||
-        !attr_int(im, on, "transA", 0, &ta) || !attr_int(im, on, "transB", 0, &tb))
-        return false;
-    n->a.trans_a = ta != 0;
-    n->a.trans_b = tb != 0;
-    return true;
-}
-
-static bool parse_auto_pad(Imp *im, OnnxNode *on, AutoPad *out)
-{
-    const char *s;
-    if (!attr_string(im, on, "auto_pad", "NOTSET", &s))
-        return false;
-    if (strcmp(s, "NOTSET") == 0 || !*s)
-        *out = AUTOPAD_NOTSET;
-    else if (strcmp(s, "VALID") == 0)
-        *out = AUTOPAD_VALID;
-    else if (strcmp(s, "SAME_UPPER") == 0)
-        *out = AUTOPAD_SAME_UPPER;
-    else if (strcmp(s, "SAME_LOWER") == 0)
-        *out = AUTOPAD_SAME_LOWER;
-    else
-        return diag_error(im->d, on->loc, "auto_pad '%s' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER", s);
-    return true;
-}
-
-/* kernel_shape, strides, dilations, pads, auto_pad of Conv and the pools.
- * nsp is known from kernel_shape (pools) or left 0 for shape inference to
- * take from the weight (Conv). */
-static bool parse_window(Imp *im, OnnxNode *on, Attrs *a, bool kernel_required)
-{
-    int nk, ns, nd, np;
-    int64_t k[3], s[3], dl[3], p[6];
-    if (!attr_ints(im, on, "kernel_shape", k, 3, &nk) || !attr_ints(im, on, "strides", s, 3, &ns) ||
-        !attr_ints(im, on, "dilations", dl, 3, &nd) || !attr_ints(im, on, "pads", p, 6, &np) ||
-        !parse_auto_pad(im, on, &a->auto_pad))
-        return false;
-    if (kernel_required && nk < 0)
-        return diag_error(im->d, on->loc, "attribute 'kernel_shape' is required");
-    int nsp = nk > 0 ? nk : ns > 0 ? ns : nd > 0 ? nd : np > 0 ? np / 2 : 0;
-    if (nk == 0)
-        return diag_error(im->d, on->loc, "attribute 'kernel_shape' is empty");
-    if (nsp > 3)
-        return diag_error(im->d, on->loc, "%d spatial dims: 1 to 3 are supported", nsp);
-    if ((nk > 0 && nk != nsp) || (ns > 0 && ns != nsp) || (nd > 0 && nd != nsp) || (np > 0 && np != 2 * nsp))
-        return diag_error(im->d, on->loc,
-                          "kernel_shape, strides, dilations and pads disagree on the number of spatial dims");
-    a->nsp = nsp;
-    for (int i = 0; i < 3; i++) {
-        a->kernel[i] = nk > 0 && i < nk ? k[i] : 0;
-        a->strides[i] = ns > 0 && i < ns ? s[i] : 1;
-        a->dilations[i] = nd > 0 && i < nd ? dl[i] : 1;
-    }
-    for (int i = 0; i < 6; i++)
-        a->pads[i] = 0;
-    for (int i = 0; np > 0 && i < 2 * nsp; i++)
-        a->pads[i] = p[i];
-    for (int i = 0; i < nsp; i++) {
-        if ((nk > 0 && a->kernel[i] <= 0) || a->strides[i] <= 0 || a->dilations[i] <= 0)
-            return diag_error(im->d, on->loc, "kernel_shape, strides and dilations must be positive");
-        if (a->pads[i] < 0 || a->pads[a->nsp + i] < 0)
-            return diag_error(im->d, on->loc, "pads must not be negative");
-    }
-    if (a->auto_pad != AUTOPAD_NOTSET && np > 0)
-        for (int i = 0; i < 2 * nsp; i++)
-            if (p[i] != 0)
-                return diag_error(im->d, on->loc, "pads and auto_pad %s cannot both be given",
-                                  a->auto_pad == AUTOPAD_VALID ? "VALID" : "SAME_*");
-    return true;
-}
-
-static bool imp_conv(Imp *im, OnnxNode *on)
-{
-    Node *n = emit(im, on, spec_of(on->np)->op, on->in, on->nin, 1);
-    if (!n || !parse_window(im, on, &n->a, false))
-        return false;
-    if (!attr_int(im, on, "group", 1, &n->a.group))
-        return false;
-    if (n->a.group < 1)
-        return diag_error(im->d, on->loc, "group must be >= 1, not %lld", (long long)n->a.group);
-    return true;
-}
-
-static bool imp_pool(Imp *im, OnnxNode *on)
-{
-    OpKind op = spec_of(on->np)->op;
-    if (op == OP_AVGPOOL && on->nout > 1)
-        return diag_error(im->d, on->loc, "AveragePool has one output");
-    Node *n = emit(im, on, op, on->in, 1, on->nout);
-    if (!n || !parse_window(im, on, &n->a, true))
-        return false;
-    int64_t ceil_mode, cip, so;
-    if (!attr_int(im, on, "ceil_mode", 0, &ceil_mode) || !attr_int(im, on, "count_include_pad", 0, &cip) ||
-        !attr_int(im, on, "storage_order", 0, &so))
-        return false;
-    n->a.ceil_mode = ceil_mode != 0;
-    n->a.count_include_pad = cip != 0;
-    if (so != 0 && so != 1)
-        return diag_error(im->d, on->loc, "storage_order must be 0 or 1");
-    n->a.storage_order = (int)so;
-    return true;
-}
-
-static bool imp_softmax(Imp *im, OnnxNode *on)
-{
-    Node *n = emit(im, on, OP_SOFTMAX, on->in, 1, 1);
-    if (!n)
-        return false;
-    /* opset < 13: the input is seen as 2-D [prod(d<axis), prod(d>=axis)];
-     * opset 13: one axis, default the last. */
-    if (!attr_int(im, on, "axis", im->opset < 13 ? 1 : -1, &n->a.axis))
-        return false;
-    n->a.axis2 = im->opset < 13 ? AXIS_END : AXIS_NEXT;
-    return true;
-}
-
-static bool imp_batchnorm(Imp *im, OnnxNode *on)
-{
-    int64_t training = 0, spatial = 1;
-    if (im->opset >= 14 && !attr_int(im, on, "training_mode", 0, &training))
-        return false;
-    if (im->opset < 9 && !attr_int(im, on, "spatial", 1, &spatial))
-        return false;
-    if (spatial != 1)
-        return diag_error(im->d, on->loc, "spatial=0 (per-activation statistics) is not supported");
-    /* Before opset 14 the extra outputs only exist in training, which
-     * inference graphs never use: they must be unnamed or unused. */
-    int nout = on->nout;
-    if (!training) {
-        for (int i = 1; i < on->nout; i++)
-            if (on->np->output[i] && *on->np->output[i] && im->opset >= 14)
-                return diag_error(im->d, on->loc, "outputs after the first need training_mode=1");
-        nout = 1;
-    } else if (nout > 3) {
-        return diag_error(im->d, on->loc, "training mode has at most 3 outputs");
-    }
-    Node *n = emit(im, on, OP_BATCHNORM, on->in, on->nin, nout);
-    if (!n)
-        return false;
-    n->a.training = training != 0;
-    return attr_float(im, on, "epsilon", 1e-5f, &n->a.eps) && attr_float(im, on, "momentum", 0.9f, &n->a.momentum);
-}
-
-static bool imp_flatten(Imp *im, OnnxNode *on)
-{
-    Node *n = emit(im, on, OP_FLATTEN, on->in, 1, 1);
-    return n && attr_int(im, on, "axis", 1, &n->a.axis);
-}
-
-static bool imp_reshape(Imp *im, OnnxNode *on)
-{
-    int64_t allowzero;
-    Attrs a = {0};
-    if (!attr_int(im, on, "allowzero", 0, &allowzero))
-        return false;
-    if (im->opset < 5) { /* the target was an attribute */
-        if (!attr_ints(im, on, "shape", a.ints, QK_MAX_RANK, &a.nints))
-            return false;
-        if (a.nints < 0)
-            return diag_error(im->d, on->loc, "attribute 'shape' is required");
-    } else if (on->nin < 2 || !const_ints(im, on, 1, "shape", a.ints, QK_MAX_RANK, &a.nints)) {
-        return on->nin < 2 ? diag_error(im->d, on->loc, "input 'shape' is required") : false;
-    }
-    Node *n = emit(im, on, OP_RESHAPE, on->in, 1, 1);
-    if (!n)
-        return false;
-    memcpy(n->a.ints, a.ints, sizeof a.ints);
-    n->a.nints = a.nints;
-    n->a.allowzero = allowzero != 0;
-    return true;
-}
-
-/* Squeeze/Unsqueeze: axes attribute before opset 13, constant input after. */
-static bool imp_squeeze(Imp *im, OnnxNode *on)
-{
-    OpKind op = spec_of(on->np)->op;
-    Attrs a = {0};
-    int n = -1;
-    if (im->opset < 13) {
-        if (!attr_ints(im, on, "axes", a.ints, QK_MAX_RANK, &n))
-            return false;
-    } else if (on->nin > 1 && on->in[1]) {
-        if (!const_ints(im, on, 1, "axes", a.ints, QK_MAX_RANK, &n))
-            return false;
-    }
-    if (op == OP_UNSQUEEZE && n <= 0)
-        return diag_error(im->d, on->loc, "Unsqueeze needs axes");
-    Node *node = emit(im, on, op, on->in, 1, 1);
-    if (!node)
-        return false;
-    memcpy(node->a.ints, a.ints, sizeof a.ints);
-    node->a.nints = n < 0 ? 0 : n;
-    return true;
-}
-
-static bool imp_transpose(Imp *im, OnnxNode *on)
-{
-    Node *n = emit(im, on, OP_TRANSPOSE, on->in, 1, 1);
-    if (!n || !attr_ints(im, on, "perm", n->a.ints, QK_MAX_RANK, &n->a.nints))
-        return false;
-    return true; /* nints -1: reverse, resolved by shape inference */
-}
-
-static bool imp_concat(Imp *im, OnnxNode *on)
-{
-    for (int i = 0; i < on->nin; i++)
-        if (!on->in[i])
-            return diag_error(im->d, on->loc, "input %d is empty", i);
-    Node *n = emit(im, on, OP_CONCAT, on->in, on->nin, 1);
-    if (!n || !attr_int(im, on, "axis", im->opset < 4 ? 1 : INT64_MIN, &n->a.axis))
-        return false;
-    if (n->a.axis == INT64_MIN)
-        return diag_error(im->d, on->loc, "attribute 'axis' is required");
-    return true;
-}
-
-static bool imp_cast(Imp *im, OnnxNode *on)
-{
-    int64_t to;
-    if (im->opset < 6) { /* 'to' was a type name */
-        const char *name;
-        if (!attr_string(im, on, "to", "", &name))
-            return false;
-        to = INT64_MIN;
-        for (int code = 1; code <= 16; code++)
-            if (strcmp(dtype_onnx_code_name(code), name) == 0)
-                to = code;
-    } else if (!attr_int(im, on, "to", INT64_MIN, &to)) {
-        return false;
-    }
-    if (to == INT64_MIN)
-        return diag_error(im->d, on->loc, "attribute 'to' is required");
-    DType dt = dtype_from_onnx((int)to);
-    if (dt == DT_UNDEF)
-        return diag_error(im->d, on->loc, "cast to %s (%lld) is not supported", dtype_onnx_code_name((int)to),
-                          (long long)to);
-    Node *n = emit(im, on, OP_CAST, on->in, 1, 1);
-    if (!n)
-        return false;
-    n->a.to = dt;
-    return true;
-}
-
-static bool imp_identity(Imp *im, OnnxNode *on) { return emit(im, on, OP_IDENTITY, on->in, 1, 1) != NULL; }
-
-/* Dropout at inference is the identity; its mask output is not supported. */
-static bool imp_dropout(Imp *im, OnnxNode *on)
-{
-    if (on->nout > 1 && on->np->output[1] && *on->np->output[1])
-        return diag_error(im->d, on->loc, "Dropout's mask output is not supported (inference only)");
-    int64_t is_test;
-    if (im->opset < 7 && !attr_int(im, on, "is_test", 1, &is_test))
-        return false;
-    return emit(im, on, OP_IDENTITY, on->in, 1, 1) != NULL;
-}
-
-/* QuantizeLinear/DequantizeLinear: per tensor, or per axis from opset 13
- * (default axis 1); blocked quantization (opset 21) is not supported. */
-static bool imp_qdq(Imp *im, OnnxNode *on)
-{
-    int64_t block = 0, out_dt = 0, sat = 1;
-    if (!attr_int(im, on, "block_size", 0, &block) || !attr_int(im, on, "output_dtype", 0, &out_dt) ||
-        !attr_int(im, on, "saturate", 1, &sat))
-        return false;
-    if (block != 0)
-        return diag_error(im->d, on->loc, "blocked quantization (block_size %lld) is not supported", (long long)block);
-    Node *n = emit(im, on, spec_of(on->np)->op, on->in, on->nin, 1);
-    if (!n || !attr_int(im, on, "axis", 1, &n->a.axis))
-        return false;
-    if (out_dt && (on->nin < 3 || !on->in[2]) && dtype_from_onnx((int)out_dt) != DT_U8) {
-        /* output_dtype without a zero point: a zero point of that type */
-        DType zt = dtype_from_onnx((int)out_dt);
-        if (zt != DT_I8)
-            return diag_error(im->d, on->loc, "output_dtype %s is not supported (u8 and i8 are)",
-                              dtype_onnx_code_name((int)out_dt));
-        Shape s = {.rank = 0};
-        Value *zp = ir_const_new(im->g, ir_unique_name(im->g, "zero_point"), DT_I8, &s, NULL);
-        Value **in = arena_alloc(im->g->arena, sizeof(Value *) * 3);
-        in[0] = n->in[0], in[1] = n->in[1], in[2] = zp;
-        n->in = in;
-        n->nin = 3;
-    }
-    return true;
-}
-
 /* ---- the bound on created constants (docs/usage.md) ---------------------- */
 
-static int64_t const_bound(const Imp *im)
+int64_t im_const_bound(const Imp *im)
 {
     return im->opt && im->opt->max_const_bytes > 0 ? im->opt->max_const_bytes : model_const_bound(im->model_bytes);
 }
 
 /* The data of an external tensor counts as the model's bytes. */
-static void count_external(Imp *im, const Onnx__TensorProto *tp, const Tensor *t)
+void im_count_external(Imp *im, const Onnx__TensorProto *tp, const Tensor *t)
 {
     if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
         im->model_bytes += shape_numel(&t->shape) * dtype_size(t->dtype);
@@ -710,9 +303,9 @@ static void count_external(Imp *im, const Onnx__TensorProto *tp, const Tensor *t
 /* Charge a constant of `bytes` that node `on` makes (data the model's files
  * do not hold) to the bound; an error naming the node and how to raise the
  * bound when it does not fit. */
-static bool charge_const(Imp *im, OnnxNode *on, int64_t bytes)
+bool im_charge_const(Imp *im, OnnxNode *on, int64_t bytes)
 {
-    int64_t bound = const_bound(im);
+    int64_t bound = im_const_bound(im);
     if (bytes <= bound - im->const_made) {
         im->const_made += bytes;
         return true;
@@ -730,267 +323,18 @@ static bool charge_const(Imp *im, OnnxNode *on, int64_t bytes)
 }
 
 /* A new temporary value for a rewrite inside the importer. */
-static Value *temp(Imp *im, const char *base)
+Value *im_temp(Imp *im, const char *base)
 {
     Value *v = ir_value_new(im->g, ir_unique_name(im->g, base), DT_UNDEF, NULL, VAL_TEMP);
     v->shape.rank = RANK_UNKNOWN;
     return v;
 }
 
-static Node *aux(Imp *im, OnnxNode *on, OpKind op, Value **in, int nin, Value *out)
+Node *im_aux(Imp *im, OnnxNode *on, OpKind op, Value **in, int nin, Value *out)
 {
     Node *n = ir_node_new(im->g, op, NULL, in, nin, &out, 1);
     n->loc = on->loc;
     return n;
-}
-
-/* com.microsoft QGemm (ONNX Runtime's QOperator Gemm):
- *   y = quantize(s_a s_b ((a - a_zp)(b' - b_zp) + C), y_s, y_zp), or floats when
- * y_scale is absent — lowered to QLinearMatMul (with the i32 bias), or to
- * MatMulInteger + bias + DequantizeLinear. b' is b transposed (a constant)
- * when transB. transA and alpha != 1 are not supported. */
-static bool imp_qgemm(Imp *im, OnnxNode *on)
-{
-    int64_t ta, tb;
-    float alpha;
-    if (!attr_int(im, on, "transA", 0, &ta) || !attr_int(im, on, "transB", 0, &tb) ||
-        !attr_float(im, on, "alpha", 1.0f, &alpha))
-        return false;
-    if (ta || alpha != 1.0f)
-        return diag_error(im->d, on->loc, "QGemm with transA or alpha != 1 is not supported");
-    Value *in[9] = {0};
-    for (int i = 0; i < on->nin && i < 9; i++)
-        in[i] = on->in[i];
-    Value *b = in[3], *bs = in[4], *bz = in[5], *c = in[6];
-    if (tb) { /* b' = b^T; its per-row parameters become per-column */
-        if (!b || b->kind != VAL_CONST || b->shape.rank != 2)
-            return diag_error(im->d, on->loc, "QGemm with transB needs a constant 2-D B");
-        int64_t N = b->shape.d[0], K = b->shape.d[1];
-        Shape s = {.rank = 2, .d = {K, N}};
-        if (!charge_const(im, on, value_bytes(b)))
-            return false;
-        Value *t = ir_const_new(im->g, ir_unique_name(im->g, arena_printf(im->g->arena, "%s_t", b->name)), b->dtype, &s, NULL);
-        const uint8_t *src = b->data;
-        uint8_t *dst = t->data;
-        for (int64_t n = 0; n < N; n++)
-            for (int64_t k = 0; k < K; k++)
-                dst[k * N + n] = src[n * K + k];
-        in[3] = t;
-    }
-    if (c && c->kind == VAL_CONST && c->dtype == DT_I32 && c->shape.rank == 2 && c->shape.d[0] == 1) {
-        Shape s = {.rank = 1, .d = {c->shape.d[1]}};
-        c = ir_const_new(im->g, ir_unique_name(im->g, c->name), DT_I32, &s, c->data);
-    }
-    if (c && (c->kind != VAL_CONST || c->dtype != DT_I32 || c->shape.rank > 1))
-        return diag_error(im->d, on->loc, "QGemm's C must be a constant i32 vector");
-    bool float_out = on->nin < 8 || !in[7];
-    if (!float_out) {
-        Value *q[9] = {in[0], in[1], in[2], in[3], bs, bz, in[7], on->nin > 8 ? in[8] : NULL, c};
-        return emit(im, on, OP_QLINEAR_MATMUL, q, c ? 9 : 8, 1) != NULL;
-    }
-    /* floats out: exact i32 accumulation, + C, one dequantization by s_a s_b */
-    if (!in[1] || in[1]->kind != VAL_CONST || !bs || bs->kind != VAL_CONST)
-        return diag_error(im->d, on->loc, "QGemm with float output needs constant scales");
-    Value *acc = temp(im, "qgemm_acc");
-    Value *mi[4] = {in[0], in[3], in[2], bz};
-    aux(im, on, OP_MATMUL_INTEGER, mi, 4, acc);
-    if (c) {
-        Value *acc2 = temp(im, "qgemm_accb");
-        Value *ai[2] = {acc, c};
-        aux(im, on, OP_ADD, ai, 2, acc2);
-        acc = acc2;
-    }
-    int64_t nb = shape_numel(&bs->shape);
-    Shape ss = {.rank = nb > 1 ? 1 : 0, .d = {nb}};
-    Value *sc = ir_const_new(im->g, ir_unique_name(im->g, "qgemm_scale"), DT_F32, &ss, NULL);
-    for (int64_t i = 0; i < nb; i++)
-        ((float *)sc->data)[i] = *(const float *)in[1]->data * ((const float *)bs->data)[i];
-    Value *di[2] = {acc, sc};
-    Node *dq = emit(im, on, OP_DEQUANTIZE, di, 2, 1);
-    if (!dq)
-        return false;
-    dq->a.axis = -1; /* per column */
-    return true;
-}
-
-/* ConstantOfShape of a constant shape: a constant, within the bound on
- * created constants. */
-static bool imp_constant_of_shape(Imp *im, OnnxNode *on)
-{
-    Attrs a = {0};
-    if (!const_ints(im, on, 0, "shape", a.ints, QK_MAX_RANK, &a.nints))
-        return false;
-    Shape s = {.rank = a.nints};
-    for (int i = 0; i < a.nints; i++) {
-        if (a.ints[i] < 0)
-            return diag_error(im->d, on->loc, "negative dim %lld", (long long)a.ints[i]);
-        s.d[i] = a.ints[i];
-    }
-    Tensor fill = {0};
-    const Onnx__AttributeProto *va = attr_find(on->np, "value");
-    if (va && (!va->t || !onnx_tensor_decode_ext(va->t, im->mf->data_dir, "tensor", &fill, on->loc, im->d) ||
-               tensor_numel(&fill) != 1)) {
-        tensor_free(&fill);
-        return diag_error(im->d, on->loc, "attribute 'value' must be a one-element tensor");
-    }
-    DType dt = va ? fill.dtype : DT_F32;
-    int64_t bytes;
-    if (shape_numel(&s) < 0 || !checked_mul(shape_numel(&s), dtype_size(dt), &bytes)) {
-        tensor_free(&fill);
-        return diag_error(im->d, on->loc, "the constant would be too large (its size overflows)");
-    }
-    if (!charge_const(im, on, bytes)) {
-        tensor_free(&fill);
-        return false;
-    }
-    const char *name = on->np->output[0];
-    if (!name || !*name || strmap_get(&im->defs, name)) {
-        tensor_free(&fill);
-        return diag_error(im->d, on->loc, "output '%s' is empty or already defined", name ? name : "");
-    }
-    Value *v = ir_const_new(im->g, name, dt, &s, NULL); /* zeros */
-    /* the value, then doubling copies: a large constant costs a few
-     * memcpy calls, not one per element (the fuzzer found 2^31 of them) */
-    size_t esize = (size_t)dtype_size(dt), total = (size_t)bytes;
-    bool zero = true;
-    for (size_t i = 0; va && i < esize; i++)
-        zero = zero && ((const uint8_t *)fill.data)[i] == 0;
-    if (!zero && total > 0) {
-        uint8_t *p = v->data;
-        memcpy(p, fill.data, esize);
-        for (size_t done = esize; done < total;) {
-            size_t k = done < total - done ? done : total - done;
-            memcpy(p + done, p, k);
-            done += k;
-        }
-    }
-    tensor_free(&fill);
-    v->loc = value_loc(im, on->loc, v->name);
-    strmap_put(&im->defs, v->name, v);
-    return true;
-}
-
-/* com.microsoft QLinearGlobalAveragePool: NCHW only. */
-static bool imp_qgap(Imp *im, OnnxNode *on)
-{
-    int64_t cl;
-    if (!attr_int(im, on, "channels_last", 0, &cl))
-        return false;
-    if (cl)
-        return diag_error(im->d, on->loc, "channels_last=1 is not supported");
-    return imp_plain(im, on);
-}
-
-/* Constant: a value, no node. */
-static bool imp_constant(Imp *im, OnnxNode *on)
-{
-    const Onnx__NodeProto *np = on->np;
-    if (np->n_attribute != 1)
-        return diag_error(im->d, on->loc, "Constant needs exactly one value attribute");
-    const Onnx__AttributeProto *a = np->attribute[0];
-    const char *an = a->name ? a->name : "";
-    Tensor t = {0};
-    bool ok = true;
-    if (strcmp(an, "value") == 0) {
-        if (!a->t)
-            return diag_error(im->d, on->loc, "attribute 'value' must be a tensor");
-        ok = onnx_tensor_decode_ext(a->t, im->mf->data_dir, "tensor", &t, on->loc, im->d);
-        if (ok)
-            count_external(im, a->t, &t);
-    } else if (strcmp(an, "value_float") == 0 || strcmp(an, "value_int") == 0) {
-        bool f = an[6] == 'f';
-        Shape s = {.rank = 0};
-        ok = tensor_alloc(&t, f ? DT_F32 : DT_I64, &s);
-        if (ok && f)
-            *(float *)t.data = a->f;
-        else if (ok)
-            *(int64_t *)t.data = a->i;
-    } else if (strcmp(an, "value_floats") == 0 || strcmp(an, "value_ints") == 0) {
-        bool f = an[6] == 'f';
-        Shape s = {.rank = 1, .d = {(int64_t)(f ? a->n_floats : a->n_ints)}};
-        ok = tensor_alloc(&t, f ? DT_F32 : DT_I64, &s);
-        if (ok)
-            memcpy(t.data, f ? (void *)a->floats : (void *)a->ints, (size_t)s.d[0] * (f ? 4 : 8));
-    } else {
-        return diag_error(im->d, on->loc, "Constant attribute '%s' is not supported", an);
-    }
-    if (!ok) {
-        tensor_free(&t);
-        return false;
-    }
-    const char *name = np->output[0];
-    if (!name || !*name || strmap_get(&im->defs, name)) {
-        tensor_free(&t);
-        return diag_error(im->d, on->loc, "output '%s' is empty or already defined", name ? name : "");
-    }
-    Value *v = ir_const_new(im->g, name, t.dtype, &t.shape, t.data);
-    v->loc = value_loc(im, on->loc, v->name);
-    strmap_put(&im->defs, v->name, v);
-    tensor_free(&t);
-    return true;
-}
-
-/* The supported ops, by ONNX name. */
-static const OpSpec specs[] = {
-    {"Add", NULL, imp_binary, 2, 2, 1, 1, "broadcast,axis,consumed_inputs", OP_ADD},
-    {"Sub", NULL, imp_binary, 2, 2, 1, 1, "broadcast,axis,consumed_inputs", OP_SUB},
-    {"Mul", NULL, imp_binary, 2, 2, 1, 1, "broadcast,axis,consumed_inputs", OP_MUL},
-    {"Div", NULL, imp_binary, 2, 2, 1, 1, "broadcast,axis,consumed_inputs", OP_DIV},
-    {"Max", NULL, imp_variadic, 1, -1, 1, 1, "", OP_MAX},
-    {"Min", NULL, imp_variadic, 1, -1, 1, 1, "", OP_MIN},
-    {"Relu", NULL, imp_plain, 1, 1, 1, 1, "consumed_inputs", OP_RELU},
-    {"LeakyRelu", NULL, imp_leaky_relu, 1, 1, 1, 1, "alpha,consumed_inputs", OP_LEAKY_RELU},
-    {"Clip", NULL, imp_clip, 1, 3, 1, 1, "min,max,consumed_inputs", OP_CLIP},
-    {"Sigmoid", NULL, imp_plain, 1, 1, 1, 1, "consumed_inputs", OP_SIGMOID},
-    {"Tanh", NULL, imp_plain, 1, 1, 1, 1, "consumed_inputs", OP_TANH},
-    {"MatMul", NULL, imp_plain, 2, 2, 1, 1, "", OP_MATMUL},
-    {"Gemm", NULL, imp_gemm, 2, 3, 1, 1, "alpha,beta,transA,transB,broadcast", OP_GEMM},
-    {"Conv", NULL, imp_conv, 2, 3, 1, 1, "auto_pad,dilations,group,kernel_shape,pads,strides", OP_CONV},
-    {"MaxPool", NULL, imp_pool, 1, 1, 1, 2, "auto_pad,ceil_mode,dilations,kernel_shape,pads,storage_order,strides",
-     OP_MAXPOOL},
-    {"AveragePool", NULL, imp_pool, 1, 1, 1, 1, "auto_pad,ceil_mode,count_include_pad,kernel_shape,pads,strides,dilations",
-     OP_AVGPOOL},
-    {"GlobalAveragePool", NULL, imp_plain, 1, 1, 1, 1, "", OP_GLOBAL_AVGPOOL},
-    {"Softmax", NULL, imp_softmax, 1, 1, 1, 1, "axis", OP_SOFTMAX},
-    {"BatchNormalization", NULL, imp_batchnorm, 5, 5, 1, 5, "epsilon,momentum,spatial,training_mode,consumed_inputs,is_test",
-     OP_BATCHNORM},
-    {"Flatten", NULL, imp_flatten, 1, 1, 1, 1, "axis", OP_FLATTEN},
-    {"Reshape", NULL, imp_reshape, 1, 2, 1, 1, "allowzero,shape,consumed_inputs", OP_RESHAPE},
-    {"Squeeze", NULL, imp_squeeze, 1, 2, 1, 1, "axes", OP_SQUEEZE},
-    {"Unsqueeze", NULL, imp_squeeze, 1, 2, 1, 1, "axes", OP_UNSQUEEZE},
-    {"Transpose", NULL, imp_transpose, 1, 1, 1, 1, "perm", OP_TRANSPOSE},
-    {"Concat", NULL, imp_concat, 1, -1, 1, 1, "axis", OP_CONCAT},
-    {"Cast", NULL, imp_cast, 1, 1, 1, 1, "to,saturate", OP_CAST},
-    {"Identity", NULL, imp_identity, 1, 1, 1, 1, "", OP_IDENTITY},
-    {"Dropout", NULL, imp_dropout, 1, 3, 1, 2, "ratio,seed,is_test", OP_IDENTITY},
-    {"QuantizeLinear", NULL, imp_qdq, 2, 3, 1, 1, "axis,saturate,block_size,output_dtype", OP_QUANTIZE},
-    {"DequantizeLinear", NULL, imp_qdq, 2, 3, 1, 1, "axis,block_size", OP_DEQUANTIZE},
-    {"MatMulInteger", NULL, imp_plain, 2, 4, 1, 1, "", OP_MATMUL_INTEGER},
-    {"ConvInteger", NULL, imp_conv, 2, 4, 1, 1, "auto_pad,dilations,group,kernel_shape,pads,strides", OP_CONV_INTEGER},
-    {"QLinearMatMul", NULL, imp_plain, 8, 8, 1, 1, "", OP_QLINEAR_MATMUL},
-    {"QLinearConv", NULL, imp_conv, 8, 9, 1, 1, "auto_pad,dilations,group,kernel_shape,pads,strides", OP_QLINEAR_CONV},
-    {"QLinearAdd", "com.microsoft", imp_plain, 7, 8, 1, 1, "", OP_QLINEAR_ADD},
-    {"QLinearGlobalAveragePool", "com.microsoft", imp_qgap, 4, 5, 1, 1, "channels_last", OP_QLINEAR_GAP},
-    {"QGemm", "com.microsoft", imp_qgemm, 6, 9, 1, 1, "alpha,transA,transB", OP_QLINEAR_MATMUL},
-    {"ConstantOfShape", NULL, imp_constant_of_shape, 1, 1, 1, 1, "value", OP_IDENTITY},
-    {"Constant", NULL, imp_constant, 0, 0, 1, 1, "value,value_float,value_floats,value_int,value_ints,sparse_value,value_string,value_strings", OP_IDENTITY},
-};
-
-static bool default_domain(const char *domain) { return !domain || !*domain || strcmp(domain, "ai.onnx") == 0; }
-
-static const OpSpec *spec_of(const Onnx__NodeProto *np)
-{
-    if (!np->op_type)
-        return NULL;
-    bool dflt = default_domain(np->domain);
-    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
-        const OpSpec *sp = &specs[i];
-        if (strcmp(sp->name, np->op_type) != 0)
-            continue;
-        if (sp->domain ? (!dflt && strcmp(sp->domain, np->domain) == 0) : dflt)
-            return sp;
-    }
-    return NULL;
 }
 
 /* ---- graph -------------------------------------------------------------- */
@@ -1018,7 +362,7 @@ static bool check_ops(Imp *im)
     SrcLoc first = loc_file(im->file);
     for (size_t i = 0; i < gp->n_node; i++) {
         const Onnx__NodeProto *np = gp->node[i];
-        if (spec_of(np))
+        if (im_spec_of(np))
             continue;
         if (nbad == 0 && im->mf->locs.nodes) { /* text: point at the first one */
             first = node_loc(im, i);
@@ -1029,7 +373,7 @@ static bool check_ops(Imp *im)
         /* list each (domain, op) once, with up to 3 of its nodes */
         bool seen = false;
         for (size_t j = 0; j < i && !seen; j++)
-            seen = !spec_of(gp->node[j]) && strcmp(gp->node[j]->op_type ? gp->node[j]->op_type : "", op) == 0 &&
+            seen = !im_spec_of(gp->node[j]) && strcmp(gp->node[j]->op_type ? gp->node[j]->op_type : "", op) == 0 &&
                    strcmp(gp->node[j]->domain ? gp->node[j]->domain : "", dom) == 0;
         if (seen)
             continue;
@@ -1217,7 +561,7 @@ static bool import_values(Imp *im)
             ok = false;
             continue;
         }
-        count_external(im, tp, &t);
+        im_count_external(im, tp, &t);
         Value *v = ir_const_new(im->g, name, t.dtype, &t.shape, t.data);
         v->loc = l;
         tensor_free(&t);
@@ -1324,21 +668,35 @@ static bool check_scales(Imp *im, OnnxNode *on, const OpSpec *sp)
     return ok;
 }
 
+/* The ONNX arity of an op: its IR operands but those qkc adds ('+'). */
+static int onnx_max_in(const OpSpec *sp)
+{
+    if (sp->max_in < 0 || sp->own_arity)
+        return sp->max_in;
+    int n = 0;
+    OpRole r;
+    for (int k = 0; k < sp->max_in && op_role(sp->op, k, &r); k++)
+        if (!r.extension)
+            n = k + 1;
+    return n > sp->max_in || n == 0 ? sp->max_in : n;
+}
+
 static bool import_node(Imp *im, size_t idx)
 {
     const Onnx__NodeProto *np = im->mf->proto->graph->node[idx];
-    const OpSpec *sp = spec_of(np);
+    const OpSpec *sp = im_spec_of(np);
     OnnxNode on = {.np = np, .loc = node_loc(im, idx), .nin = (int)np->n_input, .nout = (int)np->n_output};
-    if ((int)np->n_input < sp->min_in || (sp->max_in >= 0 && (int)np->n_input > sp->max_in)) {
-        if (sp->min_in == sp->max_in)
+    int max_in = onnx_max_in(sp);
+    if ((int)np->n_input < sp->min_in || (max_in >= 0 && (int)np->n_input > max_in)) {
+        if (sp->min_in == max_in)
             return diag_error(im->d, on.loc, "takes %d input%s, got %zu", sp->min_in, sp->min_in == 1 ? "" : "s",
                               np->n_input);
-        return diag_error(im->d, on.loc, "takes %d to %d inputs, got %zu", sp->min_in, sp->max_in, np->n_input);
+        if (max_in < 0)
+            return diag_error(im->d, on.loc, "takes at least %d inputs, got %zu", sp->min_in, np->n_input);
+        return diag_error(im->d, on.loc, "takes %d to %d inputs, got %zu", sp->min_in, max_in, np->n_input);
     }
     if ((int)np->n_output < sp->min_out || (int)np->n_output > sp->max_out)
         return diag_error(im->d, on.loc, "takes %d to %d outputs, got %zu", sp->min_out, sp->max_out, np->n_output);
-    if (!check_attr_names(im, &on, sp->attrs))
-        return false;
     on.in = arena_alloc(im->g->arena, sizeof(Value *) * (np->n_input + 1));
     bool ok = true;
     for (size_t k = 0; k < np->n_input; k++) {
@@ -1404,7 +762,7 @@ Graph *onnx_import(const ModelFile *mf, const ImportOptions *opt, Diag *d)
     }
     int opset = -1;
     for (size_t i = 0; i < m->n_opset_import; i++)
-        if (default_domain(m->opset_import[i]->domain) && m->opset_import[i]->has_version)
+        if (im_default_domain(m->opset_import[i]->domain) && m->opset_import[i]->has_version)
             opset = (int)m->opset_import[i]->version;
     if (opset < 0) {
         if (m->n_opset_import == 0 && m->has_ir_version && m->ir_version <= 2) {
@@ -1453,6 +811,6 @@ Graph *onnx_import(const ModelFile *mf, const ImportOptions *opt, Diag *d)
         return NULL;
     }
     if (opt && opt->const_left)
-        *opt->const_left = const_bound(&im) - im.const_made;
+        *opt->const_left = im_const_bound(&im) - im.const_made;
     return g;
 }

@@ -5,19 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const OpInfo op_info[OP_COUNT] = {
-#define OP(id, name, min_in, max_in, min_out, max_out, flags, attrs, sem) \
-    [OP_##id] = {name, min_in, max_in, min_out, max_out, flags, attrs, sem},
-    QK_OPS(OP)
-#undef OP
-};
-
-const char *const act_name[ACT_COUNT] = {
-#define X(e, n) [ACT_##e] = n,
-    QK_ACTS(X)
-#undef X
-};
-
 Graph *ir_graph_new(const char *name)
 {
     Arena *a = arena_new();
@@ -91,6 +78,7 @@ Node *ir_node_new(Graph *g, OpKind op, const char *name, Value *const *in, int n
             n->out[i]->def = n;
     }
     n->loc = (SrcLoc){g->file, 0, 0, n->name, op_info[op].name};
+    ir_attrs_default(op, &n->a);
     if (g->nnodes == g->cap_nodes) {
         int cap = g->cap_nodes ? g->cap_nodes * 2 : 64;
         g->nodes = arena_grow(g->arena, g->nodes, (size_t)g->nnodes, (size_t)cap, sizeof(Node *));

@@ -8,15 +8,15 @@
  * The symbolic batch dim (DIM_BATCH) may only ever be the leading dim of a
  * tensor; a rule that would move it elsewhere, merge it with other dims or
  * reduce over it reports an error suggesting a fixed batch (--batch N). */
-#include "ir.h"
+#include "oprules.h"
 
 #include <string.h>
 
 #define ERR(...) diag_error(d, n->loc, __VA_ARGS__)
 
-static const char *sh(const Shape *s, char *buf) { return shape_str(s, buf, 96); }
+const char *ir_sh(const Shape *s, char *buf) { return shape_str(s, buf, 96); }
+#define sh ir_sh
 
-static bool is_numeric(DType t) { return t != DT_UNDEF && t != DT_BOOL; }
 
 /* The input's type must be known: a value whose producer failed has none. */
 static bool known(const Node *n, int i, Diag *d)
@@ -28,7 +28,7 @@ static bool known(const Node *n, int i, Diag *d)
 }
 
 /* Normalize an axis in [-rank, rank) (or [-rank, rank] when `incl`). */
-static bool norm_axis(const Node *n, int64_t *axis, int rank, bool incl, const char *what, Diag *d)
+bool ir_norm_axis(const Node *n, int64_t *axis, int rank, bool incl, const char *what, Diag *d)
 {
     int64_t hi = incl ? rank : rank - 1;
     if (*axis < -rank || *axis > hi)
@@ -108,7 +108,7 @@ static bool window_shape(const Node *n, Attrs *a, const Shape *x, int64_t out_c,
     return true;
 }
 
-static bool infer_reshape(const Node *n, Attrs *a, const Shape *x, Shape *y, Diag *d)
+static bool reshape_shape(const Node *n, Attrs *a, const Shape *x, Shape *y, Diag *d)
 {
     char b[96];
     y->rank = a->nints;
@@ -165,7 +165,7 @@ static bool infer_reshape(const Node *n, Attrs *a, const Shape *x, Shape *y, Dia
     return true;
 }
 
-static bool infer_matmul(const Node *n, const Shape *A, const Shape *B, Shape *y, Diag *d)
+static bool matmul_shape(const Node *n, const Shape *A, const Shape *B, Shape *y, Diag *d)
 {
     char b1[96], b2[96];
     if (A->rank < 1 || B->rank < 1)
@@ -200,11 +200,11 @@ static bool infer_matmul(const Node *n, const Shape *A, const Shape *B, Shape *y
     return true;
 }
 
-static bool infer_concat(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
+bool infer_concat(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
 {
     char b1[96], b2[96];
     const Shape *s0 = &n->in[0]->shape;
-    if (!norm_axis(n, &a->axis, s0->rank, false, "axis", d))
+    if (!ir_norm_axis(n, &a->axis, s0->rank, false, "axis", d))
         return false;
     *y = *s0;
     *dt = n->in[0]->dtype;
@@ -301,7 +301,7 @@ static bool conv_shape(const Node *n, Attrs *a, const Value *x, const Value *w, 
     return window_shape(n, a, xs, ws->d[0], y, d);
 }
 
-static bool infer_quant(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
+bool infer_quant(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
 {
     const Value *x = n->in[0];
     const Shape *xs = &x->shape;
@@ -318,7 +318,7 @@ static bool infer_quant(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
         int64_t len = 0;
         bool per_axis = n->in[1] && shape_numel(&n->in[1]->shape) > 1;
         if (per_axis) {
-            if (!norm_axis(n, &a->axis, xs->rank, false, "axis", d))
+            if (!ir_norm_axis(n, &a->axis, xs->rank, false, "axis", d))
                 return false;
             len = xs->d[a->axis] == DIM_BATCH ? 0 : xs->d[a->axis];
             if (len == 0)
@@ -342,7 +342,7 @@ static bool infer_quant(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
         const Value *A = n->in[0], *B = n->in[ql ? 3 : 1];
         if (!B || !is_q8(A->dtype) || !is_q8(B->dtype))
             return ERR("operands must be u8 or i8, not %s and %s", dtype_name(A->dtype), B ? dtype_name(B->dtype) : "none");
-        if (!infer_matmul(n, &A->shape, &B->shape, y, d))
+        if (!matmul_shape(n, &A->shape, &B->shape, y, d))
             return false;
         int64_t M = A->shape.rank >= 2 ? A->shape.d[A->shape.rank - 2] : 1, N = B->shape.rank >= 2 ? B->shape.d[B->shape.rank - 1] : 1;
         if (M == DIM_BATCH)
@@ -423,259 +423,380 @@ static bool infer_quant(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
     }
 }
 
-bool ir_infer_node(const Node *n, Attrs *a, DType *out_dt, Shape *out_shape, Diag *d)
+
+/* ---- constant inputs that determine shapes ------------------------------ */
+
+static bool need_const(const Node *n, int k, const char *what, Diag *d)
+{
+    const Value *v = n->in[k];
+    if (v->kind == VAL_CONST)
+        return true;
+    if (v->kind == VAL_INPUT)
+        return ERR("input '%s' (%s) must be a constant because it determines shapes; fix it at compile time "
+                   "with --bind %s=FILE.npy", v->name, what, v->name);
+    return ERR("'%s' (%s) must be known at compile time because it determines shapes, but it is computed "
+               "from run-time data (a graph input's values, not only its shape)", v->name, what);
+}
+
+bool ir_const_ints(const Node *n, int k, const char *what, int64_t *out, int max, int *cnt, bool batch_ok, Diag *d)
+{
+    *cnt = -1;
+    if (!ir_has_in(n, k))
+        return true;
+    const Value *v = n->in[k];
+    if (!need_const(n, k, what, d))
+        return false;
+    if (v->dtype != DT_I64 && v->dtype != DT_I32)
+        return ERR("'%s' (%s) must be int64, not %s", v->name, what, dtype_name(v->dtype));
+    if (v->shape.rank > 1)
+        return ERR("'%s' (%s) must be 1-D", v->name, what);
+    int64_t c = shape_numel(&v->shape);
+    if (c > max)
+        return ERR("'%s' (%s) has %lld values; at most %d are supported", v->name, what, (long long)c, max);
+    for (int64_t i = 0; i < c; i++) {
+        out[i] = v->dtype == DT_I64 ? ((const int64_t *)v->data)[i] : ((const int32_t *)v->data)[i];
+        int64_t s = v->sym ? v->sym[i] : 0;
+        if (s == 0)
+            continue;
+        if (s == 1 && out[i] == 0 && batch_ok) {
+            out[i] = DIM_BATCH;
+            continue;
+        }
+        return ERR("'%s' (%s) element %lld is %lld*N%+lld with N the batch size, which a tensor shape cannot "
+                   "hold; compile with a fixed batch (--batch N)", v->name, what, (long long)i, (long long)s,
+                   (long long)out[i]);
+    }
+    *cnt = (int)c;
+    return true;
+}
+
+bool ir_const_scalar(const Node *n, int k, const char *what, double *out, Diag *d)
+{
+    const Value *v = n->in[k];
+    if (!need_const(n, k, what, d))
+        return false;
+    if (shape_numel(&v->shape) != 1)
+        return ERR("'%s' (%s) must hold one value", v->name, what);
+    if (v->sym && v->sym[0])
+        return ERR("'%s' (%s) depends on the batch size; compile with a fixed batch (--batch N)", v->name, what);
+    const void *p = v->data;
+    switch (v->dtype) {
+    case DT_F32: *out = *(const float *)p; break;
+    case DT_F64: *out = *(const double *)p; break;
+    case DT_F16: *out = f16_to_f32(*(const uint16_t *)p); break;
+    case DT_BF16: *out = bf16_to_f32(*(const uint16_t *)p); break;
+    case DT_I8: *out = *(const int8_t *)p; break;
+    case DT_U8: case DT_BOOL: *out = *(const uint8_t *)p; break;
+    case DT_I16: *out = *(const int16_t *)p; break;
+    case DT_U16: *out = *(const uint16_t *)p; break;
+    case DT_I32: *out = *(const int32_t *)p; break;
+    case DT_U32: *out = *(const uint32_t *)p; break;
+    case DT_I64: *out = (double)*(const int64_t *)p; break;
+    case DT_U64: *out = (double)*(const uint64_t *)p; break;
+    default: return ERR("'%s' (%s): unsupported type", v->name, what);
+    }
+    return true;
+}
+
+/* ---- the rules of the other ops, as named in ops.def --------------------- */
+
+bool infer_identity(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
+{
+    (void)n, (void)a, (void)dt, (void)y, (void)d;
+    return true;
+}
+
+bool infer_reshape(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
+{
+    (void)dt;
+    if (ir_has_in(n, 1) && !ir_const_ints(n, 1, "shape", a->ints, QK_MAX_RANK, &a->nints, true, d))
+        return false;
+    if (a->nints < 0)
+        return ERR("the target shape is missing");
+    return reshape_shape(n, a, &n->in[0]->shape, y, d);
+}
+
+bool infer_flatten(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
+{
+    (void)dt;
+    char b1[96];
+    const Shape *xs = &n->in[0]->shape;
+    if (!ir_norm_axis(n, &a->axis, xs->rank, true, "axis", d))
+        return false;
+    Shape lo = {.rank = (int)a->axis}, hi = {.rank = xs->rank - (int)a->axis};
+    memcpy(lo.d, xs->d, sizeof(int64_t) * (size_t)lo.rank);
+    memcpy(hi.d, xs->d + a->axis, sizeof(int64_t) * (size_t)hi.rank);
+    int64_t l = shape_numel(&lo), h = shape_numel(&hi);
+    if (l < 0 || h < 0)
+        return ERR("size overflows");
+    y->rank = 2;
+    y->d[0] = l, y->d[1] = h;
+    if (shape_has_batch(xs)) {
+        if (a->axis == 0 || l != 1)
+            return ERR("flattening %s at axis %lld merges the batch dim; compile with a fixed batch "
+                       "(--batch N)", sh(xs, b1), (long long)a->axis);
+        y->d[0] = DIM_BATCH;
+    }
+    return true;
+}
+
+bool infer_squeeze(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
+{
+    (void)dt;
+    char b1[96];
+    const Shape *xs = &n->in[0]->shape;
+    if (ir_has_in(n, 1) && !ir_const_ints(n, 1, "axes", a->ints, QK_MAX_RANK, &a->nints, false, d))
+        return false;
+    bool drop[QK_MAX_RANK] = {0};
+    if (a->nints <= 0) {
+        for (int i = 0; i < xs->rank; i++)
+            drop[i] = xs->d[i] == 1;
+    }
+    for (int i = 0; i < a->nints; i++) {
+        if (!ir_norm_axis(n, &a->ints[i], xs->rank, false, "axis", d))
+            return false;
+        if (xs->d[a->ints[i]] == DIM_BATCH)
+            return ERR("cannot squeeze the batch dim; compile with --batch 1");
+        if (xs->d[a->ints[i]] != 1)
+            return ERR("axis %lld of %s is not 1", (long long)a->ints[i], sh(xs, b1));
+        drop[a->ints[i]] = true;
+    }
+    if (a->nints < 0)
+        a->nints = 0;
+    y->rank = 0;
+    for (int i = 0; i < xs->rank; i++)
+        if (!drop[i])
+            y->d[y->rank++] = xs->d[i];
+    return true;
+}
+
+bool infer_unsqueeze(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
+{
+    (void)dt;
+    const Shape *xs = &n->in[0]->shape;
+    if (ir_has_in(n, 1) && !ir_const_ints(n, 1, "axes", a->ints, QK_MAX_RANK, &a->nints, false, d))
+        return false;
+    if (a->nints <= 0)
+        return ERR("Unsqueeze needs axes");
+    int r = xs->rank + a->nints;
+    if (r > QK_MAX_RANK)
+        return ERR("result rank %d exceeds %d", r, QK_MAX_RANK);
+    bool ins[QK_MAX_RANK] = {0};
+    for (int i = 0; i < a->nints; i++) {
+        if (!ir_norm_axis(n, &a->ints[i], r, false, "axis", d))
+            return false;
+        if (ins[a->ints[i]])
+            return ERR("axis %lld repeats", (long long)a->ints[i]);
+        ins[a->ints[i]] = true;
+    }
+    y->rank = r;
+    for (int i = 0, k = 0; i < r; i++)
+        y->d[i] = ins[i] ? 1 : xs->d[k++];
+    if (shape_has_batch(xs) && y->d[0] != DIM_BATCH)
+        return ERR("a new leading dim would move the batch dim; compile with a fixed batch (--batch N)");
+    return true;
+}
+
+bool infer_cast(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
+{
+    (void)n, (void)y;
+    if (a->to == DT_UNDEF || dtype_size(a->to) == 0)
+        return ERR("Cast needs a target type");
+    dt[0] = a->to;
+    return true;
+}
+
+bool infer_matmul(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
+{
+    (void)a;
+    char b1[96];
+    const Value *x = n->in[0], *w = n->in[1];
+    if (!w || w->dtype != x->dtype)
+        return ERR("operand types differ: %s and %s", dtype_name(x->dtype), w ? dtype_name(w->dtype) : "none");
+    if (!dtype_is_float(x->dtype))
+        return ERR("MatMul of %s is not supported", dtype_name(x->dtype));
+    if (!matmul_shape(n, &x->shape, &w->shape, y, d))
+        return false;
+    if (ir_has_in(n, 2)) {
+        const Shape *bs = &n->in[2]->shape;
+        if (n->in[2]->dtype != dt[0] || bs->rank != 1 || y->rank < 1 || bs->d[0] != y->d[y->rank - 1])
+            return ERR("bias must be %s[%lld], not %s%s", dtype_name(dt[0]), (long long)y->d[y->rank - 1],
+                       dtype_name(n->in[2]->dtype), sh(bs, b1));
+    }
+    return true;
+}
+
+bool infer_gemm(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
 {
     char b1[96], b2[96];
+    const Value *x = n->in[0], *w = n->in[1];
+    const Shape *xs = &x->shape;
+    if (w->dtype != dt[0])
+        return ERR("operand types differ: %s and %s", dtype_name(dt[0]), dtype_name(w->dtype));
+    if (!dtype_is_float(dt[0]))
+        return ERR("Gemm of %s is not supported", dtype_name(dt[0]));
+    if (xs->rank != 2 || w->shape.rank != 2)
+        return ERR("Gemm operands must be 2-D, got %s and %s", sh(xs, b1), sh(&w->shape, b2));
+    int64_t M = a->trans_a ? xs->d[1] : xs->d[0], K = a->trans_a ? xs->d[0] : xs->d[1];
+    int64_t K2 = a->trans_b ? w->shape.d[1] : w->shape.d[0], N = a->trans_b ? w->shape.d[0] : w->shape.d[1];
+    if (K == DIM_BATCH || K2 == DIM_BATCH || N == DIM_BATCH)
+        return ERR("the batch dim cannot be an inner or column dim of Gemm; compile with --batch N");
+    if (K != K2)
+        return ERR("inner dims differ: %s%s @ %s%s", sh(xs, b1), a->trans_a ? "^T" : "", sh(&w->shape, b2),
+                   a->trans_b ? "^T" : "");
+    y->rank = 2, y->d[0] = M, y->d[1] = N;
+    if (ir_has_in(n, 2)) {
+        Shape bc;
+        if (n->in[2]->dtype != dt[0])
+            return ERR("C is %s, A is %s", dtype_name(n->in[2]->dtype), dtype_name(dt[0]));
+        if (!shape_broadcast(&n->in[2]->shape, y, &bc) || !shape_eq(&bc, y))
+            return ERR("C %s does not broadcast to %s", sh(&n->in[2]->shape, b1), sh(y, b2));
+    }
+    return true;
+}
+
+bool infer_conv(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
+{
+    const Value *x = n->in[0], *w = n->in[1];
+    if (w->dtype != dt[0] || !dtype_is_float(dt[0]))
+        return ERR("Conv of %s and %s is not supported", dtype_name(dt[0]), dtype_name(w->dtype));
+    return conv_shape(n, a, x, w, ir_has_in(n, 2) ? n->in[2] : NULL, dt[0], y, d);
+}
+
+bool infer_pool(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
+{
+    char b1[96];
+    const Shape *xs = &n->in[0]->shape;
+    if (n->op == OP_AVGPOOL ? !dtype_is_float(dt[0]) : !(dtype_is_float(dt[0]) || dt[0] == DT_I8 || dt[0] == DT_U8))
+        return ERR("%s of %s is not supported", op_info[n->op].name, dtype_name(dt[0]));
+    if (xs->rank < 2)
+        return ERR("input %s needs rank >= 3", sh(xs, b1));
+    if (!window_shape(n, a, xs, xs->d[1], y, d))
+        return false;
+    if (n->nout > 1 && n->out[1]) {
+        dt[1] = DT_I64;
+        y[1] = y[0];
+    }
+    return true;
+}
+
+bool infer_gpool(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
+{
+    (void)a;
+    char b1[96];
+    const Shape *xs = &n->in[0]->shape;
+    bool ok = n->op == OP_GLOBAL_MAXPOOL ? (dtype_is_float(dt[0]) || dt[0] == DT_I8 || dt[0] == DT_U8)
+                                         : dtype_is_float(dt[0]);
+    if (!ok || xs->rank < 3)
+        return ERR("needs a %s input of rank >= 3, got %s%s", n->op == OP_GLOBAL_MAXPOOL ? "float or 8-bit" : "float",
+                   dtype_name(dt[0]), sh(xs, b1));
+    for (int i = 2; i < y->rank; i++)
+        y->d[i] = 1;
+    return true;
+}
+
+bool infer_softmax(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
+{
+    (void)y;
+    const Shape *xs = &n->in[0]->shape;
+    if (!dtype_is_float(dt[0]))
+        return ERR("%s needs a float type, not %s", op_info[n->op].name, dtype_name(dt[0]));
+    if (xs->rank == 0)
+        return ERR("%s of a scalar", op_info[n->op].name);
+    if (!ir_norm_axis(n, &a->axis, xs->rank, false, "axis", d))
+        return false;
+    if (a->axis2 == AXIS_END)
+        a->axis2 = xs->rank;
+    else if (a->axis2 == AXIS_NEXT)
+        a->axis2 = a->axis + 1;
+    if (a->axis2 <= a->axis || a->axis2 > xs->rank)
+        return ERR("bad %s range [%lld, %lld)", op_info[n->op].name, (long long)a->axis, (long long)a->axis2);
+    if (shape_has_batch(xs) && a->axis == 0)
+        return ERR("%s over the batch dim; compile with a fixed batch (--batch N)", op_info[n->op].name);
+    return true;
+}
+
+bool infer_batchnorm(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
+{
+    (void)a;
+    char b1[96];
+    const Shape *xs = &n->in[0]->shape;
+    if (!dtype_is_float(dt[0]) || xs->rank < 2)
+        return ERR("needs a float input of rank >= 2, got %s%s", dtype_name(dt[0]), sh(xs, b1));
+    int64_t C = xs->d[1];
+    for (int i = 1; i < 5; i++) {
+        const Value *p = n->in[i];
+        if (!p || p->shape.rank != 1 || p->shape.d[0] != C || !dtype_is_float(p->dtype))
+            return ERR("input %d must be a float vector of %lld channels", i, (long long)C);
+    }
+    for (int i = 1; i < n->nout; i++) {
+        dt[i] = n->in[BN_MEAN]->dtype;
+        y[i] = n->in[BN_MEAN]->shape;
+    }
+    return true;
+}
+
+bool infer_transpose(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
+{
+    (void)dt;
+    const Shape *xs = &n->in[0]->shape;
+    if (a->nints < 0 || (a->nints == 0 && xs->rank > 0)) {
+        a->nints = xs->rank;
+        for (int i = 0; i < xs->rank; i++)
+            a->ints[i] = xs->rank - 1 - i;
+    }
+    if (a->nints != xs->rank)
+        return ERR("perm has %d entries for rank %d", a->nints, xs->rank);
+    bool seen[QK_MAX_RANK] = {0};
+    for (int i = 0; i < a->nints; i++) {
+        if (!ir_norm_axis(n, &a->ints[i], xs->rank, false, "perm entry", d))
+            return false;
+        if (seen[a->ints[i]])
+            return ERR("perm is not a permutation");
+        seen[a->ints[i]] = true;
+        y->d[i] = xs->d[a->ints[i]];
+    }
+    if (shape_has_batch(xs) && a->ints[0] != 0) {
+        int to = 0;
+        while (a->ints[to] != 0)
+            to++;
+        return ERR("the transpose moves the batch dim to position %d; the batch must stay the leading dim of "
+                   "every tensor, so compile with a fixed batch: --batch N (e.g. --batch 1)", to);
+    }
+    return true;
+}
+
+bool ir_infer_node(const Node *n, Attrs *a, DType *out_dt, Shape *out_shape, Diag *d)
+{
     const OpInfo *oi = &op_info[n->op];
     *a = n->a;
     for (int i = 0; i < n->nout; i++) {
         out_dt[i] = DT_UNDEF;
         out_shape[i] = (Shape){.rank = RANK_UNKNOWN};
     }
+    if ((unsigned)n->op >= OP_COUNT)
+        return ERR("unknown op %d", (int)n->op);
     if (n->nin < oi->min_in || (oi->max_in >= 0 && n->nin > oi->max_in))
         return ERR("%d inputs; %s takes %d to %d", n->nin, oi->name, oi->min_in, oi->max_in);
     for (int i = 0; i < n->nin; i++)
         if (n->in[i] && !known(n, i, d))
             return false;
-    if (n->nin == 0 || !n->in[0])
-        return ERR("input 0 is required");
-    const Value *x = n->in[0];
-    const Shape *xs = &x->shape;
-    DType dt = x->dtype;
-    Shape y = *xs;
-
-    if (oi->flags & OPF_BINARY) {
-        const Value *b = n->in[1];
-        if (!b)
-            return ERR("input 1 is required");
-        if (b->dtype != dt)
-            return ERR("input types differ: %s and %s", dtype_name(dt), dtype_name(b->dtype));
-        if (!is_numeric(dt))
-            return ERR("%s is not defined for %s", oi->name, dtype_name(dt));
-        if (!shape_broadcast(xs, &b->shape, &y))
-            return ERR("shapes %s and %s do not broadcast%s", sh(xs, b1), sh(&b->shape, b2),
-                       (shape_has_batch(xs) || shape_has_batch(&b->shape)) ? " (with the batch dim leading)" : "");
-        out_dt[0] = dt, out_shape[0] = y;
-        return true;
+    /* absent inputs must be optional, or constants already read into the
+     * attributes ('!') */
+    for (int i = 0; i < n->nin || (i == 0 && oi->min_in > 0); i++) {
+        OpRole r;
+        bool known_role = op_role(n->op, i, &r);
+        if ((i >= n->nin || !n->in[i]) && (!known_role || !(r.optional || r.constant)))
+            return ERR("input %d (%s) is required", i, known_role ? r.name : "?");
     }
-
-    switch (n->op) {
-    case OP_IDENTITY:
-        break;
-    case OP_RESHAPE:
-        if (!infer_reshape(n, a, xs, &y, d))
-            return false;
-        break;
-    case OP_FLATTEN: {
-        if (!norm_axis(n, &a->axis, xs->rank, true, "axis", d))
-            return false;
-        Shape lo = {.rank = (int)a->axis}, hi = {.rank = xs->rank - (int)a->axis};
-        memcpy(lo.d, xs->d, sizeof(int64_t) * (size_t)lo.rank);
-        memcpy(hi.d, xs->d + a->axis, sizeof(int64_t) * (size_t)hi.rank);
-        int64_t l = shape_numel(&lo), h = shape_numel(&hi);
-        if (l < 0 || h < 0)
-            return ERR("size overflows");
-        y.rank = 2;
-        y.d[0] = l, y.d[1] = h;
-        if (shape_has_batch(xs)) {
-            if (a->axis == 0 || l != 1)
-                return ERR("flattening %s at axis %lld merges the batch dim; compile with a fixed batch "
-                           "(--batch N)", sh(xs, b1), (long long)a->axis);
-            y.d[0] = DIM_BATCH;
-        }
-        break;
+    if (n->nin > 0 && n->in[0]) {
+        out_dt[0] = n->in[0]->dtype;
+        out_shape[0] = n->in[0]->shape;
     }
-    case OP_SQUEEZE: {
-        bool drop[QK_MAX_RANK] = {0};
-        if (a->nints == 0) {
-            for (int i = 0; i < xs->rank; i++)
-                drop[i] = xs->d[i] == 1;
-        }
-        for (int i = 0; i < a->nints; i++) {
-            if (!norm_axis(n, &a->ints[i], xs->rank, false, "axis", d))
-                return false;
-            if (xs->d[a->ints[i]] == DIM_BATCH)
-                return ERR("cannot squeeze the batch dim; compile with --batch 1");
-            if (xs->d[a->ints[i]] != 1)
-                return ERR("axis %lld of %s is not 1", (long long)a->ints[i], sh(xs, b1));
-            drop[a->ints[i]] = true;
-        }
-        y.rank = 0;
-        for (int i = 0; i < xs->rank; i++)
-            if (!drop[i])
-                y.d[y.rank++] = xs->d[i];
-        break;
-    }
-    case OP_UNSQUEEZE: {
-        int r = xs->rank + a->nints;
-        if (r > QK_MAX_RANK)
-            return ERR("result rank %d exceeds %d", r, QK_MAX_RANK);
-        bool ins[QK_MAX_RANK] = {0};
-        for (int i = 0; i < a->nints; i++) {
-            if (!norm_axis(n, &a->ints[i], r, false, "axis", d))
-                return false;
-            if (ins[a->ints[i]])
-                return ERR("axis %lld repeats", (long long)a->ints[i]);
-            ins[a->ints[i]] = true;
-        }
-        y.rank = r;
-        for (int i = 0, k = 0; i < r; i++)
-            y.d[i] = ins[i] ? 1 : xs->d[k++];
-        if (shape_has_batch(xs) && y.d[0] != DIM_BATCH)
-            return ERR("a new leading dim would move the batch dim; compile with a fixed batch (--batch N)");
-        break;
-    }
-    case OP_RELU:
-        if (!dtype_is_float(dt) && !dtype_is_signed_int(dt))
-            return ERR("%s is not defined for %s", oi->name, dtype_name(dt));
-        break;
-    case OP_LEAKY_RELU:
-    case OP_SIGMOID:
-    case OP_TANH:
-        if (!dtype_is_float(dt))
-            return ERR("%s needs a float type, not %s", oi->name, dtype_name(dt));
-        break;
-    case OP_CLIP:
-        if (!is_numeric(dt))
-            return ERR("Clip is not defined for %s", dtype_name(dt));
-        break;
-    case OP_CAST:
-        dt = a->to;
-        break;
-    case OP_MATMUL: {
-        const Value *w = n->in[1];
-        if (!w || w->dtype != dt)
-            return ERR("operand types differ: %s and %s", dtype_name(dt), w ? dtype_name(w->dtype) : "none");
-        if (!dtype_is_float(dt))
-            return ERR("MatMul of %s is not supported", dtype_name(dt));
-        if (!infer_matmul(n, xs, &w->shape, &y, d))
-            return false;
-        if (n->nin > 2 && n->in[2]) {
-            const Shape *bs = &n->in[2]->shape;
-            if (n->in[2]->dtype != dt || bs->rank != 1 || y.rank < 1 || bs->d[0] != y.d[y.rank - 1])
-                return ERR("bias must be %s[%lld], not %s%s", dtype_name(dt), (long long)y.d[y.rank - 1],
-                           dtype_name(n->in[2]->dtype), sh(bs, b1));
-        }
-        break;
-    }
-    case OP_GEMM: {
-        const Value *w = n->in[1];
-        if (w->dtype != dt)
-            return ERR("operand types differ: %s and %s", dtype_name(dt), dtype_name(w->dtype));
-        if (!dtype_is_float(dt))
-            return ERR("Gemm of %s is not supported", dtype_name(dt));
-        if (xs->rank != 2 || w->shape.rank != 2)
-            return ERR("Gemm operands must be 2-D, got %s and %s", sh(xs, b1), sh(&w->shape, b2));
-        int64_t M = a->trans_a ? xs->d[1] : xs->d[0], K = a->trans_a ? xs->d[0] : xs->d[1];
-        int64_t K2 = a->trans_b ? w->shape.d[1] : w->shape.d[0], N = a->trans_b ? w->shape.d[0] : w->shape.d[1];
-        if (K == DIM_BATCH || K2 == DIM_BATCH || N == DIM_BATCH)
-            return ERR("the batch dim cannot be an inner or column dim of Gemm; compile with --batch N");
-        if (K != K2)
-            return ERR("inner dims differ: %s%s @ %s%s", sh(xs, b1), a->trans_a ? "^T" : "", sh(&w->shape, b2),
-                       a->trans_b ? "^T" : "");
-        y.rank = 2, y.d[0] = M, y.d[1] = N;
-        if (n->nin > 2 && n->in[2]) {
-            Shape bc;
-            if (n->in[2]->dtype != dt)
-                return ERR("C is %s, A is %s", dtype_name(n->in[2]->dtype), dtype_name(dt));
-            if (!shape_broadcast(&n->in[2]->shape, &y, &bc) || !shape_eq(&bc, &y))
-                return ERR("C %s does not broadcast to %s", sh(&n->in[2]->shape, b1), sh(&y, b2));
-        }
-        break;
-    }
-    case OP_CONV: {
-        const Value *w = n->in[1];
-        if (w->dtype != dt || !dtype_is_float(dt))
-            return ERR("Conv of %s and %s is not supported", dtype_name(dt), dtype_name(w->dtype));
-        if (!conv_shape(n, a, x, w, n->nin > 2 ? n->in[2] : NULL, dt, &y, d))
-            return false;
-        break;
-    }
-    case OP_MAXPOOL:
-    case OP_AVGPOOL:
-        if (n->op == OP_AVGPOOL ? !dtype_is_float(dt) : !(dtype_is_float(dt) || dt == DT_I8 || dt == DT_U8))
-            return ERR("%s of %s is not supported", oi->name, dtype_name(dt));
-        if (xs->rank < 2)
-            return ERR("input %s needs rank >= 3", sh(xs, b1));
-        if (!window_shape(n, a, xs, xs->d[1], &y, d))
-            return false;
-        if (n->nout > 1 && n->out[1]) {
-            out_dt[1] = DT_I64;
-            out_shape[1] = y;
-        }
-        break;
-    case OP_GLOBAL_AVGPOOL:
-        if (!dtype_is_float(dt) || xs->rank < 3)
-            return ERR("needs a float input of rank >= 3, got %s%s", dtype_name(dt), sh(xs, b1));
-        for (int i = 2; i < y.rank; i++)
-            y.d[i] = 1;
-        break;
-    case OP_SOFTMAX: {
-        if (!dtype_is_float(dt))
-            return ERR("Softmax needs a float type, not %s", dtype_name(dt));
-        if (xs->rank == 0)
-            return ERR("Softmax of a scalar");
-        if (!norm_axis(n, &a->axis, xs->rank, false, "axis", d))
-            return false;
-        if (a->axis2 == AXIS_END)
-            a->axis2 = xs->rank;
-        else if (a->axis2 == AXIS_NEXT)
-            a->axis2 = a->axis + 1;
-        if (a->axis2 <= a->axis || a->axis2 > xs->rank)
-            return ERR("bad Softmax range [%lld, %lld)", (long long)a->axis, (long long)a->axis2);
-        if (shape_has_batch(xs) && a->axis == 0)
-            return ERR("Softmax over the batch dim; compile with a fixed batch (--batch N)");
-        break;
-    }
-    case OP_BATCHNORM: {
-        if (!dtype_is_float(dt) || xs->rank < 2)
-            return ERR("needs a float input of rank >= 2, got %s%s", dtype_name(dt), sh(xs, b1));
-        int64_t C = xs->d[1];
-        for (int i = 1; i < 5; i++) {
-            const Value *p = n->in[i];
-            if (!p || p->shape.rank != 1 || p->shape.d[0] != C || !dtype_is_float(p->dtype))
-                return ERR("input %d must be a float vector of %lld channels", i, (long long)C);
-        }
-        for (int i = 1; i < n->nout; i++) {
-            out_dt[i] = n->in[3]->dtype;
-            out_shape[i] = n->in[3]->shape;
-        }
-        break;
-    }
-    case OP_TRANSPOSE: {
-        if (a->nints < 0 || (a->nints == 0 && xs->rank > 0)) {
-            a->nints = xs->rank;
-            for (int i = 0; i < xs->rank; i++)
-                a->ints[i] = xs->rank - 1 - i;
-        }
-        if (a->nints != xs->rank)
-            return ERR("perm has %d entries for rank %d", a->nints, xs->rank);
-        bool seen[QK_MAX_RANK] = {0};
-        for (int i = 0; i < a->nints; i++) {
-            if (!norm_axis(n, &a->ints[i], xs->rank, false, "perm entry", d))
-                return false;
-            if (seen[a->ints[i]])
-                return ERR("perm is not a permutation");
-            seen[a->ints[i]] = true;
-            y.d[i] = xs->d[a->ints[i]];
-        }
-        if (shape_has_batch(xs) && a->ints[0] != 0)
-            return ERR("the transpose moves the batch dim; compile with a fixed batch (--batch N)");
-        break;
-    }
-    case OP_CONCAT:
-        if (!infer_concat(n, a, &dt, &y, d))
-            return false;
-        break;
-    case OP_QUANTIZE: case OP_DEQUANTIZE: case OP_MATMUL_INTEGER: case OP_CONV_INTEGER:
-    case OP_QLINEAR_MATMUL: case OP_QLINEAR_CONV: case OP_QLINEAR_ADD: case OP_QLINEAR_GAP:
-        if (!infer_quant(n, a, &dt, &y, d))
-            return false;
-        break;
-    default:
-        return ERR("no shape rule for %s", oi->name);
-    }
-    out_dt[0] = dt;
-    out_shape[0] = y;
+    if (!op_rules[n->op].infer(n, a, out_dt, out_shape, d))
+        return false;
+    for (int i = 0; i < n->nout; i++)
+        if (n->out[i] && out_shape[i].rank > QK_MAX_RANK)
+            return ERR("output %d has rank %d; at most %d is supported", i, out_shape[i].rank, QK_MAX_RANK);
     return true;
 }

@@ -21,6 +21,10 @@ int64_t interp_ldi(const Tensor *t, int64_t i);
 uint64_t interp_ldu(const Tensor *t, int64_t i);
 /* Store the low bits of v (wrap-around; bool: nonzero is 1). */
 void interp_stu(Tensor *t, int64_t i, uint64_t v);
+/* Float to integer as Cast: truncate toward zero, NaN -> 0, saturate at
+ * the range of integer dtype t. */
+int64_t interp_f2s(DType t, double v);
+uint64_t interp_f2u(DType t, double v);
 /* The fused activation epilogue on a double. */
 double interp_act(Act act, double alpha, double beta, double x);
 
@@ -52,7 +56,6 @@ bool interp_matmul(const Node *n, const Tensor *const *in, Tensor *const *out, D
 bool interp_gemm(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
 bool interp_conv(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
 bool interp_pool(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
-bool interp_global_avgpool(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
 bool interp_softmax(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
 bool interp_batchnorm(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
 

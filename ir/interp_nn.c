@@ -7,6 +7,7 @@
  * pools) are walked with up to 3 spatial dims; fewer are padded with trailing
  * dims of size 1, which leaves every row-major flat index unchanged. */
 #include "interp_impl.h"
+#include "oprules.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -366,11 +367,14 @@ bool interp_pool(const Node *n, const Tensor *const *in, Tensor *const *out, Dia
     return true;
 }
 
-bool interp_global_avgpool(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d)
+/* GlobalAveragePool (floats) and GlobalMaxPool (floats and 8-bit integers:
+ * NaN wins, as Max). */
+bool interp_gpool(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d)
 {
     const Tensor *x = in[0];
     Tensor *y = out[0];
-    if (!floats(n, y, in, 1, d))
+    bool mx = n->op == OP_GLOBAL_MAXPOOL;
+    if (!mx && !floats(n, y, in, 1, d))
         return false;
     if (x->shape.rank < 2)
         return bad_shape(n, "input 0", &x->shape, d);
@@ -380,7 +384,22 @@ bool interp_global_avgpool(const Node *n, const Tensor *const *in, Tensor *const
     if (y->shape.rank != x->shape.rank || y->shape.d[0] != x->shape.d[0] || y->shape.d[1] != x->shape.d[1] ||
         tensor_numel(y) != NC)
         return bad_shape(n, "the output", &y->shape, d);
-    for (int64_t nc = 0; nc < NC; nc++) {
+    for (int64_t nc = 0; nc < NC && mx; nc++) {
+        if (dtype_is_float(x->dtype)) {
+            double m = -INFINITY;
+            for (int64_t i = 0; i < plane; i++) {
+                double v = interp_ldf(x, nc * plane + i);
+                m = isnan(v) || isnan(m) ? NAN : v > m ? v : m;
+            }
+            interp_stf(y, nc, m);
+        } else {
+            int64_t m = INT64_MIN;
+            for (int64_t i = 0; i < plane; i++)
+                m = interp_ldi(x, nc * plane + i) > m ? interp_ldi(x, nc * plane + i) : m;
+            interp_stu(y, nc, (uint64_t)m);
+        }
+    }
+    for (int64_t nc = 0; nc < NC && !mx; nc++) {
         double sum = 0;
         for (int64_t i = 0; i < plane; i++)
             sum += interp_ldf(x, nc * plane + i);
@@ -423,10 +442,21 @@ bool interp_softmax(const Node *n, const Tensor *const *in, Tensor *const *out, 
                 double v = interp_ldf(x, base + j * inner);
                 mx = isnan(v) || v > mx ? v : mx; /* once NaN, stays NaN */
             }
+            if (n->op == OP_HARDMAX) { /* 1 at the first maximum */
+                int64_t at = -1;
+                for (int64_t j = 0; j < mid && at < 0; j++)
+                    if (interp_ldf(x, base + j * inner) == mx)
+                        at = j;
+                for (int64_t j = 0; j < mid; j++)
+                    interp_stf(y, base + j * inner, j == at ? 1.0 : 0.0);
+                continue;
+            }
             for (int64_t j = 0; j < mid; j++)
                 sum += exp(interp_ldf(x, base + j * inner) - mx);
-            for (int64_t j = 0; j < mid; j++)
-                interp_stf_once(y, base + j * inner, exp(interp_ldf(x, base + j * inner) - mx) / sum);
+            for (int64_t j = 0; j < mid; j++) {
+                double v = interp_ldf(x, base + j * inner) - mx;
+                interp_stf_once(y, base + j * inner, n->op == OP_LOG_SOFTMAX ? v - log(sum) : exp(v) / sum);
+            }
         }
     return true;
 }

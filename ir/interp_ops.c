@@ -8,6 +8,7 @@
  * Integers are loaded sign- or zero-extended into 64 bits and computed in
  * uint64_t, so wrap-around is modulo 2^bits and never signed-overflow UB. */
 #include "interp_impl.h"
+#include "oprules.h"
 
 #include <math.h>
 #include <string.h>
@@ -51,6 +52,10 @@ void interp_stf(Tensor *t, int64_t i, double v)
     }
 }
 
+void tensor_store_f(Tensor *t, int64_t i, double v) { interp_stf(t, i, v); }
+double tensor_load_f(const Tensor *t, int64_t i) { return interp_ldf(t, i); }
+int64_t tensor_load_i(const Tensor *t, int64_t i) { return (int64_t)interp_ldu(t, i); }
+
 void interp_stf_once(Tensor *t, int64_t i, double v)
 {
     switch (t->dtype) {
@@ -91,7 +96,6 @@ void interp_stu(Tensor *t, int64_t i, uint64_t v)
     }
 }
 
-static bool is_int(DType t) { return dtype_is_signed_int(t) || (dtype_is_unsigned_int(t) && t != DT_BOOL); }
 
 /* ---- broadcasting ------------------------------------------------------- */
 
@@ -136,83 +140,7 @@ static bool same_shape(const Node *n, const Tensor *a, const Tensor *y, Diag *d)
 
 #define UNSUPPORTED(n, t, d) diag_error(d, (n)->loc, "%s: dtype %s not supported", op_info[(n)->op].name, dtype_name(t))
 
-/* ---- binary: Add Sub Mul Div Max Min ------------------------------------ */
-
-static double bin_f(OpKind op, double a, double b)
-{
-    switch (op) {
-    case OP_ADD: return a + b;
-    case OP_SUB: return a - b;
-    case OP_MUL: return a * b;
-    case OP_DIV: return a / b;
-    /* NaN wins; on ties the first operand, as numpy.maximum/minimum */
-    case OP_MAX: return isnan(a) || isnan(b) ? NAN : a >= b ? a : b;
-    case OP_MIN: return isnan(a) || isnan(b) ? NAN : a <= b ? a : b;
-    default: return 0;
-    }
-}
-
-static uint64_t bin_s(OpKind op, int64_t a, int64_t b)
-{
-    uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
-    switch (op) {
-    case OP_ADD: return ua + ub;
-    case OP_SUB: return ua - ub;
-    case OP_MUL: return ua * ub;
-    case OP_DIV:
-        if (b == 0)
-            return 0;
-        if (b == -1) /* -a wraps: INT_MIN / -1 = INT_MIN */
-            return 0 - ua;
-        return (uint64_t)(a / b); /* C truncates toward zero */
-    case OP_MAX: return a >= b ? ua : ub;
-    case OP_MIN: return a <= b ? ua : ub;
-    default: return 0;
-    }
-}
-
-static uint64_t bin_u(OpKind op, uint64_t a, uint64_t b)
-{
-    switch (op) {
-    case OP_ADD: return a + b;
-    case OP_SUB: return a - b;
-    case OP_MUL: return a * b;
-    case OP_DIV: return b == 0 ? 0 : a / b;
-    case OP_MAX: return a >= b ? a : b;
-    case OP_MIN: return a <= b ? a : b;
-    default: return 0;
-    }
-}
-
-static bool binary(const Node *n, const Tensor *a, const Tensor *b, Tensor *y, Diag *d)
-{
-    DType t = y->dtype;
-    char sa[96], sb[96], sy[96];
-    if (!same_dtype(n, a, y, d) || !same_dtype(n, b, y, d))
-        return false;
-    if (!dtype_is_float(t) && !is_int(t))
-        return UNSUPPORTED(n, t, d);
-    Shape s;
-    if (!shape_broadcast(&a->shape, &b->shape, &s) || !shape_eq(&s, &y->shape))
-        return diag_error(d, n->loc, "%s: shapes %s and %s do not broadcast to %s", op_info[n->op].name,
-                          shape_str(&a->shape, sa, sizeof sa), shape_str(&b->shape, sb, sizeof sb),
-                          shape_str(&y->shape, sy, sizeof sy));
-    int64_t sta[QK_MAX_RANK], stb[QK_MAX_RANK];
-    interp_bcast_strides(&a->shape, &y->shape, sta);
-    interp_bcast_strides(&b->shape, &y->shape, stb);
-    for (int64_t i = 0, ne = tensor_numel(y); i < ne; i++) {
-        int64_t ia = interp_bcast_index(i, &y->shape, sta), ib = interp_bcast_index(i, &y->shape, stb);
-        if (dtype_is_float(t))
-            interp_stf(y, i, bin_f(n->op, interp_ldf(a, ia), interp_ldf(b, ib)));
-        else if (dtype_is_signed_int(t))
-            interp_stu(y, i, bin_s(n->op, interp_ldi(a, ia), interp_ldi(b, ib)));
-        else
-            interp_stu(y, i, bin_u(n->op, interp_ldu(a, ia), interp_ldu(b, ib)));
-    }
-    return true;
-}
-
-/* ---- unary: Relu LeakyRelu Sigmoid Tanh Clip ---------------------------- */
+/* ---- the fused activation ----------------------------------------------- */
 
 double interp_act(Act act, double alpha, double beta, double x)
 {
@@ -232,19 +160,10 @@ double interp_act(Act act, double alpha, double beta, double x)
     }
 }
 
-/* v rounded to float dtype t as an elementwise result is. */
-static double round_to(DType t, double v)
-{
-    double scratch = 0;
-    Tensor s = {t, {0}, &scratch};
-    interp_stf(&s, 0, v);
-    return interp_ldf(&s, 0);
-}
-
 /* Float to integer: truncate toward zero, NaN gives 0, saturate at the
  * dtype's range (the bounds below are exact doubles: powers of two, or
  * integers narrower than 53 bits). */
-static int64_t f2s(DType t, double v)
+int64_t interp_f2s(DType t, double v)
 {
     int bits = 8 * dtype_size(t);
     if (isnan(v))
@@ -257,7 +176,7 @@ static int64_t f2s(DType t, double v)
     return (int64_t)v;
 }
 
-static uint64_t f2u(DType t, double v)
+uint64_t interp_f2u(DType t, double v)
 {
     int bits = 8 * dtype_size(t);
     if (isnan(v) || v <= 0)
@@ -266,64 +185,6 @@ static uint64_t f2u(DType t, double v)
     if (v >= ldexp(1, bits))
         return bits == 64 ? UINT64_MAX : (uint64_t)ldexp(1, bits) - 1;
     return (uint64_t)v;
-}
-
-/* Clip, for every numeric dtype: the float bounds are first converted to
- * the dtype (rounded for floats; truncated and saturated, as by Cast, for
- * integers), then y = min(max(x, lo), hi). NaN stays NaN; lo > hi gives hi. */
-static bool clip(const Node *n, const Tensor *x, Tensor *y, Diag *d)
-{
-    DType t = x->dtype;
-    int64_t ne = tensor_numel(x);
-    if (dtype_is_float(t)) {
-        double lo = round_to(t, n->a.lo), hi = round_to(t, n->a.hi);
-        for (int64_t i = 0; i < ne; i++)
-            interp_stf(y, i, interp_act(ACT_CLIP, lo, hi, interp_ldf(x, i)));
-    } else if (dtype_is_signed_int(t)) {
-        int64_t lo = f2s(t, n->a.lo), hi = f2s(t, n->a.hi);
-        for (int64_t i = 0; i < ne; i++) {
-            int64_t v = interp_ldi(x, i);
-            v = v < lo ? lo : v;
-            interp_stu(y, i, (uint64_t)(v > hi ? hi : v));
-        }
-    } else if (is_int(t)) {
-        uint64_t lo = f2u(t, n->a.lo), hi = f2u(t, n->a.hi);
-        for (int64_t i = 0; i < ne; i++) {
-            uint64_t v = interp_ldu(x, i);
-            v = v < lo ? lo : v;
-            interp_stu(y, i, v > hi ? hi : v);
-        }
-    } else {
-        return UNSUPPORTED(n, t, d);
-    }
-    return true;
-}
-
-/* Relu (floats and signed integers), LeakyRelu, Sigmoid, Tanh (floats). */
-static bool unary(const Node *n, const Tensor *x, Tensor *y, Diag *d)
-{
-    DType t = x->dtype;
-    if (!same_dtype(n, x, y, d) || !same_shape(n, x, y, d))
-        return false;
-    if (n->op == OP_CLIP)
-        return clip(n, x, y, d);
-    int64_t ne = tensor_numel(x);
-    if (n->op == OP_RELU && dtype_is_signed_int(t)) {
-        for (int64_t i = 0; i < ne; i++) {
-            int64_t v = interp_ldi(x, i);
-            interp_stu(y, i, (uint64_t)(v < 0 ? 0 : v));
-        }
-        return true;
-    }
-    if (!dtype_is_float(t))
-        return UNSUPPORTED(n, t, d);
-    Act act = n->op == OP_RELU         ? ACT_RELU
-              : n->op == OP_LEAKY_RELU ? ACT_LEAKY_RELU
-              : n->op == OP_SIGMOID    ? ACT_SIGMOID
-                                       : ACT_TANH;
-    for (int64_t i = 0; i < ne; i++)
-        interp_stf(y, i, interp_act(act, n->a.alpha, 0, interp_ldf(x, i)));
-    return true;
 }
 
 /* ---- Cast ---------------------------------------------------------------
@@ -342,7 +203,7 @@ static void cast_from_f(Tensor *y, int64_t i, double v)
     switch (t) {
     case DT_F32: case DT_F64: case DT_F16: case DT_BF16: interp_stf_once(y, i, v); return; /* one rounding */
     case DT_BOOL: interp_stu(y, i, v != 0); return; /* NaN is nonzero */
-    default: interp_stu(y, i, dtype_is_signed_int(t) ? (uint64_t)f2s(t, v) : f2u(t, v)); return;
+    default: interp_stu(y, i, dtype_is_signed_int(t) ? (uint64_t)interp_f2s(t, v) : interp_f2u(t, v)); return;
     }
 }
 
@@ -369,8 +230,10 @@ static void cast_from_u(Tensor *y, int64_t i, uint64_t v)
     }
 }
 
-static bool cast(const Node *n, const Tensor *x, Tensor *y, Diag *d)
+bool interp_cast(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d)
 {
+    const Tensor *x = in[0];
+    Tensor *y = out[0];
     if (!same_shape(n, x, y, d))
         return false;
     if (y->dtype != n->a.to)
@@ -392,8 +255,10 @@ static bool cast(const Node *n, const Tensor *x, Tensor *y, Diag *d)
 /* ---- data movement ------------------------------------------------------ */
 
 /* Identity Reshape Flatten Squeeze Unsqueeze: the bytes, another shape. */
-static bool view(const Node *n, const Tensor *x, Tensor *y, Diag *d)
+bool interp_view(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d)
 {
+    const Tensor *x = in[0];
+    Tensor *y = out[0];
     if (!same_dtype(n, x, y, d))
         return false;
     if (tensor_numel(x) != tensor_numel(y)) {
@@ -405,8 +270,10 @@ static bool view(const Node *n, const Tensor *x, Tensor *y, Diag *d)
     return true;
 }
 
-static bool transpose(const Node *n, const Tensor *x, Tensor *y, Diag *d)
+bool interp_transpose(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d)
 {
+    const Tensor *x = in[0];
+    Tensor *y = out[0];
     int r = x->shape.rank;
     const int64_t *perm = n->a.ints;
     bool seen[QK_MAX_RANK] = {0};
@@ -432,8 +299,9 @@ static bool transpose(const Node *n, const Tensor *x, Tensor *y, Diag *d)
     return true;
 }
 
-static bool concat(const Node *n, const Tensor *const *in, Tensor *y, Diag *d)
+bool interp_concat(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d)
 {
+    Tensor *y = out[0];
     int r = y->shape.rank;
     int64_t ax = n->a.axis, total = 0;
     if (ax < 0 || ax >= r)
@@ -474,21 +342,6 @@ static bool concat(const Node *n, const Tensor *const *in, Tensor *y, Diag *d)
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-/* Inputs that may be omitted: biases, and the zero points of the quantized
- * ops (absent: 0). */
-static bool optional_input(OpKind op, int k)
-{
-    switch (op) {
-    case OP_MATMUL: case OP_GEMM: case OP_CONV: return k == 2;
-    case OP_QUANTIZE: case OP_DEQUANTIZE: return k == 2;
-    case OP_MATMUL_INTEGER: case OP_CONV_INTEGER: return k >= 2; /* zero points; bias, scale */
-    case OP_QLINEAR_MATMUL: case OP_QLINEAR_CONV: return k == 2 || k == 5 || k == 7 || k == 8;
-    case OP_QLINEAR_ADD: return k == 2 || k == 5 || k == 7;
-    case OP_QLINEAR_GAP: return k == 2 || k == 4;
-    default: return false;
-    }
-}
-
 bool interp_node(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d)
 {
     if ((unsigned)n->op >= OP_COUNT)
@@ -498,42 +351,38 @@ bool interp_node(const Node *n, const Tensor *const *in, Tensor *const *out, Dia
         n->nout > oi->max_out)
         return diag_error(d, n->loc, "%s: %d inputs and %d outputs", oi->name, n->nin, n->nout);
     /* Required inputs and output 0 must be present; tensors must have data
-     * unless empty. Optional operands are NULL (or a NULL-data tensor). */
-    for (int k = 0; k < n->nin; k++)
-        if ((!in[k] || !in[k]->data) && !optional_input(n->op, k))
+     * unless empty. Optional operands are NULL (or a NULL-data tensor);
+     * constant operands ('!') were read into the attributes. */
+    for (int k = 0; k < n->nin; k++) {
+        OpRole r;
+        bool opt = op_role(n->op, k, &r) && (r.optional || r.constant);
+        if ((!in[k] || !in[k]->data) && !opt)
             return diag_error(d, n->loc, "%s: input %d is missing", oi->name, k);
+    }
     if (!out[0] || !out[0]->data)
         return diag_error(d, n->loc, "%s: output 0 is missing", oi->name);
-    /* "omitted" as a NULL pointer for the op code (Concat reads `in`) */
-    const Tensor *tin[9] = {0};
-    Tensor *tout[3] = {0};
-    for (int k = 0; k < n->nin && k < 9; k++)
+    /* "omitted" as a NULL pointer for the rule */
+    enum { MAXIO = 72 };
+    const Tensor *tin[MAXIO] = {0};
+    Tensor *tout[MAXIO] = {0};
+    if (n->nin > MAXIO || n->nout > MAXIO)
+        return diag_error(d, n->loc, "%s: too many operands", oi->name);
+    for (int k = 0; k < n->nin; k++)
         tin[k] = in[k] && in[k]->data ? in[k] : NULL;
-    for (int k = 0; k < n->nout && k < 3; k++)
+    for (int k = 0; k < n->nout; k++)
         tout[k] = out[k] && out[k]->data ? out[k] : NULL;
+    return op_rules[n->op].interp(n, tin, tout, d);
+}
 
+/* The rules of the quantized ops (interp_quant.c), by op. */
+bool interp_quant(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d)
+{
     switch (n->op) {
-    case OP_IDENTITY: case OP_RESHAPE: case OP_FLATTEN: case OP_SQUEEZE: case OP_UNSQUEEZE:
-        return view(n, tin[0], tout[0], d);
-    case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_MAX: case OP_MIN:
-        return binary(n, tin[0], tin[1], tout[0], d);
-    case OP_RELU: case OP_LEAKY_RELU: case OP_CLIP: case OP_SIGMOID: case OP_TANH:
-        return unary(n, tin[0], tout[0], d);
-    case OP_CAST: return cast(n, tin[0], tout[0], d);
-    case OP_TRANSPOSE: return transpose(n, tin[0], tout[0], d);
-    case OP_CONCAT: return concat(n, in, tout[0], d);
-    case OP_MATMUL: return interp_matmul(n, tin, tout, d);
-    case OP_GEMM: return interp_gemm(n, tin, tout, d);
-    case OP_CONV: return interp_conv(n, tin, tout, d);
-    case OP_MAXPOOL: case OP_AVGPOOL: return interp_pool(n, tin, tout, d);
-    case OP_GLOBAL_AVGPOOL: return interp_global_avgpool(n, tin, tout, d);
-    case OP_SOFTMAX: return interp_softmax(n, tin, tout, d);
-    case OP_BATCHNORM: return interp_batchnorm(n, tin, tout, d);
-    case OP_QUANTIZE: case OP_DEQUANTIZE: return interp_quant_linear(n, tin, tout, d);
-    case OP_MATMUL_INTEGER: case OP_QLINEAR_MATMUL: return interp_qmatmul(n, tin, tout, d);
-    case OP_CONV_INTEGER: case OP_QLINEAR_CONV: return interp_qconv(n, tin, tout, d);
-    case OP_QLINEAR_ADD: return interp_qadd(n, tin, tout, d);
-    case OP_QLINEAR_GAP: return interp_qgap(n, tin, tout, d);
-    default: return diag_error(d, n->loc, "%s: no reference semantics", oi->name);
+    case OP_QUANTIZE: case OP_DEQUANTIZE: return interp_quant_linear(n, in, out, d);
+    case OP_MATMUL_INTEGER: case OP_QLINEAR_MATMUL: return interp_qmatmul(n, in, out, d);
+    case OP_CONV_INTEGER: case OP_QLINEAR_CONV: return interp_qconv(n, in, out, d);
+    case OP_QLINEAR_ADD: return interp_qadd(n, in, out, d);
+    case OP_QLINEAR_GAP: return interp_qgap(n, in, out, d);
+    default: return diag_error(d, n->loc, "%s: no reference semantics", op_info[n->op].name);
     }
 }

@@ -84,6 +84,8 @@ typedef struct Value {
     Node *def;         /* producing node (VAL_TEMP), else NULL */
     int nuses;         /* node inputs reading it (ir_graph_count_uses) */
     void *data;        /* VAL_CONST payload, shape_numel * dtype_size bytes */
+    int64_t *sym;      /* a symbolic integer constant: element i is data[i] + sym[i] * batch
+                        * (a shape computed from a batch-sized tensor); NULL otherwise */
     SrcLoc loc;        /* where it was defined, for messages */
     DType decl_dtype;  /* graph outputs: the type the model declares (or DT_UNDEF) */
     Shape decl_shape;  /* ... and shape (rank RANK_UNKNOWN if none; dims -2 unknown) */
@@ -96,11 +98,13 @@ typedef struct Value {
     struct Value *alias; /* OPF_VIEW result that shares this value's bytes */
 } Value;
 
-/* Attributes of all ops, one struct; ops.h says which groups each op uses. */
+/* Attributes of all ops, one struct (plain data: a node's kernel is keyed by
+ * its bytes); ops.def says which groups each op uses. */
+enum { QK_MAX_OUTPUTS = 64 };
 typedef struct Attrs {
-    int64_t axis, axis2;   /* A_AXIS / A_RANGE (normalized to >= 0) */
-    float alpha, beta;     /* A_ALPHA, A_GEMM */
-    double lo, hi;         /* A_CLIP (double: integer bounds stay exact to 2^53) */
+    int64_t axis, axis2;   /* A_AXIS / A_RANGE (normalized to >= 0); GatherND: batch_dims */
+    double p[3];           /* A_ELT: an elementwise op's parameters (ops.def) */
+    float alpha, beta;     /* A_GEMM */
     int trans_a, trans_b;  /* A_GEMM */
     int nsp;               /* A_WINDOW: number of spatial dims (1..3) */
     int64_t kernel[3];     /* A_WINDOW: window size per spatial dim */
@@ -112,14 +116,32 @@ typedef struct Attrs {
     int ceil_mode;         /* A_POOL */
     int count_include_pad;
     int storage_order;     /* argmax index order: 0 row-major, 1 column-major */
-    int64_t ints[QK_MAX_RANK]; /* A_INTS */
-    int nints;
+    int64_t ints[QK_MAX_RANK]; /* A_INTS, A_REDUCE (axes) */
+    int nints;             /* -1: absent */
     int allowzero;         /* Reshape: a 0 in the target is a real 0 */
-    DType to;              /* A_TO */
+    DType to;              /* A_TO; A_FILL: the fill's type */
     float eps, momentum;   /* A_BN */
     int training;
     Act act;               /* A_ACT: fused epilogue */
     float act_alpha, act_beta; /* leaky_relu alpha; clip lo/hi */
+    int keepdims, noop_empty, select_last; /* A_REDUCE */
+    int exclusive, reverse;                 /* A_SCAN */
+    int64_t sizes[QK_MAX_OUTPUTS];          /* A_SIZES */
+    int nsizes;                             /* -1: absent */
+    int64_t starts[QK_MAX_RANK], ends[QK_MAX_RANK], steps[QK_MAX_RANK]; /* A_SLICE, per input dim once
+                                                                          * normalized (before: per ints[] axis) */
+    int64_t pads2[2 * QK_MAX_RANK];         /* A_PAD: begin pads per dim, then end pads (negative: crop) */
+    int mode;              /* A_PAD: PadMode; A_SPACE: 0 DCR, 1 CRD; A_RESIZE: ResizeMode; A_TRILU: upper */
+    double value;          /* A_PAD: the constant; A_RESIZE: extrapolation_value */
+    int64_t blocksize;     /* A_SPACE; A_TRILU: k */
+    /* A_RESIZE */
+    int coord, nearest, exclude_outside;
+    float cubic_a;
+    double scales[QK_MAX_RANK]; /* per dim: output / input, after normalization */
+    /* A_EINSUM: labels (0..51) of operand 0, 1 and the output; nein[k] -1: absent */
+    int8_t ein[3][QK_MAX_RANK];
+    int8_t nein[3];
+    uint64_t fill;         /* A_FILL: the value's bytes (little-endian, type `to`) */
 } Attrs;
 
 struct Node {
@@ -155,6 +177,9 @@ typedef struct Graph {
     bool planned;
 } Graph;
 
+/* The attributes of a new node of op: ONNX's defaults (group 1, keepdims 1,
+ * an elementwise op's parameters, ...); lists absent (nints, nsizes -1). */
+void ir_attrs_default(OpKind op, Attrs *a);
 Graph *ir_graph_new(const char *name);
 void ir_graph_free(Graph *g);
 Value *ir_value_new(Graph *g, const char *name, DType dt, const Shape *s, ValueKind kind);
@@ -195,6 +220,32 @@ static inline int64_t value_bytes(const Value *v) { return shape_numel(&v->shape
  * Problems are reported at the node. Does not modify the node. */
 bool ir_infer_node(const Node *n, Attrs *a, DType *out_dt, Shape *out_shape, Diag *d);
 
+/* ---- index maps: the semantics the interpreter and codegen share -------- */
+
+/* reduce.c: the dims a Reduce node reduces, as flags per input dim. */
+bool ir_reduce_axes(const Node *n, const Shape *xs, bool *red, Diag *d);
+/* index.c: the input position of output position o along dim i of a Slice,
+ * Expand, Tile or Pad node, or -1 for Pad's value (xs: the input's shape,
+ * right-aligned to the output's rank for Expand). */
+int64_t ir_index_map(const Node *n, const Shape *xs, const Shape *ys, int i, int64_t o);
+/* index.c: the input channel, row and column of a DepthToSpace or
+ * SpaceToDepth output element (C: the input's channels). */
+void ir_space_map(const Node *n, int64_t C, int64_t c, int64_t h, int64_t w, int64_t *ic, int64_t *ih, int64_t *iw);
+/* resize.c: the input coordinate of output coordinate o along dim i of a
+ * Resize node, and the taps it reads (1, 2 or 4 positions, clamped into
+ * the input, with their weights): the count. */
+double ir_resize_coord(const Node *n, const Shape *xs, const Shape *ys, int i, int64_t o);
+int ir_resize_taps(const Node *n, const Shape *xs, const Shape *ys, int i, int64_t o, int64_t *idx, double *w);
+/* einsum.c: per label (0..63) its extent and each operand's stride (0 when
+ * it lacks the label), and the labels summed over. */
+typedef struct EinsumPlan {
+    int64_t size[64];
+    int64_t st[2][64];
+    int nred;
+    int red[64];
+} EinsumPlan;
+void ir_einsum_plan(const Node *n, const Shape *const *shapes, EinsumPlan *e);
+
 /* ---- verify.c ----------------------------------------------------------- */
 
 /* Structural checks (SSA, topological order, arity, attribute ranges,
@@ -221,6 +272,11 @@ int64_t tensor_numel(const Tensor *t);
 /* Allocate zeroed data for a tensor (malloc); false on overflow/OOM. */
 bool tensor_alloc(Tensor *t, DType dt, const Shape *concrete);
 void tensor_free(Tensor *t);
+/* Store v as element i of a float tensor, rounded to its dtype; element i
+ * of a float tensor as a double, of an integer (or bool) tensor as int64. */
+void tensor_store_f(Tensor *t, int64_t i, double v);
+double tensor_load_f(const Tensor *t, int64_t i);
+int64_t tensor_load_i(const Tensor *t, int64_t i);
 
 /* Run the graph on `inputs` (one per graph input, in order) at batch size
  * `batch` (ignored when no dim is symbolic). Fills `outputs` (one per graph

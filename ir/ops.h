@@ -1,107 +1,116 @@
-/* ops.h — the one op list. Each line: the enum name, the name in IR text,
- * input count range (-1: any number), output count range, flags, the
- * attribute groups it uses (for the printer and verifier), and one line of
- * semantics. ONNX ops map onto these in frontend/onnx_import.c; fused forms
- * (bias, activation) are attributes of the same ops, not new special cases.
+/* ops.h — the op list (ops.def) as an enum and a table of properties, the
+ * operand roles that code refers to by name, and the fused activations.
  *
- * OP(id, name, min_in, max_in, min_out, max_out, flags, attrs, semantics) */
+ * Everything about an op is in its row of ops.def: its ONNX name, arity,
+ * properties (flags), attribute groups, operands by role, and the names of
+ * its import, shape/interpreter rules and kernel family. Properties are
+ * flags, never positions in the enum. */
 #ifndef QKC_OPS_H
 #define QKC_OPS_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 /* flags */
 enum {
-    OPF_UNARY = 1 << 0,   /* elementwise, one input */
-    OPF_BINARY = 1 << 1,  /* elementwise, two inputs, numpy broadcasting */
-    OPF_VIEW = 1 << 2,    /* output is the input's bytes with another shape */
-    OPF_FUSE_ACT = 1 << 3 /* may carry a fused activation epilogue */
+    OPF_ELTWISE = 1 << 0,    /* elementwise over numpy broadcasting (the E rows) */
+    OPF_VIEW = 1 << 1,       /* output is the input's bytes with another shape */
+    OPF_FUSE_ACT = 1 << 2,   /* may carry a fused activation epilogue */
+    OPF_QUANT = 1 << 3,      /* a quantized op: integer operands with scales and zero points */
+    OPF_QPASS = 1 << 4,      /* moves or selects elements only: commutes with per-tensor quantization,
+                              * so it runs on the integers with its input's parameters */
+    OPF_BAKES_B = 1 << 5,    /* its kernels may bake a constant input 1 (weights) into their code */
+    OPF_SHAPE_ONLY = 1 << 6, /* its result depends on the input's shape only (Shape, Size) */
+    OPF_MS_DOMAIN = 1 << 7   /* an ONNX op of the com.microsoft domain */
 };
 
-/* attribute groups (fields of Attrs, see ir.h) */
+/* attribute groups (fields of Attrs, see ir.h), for the printer and verifier */
 enum {
     A_AXIS = 1 << 0,    /* axis */
     A_RANGE = 1 << 1,   /* axis..axis2: Softmax over dims [axis, axis2) */
-    A_ALPHA = 1 << 2,   /* alpha (LeakyRelu) */
-    A_CLIP = 1 << 3,    /* lo, hi */
+    A_ELT = 1 << 2,     /* p[0..2]: an elementwise op's parameters (named in ops.def) */
     A_GEMM = 1 << 4,    /* alpha, beta, trans_a, trans_b */
     A_WINDOW = 1 << 5,  /* nsp, kernel, strides, pads, dilations, auto_pad */
     A_GROUP = 1 << 6,   /* group */
     A_POOL = 1 << 7,    /* ceil_mode, count_include_pad, storage_order */
-    A_INTS = 1 << 8,    /* ints: perm (Transpose), axes (Squeeze/Unsqueeze) */
+    A_INTS = 1 << 8,    /* ints: perm (Transpose), shape (Reshape), axes (Squeeze/Unsqueeze) */
     A_TO = 1 << 9,      /* to */
     A_BN = 1 << 10,     /* eps, momentum, training */
-    A_ACT = 1 << 11     /* act, act_alpha, act_beta (fused epilogue) */
+    A_ACT = 1 << 11,    /* act, act_alpha, act_beta (fused epilogue) */
+    A_REDUCE = 1 << 12, /* axes in ints (nints -1: all), keepdims, noop_empty; Arg*: axis, select_last */
+    A_SCAN = 1 << 13,   /* axis, exclusive, reverse */
+    A_SIZES = 1 << 14,  /* sizes[nsizes]: a target shape, repeats, or split sizes */
+    A_SLICE = 1 << 15,  /* starts, ends, steps per dim (Shape: starts[0], ends[0]) */
+    A_PAD = 1 << 16,    /* pads2, mode, value */
+    A_SPACE = 1 << 17,  /* blocksize, mode (DCR/CRD) */
+    A_RESIZE = 1 << 18, /* the Resize attributes */
+    A_TRILU = 1 << 19,  /* upper, k */
+    A_EINSUM = 1 << 20, /* the labels of each operand and the output */
+    A_FILL = 1 << 21    /* fill: the bits of a value of type `to` */
 };
 
-#define QK_OPS(OP)                                                                                   \
-    OP(IDENTITY, "Identity", 1, 1, 1, 1, OPF_VIEW, 0, "y = x")                                       \
-    OP(RESHAPE, "Reshape", 1, 1, 1, 1, OPF_VIEW, A_INTS, "y = x, row-major, shape from ints (0 copies, -1 infers)")    \
-    OP(FLATTEN, "Flatten", 1, 1, 1, 1, OPF_VIEW, A_AXIS, "y = x as 2-D [prod(d<axis), prod(d>=axis)]") \
-    OP(SQUEEZE, "Squeeze", 1, 1, 1, 1, OPF_VIEW, A_INTS, "y = x without the size-1 dims in ints")    \
-    OP(UNSQUEEZE, "Unsqueeze", 1, 1, 1, 1, OPF_VIEW, A_INTS, "y = x with size-1 dims at ints (of y)") \
-    OP(ADD, "Add", 2, 2, 1, 1, OPF_BINARY, 0, "y = a + b")                                           \
-    OP(SUB, "Sub", 2, 2, 1, 1, OPF_BINARY, 0, "y = a - b")                                           \
-    OP(MUL, "Mul", 2, 2, 1, 1, OPF_BINARY, 0, "y = a * b")                                           \
-    OP(DIV, "Div", 2, 2, 1, 1, OPF_BINARY, 0, "y = a / b (integers: truncating; /0 gives 0)")        \
-    OP(MAX, "Max", 2, 2, 1, 1, OPF_BINARY, 0, "y = max(a, b) (NaN wins)")                            \
-    OP(MIN, "Min", 2, 2, 1, 1, OPF_BINARY, 0, "y = min(a, b) (NaN wins)")                            \
-    OP(RELU, "Relu", 1, 1, 1, 1, OPF_UNARY, 0, "y = max(x, 0)")                                      \
-    OP(LEAKY_RELU, "LeakyRelu", 1, 1, 1, 1, OPF_UNARY, A_ALPHA, "y = x >= 0 ? x : alpha * x")        \
-    OP(CLIP, "Clip", 1, 1, 1, 1, OPF_UNARY, A_CLIP, "y = min(max(x, lo), hi)")                       \
-    OP(SIGMOID, "Sigmoid", 1, 1, 1, 1, OPF_UNARY, 0, "y = 1 / (1 + exp(-x))")                        \
-    OP(TANH, "Tanh", 1, 1, 1, 1, OPF_UNARY, 0, "y = tanh(x)")                                        \
-    OP(MATMUL, "MatMul", 2, 3, 1, 1, OPF_FUSE_ACT, A_ACT,                                            \
-       "y = act(a @ b + bias): numpy matmul, batch dims broadcast; bias (optional) over the last dim") \
-    OP(GEMM, "Gemm", 2, 3, 1, 1, OPF_FUSE_ACT, A_GEMM | A_ACT,                                       \
-       "y = act(alpha * op(a) @ op(b) + beta * c), op transposes when trans_*; 2-D")                \
-    OP(CONV, "Conv", 2, 3, 1, 1, OPF_FUSE_ACT, A_WINDOW | A_GROUP | A_ACT,                           \
-       "y = act(cross-correlation of x [N,C,sp..] with w [M,C/group,k..] + bias[M])")              \
-    OP(MAXPOOL, "MaxPool", 1, 1, 1, 2, 0, A_WINDOW | A_POOL,                                         \
-       "y = max over each window (pads never win); optional i64 argmax indices")                    \
-    OP(AVGPOOL, "AveragePool", 1, 1, 1, 1, 0, A_WINDOW | A_POOL,                                     \
-       "y = mean over each window, pads counted when count_include_pad")                            \
-    OP(GLOBAL_AVGPOOL, "GlobalAveragePool", 1, 1, 1, 1, 0, 0, "y[n,c,1..] = mean over spatial dims") \
-    OP(SOFTMAX, "Softmax", 1, 1, 1, 1, 0, A_RANGE,                                                   \
-       "y = exp(x - max) / sum(exp(x - max)) over dims [axis, axis2) jointly")                      \
-    OP(BATCHNORM, "BatchNormalization", 5, 5, 1, 3, 0, A_BN,                                         \
-       "y = (x - mean[c]) / sqrt(var[c] + eps) * scale[c] + b[c]; training: batch stats, "          \
-       "outputs running mean/var")                                                                   \
-    OP(TRANSPOSE, "Transpose", 1, 1, 1, 1, 0, A_INTS, "y[i_perm[0], ...] = x[i0, ...]: y.dim[k] = x.dim[perm[k]]") \
-    OP(CONCAT, "Concat", 1, -1, 1, 1, 0, A_AXIS, "y = inputs joined along axis")                     \
-    OP(CAST, "Cast", 1, 1, 1, 1, OPF_UNARY, A_TO, "y = x converted to dtype to (floats to ints truncate, saturate)") \
-    /* quantized ops: exact definitions in docs/quantization.md */                                     \
-    OP(QUANTIZE, "QuantizeLinear", 2, 3, 1, 1, 0, A_AXIS,                                            \
-       "y = sat(rne(x / scale) + zp); scale, zp per tensor or along axis; NaN -> zp")              \
-    OP(DEQUANTIZE, "DequantizeLinear", 2, 3, 1, 1, 0, A_AXIS, "y = f32(x - zp) * scale, per tensor or along axis") \
-    OP(MATMUL_INTEGER, "MatMulInteger", 2, 6, 1, 1, OPF_FUSE_ACT, A_ACT,                              \
-       "y(i32) = sum (a - a_zp)(b - b_zp): numpy matmul; a_zp per tensor/row, b_zp per tensor/column; " \
-       "with [bias i32, scale f32] (qkc): y(f32) = act(f32(y + bias) * scale), per tensor/column")  \
-    OP(CONV_INTEGER, "ConvInteger", 2, 6, 1, 1, OPF_FUSE_ACT, A_WINDOW | A_GROUP | A_ACT,            \
-       "y(i32) = conv of (x - x_zp) and (w - w_zp), w_zp per tensor or output channel; "            \
-       "with [bias i32, scale f32] (qkc): y(f32) = act(f32(y + bias) * scale), per tensor/channel") \
-    OP(QLINEAR_MATMUL, "QLinearMatMul", 8, 9, 1, 1, OPF_FUSE_ACT, A_ACT,                              \
-       "in a,a_s,a_zp,b,b_s,b_zp,y_s,y_zp[,bias i32]: y = sat(rne(f64 acc * f32(a_s*b_s/y_s)) + y_zp)") \
-    OP(QLINEAR_CONV, "QLinearConv", 8, 9, 1, 1, OPF_FUSE_ACT, A_WINDOW | A_GROUP | A_ACT,            \
-       "in x,x_s,x_zp,w,w_s,w_zp,y_s,y_zp[,bias i32]: conv of (x - x_zp), (w - w_zp), requantized") \
-    OP(QLINEAR_ADD, "QLinearAdd", 7, 8, 1, 1, OPF_FUSE_ACT, A_ACT,                                   \
-       "in a,a_s,a_zp,b,b_s,b_zp,y_s[,y_zp]: y = sat(rne((a - a_zp) a_s/y_s + (b - b_zp) b_s/y_s) + y_zp)") \
-    OP(QLINEAR_GAP, "QLinearGlobalAveragePool", 4, 5, 1, 1, 0, 0,                                    \
-       "in x,x_s,x_zp,y_s[,y_zp]: y = sat(rne(sum(x - x_zp) * x_s/y_s/n) + y_zp) over spatial dims")
+/* The types an elementwise op takes (E rows): */
+typedef enum EltTypes {
+    T_NUM,    /* any numeric type, all operands alike; y of that type */
+    T_FLOAT,  /* a float type */
+    T_SIGNED, /* a float or a signed integer type */
+    T_BOOL,   /* bool operands, bool y */
+    T_EQ,     /* numeric or bool operands alike; bool y */
+    T_CMP,    /* numeric operands alike; bool y */
+    T_TEST,   /* a float operand; bool y */
+    T_POW,    /* a numeric base and a numeric exponent of any type; y of the base's type */
+    T_WHERE   /* a bool condition, two values alike; y of their type */
+} EltTypes;
 
-typedef enum OpKind {
 #define OP(id, ...) OP_##id,
-    QK_OPS(OP)
-#undef OP
+#define E(id, ...) OP_##id,
+typedef enum OpKind {
+#include "ops.def"
     OP_COUNT
 } OpKind;
+#undef OP
+#undef E
 
 typedef struct OpInfo {
-    const char *name;
-    int min_in, max_in, min_out, max_out;
-    unsigned flags, attrs;
-    const char *semantics;
+    const char *name;       /* the ONNX op type, and the name in IR text */
+    int min_in, max_in;     /* max_in -1: any number */
+    int min_out, max_out;
+    unsigned flags;         /* OPF_* */
+    unsigned attrs;         /* A_* groups */
+    const char *operands;   /* roles, space separated; '?' optional, '!' constant, '*' repeated */
+    EltTypes types;         /* E rows: the types it takes */
+    const char *params;     /* E rows: parameter names and defaults ("alpha=0.2,beta=0.5") */
+    const char *expr;       /* E rows: the scalar expression (ir/expr.c); else NULL */
+    const char *semantics;  /* one line */
 } OpInfo;
 
 extern const OpInfo op_info[OP_COUNT];
+
+static inline bool op_has(int op, unsigned flag) { return (op_info[op].flags & flag) != 0; }
+
+/* The role of operand k of op: its name (into buf) and whether it is
+ * optional ('?'), a compile-time constant ('!'), a qkc extension of the
+ * ONNX op ('+'); false when the op has no
+ * operand k. A repeated role ('*') covers every k from its position on. */
+typedef struct OpRole {
+    char name[32];
+    bool optional, constant, repeated, extension;
+} OpRole;
+bool op_role(int op, int k, OpRole *r);
+
+/* ---- operand roles that code indexes by name -----------------------------
+ * The order of each op's operands in ops.def (a test checks that the last
+ * role of each list is the op's max_in - 1). */
+enum { CONV_X, CONV_W, CONV_B };
+enum { GEMM_A, GEMM_B, GEMM_C };                               /* MatMul: A B bias */
+enum { BN_X, BN_SCALE, BN_B, BN_MEAN, BN_VAR };
+enum { QDQ_X, QDQ_SCALE, QDQ_ZP };                             /* QuantizeLinear, DequantizeLinear */
+enum { MMI_A, MMI_B, MMI_A_ZP, MMI_B_ZP, MMI_BIAS, MMI_SCALE }; /* MatMulInteger; ConvInteger likewise */
+enum { QLM_A, QLM_A_SCALE, QLM_A_ZP, QLM_B, QLM_B_SCALE, QLM_B_ZP, QLM_Y_SCALE, QLM_Y_ZP, QLM_BIAS };
+                                                                /* QLinearMatMul; QLinearConv likewise (x, w) */
+enum { QLA_A, QLA_A_SCALE, QLA_A_ZP, QLA_B, QLA_B_SCALE, QLA_B_ZP, QLA_Y_SCALE, QLA_Y_ZP }; /* QLinearAdd */
+enum { QGAP_X, QGAP_X_SCALE, QGAP_X_ZP, QGAP_Y_SCALE, QGAP_Y_ZP }; /* QLinearGlobalAveragePool */
+enum { LN_X, LN_SCALE, LN_B };                                  /* Layer/Instance/GroupNormalization */
 
 /* Fused activation epilogue of Conv/Gemm/MatMul. */
 #define QK_ACTS(X)                         \
@@ -122,5 +131,14 @@ typedef enum Act {
 extern const char *const act_name[ACT_COUNT];
 
 typedef enum AutoPad { AUTOPAD_NOTSET, AUTOPAD_VALID, AUTOPAD_SAME_UPPER, AUTOPAD_SAME_LOWER } AutoPad;
+
+/* Pad modes, Resize modes and coordinate transformations, DepthToSpace modes. */
+typedef enum PadMode { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE, PAD_WRAP } PadMode;
+typedef enum ResizeMode { RESIZE_NEAREST, RESIZE_LINEAR, RESIZE_CUBIC } ResizeMode;
+typedef enum ResizeCoord {
+    COORD_HALF_PIXEL, COORD_ASYMMETRIC, COORD_PYTORCH_HALF_PIXEL, COORD_ALIGN_CORNERS, COORD_TF_HALF_PIXEL,
+    COORD_TF_CROP_AND_RESIZE, COORD_HALF_PIXEL_SYMMETRIC
+} ResizeCoord;
+typedef enum ResizeNearest { NEAREST_ROUND_PREFER_FLOOR, NEAREST_ROUND_PREFER_CEIL, NEAREST_FLOOR, NEAREST_CEIL } ResizeNearest;
 
 #endif

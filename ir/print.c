@@ -8,7 +8,7 @@
  *
  * One line per value or node; attributes printed are the op's groups in
  * ops.h; the memory plan is shown once it exists. */
-#include "ir.h"
+#include "expr.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -39,6 +39,14 @@ static void print_float(FILE *f, const char *name, float x)
         fprintf(f, " %s=%g", name, x);
 }
 
+static void print_double(FILE *f, const char *name, double x)
+{
+    if (isinf(x))
+        fprintf(f, " %s=%sinf", name, x < 0 ? "-" : "");
+    else
+        fprintf(f, " %s=%.9g", name, x);
+}
+
 static void print_attrs(const Node *n, FILE *out)
 {
     char *buf = NULL;
@@ -57,11 +65,13 @@ static void print_attrs(const Node *n, FILE *out)
         else if (a->axis2 != AXIS_NEXT)
             fprintf(f, " to=%" PRId64, a->axis2);
     }
-    if (g & A_ALPHA)
-        print_float(f, "alpha", a->alpha);
-    if (g & A_CLIP) {
-        print_float(f, "lo", a->lo);
-        print_float(f, "hi", a->hi);
+    if (g & A_ELT) {
+        char names[3][32];
+        double def[3];
+        int np = expr_params(n->op, names, def);
+        for (int i = 0; i < np; i++)
+            if (a->p[i] != def[i])
+                print_double(f, names[i], a->p[i]);
     }
     if (g & A_GEMM) {
         if (a->alpha != 1.0f)
@@ -92,8 +102,50 @@ static void print_attrs(const Node *n, FILE *out)
         if (a->storage_order)
             fprintf(f, " storage_order=1");
     }
-    if ((g & A_INTS) && a->nints >= 0)
+    if ((g & (A_INTS | A_REDUCE)) && a->nints >= 0)
         print_ints(f, n->op == OP_TRANSPOSE ? "perm" : n->op == OP_RESHAPE ? "shape" : "axes", a->ints, a->nints);
+    if (g & A_REDUCE) {
+        if (!a->keepdims)
+            fprintf(f, " keepdims=0");
+        if (a->noop_empty)
+            fprintf(f, " noop_with_empty_axes=1");
+        if (a->select_last)
+            fprintf(f, " select_last_index=1");
+    }
+    if (g & A_SCAN) {
+        if (a->exclusive)
+            fprintf(f, " exclusive=1");
+        if (a->reverse)
+            fprintf(f, " reverse=1");
+    }
+    if ((g & A_SIZES) && a->nsizes >= 0)
+        print_ints(f, n->op == OP_SPLIT ? "split" : n->op == OP_TILE ? "repeats" : "shape", a->sizes, a->nsizes);
+    if (g & A_SLICE) {
+        int r = n->op == OP_SHAPE ? 1 : n->in[0] && n->in[0]->shape.rank > 0 ? n->in[0]->shape.rank : 0;
+        print_ints(f, "starts", a->starts, r);
+        print_ints(f, "ends", a->ends, r);
+        if (n->op != OP_SHAPE)
+            print_ints(f, "steps", a->steps, r);
+    }
+    if (g & A_PAD) {
+        int r = n->in[0] && n->in[0]->shape.rank > 0 ? n->in[0]->shape.rank : 0;
+        static const char *pm[] = {"constant", "reflect", "edge", "wrap"};
+        int64_t pads[2 * QK_MAX_RANK];
+        for (int i = 0; i < r; i++)
+            pads[i] = a->pads2[i], pads[r + i] = a->pads2[QK_MAX_RANK + i];
+        print_ints(f, "pads", pads, 2 * r);
+        fprintf(f, " mode=%s", pm[a->mode & 3]);
+        if (a->mode == PAD_CONSTANT && a->value != 0)
+            print_double(f, "value", a->value);
+    }
+    if (g & A_SPACE)
+        fprintf(f, " blocksize=%" PRId64 "%s", a->blocksize, a->mode ? " mode=CRD" : "");
+    if (g & A_TRILU)
+        fprintf(f, " upper=%d k=%" PRId64, a->mode, a->blocksize);
+    if (g & A_RESIZE) {
+        static const char *rm[] = {"nearest", "linear", "cubic"};
+        fprintf(f, " mode=%s coord=%d nearest=%d", rm[a->mode % 3], a->coord, a->nearest);
+    }
     if (n->op == OP_RESHAPE && a->allowzero)
         fprintf(f, " allowzero=1");
     if (g & A_TO)

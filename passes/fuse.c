@@ -78,8 +78,12 @@ static bool fuse_act(Graph *g, Node *p, Node *u)
     Attrs *a = &p->a;
     switch (u->op) {
     case OP_RELU: a->act = ACT_RELU; break;
-    case OP_LEAKY_RELU: a->act = ACT_LEAKY_RELU, a->act_alpha = u->a.alpha; break;
-    case OP_CLIP: a->act = ACT_CLIP, a->act_alpha = (float)u->a.lo, a->act_beta = (float)u->a.hi; break;
+    case OP_LEAKY_RELU: a->act = ACT_LEAKY_RELU, a->act_alpha = (float)u->a.p[0]; break;
+    case OP_CLIP:
+        if (u->nin > 1)
+            return false; /* bounds not constant */
+        a->act = ACT_CLIP, a->act_alpha = (float)u->a.p[0], a->act_beta = (float)u->a.p[1];
+        break;
     case OP_SIGMOID: a->act = ACT_SIGMOID; break;
     case OP_TANH: a->act = ACT_TANH; break;
     default: return false;
@@ -123,7 +127,7 @@ bool pass_fuse(Graph *g, PassCtx *pc)
             bool done = false;
             if (u->op == OP_ADD && (!has_bias || p->in[2]->kind == VAL_CONST))
                 done = fuse_bias(g, p, u);
-            else if ((op_info[u->op].flags & OPF_UNARY) && u->op != OP_CAST)
+            else if (u->nin == 1 && u->in[0] == y)
                 done = fuse_act(g, p, u);
             if (!done)
                 break;

@@ -197,7 +197,7 @@ static const Value *float_result(const Graph *g, const Value *v)
         if (!next)
             return v;
         bool step = (next->op == OP_ADD && v->dtype == DT_I32) || next->op == OP_DEQUANTIZE ||
-                    ((op_info[next->op].flags & OPF_UNARY) && next->op != OP_CAST && v->dtype == DT_F32);
+                    (op_has(next->op, OPF_ELTWISE) && next->nin == 1 && v->dtype == DT_F32);
         if (!step)
             return v;
         v = next->out[0];

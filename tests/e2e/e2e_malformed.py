@@ -207,17 +207,17 @@ def _():
 
 @case("unsupported op")
 def _():
-    nodes = [helper.make_node("Erf", ["x"], ["h"], name="erf0"), helper.make_node("MatMul", ["h", "w"], ["y"],
-                                                                                 name="mm0")]
-    f = save(base(nodes=nodes), path("erf.onnx"))
-    return compile_fails(f, q(f) + r": error: unsupported op: Erf \(node 'erf0'\)")
+    nodes = [helper.make_node("Erfc", ["x"], ["h"], name="erfc0"), helper.make_node("MatMul", ["h", "w"], ["y"],
+                                                                                   name="mm0")]
+    f = save(base(nodes=nodes), path("erfc.onnx"))
+    return compile_fails(f, q(f) + r": error: unsupported op: Erfc \(node 'erfc0'\)")
 
 
 @case("several unsupported ops in one message")
 def _():
-    nodes = [helper.make_node("Erf", ["x"], ["a"], name="erf0"),
-             helper.make_node("Sin", ["a"], ["b"], name="sin0"),
-             helper.make_node("Erf", ["b"], ["c"], name="erf1"),
+    nodes = [helper.make_node("Erfc", ["x"], ["a"], name="erfc0"),
+             helper.make_node("Sinc", ["a"], ["b"], name="sinc0"),
+             helper.make_node("Erfc", ["b"], ["c"], name="erfc1"),
              helper.make_node("FancyOp", ["c"], ["d"], name="fancy0", domain="com.example"),
              helper.make_node("Relu", ["d"], ["h"], name="relu0"),
              helper.make_node("MatMul", ["h", "w"], ["y"], name="mm0")]
@@ -228,7 +228,7 @@ def _():
     r = run([QKC, "compile", f, "-o", path("out.so")])
     errors = [ln for ln in r.err.splitlines() if "error:" in ln]
     expect(len(errors) == 1, "expected all unsupported ops in ONE message, got %d" % len(errors), r)
-    for needle in ("Erf (node 'erf0', node 'erf1')", "Sin (node 'sin0')", "com.example.FancyOp (node 'fancy0')"):
+    for needle in ("Erfc (node 'erfc0', node 'erfc1')", "Sinc (node 'sinc0')", "com.example.FancyOp (node 'fancy0')"):
         expect(needle in errors[0], "the message lacks %r" % needle, r)
     return line
 
@@ -636,7 +636,7 @@ def _():
 
 @case("text: unsupported op at its line")
 def _():
-    return text_fails("unsupported.onnxtxt", TEXT_OK.replace("Relu(x)", "Erf(x)"), 5, r"unsupported op: Erf")
+    return text_fails("unsupported.onnxtxt", TEXT_OK.replace("Relu(x)", "Erfc(x)"), 5, r"unsupported op: Erfc")
 
 
 @case("text: errors in two nodes are both reported")
@@ -1203,7 +1203,7 @@ def _():
 
 @case("inspect: malformed model")
 def _():
-    return fails([QKC, "inspect", path("erf.onnx")], r"unsupported op: Erf")
+    return fails([QKC, "inspect", path("erfc.onnx")], r"unsupported op: Erfc")
 
 
 suite.finish()

@@ -93,10 +93,10 @@ static bool parse_attr(Attrs *a, const char *name, const char *val)
     long long i = strtoll(val, NULL, 10);
     if (!strcmp(name, "axis")) a->axis = i;
     else if (!strcmp(name, "axis2")) a->axis2 = i;
-    else if (!strcmp(name, "alpha")) a->alpha = (float)f;
-    else if (!strcmp(name, "beta")) a->beta = (float)f;
-    else if (!strcmp(name, "lo")) a->lo = (float)f;
-    else if (!strcmp(name, "hi")) a->hi = (float)f;
+    else if (!strcmp(name, "alpha")) a->alpha = (float)f, a->p[0] = f; /* Gemm's; an elementwise op's first parameter */
+    else if (!strcmp(name, "beta")) a->beta = (float)f, a->p[1] = f;
+    else if (!strcmp(name, "lo")) a->p[0] = f; /* Clip */
+    else if (!strcmp(name, "hi")) a->p[1] = f;
     else if (!strcmp(name, "eps")) a->eps = (float)f;
     else if (!strcmp(name, "momentum")) a->momentum = (float)f;
     else if (!strcmp(name, "act_alpha")) a->act_alpha = (float)f;
@@ -144,6 +144,7 @@ static bool read_case(FILE *f, Case *c)
                 if (!strcmp(op_info[k].name, rest))
                     c->op = (OpKind)k;
             assert_true(c->op != OP_COUNT);
+            ir_attrs_default(c->op, &c->a);
         } else if (!strcmp(word, "attr")) {
             char name[32];
             int pos;

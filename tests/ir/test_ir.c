@@ -418,7 +418,7 @@ static void test_print(void **state)
     (void)state;
     Graph *g = chain();
     g->nodes[0]->op = OP_LEAKY_RELU;
-    g->nodes[0]->a.alpha = 0.25f;
+    g->nodes[0]->a.p[0] = 0.25;
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
