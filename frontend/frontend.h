@@ -57,6 +57,10 @@ void model_file_free(ModelFile *mf);
 /* ---- onnx_import.c: protobuf -> IR ------------------------------------ */
 typedef struct ImportOptions {
     int64_t batch;            /* >0: fix the symbolic batch dim to this size */
+    /* Symbolic dims fixed by name (--dim NAME=N): a sequence length, ... */
+    int ndims;
+    const char *const *dim_names;
+    const int64_t *dim_values;
     /* Inputs bound to constants (e.g. a Reshape's shape fed as an input). */
     int nbind;
     const char *const *bind_names;

@@ -512,16 +512,29 @@ static bool value_type(Imp *im, const Onnx__ValueInfoProto *vi, SrcLoc loc, bool
                 return diag_error(im->d, loc, "%s '%s': dim %zu is negative (%lld)", what, vi->name, i,
                                   (long long)dim->dim_value);
             s->d[i] = dim->dim_value;
-        } else if (i == 0 && is_input) {
-            s->d[0] = im->opt && im->opt->batch > 0 ? im->opt->batch : DIM_BATCH;
-        } else if (is_input) {
-            const char *p = dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? dim->dim_param
-                                                                                                     : "?";
-            return diag_error(im->d, loc,
-                              "input '%s': dim %zu is symbolic ('%s'); only the leading (batch) dim may be "
-                              "symbolic", vi->name, i, p);
         } else {
-            s->d[i] = -2; /* a symbolic output dim: not checked */
+            /* a symbolic dim: fixed by --dim NAME=N, else the batch when leading */
+            const char *p = dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dim->dim_param
+                                ? dim->dim_param
+                                : "";
+            int64_t fixed = -1;
+            for (int k = 0; *p && im->opt && k < im->opt->ndims; k++)
+                if (strcmp(im->opt->dim_names[k], p) == 0)
+                    fixed = im->opt->dim_values[k];
+            if (fixed >= 0)
+                s->d[i] = fixed;
+            else if (!is_input)
+                s->d[i] = -2; /* a symbolic output dim: not checked */
+            else if (i == 0)
+                s->d[0] = im->opt && im->opt->batch > 0 ? im->opt->batch : DIM_BATCH;
+            else if (*p)
+                return diag_error(im->d, loc,
+                                  "input '%s': dim %zu is symbolic ('%s'); qkc compiles for known sizes except the "
+                                  "leading (batch) dim: fix it with --dim %s=N", vi->name, i, p, p);
+            else
+                return diag_error(im->d, loc,
+                                  "input '%s': dim %zu has no size and no name; qkc compiles for known sizes except "
+                                  "the leading (batch) dim: give it a size in the model", vi->name, i);
         }
     }
     int64_t bytes;
@@ -575,6 +588,13 @@ static bool import_values(Imp *im)
             ok = diag_error(im->d, l, "input %zu has no name", i);
             continue;
         }
+        bool twice = false;
+        for (size_t k = 0; k < i && !twice; k++)
+            twice = gp->input[k]->name && strcmp(gp->input[k]->name, name) == 0;
+        if (twice) {
+            ok = diag_error(im->d, l, "graph input '%s' is listed twice", name);
+            continue;
+        }
         Value *init = strmap_get(&im->defs, name);
         DType dt;
         Shape s;
@@ -612,6 +632,19 @@ static bool import_values(Imp *im)
         v->loc = l;
         strmap_put(&im->defs, v->name, v);
         ir_graph_add_input(im->g, v);
+    }
+    for (int k = 0; im->opt && k < im->opt->ndims; k++) {
+        bool found = false;
+        for (size_t i = 0; i < gp->n_input && !found; i++) {
+            const Onnx__TypeProto *tp = gp->input[i]->type;
+            const Onnx__TensorShapeProto *sp = tp && tp->tensor_type ? tp->tensor_type->shape : NULL;
+            for (size_t j = 0; sp && j < sp->n_dim && !found; j++)
+                found = sp->dim[j]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
+                        sp->dim[j]->dim_param && strcmp(sp->dim[j]->dim_param, im->opt->dim_names[k]) == 0;
+        }
+        if (!found)
+            ok = diag_error(im->d, loc_file(im->file), "--dim %s: no input of the model has a dim named '%s'",
+                            im->opt->dim_names[k], im->opt->dim_names[k]);
     }
     for (int k = 0; im->opt && k < im->opt->nbind; k++) {
         bool found = false;
@@ -724,6 +757,13 @@ static bool import_outputs(Imp *im)
         const Onnx__ValueInfoProto *vi = gp->output[i];
         const char *name = vi->name ? vi->name : "";
         SrcLoc l = io_loc(im, im->mf->locs.outputs, i, arena_strdup(im->g->arena, name));
+        bool twice = false;
+        for (size_t k = 0; k < i && !twice; k++)
+            twice = gp->output[k]->name && strcmp(gp->output[k]->name, name) == 0;
+        if (twice) {
+            ok = diag_error(im->d, l, "graph output '%s' is listed twice", name);
+            continue;
+        }
         Value *v = strmap_get(&im->defs, name);
         if (!v) {
             ok = diag_error(im->d, l, "output '%s' is not produced by any node", name);
@@ -758,6 +798,12 @@ Graph *onnx_import(const ModelFile *mf, const ImportOptions *opt, Diag *d)
     const Onnx__ModelProto *m = mf->proto;
     if (!m || !m->graph) {
         diag_error(d, loc_file(file), "the model has no graph");
+        return NULL;
+    }
+    /* the ONNX checker's model rules: an IR version, an opset import */
+    if (!m->has_ir_version || m->ir_version <= 0) {
+        diag_error(d, loc_file(file), "the model states no IR version (ir_version is %s); every ONNX model must",
+                   m->has_ir_version ? "0" : "missing");
         return NULL;
     }
     int opset = -1;

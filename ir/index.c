@@ -22,7 +22,7 @@ static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo :
 bool infer_split(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
 {
     const Shape *xs = &n->in[0]->shape;
-    if (ir_has_in(n, 1) && !ir_const_ints(n, 1, "split", a->sizes, QK_MAX_OUTPUTS, &a->nsizes, false, d))
+    if (ir_has_in(n, 1) && !ir_const_ints(n, 1, "split", a->sizes, QK_MAX_OUTPUTS, &a->nsizes, 0, d))
         return false;
     if (!ir_norm_axis(n, &a->axis, xs->rank, false, "axis", d))
         return false;
@@ -86,10 +86,10 @@ bool infer_slice(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
     int64_t st[QK_MAX_RANK], en[QK_MAX_RANK], sp[QK_MAX_RANK], ax[QK_MAX_RANK];
     int ns = -1, ne = -1, nax = -1, nsp = -1;
     if (ir_has_in(n, 1)) { /* opset >= 10: inputs */
-        if (!ir_const_ints(n, 1, "starts", st, QK_MAX_RANK, &ns, false, d) ||
-            !ir_const_ints(n, 2, "ends", en, QK_MAX_RANK, &ne, false, d) ||
-            !ir_const_ints(n, 3, "axes", ax, QK_MAX_RANK, &nax, false, d) ||
-            !ir_const_ints(n, 4, "steps", sp, QK_MAX_RANK, &nsp, false, d))
+        if (!ir_const_ints(n, 1, "starts", st, QK_MAX_RANK, &ns, 0, d) ||
+            !ir_const_ints(n, 2, "ends", en, QK_MAX_RANK, &ne, 0, d) ||
+            !ir_const_ints(n, 3, "axes", ax, QK_MAX_RANK, &nax, 0, d) ||
+            !ir_const_ints(n, 4, "steps", sp, QK_MAX_RANK, &nsp, 0, d))
             return false;
         if (ne != ns || (nax >= 0 && nax != ns) || (nsp >= 0 && nsp != ns))
             return IERR("starts, ends, axes and steps must have one length");
@@ -155,7 +155,7 @@ bool infer_expand(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
 {
     (void)dt;
     char b1[96], b2[96];
-    if (ir_has_in(n, 1) && !ir_const_ints(n, 1, "shape", a->sizes, QK_MAX_RANK, &a->nsizes, true, d))
+    if (ir_has_in(n, 1) && !ir_const_ints(n, 1, "shape", a->sizes, QK_MAX_RANK, &a->nsizes, DIM_BATCH, d))
         return false;
     if (a->nsizes < 0)
         return IERR("the target shape is missing");
@@ -175,7 +175,7 @@ bool infer_tile(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
 {
     (void)dt;
     const Shape *xs = &n->in[0]->shape;
-    if (ir_has_in(n, 1) && !ir_const_ints(n, 1, "repeats", a->sizes, QK_MAX_RANK, &a->nsizes, false, d))
+    if (ir_has_in(n, 1) && !ir_const_ints(n, 1, "repeats", a->sizes, QK_MAX_RANK, &a->nsizes, 0, d))
         return false;
     if (a->nsizes != xs->rank)
         return IERR("%d repeats for rank %d", a->nsizes, xs->rank);
@@ -201,7 +201,7 @@ bool infer_pad(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
     int r = xs->rank;
     int64_t ax[QK_MAX_RANK];
     int nax = -1;
-    if (ir_has_in(n, 1) && !ir_const_ints(n, 1, "pads", a->sizes, 2 * QK_MAX_RANK, &a->nsizes, false, d))
+    if (ir_has_in(n, 1) && !ir_const_ints(n, 1, "pads", a->sizes, 2 * QK_MAX_RANK, &a->nsizes, 0, d))
         return false;
     if (ir_has_in(n, 2)) {
         if (n->in[2]->dtype != dt[0])
@@ -209,7 +209,7 @@ bool infer_pad(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
         if (!ir_const_scalar(n, 2, "constant_value", &a->value, d))
             return false;
     }
-    if (ir_has_in(n, 3) && !ir_const_ints(n, 3, "axes", ax, QK_MAX_RANK, &nax, false, d))
+    if (ir_has_in(n, 3) && !ir_const_ints(n, 3, "axes", ax, QK_MAX_RANK, &nax, 0, d))
         return false;
     if (a->nsizes >= 0) { /* raw pads: normalize */
         int na = nax >= 0 ? nax : r;
@@ -656,7 +656,7 @@ bool interp_size(const Node *n, const Tensor *const *in, Tensor *const *out, Dia
 
 bool infer_constant_of_shape(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
 {
-    if (ir_has_in(n, 0) && !ir_const_ints(n, 0, "shape", a->sizes, QK_MAX_RANK, &a->nsizes, true, d))
+    if (ir_has_in(n, 0) && !ir_const_ints(n, 0, "shape", a->sizes, QK_MAX_RANK, &a->nsizes, DIM_BATCH, d))
         return false;
     if (a->nsizes < 0)
         return IERR("the shape is missing");

@@ -125,16 +125,16 @@ static bool reshape_shape(const Node *n, Attrs *a, const Shape *x, Shape *y, Dia
             neg = i;
             continue;
         }
-        if (t < -1)
+        if (t < -1 && t != DIM_SYM_BATCH)
             return ERR("target dim %d is %lld", i, (long long)t);
         if (t == 0 && !a->allowzero) {
             if (i >= x->rank)
                 return ERR("target dim %d is 0 (copy) but the input has rank %d", i, x->rank);
             t = x->d[i];
         }
-        if (t == DIM_BATCH) {
+        if (t == DIM_BATCH || t == DIM_SYM_BATCH) {
             if (i != 0)
-                return ERR("the batch dim would move to position %d", i);
+                return ERR("the batch dim would move to position %d; compile with a fixed batch (--batch N)", i);
             out_batch = true;
             y->d[i] = DIM_BATCH;
             continue;
@@ -438,7 +438,7 @@ static bool need_const(const Node *n, int k, const char *what, Diag *d)
                "from run-time data (a graph input's values, not only its shape)", v->name, what);
 }
 
-bool ir_const_ints(const Node *n, int k, const char *what, int64_t *out, int max, int *cnt, bool batch_ok, Diag *d)
+bool ir_const_ints(const Node *n, int k, const char *what, int64_t *out, int max, int *cnt, int64_t batch, Diag *d)
 {
     *cnt = -1;
     if (!ir_has_in(n, k))
@@ -458,8 +458,8 @@ bool ir_const_ints(const Node *n, int k, const char *what, int64_t *out, int max
         int64_t s = v->sym ? v->sym[i] : 0;
         if (s == 0)
             continue;
-        if (s == 1 && out[i] == 0 && batch_ok) {
-            out[i] = DIM_BATCH;
+        if (s == 1 && out[i] == 0 && batch) {
+            out[i] = batch;
             continue;
         }
         return ERR("'%s' (%s) element %lld is %lld*N%+lld with N the batch size, which a tensor shape cannot "
@@ -509,7 +509,7 @@ bool infer_identity(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
 bool infer_reshape(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
 {
     (void)dt;
-    if (ir_has_in(n, 1) && !ir_const_ints(n, 1, "shape", a->ints, QK_MAX_RANK, &a->nints, true, d))
+    if (ir_has_in(n, 1) && !ir_const_ints(n, 1, "shape", a->ints, QK_MAX_RANK, &a->nints, DIM_SYM_BATCH, d))
         return false;
     if (a->nints < 0)
         return ERR("the target shape is missing");
@@ -545,7 +545,7 @@ bool infer_squeeze(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
     (void)dt;
     char b1[96];
     const Shape *xs = &n->in[0]->shape;
-    if (ir_has_in(n, 1) && !ir_const_ints(n, 1, "axes", a->ints, QK_MAX_RANK, &a->nints, false, d))
+    if (ir_has_in(n, 1) && !ir_const_ints(n, 1, "axes", a->ints, QK_MAX_RANK, &a->nints, 0, d))
         return false;
     bool drop[QK_MAX_RANK] = {0};
     if (a->nints <= 0) {
@@ -574,7 +574,7 @@ bool infer_unsqueeze(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
 {
     (void)dt;
     const Shape *xs = &n->in[0]->shape;
-    if (ir_has_in(n, 1) && !ir_const_ints(n, 1, "axes", a->ints, QK_MAX_RANK, &a->nints, false, d))
+    if (ir_has_in(n, 1) && !ir_const_ints(n, 1, "axes", a->ints, QK_MAX_RANK, &a->nints, 0, d))
         return false;
     if (a->nints <= 0)
         return ERR("Unsqueeze needs axes");

@@ -22,6 +22,7 @@
 
 #define QK_MAX_RANK 8
 #define DIM_BATCH (-1) /* the symbolic leading batch dim */
+#define DIM_SYM_BATCH (INT64_MIN + 7) /* the batch in a Reshape target (where -1 means "infer") */
 #define RANK_UNKNOWN (-1) /* Shape.rank before shape inference */
 /* Softmax axis2 before shape inference normalizes it: */
 #define AXIS_END INT64_MAX  /* through the last dim (opset < 13) */

@@ -50,10 +50,11 @@ const char *ir_sh(const Shape *s, char *buf);
 bool ir_norm_axis(const Node *n, int64_t *axis, int rank, bool incl, const char *what, Diag *d);
 /* The integers of constant input k (a 1-D or scalar integer tensor) into
  * out[0..max): a symbolic element that is the batch (0 + 1 * N) becomes
- * DIM_BATCH when `batch_ok`, any other symbolic element is an error naming
- * the value; a non-constant input is an error that says how to bind it.
- * *n = -1 when the input is absent. */
-bool ir_const_ints(const Node *n, int k, const char *what, int64_t *out, int max, int *cnt, bool batch_ok, Diag *d);
+ * `batch` (DIM_BATCH, or DIM_SYM_BATCH for Reshape; 0: not allowed), any
+ * other symbolic element is an error naming the value; a non-constant
+ * input is an error that says how to bind it. *n = -1 when the input is
+ * absent. */
+bool ir_const_ints(const Node *n, int k, const char *what, int64_t *out, int max, int *cnt, int64_t batch, Diag *d);
 /* Constant input k as one double (its only element). */
 bool ir_const_scalar(const Node *n, int k, const char *what, double *out, Diag *d);
 /* Whether input k is present. */

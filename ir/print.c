@@ -26,8 +26,12 @@ static void print_type(const Value *v, FILE *f)
 static void print_ints(FILE *f, const char *name, const int64_t *v, int n)
 {
     fprintf(f, " %s=[", name);
-    for (int i = 0; i < n; i++)
-        fprintf(f, "%s%" PRId64, i ? "," : "", v[i]);
+    for (int i = 0; i < n; i++) {
+        if (v[i] == DIM_SYM_BATCH)
+            fprintf(f, "%sN", i ? "," : "");
+        else
+            fprintf(f, "%s%" PRId64, i ? "," : "", v[i]);
+    }
     fprintf(f, "]");
 }
 

@@ -40,7 +40,7 @@ bool infer_reduce(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
 {
     const Shape *xs = &n->in[0]->shape;
     char b[96];
-    if (ir_has_in(n, 1) && !ir_const_ints(n, 1, "axes", a->ints, QK_MAX_RANK, &a->nints, false, d))
+    if (ir_has_in(n, 1) && !ir_const_ints(n, 1, "axes", a->ints, QK_MAX_RANK, &a->nints, 0, d))
         return false;
     if (dt[0] == DT_BOOL || dt[0] == DT_UNDEF)
         return IERR("%s is not defined for %s", op_info[n->op].name, dtype_name(dt[0]));

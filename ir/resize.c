@@ -50,7 +50,7 @@ bool infer_resize(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
         if (nsc == 0)
             nsc = -1; /* an empty scales with sizes (opset 13) */
     }
-    if (ir_has_in(n, 3) && !ir_const_ints(n, 3, "sizes", sz, QK_MAX_RANK, &nsz, false, d))
+    if (ir_has_in(n, 3) && !ir_const_ints(n, 3, "sizes", sz, QK_MAX_RANK, &nsz, 0, d))
         return false;
     if (nsc < 0 && nsz < 0 && a->nsizes <= -2) { /* Upsample 7/8: scales attribute */
         nsc = -2 - a->nsizes;

@@ -69,9 +69,25 @@ Graph *drv_import_left(const char *model, const DriverOptions *o, int64_t *const
     ImportOptions io = {.batch = o->batch, .max_const_bytes = o->max_const_bytes, .const_left = const_left};
     const char **names = calloc((size_t)o->nbind + 1, sizeof *names);
     Tensor *vals = calloc((size_t)o->nbind + 1, sizeof *vals);
+    char **dnames = calloc((size_t)o->ndim + 1, sizeof *dnames);
+    int64_t *dvals = calloc((size_t)o->ndim + 1, sizeof *dvals);
     Graph *g = NULL;
     int loaded = 0;
-    bool ok = names && vals;
+    bool ok = names && vals && dnames && dvals;
+    for (int i = 0; ok && i < o->ndim; i++) {
+        const char *eq = strchr(o->dims[i], '=');
+        char *end = NULL;
+        long long v = eq ? strtoll(eq + 1, &end, 10) : -1;
+        if (!eq || eq == o->dims[i] || !end || *end || end == eq + 1 || v < 1 || v > INT32_MAX) {
+            ok = diag_error(d, loc_none(), "--dim %s: write NAME=N with N a positive size", o->dims[i]);
+            break;
+        }
+        dnames[i] = strndup(o->dims[i], (size_t)(eq - o->dims[i]));
+        dvals[i] = v;
+    }
+    io.ndims = o->ndim;
+    io.dim_names = (const char *const *)dnames;
+    io.dim_values = dvals;
     for (int i = 0; ok && i < o->nbind; i++) {
         const char *eq = strchr(o->binds[i], '=');
         if (!eq || eq == o->binds[i]) {
@@ -82,7 +98,7 @@ Graph *drv_import_left(const char *model, const DriverOptions *o, int64_t *const
         ok = drv_read_npy(eq + 1, &vals[i], d);
         loaded = i + 1;
     }
-    io.nbind = o->nbind;
+    io.nbind = ok ? o->nbind : 0;
     io.bind_names = names;
     io.bind_values = vals;
     if (ok)
@@ -92,8 +108,12 @@ Graph *drv_import_left(const char *model, const DriverOptions *o, int64_t *const
         if (i < loaded)
             tensor_free(&vals[i]);
     }
+    for (int i = 0; i < o->ndim; i++)
+        free(dnames[i]);
     free(names);
     free(vals);
+    free(dnames);
+    free(dvals);
     return g;
 }
 
@@ -408,6 +428,8 @@ bool drv_compile(const char *model, const DriverOptions *o, Diag *d)
             h = hash_calib(o->calib[i], h);
         for (int i = 0; i < o->nkeep; i++)
             h = drv_hash_str(o->keep[i], h);
+        for (int i = 0; i < o->ndim; i++)
+            h = drv_hash_str(o->dims[i], h);
         if (o->profile)
             h = drv_hash_file(o->profile, h);
         for (int i = 0; i < o->nbind; i++) {

@@ -15,6 +15,8 @@ typedef struct DriverOptions {
     const char *header;        /* --header (EMIT_OBJ) */
     const char *prefix;        /* symbol prefix (EMIT_OBJ); NULL: from the output name */
     int64_t batch;             /* > 0: fix the batch dim */
+    int ndim;                  /* --dim NAME=N: fix a named symbolic dim */
+    const char *const *dims;
     int nbind;                 /* --bind NAME=FILE.npy */
     const char *const *binds;
     int64_t max_const_bytes;   /* > 0: the bound on constants a model may create (else the default) */

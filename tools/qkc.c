@@ -56,6 +56,8 @@ static const char *usage_compile =
     "                         <prefix>_artifact and the input/output sizes\n"
     "  --prefix NAME          symbol prefix for --emit obj (default: OUT's base name)\n"
     "  --batch N              fix the batch dim to N (default: chosen at each run)\n"
+    "  --dim NAME=N           fix the symbolic dim NAME (a sequence length, ...) to N;\n"
+    "                         every symbolic dim but the leading (batch) one needs it\n"
     "  --bind NAME=FILE.npy   make input NAME a constant with FILE's data (for inputs\n"
     "                         that determine shapes, like a Reshape's target shape)\n"
     "  --max-const-bytes N    the bound on the bytes of constants the model may create\n"
@@ -138,12 +140,12 @@ static const char *usage_bench =
     "changes between runs; ratios measured together are what to quote.\n";
 
 static const char *usage_inspect =
-    "usage: qkc inspect MODEL [--print-after PASS|all] [--batch N] [--bind NAME=FILE.npy]\n"
+    "usage: qkc inspect MODEL [--print-after PASS|all] [--batch N] [--dim NAME=N] [--bind NAME=FILE.npy]\n"
     "                   [--max-const-bytes N] [--precision fp16|int8 --calib DATA ...]\n"
     "\n"
     "Print the IR in its text form after import and, with --print-after, after\n"
     "the named pass (or all of them), then the planned workspace size. The\n"
-    "options --batch, --bind, --max-const-bytes and the precision options of qkc\n"
+    "options --batch, --dim, --bind, --max-const-bytes and the precision options of qkc\n"
     "compile (--precision fp16|int8, --calib, --profile, --calib-method, --weights,\n"
     "--activations, --pow2-scales, --no-bias-correction, --keep-float, --io) apply,\n"
     "so the IR shown is the one qkc compile would generate code for. (--precision mixed, with --min-sqnr, --max-accuracy-drop and\n"
@@ -153,7 +155,7 @@ static const char *usage_inspect =
     "%s";
 
 static const char *usage_calibrate =
-    "usage: qkc calibrate MODEL --calib DATA -o OUT.qprofile [--batch N]\n"
+    "usage: qkc calibrate MODEL --calib DATA -o OUT.qprofile [--batch N] [--dim NAME=N]\n"
     "       qkc calibrate --merge A.qprofile B.qprofile ... -o OUT.qprofile\n"
     "\n"
     "Run MODEL with the reference interpreter over calibration data and write the\n"
@@ -168,6 +170,7 @@ static const char *usage_calibrate =
     "  -o, --output OUT       the profile to write\n"
     "  --merge                merge the given profiles instead\n"
     "  --batch N              fix the model's batch dim (as for qkc compile)\n"
+    "  --dim NAME=N           fix a named symbolic dim (as for qkc compile)\n"
     "  --max-const-bytes N    the bound on constants the model may create (as for\n"
     "                         qkc compile)\n";
 
@@ -189,6 +192,7 @@ static const char *usage_eval =
     "  --profile FILE, --calib-method M, --weights W, --activations A, --pow2-scales,\n"
     "  --no-bias-correction, --keep-float LIST\n"
     "                         int8 options, as for qkc compile\n"
+    "  --dim NAME=N           fix a named symbolic dim (as for qkc compile)\n"
     "  --max-const-bytes N    the bound on constants the model may create (as for\n"
     "                         qkc compile)\n"
     "  --json FILE            the tables as JSON too\n";
@@ -212,6 +216,7 @@ static const char *usage_interp =
     "                                for a model with one input)\n"
     "  -d, --output-dir DIR          where to write the outputs (created if needed)\n"
     "  --batch N                     fix the batch dim to N (else the inputs' own)\n"
+    "  --dim NAME=N                  fix a named symbolic dim (as for qkc compile)\n"
     "  --max-const-bytes N           the bound on constants the model may create (as\n"
     "                                for qkc compile)\n";
 
@@ -439,6 +444,7 @@ static char *cpu_list(void)
 
 static int cmd_compile(Args *a)
 {
+    const char **dims = list_new(a->argc);
     DriverOptions o = {.emit = EMIT_SO, .opt_level = 3, .dump = stdout};
     const char *model = NULL, *v;
     const char **binds = list_new(a->argc), **calib = list_new(a->argc), **keep = list_new(a->argc * 8);
@@ -473,6 +479,8 @@ static int cmd_compile(Args *a)
             o.batch = parse_int("--batch", v, 1, INT32_MAX);
         } else if ((v = opt_value(a, "--bind", NULL))) {
             binds[o.nbind++] = v;
+        } else if ((v = opt_value(a, "--dim", NULL))) {
+            dims[o.ndim++] = v;
         } else if ((v = opt_value(a, "--max-const-bytes", NULL))) {
             o.max_const_bytes = parse_bytes("--max-const-bytes", v);
         } else if (quant_option(a, "compile", &o, calib, keep, QO_PRECISION | QO_IO | QO_REPORT)) {
@@ -492,6 +500,7 @@ static int cmd_compile(Args *a)
             return 2;
         }
     }
+    o.dims = dims;
     o.binds = binds;
     o.calib = calib;
     o.keep = keep;
@@ -647,6 +656,7 @@ static int cmd_bench(Args *a)
 
 static int cmd_calibrate(Args *a)
 {
+    const char **dims = list_new(a->argc);
     DriverOptions o = {0};
     const char *v, *out = NULL, *model = NULL;
     const char **calib = list_new(a->argc), **merge = list_new(a->argc);
@@ -663,6 +673,8 @@ static int cmd_calibrate(Args *a)
             out = v;
         } else if ((v = opt_value(a, "--batch", NULL))) {
             o.batch = parse_int("--batch", v, 1, INT32_MAX);
+        } else if ((v = opt_value(a, "--dim", NULL))) {
+            dims[o.ndim++] = v;
         } else if ((v = opt_value(a, "--max-const-bytes", NULL))) {
             o.max_const_bytes = parse_bytes("--max-const-bytes", v);
         } else if (strcmp(s, "--merge") == 0) {
@@ -678,6 +690,7 @@ static int cmd_calibrate(Args *a)
             return 2;
         }
     }
+    o.dims = dims;
     o.calib = calib;
     if (!out || (merging ? nmerge < 1 : !model)) {
         fprintf(stderr, "qkc calibrate: %s (see qkc calibrate --help)\n",
@@ -705,6 +718,7 @@ static int cmd_calibrate(Args *a)
 
 static int cmd_eval(Args *a)
 {
+    const char **dims = list_new(a->argc);
     EvalOptions e = {0};
     DriverOptions *o = &e.base;
     const char *model = NULL, *v;
@@ -720,6 +734,8 @@ static int cmd_eval(Args *a)
             e.labels = v;
         } else if ((v = opt_value(a, "--json", NULL))) {
             e.json = v;
+        } else if ((v = opt_value(a, "--dim", NULL))) {
+            dims[o->ndim++] = v;
         } else if ((v = opt_value(a, "--max-const-bytes", NULL))) {
             o->max_const_bytes = parse_bytes("--max-const-bytes", v);
         } else if (quant_option(a, "eval", o, calib, keep, 0)) {
@@ -733,6 +749,7 @@ static int cmd_eval(Args *a)
             return 2;
         }
     }
+    o->dims = dims;
     o->calib = calib;
     o->keep = keep;
     if (!model || !e.data) {
@@ -748,6 +765,7 @@ static int cmd_eval(Args *a)
 
 static int cmd_inspect(Args *a)
 {
+    const char **dims = list_new(a->argc);
     DriverOptions o = {.dump = stdout, .dump_import = true, .verify = true};
     const char *model = NULL, *v;
     const char **binds = list_new(a->argc), **calib = list_new(a->argc), **keep = list_new(a->argc * 8);
@@ -770,6 +788,8 @@ static int cmd_inspect(Args *a)
             o.batch = parse_int("--batch", v, 1, INT32_MAX);
         } else if ((v = opt_value(a, "--bind", NULL))) {
             binds[o.nbind++] = v;
+        } else if ((v = opt_value(a, "--dim", NULL))) {
+            dims[o.ndim++] = v;
         } else if ((v = opt_value(a, "--max-const-bytes", NULL))) {
             o.max_const_bytes = parse_bytes("--max-const-bytes", v);
         } else if (quant_option(a, "inspect", &o, calib, keep, QO_PRECISION | QO_IO)) {
@@ -783,6 +803,7 @@ static int cmd_inspect(Args *a)
             return 2;
         }
     }
+    o.dims = dims;
     o.binds = binds;
     o.calib = calib;
     o.keep = keep;
@@ -835,6 +856,7 @@ static bool write_tensor(const char *dir, const char *name, const Tensor *t)
 
 static int cmd_interp(Args *a)
 {
+    const char **dims = list_new(a->argc);
     DriverOptions o = {0};
     const char *model = NULL, *dir = NULL, *v;
     const char **inputs = list_new(a->argc), **calib = list_new(a->argc), **keep = list_new(a->argc * 8);
@@ -851,6 +873,8 @@ static int cmd_interp(Args *a)
             dir = v;
         } else if ((v = opt_value(a, "--batch", NULL))) {
             o.batch = parse_int("--batch", v, 1, INT32_MAX);
+        } else if ((v = opt_value(a, "--dim", NULL))) {
+            dims[o.ndim++] = v;
         } else if ((v = opt_value(a, "--max-const-bytes", NULL))) {
             o.max_const_bytes = parse_bytes("--max-const-bytes", v);
         } else if (strcmp(s, "--lowered") == 0) {
@@ -866,6 +890,7 @@ static int cmd_interp(Args *a)
             return 2;
         }
     }
+    o.dims = dims;
     o.calib = calib;
     o.keep = keep;
     if (!model || !dir) {

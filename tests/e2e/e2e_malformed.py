@@ -205,6 +205,65 @@ def _():
     return compile_fails(f, q(f) + r": error: 'ghost': .*not produced")
 
 
+@case("graph input listed twice")
+def _():
+    ins, outs = base_io()
+    f = save(base(inputs=ins + [tensor_info("x", F, ["N", 4])]), path("dupin.onnx"))
+    return compile_fails(f, q(f) + r": error: 'x': graph input 'x' is listed twice")
+
+
+@case("graph output listed twice")
+def _():
+    ins, outs = base_io()
+    f = save(base(outputs=outs + [tensor_info("y", F, ["N", 3])]), path("dupout.onnx"))
+    return compile_fails(f, q(f) + r": error: 'y': graph output 'y' is listed twice")
+
+
+@case("ir_version missing or zero")
+def _():
+    m = base()
+    m.ClearField("ir_version")
+    f = save(m, path("noir.onnx"))
+    line = compile_fails(f, q(f) + r": error: the model states no IR version \(ir_version is missing\)")
+    m.ir_version = 0
+    f = save(m, path("zeroir.onnx"))
+    compile_fails(f, q(f) + r": error: the model states no IR version")
+    return line
+
+
+def nested_model(depth):
+    """A ModelProto whose graph holds a node whose attribute holds a graph
+    ... `depth` times, written by hand (protobuf's own encoder recurses)."""
+    def field(num, payload):
+        key, out, n = (num << 3) | 2, bytearray(), len(payload)
+        out.append(key)
+        while True:
+            b = n & 0x7F
+            n >>= 7
+            out.append(b | (0x80 if n else 0))
+            if not n:
+                break
+        return bytes(out) + payload
+    g = field(1, field(4, b"Relu") + field(1, b"x") + field(2, b"y"))  # GraphProto.node
+    for _ in range(depth):
+        attr = field(1, b"then_branch") + field(6, g)                     # AttributeProto{name, g}
+        node = field(4, b"If") + field(1, b"c") + field(5, attr)          # NodeProto{op_type, input, attribute}
+        g = field(1, node)                                                # GraphProto{node}
+    return b"\x08\x08" + field(7, g) + field(8, b"\x10\x0d")          # ir_version 8, graph, opset 13
+
+
+@case("messages nested 30,000 deep (subgraphs in subgraphs): refused before decoding, no crash")
+def _():
+    f = write("deep.onnx", nested_model(30000))
+    return compile_fails(f, q(f) + r": error: messages nested more than 200 deep")
+
+
+@case("subgraphs nested 10 deep: decoded, then the op is what is unsupported")
+def _():
+    f = write("deep10.onnx", nested_model(10))
+    return compile_fails(f, r"unsupported op: If")
+
+
 @case("unsupported op")
 def _():
     nodes = [helper.make_node("Erfc", ["x"], ["h"], name="erfc0"), helper.make_node("MatMul", ["h", "w"], ["y"],
@@ -309,6 +368,47 @@ def _():
 def _():
     f = save(base(inputs=[tensor_info("x", F, ["N", "C"])]), path("symdim.onnx"))
     return compile_fails(f, q(f) + r": error: 'x': .*dim 1 is symbolic \('C'\)")
+
+
+@case("symbolic non-batch dim: the message names the dim and --dim")
+def _():
+    f = save(base(inputs=[tensor_info("x", F, ["N", "C"])]), path("symdim2.onnx"))
+    return compile_fails(f, q(f) + r": error: 'x': .*dim 1 is symbolic \('C'\).*fix it with --dim C=N")
+
+
+@case("--dim NAME=N fixes a named dim (accepted; the output matches a fixed model)")
+def _():
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="relu0")]
+    f = save(make_model(nodes, [tensor_info("x", F, ["N", "C"])], [tensor_info("y", F, ["N", "C"])], []),
+             path("dimfix.onnx"))
+    r = run([QKC, "compile", f, "-o", path("dimfix.so"), "--dim", "C=5"])
+    expect(r.rc == 0, "--dim C=5 should compile", r)
+    x = np.linspace(-2, 2, 15, dtype=np.float32).reshape(3, 5)
+    np.save(path("dimfix_x.npy"), x)
+    r = run([QKC, "run", path("dimfix.so"), "-i", path("dimfix_x.npy"), "-d", path("dimfix_out")])
+    expect(r.rc == 0, "run failed", r)
+    got = np.load(os.path.join(path("dimfix_out"), "y.npy"))
+    expect(np.array_equal(got, np.maximum(x, 0)), "wrong result %r" % got, r)
+    return "C=5 compiled, batch 3 ran"
+
+
+@case("--dim naming no dim of the model")
+def _():
+    f = save(base(inputs=[tensor_info("x", F, ["N", "C"])]), path("symdim3.onnx"))
+    return compile_fails(f, q(f) + r": error: --dim seq: no input of the model has a dim named 'seq'",
+                         extra=("--dim", "seq=8", "--dim", "C=4"))
+
+
+@case("--dim without a positive size")
+def _():
+    f = save(base(inputs=[tensor_info("x", F, ["N", "C"])]), path("symdim4.onnx"))
+    return compile_fails(f, r"--dim C=0: write NAME=N with N a positive size", extra=("--dim", "C=0"))
+
+
+@case("a symbolic dim without a name")
+def _():
+    f = save(base(inputs=[tensor_info("x", F, ["N", ""])]), path("symdim5.onnx"))
+    return compile_fails(f, q(f) + r": error: 'x': .*dim 1 has no size and no name")
 
 
 @case("negative dim on an input")

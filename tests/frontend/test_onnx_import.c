@@ -229,7 +229,7 @@ static void test_errors_with_places(void **state)
          "\"big\">(x)\n}\n",
          "attribute 'alpha' must be float, not string"},
         {"<ir_version: 7, opset_import: [\"\" : 13]>\ng (float[4,H] x) => (float[4] y) {\n  y = Relu(x)\n}\n",
-         "input 'x': dim 1 is symbolic ('H'); only the leading (batch) dim may be symbolic"},
+         "input 'x': dim 1 is symbolic ('H'); qkc compiles for known sizes except the leading (batch) dim: fix it with --dim H=N"},
         {"<ir_version: 7, opset_import: [\"\" : 13]>\ng (float[4] x) => (float[4] y) {\n  a = Relu(x)\n}\n",
          "output 'y' is not produced by any node"},
         {"<ir_version: 7, opset_import: [\"\" : 25]>\ng (float[4] x) => (float[4] y) {\n  y = Relu(x)\n}\n",
