@@ -142,26 +142,27 @@ static LLVMValueRef int_rem(Cg *cg, LLVMValueRef a, LLVMValueRef d, bool is_unsi
 }
 
 /* a^e for integers: exact wrapping repeated squaring over e's 64 bits;
- * negative e: 0 unless |a| = 1. */
-static LLVMValueRef int_pow(Cg *cg, LLVMValueRef a, LLVMValueRef e, bool is_unsigned)
+ * negative e: 0 unless |a| = 1. a_unsigned, e_unsigned: the domains of a
+ * and e (an unsigned e is never negative, an unsigned a never -1). */
+static LLVMValueRef int_pow(Cg *cg, LLVMValueRef a, LLVMValueRef e, bool a_unsigned, bool e_unsigned)
 {
     LLVMBuilderRef b = cg->b;
     LLVMTypeRef t = LLVMTypeOf(a);
-    LLVMValueRef e64 = LLVMTypeOf(e) == cg->i64 ? e : is_unsigned ? LLVMBuildZExt(b, e, cg->i64, "")
-                                                                : LLVMBuildSExt(b, e, cg->i64, "");
+    LLVMValueRef e64 = LLVMTypeOf(e) == cg->i64 ? e : e_unsigned ? LLVMBuildZExt(b, e, cg->i64, "")
+                                                               : LLVMBuildSExt(b, e, cg->i64, "");
     LLVMValueRef r = LLVMConstInt(t, 1, 0), base = a;
     for (int i = 0; i < 64; i++) {
         LLVMValueRef bit = LLVMBuildTrunc(b, LLVMBuildLShr(b, e64, cg_i64(cg, i), ""), cg->i1, "");
         r = LLVMBuildSelect(b, bit, LLVMBuildMul(b, r, base, ""), r, "");
         base = LLVMBuildMul(b, base, base, "");
     }
-    if (is_unsigned)
+    if (e_unsigned)
         return r;
     LLVMValueRef one = LLVMConstInt(t, 1, 0), zero = LLVMConstInt(t, 0, 0);
     LLVMValueRef odd = LLVMBuildTrunc(b, e64, cg->i1, "");
-    LLVMValueRef neg = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, a, one, ""), one,
-                                       LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, a, LLVMConstAllOnes(t), ""),
-                                                       LLVMBuildSelect(b, odd, LLVMConstAllOnes(t), one, ""), zero, ""), "");
+    LLVMValueRef m1 = a_unsigned ? zero : LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, a, LLVMConstAllOnes(t), ""),
+                                                           LLVMBuildSelect(b, odd, LLVMConstAllOnes(t), one, ""), zero, "");
+    LLVMValueRef neg = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, a, one, ""), one, m1, "");
     return LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, e64, cg_i64(cg, 0), ""), neg, r, "");
 }
 
@@ -265,7 +266,8 @@ static LLVMValueRef emit_node(Cg *cg, const EltCtx *c, const XNode *x, XDom cd, 
         if (fl)
             return cg_fmax_nan(cg, a, bb);
         return LLVMBuildSelect(b, LLVMBuildICmp(b, u ? LLVMIntUGE : LLVMIntSGE, a, bb, ""), a, bb, "");
-    case XK_POW: return fl ? float_pow(cg, a, bb, b_const, b_val) : int_pow(cg, a, bb, u);
+    case XK_POW:
+        return fl ? float_pow(cg, a, bb, b_const, b_val) : int_pow(cg, a, bb, u, (XDom)c->e.x[x->b].dom == XD_U);
     case XK_FMOD: return fl ? fmod_f(cg, a, bb) : int_rem(cg, a, bb, u, false);
     case XK_PYMOD: {
         if (!fl)
@@ -274,7 +276,10 @@ static LLVMValueRef emit_node(Cg *cg, const EltCtx *c, const XNode *x, XDom cd, 
         LLVMValueRef fix = LLVMBuildAnd(b, LLVMBuildFCmp(b, LLVMRealONE, r, z, ""),
                                         LLVMBuildXor(b, LLVMBuildFCmp(b, LLVMRealOLT, r, z, ""),
                                                      LLVMBuildFCmp(b, LLVMRealOLT, bb, z, ""), ""), "");
-        return LLVMBuildSelect(b, fix, LLVMBuildFAdd(b, r, bb, ""), r, "");
+        LLVMValueRef cs[2] = {z, bb}; /* numpy's mod: a zero takes the sign of b too */
+        LLVMValueRef zb = cg_intrin(cg, "llvm.copysign", &t, 1, cs, 2);
+        return LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOEQ, r, z, ""), zb,
+                               LLVMBuildSelect(b, fix, LLVMBuildFAdd(b, r, bb, ""), r, ""), "");
     }
     default: return a;
     }
@@ -508,7 +513,7 @@ bool cg_k_concat(Cg *cg, const Node *n)
     int axis = (int)n->a.axis;
     int64_t outer = 1, inner = 1;
     for (int i = 0; i < axis; i++)
-        outer *= ys->d[i] == DIM_BATCH ? 1 : ys->d[i];
+        outer *= shape_dim(ys, i);
     for (int i = axis + 1; i < ys->rank; i++)
         inner *= ys->d[i];
     int64_t total = ys->d[axis];

@@ -47,9 +47,9 @@ bool cg_gemm_describe(Cg *cg, const Node *n, int ia, int ib, GemmDesc *g)
         g->sbn = n->a.trans_b ? g->K : 1;
         g->alpha = n->a.alpha;
         g->beta = n->a.beta;
-        if (g->M == DIM_BATCH) { /* rows are the batch */
+        if (g->M == DIM_BATCH) { /* rows are the batch (and what was merged into it) */
             g->M = 1;
-            g->nb = 1, g->bext[0] = 1, g->batch0 = true;
+            g->nb = 1, g->bext[0] = shape_rows(as), g->batch0 = true;
             g->sab[0] = g->K;
         }
         if (n->nin > 2 && n->in[2]) {
@@ -77,11 +77,11 @@ bool cg_gemm_describe(Cg *cg, const Node *n, int ia, int ib, GemmDesc *g)
     int ya = va ? 0 : 1, yb = vb ? 0 : 1; /* matrix dims present in Y */
     g->nb = ys->rank - ya - yb;
     for (int i = 0; i < g->nb; i++)
-        g->bext[i] = ys->d[i] == DIM_BATCH ? 1 : ys->d[i];
+        g->bext[i] = shape_dim(ys, i);
     g->batch0 = shape_has_batch(ys);
     if (g->M == DIM_BATCH) { /* A is [batch, K]: Y is [batch, N] */
         g->M = 1;
-        g->nb = 1, g->bext[0] = 1;
+        g->nb = 1, g->bext[0] = shape_rows(as);
         g->sab[0] = g->K;
         g->sbb[0] = 0;
     } else {

@@ -122,7 +122,7 @@ static void map_body(Cg *cg, void *vctx, LLVMValueRef *off)
     }
     default: /* Tile, Pad */
         for (int i = 0; i < c->rank; i++) {
-            int64_t dim = c->xs.d[i] == DIM_BATCH ? 1 : c->xs.d[i];
+            int64_t dim = shape_dim(&c->xs, i);
             LLVMValueRef p = o[i];
             if (n->op == OP_TILE) {
                 if (c->ys.d[i] != c->xs.d[i])
@@ -239,7 +239,7 @@ CgResult cg_k_split(Cg *cg, const Node *n)
     int axis = (int)n->a.axis;
     int64_t outer = 1, inner = 1, total = xs->d[axis];
     for (int i = 0; i < axis; i++)
-        outer *= xs->d[i] == DIM_BATCH ? 1 : xs->d[i];
+        outer *= shape_dim(xs, i);
     for (int i = axis + 1; i < xs->rank; i++)
         inner *= xs->d[i];
     bool batch = shape_has_batch(xs);
@@ -391,7 +391,8 @@ CgResult cg_k_shape(Cg *cg, const Node *n)
         st(cg, cg->i64, Y, cg_i64(cg, 0), v);
     } else {
         for (int64_t i = n->a.starts[0]; i < n->a.ends[0]; i++)
-            st(cg, cg->i64, Y, cg_i64(cg, i - n->a.starts[0]), xs->d[i] == DIM_BATCH ? cg->batch : cg_i64(cg, xs->d[i]));
+            st(cg, cg->i64, Y, cg_i64(cg, i - n->a.starts[0]),
+               xs->d[i] == DIM_BATCH ? LLVMBuildNSWMul(cg->b, cg->batch, cg_i64(cg, shape_rows(xs)), "") : cg_i64(cg, xs->d[i]));
     }
     cg_par_end(cg, &par);
     return CG_DONE;

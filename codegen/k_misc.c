@@ -16,7 +16,7 @@ bool cg_k_softmax(Cg *cg, const Node *n)
     bool batch = shape_has_batch(xs);
     int64_t outer = 1, R = 1, inner = 1;
     for (int i = 0; i < xs->rank; i++) {
-        int64_t d = xs->d[i] == DIM_BATCH ? 1 : xs->d[i];
+        int64_t d = shape_dim(xs, i);
         if (i < n->a.axis)
             outer *= d;
         else if (i < n->a.axis2)

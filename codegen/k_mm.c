@@ -211,8 +211,7 @@ static bool plan(const Target *t, const Node *n, MmPlan *p)
     for (int i = 0; i + 1 < y->shape.rank; i++) {
         if (y->shape.d[i] == DIM_BATCH)
             p->batch0 = true;
-        else
-            p->rows_static *= y->shape.d[i];
+        p->rows_static *= shape_dim(&y->shape, i);
     }
     p->M = a->shape.rank >= 2 ? a->shape.d[a->shape.rank - 2] : 1;
     if (p->integer) { /* a per-row A zero point must index rows of a static M */

@@ -150,7 +150,13 @@ static void reduce_nest_body(Cg *cg, void *vctx, LLVMValueRef *off)
     case OP_REDUCE_LOG_SUM_EXP: {
         LLVMValueRef l = ft == cg->f64 ? LLVMBuildFPExt(b, cg_log(cg, LLVMBuildFPTrunc(b, r, cg->f32, "")), cg->f64, "")
                                        : cg_log(cg, r);
-        r = op == OP_REDUCE_LOG_SUM ? l : LLVMBuildFAdd(b, l, LLVMBuildLoad2(b, ft, c->mx, ""), "");
+        if (op == OP_REDUCE_LOG_SUM) {
+            r = l;
+        } else { /* an infinite maximum is the result (x - mx was NaN) */
+            LLVMValueRef mx = LLVMBuildLoad2(b, ft, c->mx, ""), amx = cg_intrin(cg, "llvm.fabs", &ft, 1, &mx, 1);
+            r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOEQ, amx, LLVMConstReal(ft, INFINITY), ""), mx,
+                                LLVMBuildFAdd(b, l, mx, ""), "");
+        }
         if (op == OP_REDUCE_LOG_SUM_EXP && c->count == 0)
             r = LLVMConstReal(ft, -INFINITY);
         break;
@@ -183,7 +189,7 @@ static void over_kept(Cg *cg, const Shape *xs, const bool *red, NestBody body, v
         xs1.d[0] = 1;
     int64_t xst[QK_MAX_RANK];
     shape_strides(&xs1, xst);
-    Shape kept = {.rank = 0};
+    Shape kept = {.rank = 0, .bmul = xs->bmul};
     int64_t kst[QK_MAX_RANK];
     *nr = 0;
     for (int i = 0; i < xs->rank; i++) {
@@ -296,7 +302,7 @@ CgResult cg_k_cumsum(Cg *cg, const Node *n)
     int ax = (int)n->a.axis;
     int64_t outer = 1, len = xs->d[ax], inner = 1;
     for (int i = 0; i < ax; i++)
-        outer *= xs->d[i] == DIM_BATCH ? 1 : xs->d[i];
+        outer *= shape_dim(xs, i);
     for (int i = ax + 1; i < xs->rank; i++)
         inner *= xs->d[i];
     bool batch = shape_has_batch(xs), fl = dtype_is_float(dt);
@@ -334,7 +340,7 @@ CgResult cg_k_norm(Cg *cg, const Node *n)
     if (n->op == OP_LAYER_NORM) {
         groups = 1, glen = 1;
         for (int i = 0; i < xs->rank; i++) {
-            int64_t dd = xs->d[i] == DIM_BATCH ? 1 : xs->d[i];
+            int64_t dd = shape_dim(xs, i);
             *(i < n->a.axis ? &groups : &glen) *= dd;
         }
     } else {

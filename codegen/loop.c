@@ -107,7 +107,7 @@ void cg_nest_init(Nest *ns, const Shape *shape)
     ns->rank = shape->rank > 0 ? shape->rank : 1;
     ns->ext[0] = 1;
     for (int i = 0; i < shape->rank; i++)
-        ns->ext[i] = shape->d[i] == DIM_BATCH ? 1 : shape->d[i];
+        ns->ext[i] = shape_dim(shape, i);
     ns->ext0_batch = shape_has_batch(shape);
 }
 

@@ -505,6 +505,7 @@ static bool value_type(Imp *im, const Onnx__ValueInfoProto *vi, SrcLoc loc, bool
         return diag_error(im->d, loc, "%s '%s' has rank %zu; at most %d is supported", what, vi->name,
                           tt->shape->n_dim, QK_MAX_RANK);
     s->rank = (int)tt->shape->n_dim;
+    s->bmul = 0;
     for (size_t i = 0; i < tt->shape->n_dim; i++) {
         const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[i];
         if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
@@ -597,7 +598,7 @@ static bool import_values(Imp *im)
         }
         Value *init = strmap_get(&im->defs, name);
         DType dt;
-        Shape s;
+        Shape s = {0};
         if (!value_type(im, vi, l, !init, &dt, &s)) {
             ok = false;
             continue;
@@ -770,7 +771,7 @@ static bool import_outputs(Imp *im)
             continue;
         }
         DType dt;
-        Shape s;
+        Shape s = {0};
         if (!value_type(im, vi, l, false, &dt, &s)) {
             ok = false;
             continue;

@@ -28,6 +28,23 @@ static int runtime_operands(const Node *n, int *idx)
     return cnt;
 }
 
+/* Whether an op of type class `types` takes operands of these types (t0:
+ * the first, t: the first that must agree with the others, t1: the
+ * second, for Pow's exponent). */
+static bool types_ok(EltTypes types, DType t0, DType t, DType t1)
+{
+    switch (types) {
+    case T_NUM: case T_CMP: return numeric(t);
+    case T_FLOAT: case T_TEST: return dtype_is_float(t);
+    case T_SIGNED: return dtype_is_float(t) || dtype_is_signed_int(t);
+    case T_BOOL: return t == DT_BOOL;
+    case T_EQ: return t != DT_UNDEF;
+    case T_POW: return numeric(t) && numeric(t1);
+    case T_WHERE: return t0 == DT_BOOL && t != DT_UNDEF;
+    default: return false;
+    }
+}
+
 bool infer_eltwise(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
 {
     char b1[96], b2[96];
@@ -55,18 +72,7 @@ bool infer_eltwise(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
     for (int i = first; i < last; i++)
         if (n->in[idx[i]]->dtype != t)
             return IERR("input types differ: %s and %s", dtype_name(t), dtype_name(n->in[idx[i]]->dtype));
-    bool ok;
-    switch (oi->types) {
-    case T_NUM: case T_CMP: ok = numeric(t); break;
-    case T_FLOAT: case T_TEST: ok = dtype_is_float(t); break;
-    case T_SIGNED: ok = dtype_is_float(t) || dtype_is_signed_int(t); break;
-    case T_BOOL: ok = t == DT_BOOL; break;
-    case T_EQ: ok = t != DT_UNDEF; break;
-    case T_POW: ok = numeric(t) && numeric(n->in[idx[1]]->dtype); break;
-    case T_WHERE: ok = t0 == DT_BOOL && t != DT_UNDEF; break;
-    default: ok = false; break;
-    }
-    if (!ok) {
+    if (!types_ok(oi->types, t0, t, cnt > 1 ? n->in[idx[1]]->dtype : DT_UNDEF)) {
         if (oi->types == T_WHERE)
             return IERR("Where needs a bool condition and values of one type, not %s and %s", dtype_name(t0),
                         dtype_name(t));
@@ -140,6 +146,10 @@ bool interp_eltwise(const Node *n, const Tensor *const *in, Tensor *const *out, 
         }
         interp_bcast_strides(&ops[i]->shape, &y->shape, st[i]);
     }
+    DType t = dts[op_info[n->op].types == T_WHERE && cnt > 1 ? 1 : 0];
+    if (!types_ok(op_info[n->op].types, dts[0], t, cnt > 1 ? dts[1] : DT_UNDEF))
+        return diag_error(d, n->loc, "%s: dtype %s not supported", op_info[n->op].name,
+                          dtype_name(op_info[n->op].types == T_POW && numeric(t) ? dts[1] : t));
     expr_type(&e, dts);
     XDom dom = (XDom)e.x[e.n - 1].dom;
     XVal v[8];

@@ -459,10 +459,12 @@ static XVal I(int64_t i)
 static double fmax_nan(double a, double b) { return isnan(a) || isnan(b) ? NAN : a >= b ? a : b; }
 static double fmin_nan(double a, double b) { return isnan(a) || isnan(b) ? NAN : a <= b ? a : b; }
 
-static int64_t ipow(int64_t a, int64_t b, bool u)
+/* a^b wrapping; au, bu: a, b of an unsigned domain (b then is never
+ * negative, and a is never -1). */
+static int64_t ipow(int64_t a, int64_t b, bool au, bool bu)
 {
-    if (!u && b < 0)
-        return a == 1 ? 1 : a == -1 ? ((b & 1) ? -1 : 1) : 0;
+    if (!bu && b < 0)
+        return a == 1 ? 1 : !au && a == -1 ? ((b & 1) ? -1 : 1) : 0;
     uint64_t r = 1, base = (uint64_t)a, e = (uint64_t)b;
     for (int i = 0; i < 64; i++) {
         if (e >> i & 1)
@@ -472,8 +474,9 @@ static int64_t ipow(int64_t a, int64_t b, bool u)
     return (int64_t)r;
 }
 
-static XVal eval_node(const XNode *x, XDom cd, XVal a, XVal b, XVal c)
+static XVal eval_node(const XNode *x, XDom cd, XDom db, XVal a, XVal b, XVal c)
 {
+    bool bu = db == XD_U;
     bool fl = cd == XD_F, u = cd == XD_U;
     switch (x->op) {
     case XK_NEG: return fl ? F(-a.f) : I((int64_t)(0 - (uint64_t)a.i));
@@ -531,7 +534,7 @@ static XVal eval_node(const XNode *x, XDom cd, XVal a, XVal b, XVal c)
         if (fl)
             return F(fmax_nan(a.f, b.f));
         return (u ? (uint64_t)a.i >= (uint64_t)b.i : a.i >= b.i) ? a : b;
-    case XK_POW: return fl ? F(pow(a.f, b.f)) : I(ipow(a.i, b.i, u));
+    case XK_POW: return fl ? F(pow(a.f, b.f)) : I(ipow(a.i, b.i, u, bu));
     case XK_FMOD:
         if (fl)
             return F(fmod(a.f, b.f));
@@ -541,11 +544,11 @@ static XVal eval_node(const XNode *x, XDom cd, XVal a, XVal b, XVal c)
             return I((int64_t)((uint64_t)a.i % (uint64_t)b.i));
         return I(b.i == -1 ? 0 : a.i % b.i);
     case XK_PYMOD: {
-        if (fl) {
+        if (fl) { /* numpy's mod: a zero takes the sign of b too */
             double r = fmod(a.f, b.f);
             if (r != 0 && ((r < 0) != (b.f < 0)))
                 r += b.f;
-            return F(r);
+            return F(r == 0 ? copysign(0.0, b.f) : r);
         }
         if (b.i == 0)
             return I(0);
@@ -584,7 +587,7 @@ XVal expr_eval(const Expr *e, const XVal *in, const double *par)
             b = expr_convert(v[x->b], (XDom)e->x[x->b].dom, db);
         if (x->c >= 0)
             c = expr_convert(v[x->c], (XDom)e->x[x->c].dom, cd);
-        v[i] = eval_node(x, cd, a, b, c);
+        v[i] = eval_node(x, cd, db, a, b, c);
     }
     return v[e->n - 1];
 }

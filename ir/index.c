@@ -488,6 +488,7 @@ bool infer_gather(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
         y->d[y->rank++] = xs->d[i];
     if (shape_has_batch(is) && shape_has_batch(xs))
         return IERR("both the data and the indices have a batch dim");
+    y->bmul = shape_has_batch(is) ? is->bmul : xs->bmul;
     return true;
 }
 

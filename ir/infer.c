@@ -112,11 +112,11 @@ static bool reshape_shape(const Node *n, Attrs *a, const Shape *x, Shape *y, Dia
 {
     char b[96];
     y->rank = a->nints;
+    y->bmul = 0;
     int neg = -1;
     bool batch = shape_has_batch(x);
     int64_t per = shape_numel(x); /* per batch item when batch */
-    int64_t known_prod = 1;
-    bool out_batch = false;
+    int64_t known_prod = 1, rows = 0; /* rows: the target's batch multiple (k for k*N), 0: none */
     for (int i = 0; i < a->nints; i++) {
         int64_t t = a->ints[i];
         if (t == -1) {
@@ -125,17 +125,22 @@ static bool reshape_shape(const Node *n, Attrs *a, const Shape *x, Shape *y, Dia
             neg = i;
             continue;
         }
-        if (t < -1 && t != DIM_SYM_BATCH)
+        if (t < -1 && !dim_is_sym_batch(t))
             return ERR("target dim %d is %lld", i, (long long)t);
+        int64_t k = 0;
         if (t == 0 && !a->allowzero) {
             if (i >= x->rank)
                 return ERR("target dim %d is 0 (copy) but the input has rank %d", i, x->rank);
             t = x->d[i];
+            if (t == DIM_BATCH)
+                k = shape_rows(x);
         }
-        if (t == DIM_BATCH || t == DIM_SYM_BATCH) {
+        if (dim_is_sym_batch(t))
+            k = t - DIM_SYM_BATCH_BASE;
+        if (k) {
             if (i != 0)
                 return ERR("the batch dim would move to position %d; compile with a fixed batch (--batch N)", i);
-            out_batch = true;
+            rows = k;
             y->d[i] = DIM_BATCH;
             continue;
         }
@@ -143,15 +148,23 @@ static bool reshape_shape(const Node *n, Attrs *a, const Shape *x, Shape *y, Dia
         if (!checked_mul(known_prod, t, &known_prod))
             return ERR("target shape overflows");
     }
-    if (batch && !out_batch) {
-        /* the batch can only survive as a -1 in the leading position that
-         * absorbs exactly the batch */
-        if (neg == 0 && known_prod == per) {
+    if (rows && !batch)
+        return ERR("the target holds the batch size but the input %s has no batch dim", sh(x, b));
+    if (batch && !rows) {
+        /* the batch can only survive as a -1 in the leading position: it
+         * absorbs the batch, merged with the dims after it (x.view(-1, C)) */
+        if (neg == 0 && known_prod > 0 && per % known_prod == 0) {
             y->d[0] = DIM_BATCH;
+            y->bmul = per / known_prod;
             return true;
         }
-        return ERR("reshaping %s to this target merges or moves the batch dim; compile with a fixed batch "
-                   "(--batch N)", sh(x, b));
+        return ERR("reshaping %s to this target moves the batch dim away from the front; compile with a fixed "
+                   "batch (--batch N)", sh(x, b));
+    }
+    if (rows) {
+        y->bmul = rows;
+        if (!checked_mul(known_prod, rows, &known_prod))
+            return ERR("target shape overflows");
     }
     if (neg >= 0) {
         if (known_prod == 0 || per % known_prod != 0)
@@ -183,7 +196,7 @@ static bool matmul_shape(const Node *n, const Shape *A, const Shape *B, Shape *y
         return ERR("the batch dim cannot be a matrix dim here");
     if (K != K2)
         return ERR("inner dims differ: %s @ %s", sh(A, b1), sh(B, b2));
-    Shape pa = {.rank = a.rank - 2}, pb = {.rank = bb.rank - 2}, p;
+    Shape pa = {.rank = a.rank - 2, .bmul = A->bmul}, pb = {.rank = bb.rank - 2, .bmul = B->bmul}, p;
     memcpy(pa.d, a.d, sizeof(int64_t) * (size_t)pa.rank);
     memcpy(pb.d, bb.d, sizeof(int64_t) * (size_t)pb.rank);
     if (!shape_broadcast(&pa, &pb, &p))
@@ -191,6 +204,8 @@ static bool matmul_shape(const Node *n, const Shape *A, const Shape *B, Shape *y
     if (M == DIM_BATCH && p.rank > 0)
         return ERR("the batch dim cannot be a matrix dim here");
     *y = p;
+    if (M == DIM_BATCH)
+        y->bmul = shape_rows(A);
     if (!va)
         y->d[y->rank++] = M;
     if (!vb)
@@ -214,6 +229,8 @@ bool infer_concat(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
             return ERR("input %d is %s, input 0 is %s", i, dtype_name(n->in[i]->dtype), dtype_name(*dt));
         if (s->rank != s0->rank)
             return ERR("input %d has rank %d, input 0 rank %d", i, s->rank, s0->rank);
+        if (shape_rows(s) != shape_rows(s0))
+            return ERR("inputs %s and %s merge the batch differently", sh(s0, b1), sh(s, b2));
         for (int k = 0; k < s->rank; k++)
             if (k != a->axis && s->d[k] != s0->d[k])
                 return ERR("inputs %s and %s differ outside axis %lld", sh(s0, b1), sh(s, b2), (long long)a->axis);
@@ -462,6 +479,10 @@ bool ir_const_ints(const Node *n, int k, const char *what, int64_t *out, int max
             out[i] = batch;
             continue;
         }
+        if (s > 1 && out[i] == 0 && batch == DIM_SYM_BATCH && s < ((int64_t)1 << 40)) {
+            out[i] = DIM_SYM_BATCH_BASE + s; /* k * N: a batch merged with k rows */
+            continue;
+        }
         return ERR("'%s' (%s) element %lld is %lld*N%+lld with N the batch size, which a tensor shape cannot "
                    "hold; compile with a fixed batch (--batch N)", v->name, what, (long long)i, (long long)s,
                    (long long)out[i]);
@@ -523,7 +544,7 @@ bool infer_flatten(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
     const Shape *xs = &n->in[0]->shape;
     if (!ir_norm_axis(n, &a->axis, xs->rank, true, "axis", d))
         return false;
-    Shape lo = {.rank = (int)a->axis}, hi = {.rank = xs->rank - (int)a->axis};
+    Shape lo = {.rank = (int)a->axis, .bmul = xs->bmul}, hi = {.rank = xs->rank - (int)a->axis};
     memcpy(lo.d, xs->d, sizeof(int64_t) * (size_t)lo.rank);
     memcpy(hi.d, xs->d + a->axis, sizeof(int64_t) * (size_t)hi.rank);
     int64_t l = shape_numel(&lo), h = shape_numel(&hi);
@@ -531,11 +552,13 @@ bool infer_flatten(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
         return ERR("size overflows");
     y->rank = 2;
     y->d[0] = l, y->d[1] = h;
+    y->bmul = 0;
     if (shape_has_batch(xs)) {
-        if (a->axis == 0 || l != 1)
-            return ERR("flattening %s at axis %lld merges the batch dim; compile with a fixed batch "
-                       "(--batch N)", sh(xs, b1), (long long)a->axis);
+        if (a->axis == 0)
+            return ERR("flattening %s at axis 0 moves the batch dim; compile with a fixed batch (--batch N)",
+                       sh(xs, b1));
         y->d[0] = DIM_BATCH;
+        y->bmul = l; /* the batch's rows times the dims merged into it */
     }
     return true;
 }
@@ -793,6 +816,14 @@ bool ir_infer_node(const Node *n, Attrs *a, DType *out_dt, Shape *out_shape, Dia
         out_dt[0] = n->in[0]->dtype;
         out_shape[0] = n->in[0]->shape;
     }
+    /* a merged batch (rows > 1) only through ops that treat the leading
+     * dim as rows */
+    for (int i = 0; i < n->nin; i++)
+        if (n->in[i] && shape_rows(&n->in[i]->shape) > 1 && !op_has(n->op, OPF_ROWS)) {
+            char b1[96];
+            return ERR("input %d is %s: the batch merged with other dims, which %s cannot take; compile with a "
+                       "fixed batch (--batch N)", i, sh(&n->in[i]->shape, b1), oi->name);
+        }
     if (!op_rules[n->op].infer(n, a, out_dt, out_shape, d))
         return false;
     for (int i = 0; i < n->nout; i++)

@@ -22,7 +22,11 @@
 
 #define QK_MAX_RANK 8
 #define DIM_BATCH (-1) /* the symbolic leading batch dim */
-#define DIM_SYM_BATCH (INT64_MIN + 7) /* the batch in a Reshape target (where -1 means "infer") */
+/* k times the batch in a Reshape target (where -1 means "infer"): the
+ * values DIM_SYM_BATCH_BASE + k, k >= 1; DIM_SYM_BATCH is k = 1. */
+#define DIM_SYM_BATCH_BASE (INT64_MIN / 2)
+#define DIM_SYM_BATCH (DIM_SYM_BATCH_BASE + 1)
+static inline bool dim_is_sym_batch(int64_t t) { return t > DIM_SYM_BATCH_BASE && t < DIM_SYM_BATCH_BASE + ((int64_t)1 << 40); }
 #define RANK_UNKNOWN (-1) /* Shape.rank before shape inference */
 /* Softmax axis2 before shape inference normalizes it: */
 #define AXIS_END INT64_MAX  /* through the last dim (opset < 13) */
@@ -33,9 +37,15 @@
 typedef struct Shape {
     int rank;
     int64_t d[QK_MAX_RANK]; /* d[0] may be DIM_BATCH; all others >= 0 */
+    int64_t bmul;           /* d[0] == DIM_BATCH: that dim holds batch * bmul rows (a batch merged with
+                             * the dims after it, as x.view(-1, C) or heads * batch make); 0 means 1 */
 } Shape;
 
 static inline bool shape_has_batch(const Shape *s) { return s->rank > 0 && s->d[0] == DIM_BATCH; }
+/* The rows of the batch dim per batch item (1 unless a batch was merged). */
+static inline int64_t shape_rows(const Shape *s) { return shape_has_batch(s) && s->bmul > 1 ? s->bmul : 1; }
+/* The extent of dim i per batch item. */
+static inline int64_t shape_dim(const Shape *s, int i) { return s->d[i] == DIM_BATCH ? shape_rows(s) : s->d[i]; }
 /* Elements per batch item when the shape has a batch dim, else all elements;
  * -1 on int64 overflow. */
 int64_t shape_numel(const Shape *s);

@@ -9,7 +9,7 @@ const OpInfo op_info[OP_COUNT] = {
 #define OP(id, name, min_in, max_in, min_out, max_out, flags, attrs, operands, import, rule, kernel, sem) \
     [OP_##id] = {name, min_in, max_in, min_out, max_out, flags, attrs, operands, T_NUM, NULL, NULL, sem},
 #define E(id, name, min_in, max_in, operands, types, import, params, expr, sem) \
-    [OP_##id] = {name, min_in, max_in, 1, 1, OPF_ELTWISE, A_ELT, operands, types, params, expr, sem},
+    [OP_##id] = {name, min_in, max_in, 1, 1, OPF_ELTWISE | OPF_ROWS, A_ELT, operands, types, params, expr, sem},
 #include "ops.def"
 #undef OP
 #undef E

@@ -21,7 +21,9 @@ enum {
                               * so it runs on the integers with its input's parameters */
     OPF_BAKES_B = 1 << 5,    /* its kernels may bake a constant input 1 (weights) into their code */
     OPF_SHAPE_ONLY = 1 << 6, /* its result depends on the input's shape only (Shape, Size) */
-    OPF_MS_DOMAIN = 1 << 7   /* an ONNX op of the com.microsoft domain */
+    OPF_MS_DOMAIN = 1 << 7,  /* an ONNX op of the com.microsoft domain */
+    OPF_ROWS = 1 << 8        /* takes a batch merged with other dims into the leading dim (Shape.bmul):
+                              * its rule and kernel treat that dim as rows */
 };
 
 /* attribute groups (fields of Attrs, see ir.h), for the printer and verifier */

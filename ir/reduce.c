@@ -158,7 +158,8 @@ static double red_float(OpKind op, const Tensor *x, const RedGeom *g, int64_t ba
     case OP_REDUCE_MEAN: return acc / (double)g->count;
     case OP_REDUCE_L2: return sqrt(acc);
     case OP_REDUCE_LOG_SUM: return log(acc);
-    case OP_REDUCE_LOG_SUM_EXP: return g->count ? mx + log(acc) : -INFINITY;
+    case OP_REDUCE_LOG_SUM_EXP: /* an infinite maximum is the result (x - mx would be NaN) */
+        return !g->count ? -INFINITY : isinf(mx) ? mx : mx + log(acc);
     default: return acc;
     }
 }

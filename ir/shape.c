@@ -9,7 +9,7 @@ bool checked_add(int64_t a, int64_t b, int64_t *out) { return !__builtin_add_ove
 
 int64_t shape_numel(const Shape *s)
 {
-    int64_t n = 1;
+    int64_t n = shape_rows(s);
     for (int i = 0; i < s->rank; i++) {
         if (s->d[i] == DIM_BATCH)
             continue;
@@ -34,13 +34,14 @@ Shape shape_at(const Shape *s, int64_t batch)
     Shape r = *s;
     for (int i = 0; i < r.rank; i++)
         if (r.d[i] == DIM_BATCH)
-            r.d[i] = batch;
+            r.d[i] = batch * shape_rows(s);
+    r.bmul = 0;
     return r;
 }
 
 bool shape_eq(const Shape *a, const Shape *b)
 {
-    if (a->rank != b->rank)
+    if (a->rank != b->rank || shape_rows(a) != shape_rows(b))
         return false;
     for (int i = 0; i < a->rank; i++)
         if (a->d[i] != b->d[i])
@@ -60,6 +61,10 @@ bool shape_broadcast(const Shape *a, const Shape *b, Shape *out)
             return false;
         if ((da == DIM_BATCH || db == DIM_BATCH) && i != 0)
             return false;
+        if (da == DIM_BATCH && db == DIM_BATCH && shape_rows(a) != shape_rows(b))
+            return false; /* merged batches of different sizes */
+        if (da == DIM_BATCH || db == DIM_BATCH)
+            o.bmul = da == DIM_BATCH ? shape_rows(a) : shape_rows(b);
         if (da == db)
             o.d[i] = da;
         else if (da == 1)
@@ -78,7 +83,9 @@ const char *shape_str(const Shape *s, char *buf, size_t n)
     size_t k = 0;
     k += (size_t)snprintf(buf + k, n - k, "[");
     for (int i = 0; i < s->rank && k < n; i++) {
-        if (s->d[i] == DIM_BATCH)
+        if (s->d[i] == DIM_BATCH && shape_rows(s) > 1)
+            k += (size_t)snprintf(buf + k, n - k, "%sN*%lld", i ? "," : "", (long long)shape_rows(s));
+        else if (s->d[i] == DIM_BATCH)
             k += (size_t)snprintf(buf + k, n - k, "%sN", i ? "," : "");
         else if (s->d[i] < 0) /* a dim a model left open */
             k += (size_t)snprintf(buf + k, n - k, "%s?", i ? "," : "");

@@ -5,7 +5,8 @@
  *        best type and round each result to f16. The model's inputs and
  *        outputs stay f32, through Cast nodes at the boundary, as do the
  *        inputs and outputs of ops that are not float math
- *        (QuantizeLinear, DequantizeLinear, Cast).
+ *        (QuantizeLinear, DequantizeLinear, Cast). Finite f32 constants
+ *        beyond f16's range saturate to +-65504.
  * Does nothing for other precisions. */
 #include "passes.h"
 
@@ -13,7 +14,7 @@
 
 static bool f16_op(const Node *n)
 {
-    return n->op != OP_QUANTIZE && n->op != OP_DEQUANTIZE && n->op != OP_CAST && n->op < OP_QUANTIZE;
+    return !op_has(n->op, OPF_QUANT) && n->op != OP_CAST;
 }
 
 typedef struct H {
@@ -45,8 +46,17 @@ static Value *as_half(H *h, Node *n, Value *v)
         r = ir_const_new(h->g, ir_unique_name(h->g, arena_printf(h->g->arena, "%s_f16", v->name)), DT_F16, &v->shape, NULL);
         const float *src = v->data;
         uint16_t *dst = r->data;
-        for (int64_t i = 0, k = shape_numel(&v->shape); i < k; i++)
-            dst[i] = f32_to_f16(src[i]);
+        /* finite values beyond f16's range saturate to +-65504 rather than
+         * become infinities (BERT's mask is (1 - m) * -3.4e38: as -inf, 0 * -inf
+         * would be NaN) */
+        for (int64_t i = 0, k = shape_numel(&v->shape); i < k; i++) {
+            float f = src[i];
+            if (f > 65504.0f && f <= 3.4028235e38f)
+                f = 65504.0f;
+            else if (f < -65504.0f && f >= -3.4028235e38f)
+                f = -65504.0f;
+            dst[i] = f32_to_f16(f);
+        }
     } else {
         cast_before(h, n, v, DT_F16, "f16", &r);
     }

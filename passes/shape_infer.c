@@ -73,7 +73,7 @@ static bool fold_shape_only(Graph *g, Node *n, Value **made)
         for (int64_t i = 0; i < cnt; i++) {
             int64_t d = x->shape.d[n->a.starts[0] + i];
             data[i] = d == DIM_BATCH ? 0 : d;
-            coef[i] = d == DIM_BATCH;
+            coef[i] = d == DIM_BATCH ? shape_rows(&x->shape) : 0;
             sym |= d == DIM_BATCH;
         }
     }
@@ -247,6 +247,12 @@ bool pass_shape_infer(Graph *g, PassCtx *pc)
             }
             if (!check_declared(n, v, dts[k], &shs[k], pc->d))
                 ok = false;
+            if (v->is_output && shape_rows(&shs[k]) > 1) {
+                char b[96];
+                ok = typed = diag_error(pc->d, v->loc, "output '%s' is %s: the batch merged with other dims, which an "
+                                                       "artifact's output cannot be; compile with a fixed batch (--batch N)",
+                                        v->name, shape_str(&shs[k], b, sizeof b));
+            }
             v->dtype = dts[k];
             v->shape = shs[k];
         }

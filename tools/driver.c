@@ -237,32 +237,50 @@ static bool profile_means(void *ctx, const char *value, int64_t n, double *out)
     return s && calib_stats_channel_means(s, n, out);
 }
 
-/* In a quantized graph, name the ops that still compute in float (a
- * model's float islands, --keep-float layers, ops without integer
- * kernels), so no one believes a model runs in int8 when part of it does
- * not. */
-static void note_float_ops(const Graph *g, const char *model, Diag *d)
+/* In a quantized graph, count the ops that still compute in float, by
+ * reason and op (a model's float islands, --keep-float layers, ops
+ * without integer kernels), so no one believes a model runs in int8 when
+ * part of it does not; --report lists each with its reason. */
+static void note_float_ops(const Graph *g, const char *model, const DriverOptions *o, Diag *d)
 {
     bool quantized = false;
     int nfloat = 0;
-    char list[512] = "";
-    size_t len = 0;
     for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = g->nodes[i];
-        if (n->op >= OP_QUANTIZE) {
-            quantized = true;
-            continue;
-        }
-        if ((op_info[n->op].flags & OPF_VIEW) || n->op == OP_IDENTITY || !n->nout || !n->out[0] ||
-            !dtype_is_float(n->out[0]->dtype))
-            continue;
-        if (nfloat++ < 8 && len < sizeof list)
-            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s '%s'", nfloat > 1 ? ", " : "",
-                                    op_info[n->op].name, n->name);
+        quantized |= op_has(g->nodes[i]->op, OPF_QUANT);
+        nfloat += drv_float_reason(g, g->nodes[i], o) != NULL;
     }
-    if (quantized && nfloat)
-        diag_note(d, loc_file(model), "%d op%s run%s in float: %s%s", nfloat, nfloat > 1 ? "s" : "",
-                  nfloat > 1 ? "" : "s", list, nfloat > 8 ? ", ..." : "");
+    if (!quantized || !nfloat)
+        return;
+    /* "reason: Op xN, Op xM; reason: ..." over distinct (reason, op) pairs, in order */
+    char list[1024] = "";
+    size_t len = 0;
+    const char *reasons[16];
+    int nr = 0;
+    for (int i = 0; i < g->nnodes && nr < 16; i++) {
+        const char *why = drv_float_reason(g, g->nodes[i], o);
+        bool seen = !why;
+        for (int k = 0; k < nr && !seen; k++)
+            seen = reasons[k] == why;
+        if (!seen)
+            reasons[nr++] = why;
+    }
+    for (int k = 0; k < nr && len < sizeof list; k++) {
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s: ", k ? "; " : "", reasons[k]);
+        bool done[OP_COUNT] = {0};
+        int shown = 0;
+        for (int i = 0; i < g->nnodes && len < sizeof list; i++) {
+            const Node *n = g->nodes[i];
+            if (drv_float_reason(g, n, o) != reasons[k] || done[n->op])
+                continue;
+            done[n->op] = true;
+            int cnt = 0;
+            for (int j = i; j < g->nnodes; j++)
+                cnt += g->nodes[j]->op == n->op && drv_float_reason(g, g->nodes[j], o) == reasons[k];
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s x%d", shown++ ? ", " : "", op_info[n->op].name, cnt);
+        }
+    }
+    diag_note(d, loc_file(model), "%d op%s run%s in float (%s); --report FILE lists each", nfloat, nfloat > 1 ? "s" : "",
+              nfloat > 1 ? "" : "s", list);
 }
 
 /* Every --keep-float entry names a node of the graph (as the quantizer
@@ -327,7 +345,7 @@ Graph *drv_lower(const char *model, const DriverOptions *o, Diag *d)
     }
     ok = ok && passes_run_from(g, &pc, "quantize", NULL);
     if (ok && !o->quiet_report)
-        note_float_ops(g, model, d);
+        note_float_ops(g, model, o, d);
     /* the report, and warnings, of every int8 compile (not of trials) */
     if (ok && o->precision == PREC_INT8 && !o->quiet_report)
         ok = drv_report(o->report, g, rc.prof, o, d);

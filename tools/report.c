@@ -160,6 +160,37 @@ const Value *drv_weight_scales(const Graph *g, const Node *n)
     return NULL;
 }
 
+static bool kept_by_option(const Node *n, const DriverOptions *o)
+{
+    for (int i = 0; i < o->nkeep; i++)
+        if (strcmp(o->keep[i], n->name) == 0 || strcmp(o->keep[i], op_info[n->op].name) == 0)
+            return true;
+    return false;
+}
+
+const char *drv_float_reason(const Graph *g, const Node *n, const DriverOptions *o)
+{
+    (void)g;
+    if (op_has(n->op, OPF_QUANT) || op_has(n->op, OPF_VIEW) || !n->nout || !n->out[0] ||
+        !dtype_is_float(n->out[0]->dtype))
+        return NULL;
+    if (kept_by_option(n, o))
+        return o->mixed ? "kept by the mixed-precision choice or --keep-float" : "kept by --keep-float";
+    switch (n->op) {
+    case OP_CONV: case OP_GEMM: case OP_MATMUL:
+        if (n->nin > 1 && n->in[1] && n->in[1]->kind != VAL_CONST)
+            return "two run-time operands, no constant weights";
+        return "its input is not quantized";
+    case OP_CAST:
+        return "a type conversion";
+    default:
+        break;
+    }
+    if (op_has(n->op, OPF_QPASS))
+        return "moves float data";
+    return "no integer kernel";
+}
+
 bool drv_report(const char *path, const Graph *g, const CalibProfile *prof, const DriverOptions *o, Diag *d)
 {
     FILE *f = path ? fopen(path, "w") : fopen("/dev/null", "w");
@@ -211,7 +242,15 @@ bool drv_report(const char *path, const Graph *g, const CalibProfile *prof, cons
     fprintf(f, "\n  ],\n  \"kept_float\": [");
     for (int i = 0; i < o->nkeep; i++)
         fprintf(f, "%s\"%s\"", i ? ", " : "", o->keep[i]);
-    fprintf(f, "]");
+    fprintf(f, "],\n  \"float_ops\": [");
+    int nf = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        const char *why = drv_float_reason(g, g->nodes[i], o);
+        if (why)
+            fprintf(f, "%s\n    {\"name\": \"%s\", \"op\": \"%s\", \"reason\": \"%s\"}", nf++ ? "," : "",
+                    g->nodes[i]->name, op_info[g->nodes[i]->op].name, why);
+    }
+    fprintf(f, "%s]", nf ? "\n  " : "");
     if (o->mixed) {
         const MixedChoice *c = o->mixed;
         fprintf(f, ",\n  \"mixed\": {\"min_sqnr_db\": %.3f, \"sqnr_db\": %.3f, \"sensitivity_db\": {",

@@ -15,4 +15,9 @@ bool drv_report(const char *path, const Graph *g, const CalibProfile *prof, cons
  * one value per channel exactly when the weights do. NULL when none. */
 const Value *drv_weight_scales(const Graph *g, const Node *n);
 
+/* Why node n of lowered graph g computes in float (it is not a quantized
+ * op and its result is a float): --keep-float, two run-time operands, no
+ * integer kernel, ... as a short phrase; NULL when it is not a float op. */
+const char *drv_float_reason(const Graph *g, const Node *n, const DriverOptions *o);
+
 #endif

@@ -293,16 +293,29 @@ static void test_infer_batch_rules(void **state)
     DType dt[1];
     Shape sh[1];
     Shape x[1] = {SH(3, (int64_t)N, (int64_t)4, (int64_t)5)};
-    /* Flatten at axis 1 keeps the batch; at axis 2 it would merge it */
+    /* Flatten at axis 1 keeps the batch; at axis 2 it merges it: [N*4, 5] */
     one(&t, OP_FLATTEN, 1, x, 1);
     t.n->a.axis = 1;
     assert_true(infer(&t, dt, sh));
     assert_int_equal(sh[0].d[0], N);
     assert_int_equal(sh[0].d[1], 20);
+    assert_int_equal(shape_rows(&sh[0]), 1);
     done(&t);
     one(&t, OP_FLATTEN, 1, x, 1);
     t.n->a.axis = 2;
+    assert_true(infer(&t, dt, sh));
+    assert_int_equal(sh[0].d[0], N);
+    assert_int_equal(shape_rows(&sh[0]), 4);
+    assert_int_equal(sh[0].d[1], 5);
+    assert_int_equal(shape_numel(&sh[0]), 20); /* per batch item */
+    done(&t);
+    /* a merged batch goes only through ops that take rows: not MaxPool */
+    Shape merged[1] = {SH(4, (int64_t)N, (int64_t)4, (int64_t)5, (int64_t)5)};
+    merged[0].bmul = 3;
+    one(&t, OP_MAXPOOL, 1, merged, 1);
+    t.n->a.nsp = 2, t.n->a.kernel[0] = t.n->a.kernel[1] = 2;
     assert_false(infer(&t, dt, sh));
+    assert_true(diag_contains(&t.d, "the batch merged with other dims"));
     assert_true(diag_contains(&t.d, "--batch N"));
     done(&t);
     /* Transpose moving the batch */
@@ -312,15 +325,31 @@ static void test_infer_batch_rules(void **state)
     assert_false(infer(&t, dt, sh));
     assert_true(diag_contains(&t.d, "moves the batch dim"));
     done(&t);
-    /* Reshape [-1, 20] keeps the batch, [-1, 10] merges it */
+    /* Reshape [-1, 20] keeps the batch, [-1, 10] merges it ([N*2, 10]),
+     * [2*N, 2, 5] (a symbolic 2N from Shape arithmetic) splits it again */
     one(&t, OP_RESHAPE, 1, x, 1);
     t.n->a.nints = 2, t.n->a.ints[0] = -1, t.n->a.ints[1] = 20;
     assert_true(infer(&t, dt, sh));
     assert_int_equal(sh[0].d[0], N);
+    assert_int_equal(shape_rows(&sh[0]), 1);
     done(&t);
     one(&t, OP_RESHAPE, 1, x, 1);
     t.n->a.nints = 2, t.n->a.ints[0] = -1, t.n->a.ints[1] = 10;
+    assert_true(infer(&t, dt, sh));
+    assert_int_equal(sh[0].d[0], N);
+    assert_int_equal(shape_rows(&sh[0]), 2);
+    done(&t);
+    one(&t, OP_RESHAPE, 1, x, 1);
+    t.n->a.nints = 3, t.n->a.ints[0] = DIM_SYM_BATCH_BASE + 2, t.n->a.ints[1] = 2, t.n->a.ints[2] = 5;
+    assert_true(infer(&t, dt, sh));
+    assert_int_equal(shape_rows(&sh[0]), 2);
+    assert_int_equal(sh[0].d[1], 2);
+    done(&t);
+    /* the batch cannot move behind another dim */
+    one(&t, OP_RESHAPE, 1, x, 1);
+    t.n->a.nints = 2, t.n->a.ints[0] = 4, t.n->a.ints[1] = -1;
     assert_false(infer(&t, dt, sh));
+    assert_true(diag_contains(&t.d, "moves the batch dim"));
     done(&t);
     /* Softmax axis normalization: opset-13 style (AXIS_NEXT) and legacy */
     one(&t, OP_SOFTMAX, 1, x, 1);
