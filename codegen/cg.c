@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cg.h"
+#include "ir/expr.h"
 #include "qkc/qkrt_abi.h"
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -842,6 +843,8 @@ static const char *kernel_key(Cg *cg, const Node *n)
     if (!f)
         return NULL;
     fprintf(f, "%d|", (int)n->op);
+    if (n->prog) /* a fused kernel is its program */
+        expr_print(n->prog, f);
     const unsigned char *a = (const unsigned char *)&n->a;
     for (size_t i = 0; i < sizeof n->a; i++)
         fprintf(f, "%02x", a[i]);

@@ -48,11 +48,11 @@ typedef struct EltCtx {
     const Node *n;
     Expr e;
     int nops;
-    int idx[8];                  /* operand k of the expression: node input idx[k] */
-    LLVMValueRef ptr[8], y;
-    DType dt[8], dy;
-    bool in_const[8];            /* a one-element constant operand: baked in */
-    double const_val[8];
+    int idx[15];                 /* operand k of the expression: node input idx[k] */
+    LLVMValueRef ptr[15], y;
+    DType dt[15], dy;
+    bool in_const[15];           /* a one-element constant operand: baked in */
+    double const_val[15];
     LLVMTypeRef ft, it;          /* the F and I/U domain types */
 } EltCtx;
 
@@ -391,7 +391,7 @@ CgResult cg_k_eltwise(Cg *cg, const Node *n)
 {
     EltCtx c = {.n = n, .y = cg->arg[n->nin], .dy = n->out[0]->dtype};
     char err[128];
-    if (!expr_of_op(n->op, &c.e, err, sizeof err)) {
+    if (!expr_of_node(n, &c.e, err, sizeof err)) {
         diag_error(cg->d, n->loc, "internal error: %s", err);
         return CG_FAIL;
     }
@@ -399,7 +399,7 @@ CgResult cg_k_eltwise(Cg *cg, const Node *n)
         OpRole r;
         if (op_role(n->op, k, &r) && r.constant)
             continue;
-        if (c.nops == 8 || !n->in[k]) {
+        if (c.nops == 15 || !n->in[k]) {
             diag_error(cg->d, n->loc, "internal error: operand %d is missing", k);
             return CG_FAIL;
         }

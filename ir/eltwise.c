@@ -19,7 +19,7 @@ static bool numeric(DType t) { return t != DT_UNDEF && t != DT_BOOL; }
 static int runtime_operands(const Node *n, int *idx)
 {
     int cnt = 0;
-    for (int k = 0; k < n->nin; k++) {
+    for (int k = 0; k < n->nin && cnt < 16; k++) {
         OpRole r;
         if (op_role(n->op, k, &r) && r.constant)
             continue;
@@ -120,19 +120,44 @@ static XVal load(const Tensor *t, int64_t i)
     return v;
 }
 
+/* FusedElementwise: every input is an operand of the program, all broadcast
+ * together; the result's type is the node's `to`. */
+bool infer_fused(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
+{
+    char b1[96], b2[96];
+    if (!n->prog)
+        return IERR("FusedElementwise without a program");
+    if (n->prog->nin > n->nin)
+        return IERR("the program reads %d operands, the node has %d", n->prog->nin, n->nin);
+    *y = n->in[0]->shape;
+    for (int i = 1; i < n->nin; i++) {
+        Shape s;
+        if (!shape_broadcast(y, &n->in[i]->shape, &s))
+            return IERR("shapes %s and %s do not broadcast", ir_sh(y, b1), ir_sh(&n->in[i]->shape, b2));
+        *y = s;
+    }
+    dt[0] = a->to;
+    return true;
+}
+
+bool interp_fused(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d)
+{
+    return interp_eltwise(n, in, out, d);
+}
+
 bool interp_eltwise(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d)
 {
     Expr e;
     char err[128];
-    if (!expr_of_op(n->op, &e, err, sizeof err))
+    if (!expr_of_node(n, &e, err, sizeof err))
         return diag_error(d, n->loc, "%s: internal error: %s", op_info[n->op].name, err);
-    int idx[8], cnt = runtime_operands(n, idx);
+    int idx[16], cnt = runtime_operands(n, idx);
     if (cnt != e.nin && e.nin > cnt)
         return diag_error(d, n->loc, "%s: %d operands, the expression reads %d", op_info[n->op].name, cnt, e.nin);
-    DType dts[8];
-    const Tensor *ops[8];
+    DType dts[16];
+    const Tensor *ops[16];
     Tensor *y = out[0];
-    int64_t st[8][QK_MAX_RANK];
+    int64_t st[16][QK_MAX_RANK];
     for (int i = 0; i < cnt; i++) {
         ops[i] = in[idx[i]];
         if (!ops[i])
@@ -152,7 +177,7 @@ bool interp_eltwise(const Node *n, const Tensor *const *in, Tensor *const *out, 
                           dtype_name(op_info[n->op].types == T_POW && numeric(t) ? dts[1] : t));
     expr_type(&e, dts);
     XDom dom = (XDom)e.x[e.n - 1].dom;
-    XVal v[8];
+    XVal v[16];
     for (int64_t i = 0, ne = tensor_numel(y); i < ne; i++) {
         for (int k = 0; k < cnt; k++)
             v[k] = load(ops[k], interp_bcast_index(i, &y->shape, st[k]));

@@ -591,3 +591,118 @@ XVal expr_eval(const Expr *e, const XVal *in, const double *par)
     }
     return v[e->n - 1];
 }
+
+/* ---- programs of nodes, splicing, printing --------------------------------- */
+
+bool expr_of_node(const Node *n, Expr *e, char *err, size_t errlen)
+{
+    if (n->prog) {
+        *e = *n->prog;
+        return true;
+    }
+    return expr_of_op(n->op, e, err, errlen);
+}
+
+void expr_bake_params(Expr *e, const double *par)
+{
+    for (int i = 0; i < e->n; i++)
+        if (e->x[i].op == XK_PARAM) {
+            e->x[i].op = XK_CONST;
+            e->x[i].k = par[e->x[i].arg];
+        }
+}
+
+bool expr_splice(const Expr *outer, int at, const int *out_map, const Expr *inner, const int *in_map, Expr *res)
+{
+    if (inner->n + outer->n > EXPR_MAX)
+        return false;
+    memset(res, 0, sizeof *res);
+    for (int i = 0; i < inner->n; i++) {
+        XNode x = inner->x[i];
+        if (x.op == XK_IN)
+            x.arg = in_map[x.arg];
+        res->x[res->n++] = x;
+    }
+    int base = inner->n, root = inner->n - 1;
+    int remap[EXPR_MAX];
+    for (int i = 0; i < outer->n; i++) {
+        XNode x = outer->x[i];
+        if (x.op == XK_IN && x.arg == at) {
+            remap[i] = root; /* this operand is the inner program's result */
+            continue;
+        }
+        if (x.op == XK_IN)
+            x.arg = out_map[x.arg];
+        if (x.a >= 0)
+            x.a = (int8_t)remap[x.a];
+        if (x.b >= 0)
+            x.b = (int8_t)remap[x.b];
+        if (x.c >= 0)
+            x.c = (int8_t)remap[x.c];
+        remap[i] = res->n;
+        res->x[res->n++] = x;
+    }
+    (void)base;
+    /* the result must be the last node (an outer program that is only its
+     * operand `at` would not be: no elementwise op is the identity) */
+    if (remap[outer->n - 1] != res->n - 1)
+        return false;
+    int nin = 0;
+    for (int i = 0; i < res->n; i++)
+        if (res->x[i].op == XK_IN && res->x[i].arg + 1 > nin)
+            nin = res->x[i].arg + 1;
+    res->nin = nin;
+    return true;
+}
+
+static void print_node(const Expr *e, int i, FILE *f)
+{
+    static const char *const fn[XK_COUNT] = {
+        [XK_EXP] = "exp", [XK_LOG] = "log", [XK_LOG1P] = "log1p", [XK_SQRT] = "sqrt", [XK_ERF] = "erf",
+        [XK_TANH] = "tanh", [XK_SIGMOID] = "sigmoid", [XK_SIN] = "sin", [XK_COS] = "cos", [XK_TAN] = "tan",
+        [XK_FLOOR] = "floor", [XK_CEIL] = "ceil", [XK_RNE] = "rne", [XK_ABS] = "abs", [XK_SIGN] = "sign",
+        [XK_ISNAN] = "isnan", [XK_ISINF] = "isinf", [XK_MIN] = "min", [XK_MAX] = "max", [XK_POW] = "pow",
+        [XK_FMOD] = "fmod", [XK_PYMOD] = "pymod"};
+    static const char *const bin[XK_COUNT] = {
+        [XK_ADD] = "+", [XK_SUB] = "-", [XK_MUL] = "*", [XK_DIV] = "/", [XK_LT] = "<", [XK_LE] = "<=",
+        [XK_GT] = ">", [XK_GE] = ">=", [XK_EQ] = "==", [XK_NE] = "!=", [XK_AND] = "&&", [XK_OR] = "||"};
+    const XNode *x = &e->x[i];
+    switch (x->op) {
+    case XK_IN: fprintf(f, "in%d", x->arg); return;
+    case XK_PARAM: fprintf(f, "p%d", x->arg); return;
+    case XK_CONST: fprintf(f, "%.9g", x->k); return;
+    case XK_NEG: fprintf(f, "-("); print_node(e, x->a, f); fprintf(f, ")"); return;
+    case XK_NOT: fprintf(f, "!("); print_node(e, x->a, f); fprintf(f, ")"); return;
+    case XK_SELECT:
+        fprintf(f, "(");
+        print_node(e, x->a, f);
+        fprintf(f, " ? ");
+        print_node(e, x->b, f);
+        fprintf(f, " : ");
+        print_node(e, x->c, f);
+        fprintf(f, ")");
+        return;
+    default: break;
+    }
+    if (x->op < XK_COUNT && bin[x->op]) {
+        fprintf(f, "(");
+        print_node(e, x->a, f);
+        fprintf(f, " %s ", bin[x->op]);
+        print_node(e, x->b, f);
+        fprintf(f, ")");
+        return;
+    }
+    fprintf(f, "%s(", x->op < XK_COUNT && fn[x->op] ? fn[x->op] : "?");
+    print_node(e, x->a, f);
+    if (x->b >= 0) {
+        fprintf(f, ", ");
+        print_node(e, x->b, f);
+    }
+    fprintf(f, ")");
+}
+
+void expr_print(const Expr *e, FILE *f)
+{
+    if (e->n > 0)
+        print_node(e, e->n - 1, f);
+}

@@ -59,6 +59,21 @@ typedef struct Expr {
     int nin;        /* operands it reads */
 } Expr;
 
+/* The program of node n: a FusedElementwise node's own, else its op's
+ * (parameters as in its attributes). */
+bool expr_of_node(const Node *n, Expr *e, char *err, size_t errlen);
+/* Replace parameters with their values (par[]) as numbers, so the program
+ * stands alone. */
+void expr_bake_params(Expr *e, const double *par);
+/* Splice program `inner` (reading operands in_map[k] of the result) into
+ * `outer` where outer reads its operand `at`; outer's other operands k
+ * become out_map[k]. The result's operands are numbered by the maps.
+ * False when the result would be too long. */
+bool expr_splice(const Expr *outer, int at, const int *out_map, const Expr *inner, const int *in_map, Expr *res);
+/* The program as text, e.g. "(in0 / 1.41421) ...", for the printer and
+ * as the identity of a fused kernel. */
+void expr_print(const Expr *e, FILE *f);
+
 /* Parse `src` with operand names in[0..nin) and parameter names
  * par[0..npar); false with a message in err. */
 bool expr_parse(const char *src, const char *const *in, int nin, const char *const *par, int npar, Expr *e,

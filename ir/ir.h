@@ -165,6 +165,7 @@ struct Node {
     int nout;
     Attrs a;
     SrcLoc loc;          /* where it came from: text position or node name */
+    const struct Expr *prog; /* FusedElementwise: its expression program (ir/expr.h), over in[] */
 };
 
 typedef struct Graph {

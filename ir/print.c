@@ -154,6 +154,10 @@ static void print_attrs(const Node *n, FILE *out)
         fprintf(f, " allowzero=1");
     if (g & A_TO)
         fprintf(f, " to=%s", dtype_name(a->to));
+    if (n->prog) {
+        fprintf(f, " expr=");
+        expr_print(n->prog, f);
+    }
     if (g & A_BN) {
         print_float(f, "eps", a->eps);
         if (a->training) {

@@ -68,6 +68,7 @@ bool pass_fp16(Graph *g, PassCtx *pc);
 bool pass_qdq_fold(Graph *g, PassCtx *pc);
 bool pass_io(Graph *g, PassCtx *pc);
 bool pass_fold_late(Graph *g, PassCtx *pc);
+bool pass_fuse_eltwise(Graph *g, PassCtx *pc);
 bool pass_plan(Graph *g, PassCtx *pc);
 
 /* Run the pipeline (through the pass named `stop_after`, or all when NULL).

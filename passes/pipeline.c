@@ -26,6 +26,8 @@ const PassInfo pass_pipeline[] = {
     {"fold2", pass_fold_late, "fold the constants the integer rewrite left (Quantize/DequantizeLinear too)"},
     /* what the rewrites left unused */
     {"dce2", pass_dce, "remove nodes the rewrites left unused"},
+    /* chains of elementwise ops: one kernel each (GELU's five ops, one pass) */
+    {"fuse-eltwise", pass_fuse_eltwise, "merge chains of elementwise ops into one kernel"},
     /* workspace offsets with liveness-based reuse; views alias */
     {"plan", pass_plan, "plan memory: workspace offsets, buffer reuse, views"},
 };
