@@ -673,7 +673,7 @@ static LLVMValueRef tensor_descs(Cg *cg, LLVMModuleRef m, DescTypes *dt, Value *
             dims[k] = cg_i64(cg, v->shape.d[k] == DIM_BATCH ? -1 : v->shape.d[k]);
         char name[64];
         snprintf(name, sizeof name, "qk.%s%d.dims", what, i);
-        LLVMValueRef f[] = {cstr(cg, m, v->name, "qk.name"), cg_i32(cg, dtype_to_onnx(v->dtype)),
+        LLVMValueRef f[] = {cstr(cg, m, value_pub_name(v), "qk.name"), cg_i32(cg, dtype_to_onnx(v->dtype)),
                             cg_i32(cg, v->shape.rank),
                             global_array(cg, m, cg->i64, dims, (unsigned)v->shape.rank, name),
                             LLVMConstReal(LLVMDoubleTypeInContext(cg->ctx), (double)v->qscale),

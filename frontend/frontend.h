@@ -86,6 +86,10 @@ Graph *onnx_import(const ModelFile *mf, const ImportOptions *opt, Diag *d);
  * default domain); whether its input k must be a constant at compile time
  * (it determines shapes: a test binds such inputs, --bind does for users). */
 bool onnx_op_supported(const char *op_type, const char *domain);
+/* The i-th entry of the import table: an ONNX op type ("" for an entry
+ * without an ONNX form), its domain in *domain (NULL: the default); NULL
+ * past the end. An op type may appear more than once. */
+const char *onnx_op_at(int i, const char **domain);
 bool onnx_input_is_static(const char *op_type, const char *domain, int k);
 /* model_read + onnx_import. */
 Graph *model_load(const char *path, const ImportOptions *opt, Diag *d);

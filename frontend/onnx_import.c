@@ -777,12 +777,23 @@ static bool import_outputs(Imp *im)
             continue;
         }
         if (v->kind != VAL_TEMP || v->is_output) {
-            /* outputs always come from a node: copy inputs/constants/repeats */
+            /* outputs always come from a node: copy inputs and constants;
+             * the copy takes the public name (a constant is renamed; an
+             * input keeps its name, and the output its own in `pub`) */
             const char *tmp = ir_unique_name(im->g, arena_printf(im->g->arena, "%s_out", name));
             Value *o = ir_value_new(im->g, tmp, DT_UNDEF, NULL, VAL_TEMP);
             o->shape.rank = RANK_UNKNOWN;
             Node *n = ir_node_new(im->g, OP_IDENTITY, NULL, &v, 1, &o, 1);
             n->loc = l;
+            if (v->kind == VAL_CONST) {
+                const char *cname = ir_unique_name(im->g, arena_printf(im->g->arena, "%s_value", name));
+                v->name = cname;
+                o->name = arena_strdup(im->g->arena, name);
+                strmap_put(&im->g->names, v->name, v);
+                strmap_put(&im->g->names, o->name, o);
+            } else {
+                o->pub = arena_strdup(im->g->arena, name);
+            }
             v = o;
         }
         v->loc = l;

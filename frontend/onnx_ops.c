@@ -1148,6 +1148,14 @@ const OpSpec *im_spec_of(const Onnx__NodeProto *np)
     return NULL;
 }
 
+const char *onnx_op_at(int i, const char **domain)
+{
+    if (i < 0 || (size_t)i >= sizeof specs / sizeof specs[0])
+        return NULL;
+    *domain = specs[i].domain;
+    return specs[i].fn ? specs[i].name : "";
+}
+
 bool onnx_op_supported(const char *op_type, const char *domain)
 {
     Onnx__NodeProto np = {0};

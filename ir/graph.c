@@ -159,6 +159,7 @@ void ir_replace_output(Graph *g, Value *from, Value *to)
             from->name = tmp;
             strmap_put(&g->names, to->name, to);
             strmap_put(&g->names, from->name, from);
+            to->pub = from->pub, from->pub = NULL;
             to->decl_dtype = from->decl_dtype, to->decl_shape = from->decl_shape;
             from->decl_dtype = DT_UNDEF, from->decl_shape.rank = RANK_UNKNOWN;
         }

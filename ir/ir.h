@@ -88,6 +88,7 @@ typedef enum MemRegion {
 typedef struct Value {
     int id;            /* index in Graph.values */
     const char *name;  /* unique in the graph */
+    const char *pub;   /* a graph output that repeats a graph input's name: its public name; else NULL */
     DType dtype;
     Shape shape;
     ValueKind kind;
@@ -108,6 +109,9 @@ typedef struct Value {
     int64_t mem_off;   /* byte offset (per batch item for MEM_BATCH) */
     struct Value *alias; /* OPF_VIEW result that shares this value's bytes */
 } Value;
+
+/* The name a graph output is known by outside (descriptors, .npy files). */
+static inline const char *value_pub_name(const Value *v) { return v->pub ? v->pub : v->name; }
 
 /* Attributes of all ops, one struct (plain data: a node's kernel is keyed by
  * its bytes); ops.def says which groups each op uses. */

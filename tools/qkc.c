@@ -956,7 +956,7 @@ static int cmd_interp(Args *a)
     }
     rc = 0;
     for (int i = 0; i < g->noutputs; i++)
-        if (!write_tensor(dir, g->outputs[i]->name, &out[i]))
+        if (!write_tensor(dir, value_pub_name(g->outputs[i]), &out[i]))
             rc = 1;
 done:
     for (int i = 0; g && in && i < g->ninputs; i++)
