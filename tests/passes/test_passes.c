@@ -233,6 +233,42 @@ static void test_fold_and_dce(void **state)
     same_results(src, 1);
 }
 
+/* fuse-eltwise: BERT's GELU (Div, Erf, Add, Mul, Mul) becomes one
+ * FusedElementwise node; x is read twice, the intermediates once; a value
+ * with a second reader outside the chain (g, also a graph output) ends a
+ * chain; results equal the unfused graph's. */
+static void test_fuse_eltwise(void **state)
+{
+    (void)state;
+    const char *src = "<ir_version: 7, opset_import: [\"\" : 13]>\n"
+                      "g (float[N,16] x) => (float[N,16] y, float[N,16] g)\n"
+                      "<float s = {1.4142135}, float one = {1.0}, float half = {0.5}>\n"
+                      "{\n"
+                      "  a = Div(x, s)\n  b = Erf(a)\n  c = Add(b, one)\n  d = Mul(x, c)\n"
+                      "  g = Mul(d, half)\n  e = Tanh(g)\n  y = Softmax(e)\n"
+                      "}\n";
+    Diag d;
+    diag_init(&d, NULL);
+    Graph *g = load(src, &d);
+    run_to(g, NULL, &d);
+    int fused = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        if (g->nodes[i]->op == OP_FUSED_ELTWISE) {
+            fused++;
+            assert_non_null(g->nodes[i]->prog);
+        }
+    }
+    /* GELU fused into one node ending at g (a graph output); Tanh alone
+     * (one op is not a chain) or fused, then Softmax */
+    assert_true(fused >= 1);
+    assert_int_equal(g->nodes[0]->op, OP_FUSED_ELTWISE);
+    assert_true(g->nodes[0]->out[0] == g->outputs[1]);
+    assert_true(g->nnodes <= 3);
+    ir_graph_free(g);
+    diag_fini(&d);
+    same_results(src, 3);
+}
+
 /* The plan: no value overlaps another while both are alive, a node's
  * outputs never overlap its inputs, buffers are reused, views alias. */
 static void test_plan(void **state)
@@ -241,7 +277,7 @@ static void test_plan(void **state)
     const char *src = "<ir_version: 7, opset_import: [\"\" : 13]>\n"
                       "g (float[N,64] x) => (float[N,64] y)\n"
                       "{\n"
-                      "  a = Relu(x)\n  b = Sigmoid(a)\n  c = Tanh(b)\n  d = Relu(c)\n"
+                      "  a = Relu(x)\n  b = Softmax(a)\n  c = Tanh(b)\n  d = Softmax(c)\n"
                       "  e = Sigmoid(d)\n  f = Reshape(e, sh)\n  y = Flatten<axis = 1>(f)\n"
                       "  sh = Constant<value = int64[3] {0, 8, 8}>()\n"
                       "}\n";
@@ -316,8 +352,8 @@ static void test_print_after(void **state)
     diag_fini(&d);
 }
 
-/* A 5,000-node chain: passes stay fast (linear) and the plan reuses two
- * buffers. */
+/* A 5,000-node chain: passes stay fast (linear), fuse-eltwise merges the
+ * chain into a few long kernels, and the plan reuses two buffers. */
 static void test_long_chain(void **state)
 {
     (void)state;
@@ -331,7 +367,9 @@ static void test_long_chain(void **state)
     diag_init(&d, NULL);
     Graph *g = load(src, &d);
     run_to(g, NULL, &d);
-    assert_int_equal(g->nnodes, LEN);
+    assert_true(g->nnodes > 1 && g->nnodes < LEN / 10);
+    for (int i = 0; i < g->nnodes; i++)
+        assert_int_equal(g->nodes[i]->op, OP_FUSED_ELTWISE);
     assert_int_equal(g->ws_batch, 128);
     ir_graph_free(g);
     diag_fini(&d);
@@ -345,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_fuse_matmul),      cmocka_unit_test(test_no_fuse_with_two_readers),
         cmocka_unit_test(test_fold_and_dce),     cmocka_unit_test(test_plan),
         cmocka_unit_test(test_print_after),      cmocka_unit_test(test_long_chain),
+        cmocka_unit_test(test_fuse_eltwise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
