@@ -68,8 +68,8 @@ CgResult cg_k_einsum(Cg *cg, const Node *n)
     const Shape *sp[2] = {NULL, NULL};
     for (int k = 0; k < n->nin; k++) {
         s[k] = n->in[k]->shape;
-        if (s[k].rank && s[k].d[0] == DIM_BATCH)
-            s[k].d[0] = 1; /* strides per batch item; its size comes from the output */
+        if (s[k].rank && s[k].d[0] == DIM_BATCH) /* the strides only matter (its size is the output's): any */
+            s[k].d[0] = 2;                        /* size but 1, which the plan takes for a broadcast dim */
         sp[k] = &s[k];
         c.x[k] = cg->arg[k];
     }

@@ -231,8 +231,8 @@ static LLVMValueRef emit_node(Cg *cg, const EltCtx *c, const XNode *x, XDom cd, 
     case XK_SIN: return f32_fn(cg, a, cg_sin);
     case XK_COS: return f32_fn(cg, a, cg_cos);
     case XK_TAN: return f32_fn(cg, a, cg_tan);
-    case XK_FLOOR: return f32_fn(cg, a, cg_floor);
-    case XK_CEIL: return f32_fn(cg, a, cg_ceil);
+    case XK_FLOOR: return cg_floor(cg, a); /* exact in f64 too: no narrowing */
+    case XK_CEIL: return cg_ceil(cg, a);
     case XK_RNE: return cg_rne(cg, a);
     case XK_ABS:
         if (fl)

@@ -42,14 +42,15 @@ bool cg_k_softmax(Cg *cg, const Node *n)
     cg_for_end(cg, &l);
 
     LLVMValueRef m = LLVMBuildLoad2(b, ct, mx, "m");
-    if (n->op == OP_HARDMAX) { /* 1 at the first maximum, else 0 */
+    if (n->op == OP_HARDMAX) { /* 1 at the first maximum (the first NaN if any: np.argmax), else 0 */
         LLVMValueRef found = cg_alloca(cg, cg->i1, "found");
         LLVMBuildStore(b, LLVMConstInt(cg->i1, 0, 0), found);
         r = cg_for_begin(cg, &l, cg_i64(cg, 0), cg_i64(cg, R), cg_i64(cg, 1), "r");
         LLVMValueRef idx = LLVMBuildNSWAdd(b, base, LLVMBuildNSWMul(b, r, st, ""), "");
         LLVMValueRef f = LLVMBuildLoad2(b, cg->i1, found, "");
-        LLVMValueRef hit = LLVMBuildAnd(b, LLVMBuildNot(b, f, ""),
-                                        LLVMBuildFCmp(b, LLVMRealOEQ, cg_load(cg, dt, X, idx), m, ""), "");
+        LLVMValueRef xv = cg_load(cg, dt, X, idx);
+        LLVMValueRef is_max = LLVMBuildOr(b, LLVMBuildFCmp(b, LLVMRealOEQ, xv, m, ""), LLVMBuildFCmp(b, LLVMRealUNO, xv, xv, ""), "");
+        LLVMValueRef hit = LLVMBuildAnd(b, LLVMBuildNot(b, f, ""), is_max, "");
         cg_store(cg, dt, Y, idx, LLVMBuildSelect(b, hit, LLVMConstReal(ct, 1), LLVMConstReal(ct, 0), ""));
         LLVMBuildStore(b, LLVMBuildOr(b, f, hit, ""), found);
         cg_for_end(cg, &l);

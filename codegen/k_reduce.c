@@ -8,7 +8,8 @@
  * reduced dims. Floats accumulate in f64 with reassociation allowed, so a
  * reduction along a contiguous dim vectorizes (a different summation order
  * than the interpreter's, in the same precision); integers accumulate in
- * 64 bits. Normalizations: one work item per group
+ * 64 bits, or for L2, LogSum and LogSumExp in double in the interpreter's
+ * order (so the result truncates alike). Normalizations: one work item per group
  * of elements normalized together, in three sweeps (sum, squared
  * deviations, normalize). */
 #include <math.h>
@@ -36,6 +37,7 @@ typedef struct RedCtx {
     int nr;                       /* reduced dims */
     int64_t ext[QK_MAX_RANK], st[QK_MAX_RANK];
     int64_t count;
+    int64_t smin;                 /* a signed integer type's least value */
 } RedCtx;
 
 /* for each element of the reduced dims: body(ctx, input offset) */
@@ -58,6 +60,8 @@ static LLVMValueRef load_acc(Cg *cg, RedCtx *c, LLVMValueRef off)
     LLVMValueRef v = cg_load(cg, c->dt, c->x, off);
     if (c->fl)
         return LLVMTypeOf(v) == c->at ? v : LLVMBuildFPExt(cg->b, v, c->at, "");
+    if (c->at == cg->f64) /* integers summed in double (L2, LogSum, LogSumExp) */
+        return c->un ? LLVMBuildUIToFP(cg->b, v, c->at, "") : LLVMBuildSIToFP(cg->b, v, c->at, "");
     if (LLVMTypeOf(v) == c->at)
         return v;
     return c->un ? LLVMBuildZExt(cg->b, v, c->at, "") : LLVMBuildSExt(cg->b, v, c->at, "");
@@ -66,8 +70,17 @@ static LLVMValueRef load_acc(Cg *cg, RedCtx *c, LLVMValueRef off)
 static void max_body(Cg *cg, RedCtx *c, LLVMValueRef off)
 {
     LLVMValueRef v = load_acc(cg, c, off), a = LLVMBuildLoad2(cg->b, c->at, c->mx, "");
-    LLVMBuildStore(cg->b, c->fl ? cg_fmax_nan(cg, a, v) : LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, c->un ? LLVMIntUGT : LLVMIntSGT, v, a, ""), v, a, ""),
+    LLVMBuildStore(cg->b, c->at != cg->i64 ? cg_fmax_nan(cg, a, v) : LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, c->un ? LLVMIntUGT : LLVMIntSGT, v, a, ""), v, a, ""),
                    c->mx);
+}
+
+/* a + b in the accumulator: floats reassociable (vectorized sums), but
+ * integers summed in double in order, as the interpreter sums them */
+static LLVMValueRef acc_add(Cg *cg, RedCtx *c, LLVMValueRef a, LLVMValueRef b)
+{
+    if (c->at == cg->i64)
+        return LLVMBuildAdd(cg->b, a, b, "");
+    return c->fl ? fadd_r(cg, a, b) : LLVMBuildFAdd(cg->b, a, b, "");
 }
 
 static void red_body(Cg *cg, RedCtx *c, LLVMValueRef off)
@@ -92,18 +105,18 @@ static void red_body(Cg *cg, RedCtx *c, LLVMValueRef off)
         r = c->fl ? fadd_r(cg, a, v) : LLVMBuildAdd(b, a, v, "");
         break;
     case OP_REDUCE_L2: case OP_REDUCE_SUM_SQUARE:
-        v = c->fl ? fassoc(LLVMBuildFMul(b, v, v, "")) : LLVMBuildMul(b, v, v, "");
-        r = c->fl ? fadd_r(cg, a, v) : LLVMBuildAdd(b, a, v, "");
+        v = c->at == cg->i64 ? LLVMBuildMul(b, v, v, "") : fassoc(LLVMBuildFMul(b, v, v, ""));
+        r = acc_add(cg, c, a, v);
         break;
     case OP_REDUCE_LOG_SUM_EXP: {
         LLVMValueRef dlt = LLVMBuildFSub(b, v, LLVMBuildLoad2(b, c->at, c->mx, ""), "");
         LLVMValueRef e = c->at == cg->f64 ? LLVMBuildFPExt(b, cg_exp(cg, LLVMBuildFPTrunc(b, dlt, cg->f32, "")), cg->f64, "")
                                           : cg_exp(cg, dlt);
-        r = fadd_r(cg, a, e);
+        r = acc_add(cg, c, a, e);
         break;
     }
     default: /* Sum, Mean, LogSum */
-        r = c->fl ? fadd_r(cg, a, v) : LLVMBuildAdd(b, a, v, "");
+        r = acc_add(cg, c, a, v);
         break;
     }
     LLVMBuildStore(b, r, c->acc);
@@ -120,12 +133,12 @@ static void reduce_nest_body(Cg *cg, void *vctx, LLVMValueRef *off)
     LLVMValueRef init;
     if (op == OP_REDUCE_PROD)
         init = c->fl ? LLVMConstReal(at, 1) : LLVMConstInt(at, 1, 0);
-    else if (op == OP_REDUCE_MAX)
-        init = c->fl ? LLVMConstReal(at, -INFINITY) : LLVMConstInt(at, c->un ? 0 : (unsigned long long)INT64_MIN, 0);
+    else if (op == OP_REDUCE_MAX) /* an empty Max/Min gives the type's least/largest (sign-extended) */
+        init = c->fl ? LLVMConstReal(at, -INFINITY) : LLVMConstInt(at, c->un ? 0 : (unsigned long long)c->smin, 0);
     else if (op == OP_REDUCE_MIN)
-        init = c->fl ? LLVMConstReal(at, INFINITY) : LLVMConstInt(at, c->un ? ~0ull : (unsigned long long)INT64_MAX, 0);
+        init = c->fl ? LLVMConstReal(at, INFINITY) : LLVMConstInt(at, c->un ? ~0ull : (unsigned long long)~c->smin, 0);
     else
-        init = c->fl ? LLVMConstReal(at, 0) : LLVMConstInt(at, 0, 0);
+        init = at != cg->i64 ? LLVMConstReal(at, 0) : LLVMConstInt(at, 0, 0);
     if (logexp) {
         LLVMBuildStore(b, LLVMConstReal(at, -INFINITY), c->mx);
         red_loops(cg, c, 0, off[1], max_body);
@@ -133,11 +146,7 @@ static void reduce_nest_body(Cg *cg, void *vctx, LLVMValueRef *off)
     LLVMBuildStore(b, init, c->acc);
     red_loops(cg, c, 0, off[1], red_body);
     LLVMValueRef r = LLVMBuildLoad2(b, c->at, c->acc, "");
-    bool fl = c->fl;
-    if (!fl && (op == OP_REDUCE_L2 || op == OP_REDUCE_LOG_SUM)) {
-        r = c->un ? LLVMBuildUIToFP(b, r, cg->f64, "") : LLVMBuildSIToFP(b, r, cg->f64, "");
-        fl = true;
-    }
+    bool fl = c->at != cg->i64;
     LLVMTypeRef ft = LLVMTypeOf(r);
     switch (op) {
     case OP_REDUCE_MEAN:
@@ -214,13 +223,14 @@ CgResult cg_k_reduce(Cg *cg, const Node *n)
 {
     const Shape *xs = &n->in[0]->shape;
     DType dt = n->in[0]->dtype;
-    if (!dtype_is_float(dt) && n->op == OP_REDUCE_LOG_SUM_EXP) {
-        diag_error(cg->d, n->loc, "ReduceLogSumExp of integers has no kernel (the interpreter runs it)");
-        return CG_FAIL;
-    }
     RedCtx c = {.n = n, .dt = dt, .fl = dtype_is_float(dt), .un = dtype_is_unsigned_int(dt), .x = cg->arg[0],
                 .y = cg->arg[n->nin]};
-    c.at = c.fl ? cg->f64 : cg->i64; /* (f32 sums drift from the f64 oracle over long reductions) */
+    /* floats in f64 (f32 sums drift from the f64 oracle over long reductions);
+     * integers in i64, but in double for the ops whose result is a float
+     * function (L2, LogSum, LogSumExp), as the interpreter computes them */
+    bool int_f = n->op == OP_REDUCE_L2 || n->op == OP_REDUCE_LOG_SUM || n->op == OP_REDUCE_LOG_SUM_EXP;
+    c.at = c.fl || int_f ? cg->f64 : cg->i64;
+    c.smin = c.fl || c.un ? 0 : dtype_size(dt) == 8 ? INT64_MIN : -((int64_t)1 << (8 * dtype_size(dt) - 1));
     c.acc = cg_alloca(cg, c.at, "acc");
     c.mx = cg_alloca(cg, c.at, "mx");
     bool red[QK_MAX_RANK];

@@ -651,7 +651,7 @@ static bool imp_groupnorm(Imp *im, OnnxNode *on)
 
 /* Einsum: the equation's labels per operand (letters 0..51; an ellipsis is
  * label 60, expanded by shape inference), the output's explicit or implied
- * (the labels that appear once, in alphabetical order). */
+ * (the labels that appear once, in ASCII order). */
 static int label_of(char c)
 {
     if (c >= 'a' && c <= 'z')
@@ -706,16 +706,18 @@ static bool imp_einsum(Imp *im, OnnxNode *on)
     if (term + (arrow ? -1 : 1) != on->nin && !(arrow && term == 2 && on->nin == (n->a.nein[1] >= 0 ? 2 : 1)))
         return diag_error(im->d, on->loc, "equation '%s' has terms for %d operands, the node has %d", eq,
                           n->a.nein[1] >= 0 ? 2 : 1, on->nin);
-    if (!arrow) { /* implicit output: the ellipsis, then labels seen once, in order */
+    if (!arrow) { /* implicit output: the ellipsis, then the labels seen once in ASCII order (A-Z, a-z: NumPy's) */
         n->a.nein[2] = 0;
         if (ell_any)
             n->a.ein[2][n->a.nein[2]++] = 60;
-        for (int l = 0; l < 52; l++)
+        for (int k = 0; k < 52; k++) {
+            int l = (k + 26) % 52;
             if (count[l] == 1) {
                 if (n->a.nein[2] >= QK_MAX_RANK)
                     return diag_error(im->d, on->loc, "equation '%s': too many output labels", eq);
                 n->a.ein[2][n->a.nein[2]++] = (int8_t)l;
             }
+        }
     }
     if (n->a.nein[0] < 0)
         n->a.nein[0] = 0;

@@ -172,7 +172,7 @@ bool interp_eltwise(const Node *n, const Tensor *const *in, Tensor *const *out, 
         interp_bcast_strides(&ops[i]->shape, &y->shape, st[i]);
     }
     DType t = dts[op_info[n->op].types == T_WHERE && cnt > 1 ? 1 : 0];
-    if (!types_ok(op_info[n->op].types, dts[0], t, cnt > 1 ? dts[1] : DT_UNDEF))
+    if (op_info[n->op].expr && !types_ok(op_info[n->op].types, dts[0], t, cnt > 1 ? dts[1] : DT_UNDEF))
         return diag_error(d, n->loc, "%s: dtype %s not supported", op_info[n->op].name,
                           dtype_name(op_info[n->op].types == T_POW && numeric(t) ? dts[1] : t));
     expr_type(&e, dts);

@@ -442,10 +442,10 @@ bool interp_softmax(const Node *n, const Tensor *const *in, Tensor *const *out, 
                 double v = interp_ldf(x, base + j * inner);
                 mx = isnan(v) || v > mx ? v : mx; /* once NaN, stays NaN */
             }
-            if (n->op == OP_HARDMAX) { /* 1 at the first maximum */
+            if (n->op == OP_HARDMAX) { /* 1 at the first maximum; a NaN is the maximum (np.argmax) */
                 int64_t at = -1;
                 for (int64_t j = 0; j < mid && at < 0; j++)
-                    if (interp_ldf(x, base + j * inner) == mx)
+                    if (interp_ldf(x, base + j * inner) == mx || isnan(interp_ldf(x, base + j * inner)))
                         at = j;
                 for (int64_t j = 0; j < mid; j++)
                     interp_stf(y, base + j * inner, j == at ? 1.0 : 0.0);

@@ -190,7 +190,7 @@ bool interp_resize(const Node *n, const Tensor *const *in, Tensor *const *out, D
             nt[i] = ir_resize_taps(n, &x->shape, &y->shape, i, c[i], idx[i], w[i]);
             total *= nt[i];
         }
-        double v = 0;
+        double v = -0.0; /* the identity of +: a nearest -0 stays -0 */
         for (int t = 0; t < total; t++) {
             double wt = 1;
             int64_t off = 0;

@@ -87,7 +87,8 @@ typedef struct KtStats {
 /* Set up once (temporary folder, tools found or not); false on failure.
  * Environment: QKC_TEST_QUICK=1; KT_ONLY=family,... to run some families;
  * KT_JOBS=n worker processes; KT_KEEP=1 keeps every model in
- * <build>/kernel-cases/; KT_TIMES=1 prints times per target. */
+ * <build>/kernel-cases/; KT_TIMES=1 prints times per target, KT_TIMES=2 per
+ * case too. */
 bool kt_init(void);
 void kt_fini(void);
 /* Start a family (resets the counts); kt_family_end prints its summary and
@@ -97,6 +98,13 @@ int kt_family_end(void);
 /* Run one case: `text` is the whole model. Returns true when it passed on
  * every target it ran on (a case left to another worker passes here). */
 bool kt_case(const char *name, const KtOpts *o, const char *text);
+/* Collecting: between kt_collect_begin and kt_collect_end, kt_case only
+ * imports each model and runs the passes (nothing compiles or runs) and
+ * records the ops of its graph, as imported and as lowered; kt_collect_end
+ * returns them, seen[op] for each op of ops.def, and the number of models
+ * that did not import or lower in *bad. */
+void kt_collect_begin(void);
+const bool *kt_collect_end(int *bad);
 
 /* ---- kt_text.c: model text ---------------------------------------------- */
 /* A growing string. */
@@ -129,7 +137,9 @@ void kt_fill(Tensor *t, KtFill f, double scale, const KtValues *vals, uint64_t s
 bool kt_compare(const Tensor *got, const Tensor *ref, bool exact, bool ulp16, char *why, size_t n);
 
 /* ---- the families: kt_eltwise.c, kt_linalg.c, kt_conv.c, kt_pool.c,
- * kt_misc.c, kt_layout.c, kt_threads.c, kt_repro.c, kt_quant.c ------------ */
+ * kt_misc.c, kt_layout.c, kt_threads.c, kt_repro.c, kt_quant.c, kt_ops.c
+ * (test_kernels.c lists them; its last test checks that their models hold
+ * every op of ir/ops.def) ----------------------------------------------- */
 void kt_unary(void);
 void kt_cast(void);
 void kt_binary(void);
@@ -154,5 +164,13 @@ void kt_qconv(void);
 void kt_qeltwise(void);
 void kt_qref(void);
 int kt_quant_ref(void);
+/* kt_ops.c: the op families of ir/ops.def beyond the above */
+void kt_eltwise2(void);
+void kt_reduce(void);
+void kt_norm(void);
+void kt_index(void);
+void kt_gather(void);
+void kt_resize(void);
+void kt_einsum(void);
 
 #endif

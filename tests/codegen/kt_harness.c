@@ -495,9 +495,71 @@ static bool prepare(Case *c)
     return ok;
 }
 
+/* ---- collecting the ops the cases exercise --------------------------------- */
+
+static struct {
+    bool on;
+    bool seen[OP_COUNT];
+    int bad;
+} Col;
+
+void kt_collect_begin(void)
+{
+    memset(&Col, 0, sizeof Col);
+    Col.on = true;
+}
+
+const bool *kt_collect_end(int *bad)
+{
+    Col.on = false;
+    *bad = Col.bad;
+    return Col.seen;
+}
+
+/* Import one model and mark the ops of its graph, as imported and as
+ * lowered by the passes (ops that only passes make: FusedElementwise). */
+static void collect(const char *name, const char *text)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%.60s/collect.onnxtxt", H.dir);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(text, f) < 0) {
+        if (f)
+            fclose(f);
+        Col.bad++;
+        return;
+    }
+    fclose(f);
+    Diag d;
+    diag_init(&d, NULL);
+    DriverOptions o = {0};
+    Graph *g = drv_import(path, &o, &d);
+    if (!g) {
+        printf("collect: %s does not import: %s\n", name, d.buf ? d.buf : "failed");
+        Col.bad++;
+    }
+    for (int i = 0; g && i < g->nnodes; i++)
+        Col.seen[g->nodes[i]->op] = true;
+    ir_graph_free(g);
+    g = drv_lower(path, &o, &d);
+    if (!g) {
+        printf("collect: %s does not lower: %s\n", name, d.buf ? d.buf : "failed");
+        Col.bad++;
+    }
+    for (int i = 0; g && i < g->nnodes; i++)
+        Col.seen[g->nodes[i]->op] = true;
+    ir_graph_free(g);
+    diag_fini(&d);
+    unlink(path);
+}
+
 bool kt_case(const char *name, const KtOpts *o, const char *text)
 {
     static const KtOpts none = {0};
+    if (Col.on) {
+        collect(name, text);
+        return true;
+    }
     int seq = H.seq++;
     if (H.skip || (H.quick && seq % 3 != 0))
         return true;
@@ -525,7 +587,7 @@ bool kt_case(const char *name, const KtOpts *o, const char *text)
         char kp[4400];
         keep(c, "kernel-cases", kp, sizeof kp);
     }
-    double t0 = now();
+    double t0 = now(), tc = t0;
     bool prepared = prepare(c);
     H.st.oracle_s += now() - t0;
     if (prepared) {
@@ -538,6 +600,8 @@ bool kt_case(const char *name, const KtOpts *o, const char *text)
             H.st.time_s[t] += now() - t0;
         }
     }
+    if (getenv("KT_TIMES") && atoi(getenv("KT_TIMES")) > 1)
+        printf("    %-50s %.2f s\n", name, now() - tc);
     if (c->g)
         for (int b = 0; b < c->nb; b++)
             for (int i = 0; i < c->g->ninputs || i < c->g->noutputs; i++) {

@@ -58,6 +58,7 @@ static const MathFn fns[] = {
     {"ceil", cg_ceil, NULL, ceil, NULL, 0, 0},
     {"trunc", cg_trunc, NULL, trunc, NULL, 0, 0},
     {"rne", cg_rne, NULL, rne_ref, NULL, 0, 0},
+    {"exp", cg_exp, NULL, exp, NULL, 1.0, 0},
     {"log", cg_log, NULL, log, NULL, 0.85, 0},
     {"log1p", cg_log1p, NULL, log1p, NULL, 0.87, 0},
     {"erf", cg_erf, NULL, erf, NULL, 1.26, 0},
@@ -353,6 +354,15 @@ static void inputs_for(const MathFn *f, Inputs *in, int scale)
         consecutive(in, -0x1p22f, 20000, 97);
         consecutive(in, 0x1.fffff0p22f, 64, 1);
         consecutive(in, -0x1.fffff0p22f, 64, 1);
+    } else if (!strcmp(nm, "exp")) {
+        for (int i = 0; i < 100000 * scale; i++)
+            add(in, (float)uni(-104, 89), 0);
+        for (int i = 0; i < 50000 * scale; i++)
+            add(in, (float)uni(-1, 1), 0);
+        consecutive(in, 88.72f, 2000, 1);   /* the overflow edge, ln(FLT_MAX) = 88.7228 */
+        consecutive(in, -87.33f, 2000, -1); /* into the subnormal results */
+        consecutive(in, -103.0f, 2000, -7); /* the last subnormals, then 0 */
+        consecutive(in, 0x1p-30f, 20000, 101);
     } else if (!strcmp(nm, "log") || !strcmp(nm, "log1p")) {
         bool l1p = nm[3] == '1';
         for (int i = 0; i < 50000 * scale; i++)
@@ -614,6 +624,9 @@ static void test_special_values(void **state)
         {"ceil", -0.5f, 0, -0.0f},      {"ceil", 0.5f, 0, 1.0f},       {"trunc", -0.7f, 0, -0.0f},
         {"rne", -0.3f, 0, -0.0f},       {"rne", 2.5f, 0, 2.0f},        {"rne", -3.5f, 0, -4.0f},
         {"rne", 0x1p22f + 0.5f, 0, 0x1p22f}, {"floor", -0x1p22f - 0.5f, 0, -0x1p22f - 1},
+        {"exp", 0.0f, 0, 1.0f},         {"exp", -0.0f, 0, 1.0f},       {"exp", INFINITY, 0, INFINITY},
+        {"exp", -INFINITY, 0, 0.0f},    {"exp", NAN, 0, NAN},          {"exp", 89.0f, 0, INFINITY},
+        {"exp", 100.0f, 0, INFINITY},   {"exp", -110.0f, 0, 0.0f},
         {"log", 0.0f, 0, -INFINITY},    {"log", -0.0f, 0, -INFINITY},  {"log", -1.0f, 0, NAN},
         {"log", INFINITY, 0, INFINITY}, {"log", 1.0f, 0, 0.0f},        {"log1p", -1.0f, 0, -INFINITY},
         {"log1p", -2.0f, 0, NAN},       {"log1p", -0.0f, 0, -0.0f},    {"log1p", 1e-10f, 0, 1e-10f},

@@ -429,6 +429,30 @@ static void test_constant_of_shape_fill(void **state)
     release(&r);
 }
 
+/* Einsum's implicit output: the labels seen once, in ASCII order (NumPy's
+ * and ONNX's reference: capitals first), after the ellipsis. The shapes
+ * come out in that order. */
+static void test_einsum_implicit(void **state)
+{
+    (void)state;
+    Imported r;
+    assert_true(import_shaped(&r, "<ir_version: 8, opset_import: [\"\" : 13]>\n"
+                                  "g (float[2,3] a, float[3,4,5] b) => (float[] y, float[] z)\n{\n"
+                                  "  y = Einsum <equation = \"aB\"> (a)\n"
+                                  "  z = Einsum <equation = \"...j,jkA\"> (a, b)\n"
+                                  "}\n",
+                              NULL));
+    const Value *y = r.g->outputs[0], *z = r.g->outputs[1];
+    assert_int_equal(y->shape.rank, 2); /* 'aB' -> 'Ba' */
+    assert_int_equal(y->shape.d[0], 3);
+    assert_int_equal(y->shape.d[1], 2);
+    assert_int_equal(z->shape.rank, 3); /* '...j,jkA' -> '...Ak' */
+    assert_int_equal(z->shape.d[0], 2);
+    assert_int_equal(z->shape.d[1], 5);
+    assert_int_equal(z->shape.d[2], 4);
+    release(&r);
+}
+
 /* The bound on created constants: max(256 MiB, 64 x the model's bytes) by
  * default, or as given; ConstantOfShape past it is an error naming the node
  * and the option; folding draws from what import left and leaves a node
@@ -499,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_errors_with_places), cmocka_unit_test(test_unsupported_listed_once),
         cmocka_unit_test(test_binary_model),      cmocka_unit_test(test_external_data),
         cmocka_unit_test(test_constant_of_shape_fill), cmocka_unit_test(test_const_bound),
+        cmocka_unit_test(test_einsum_implicit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@ Two sources of expected values:
 Format (read by test_interp.c), one case after another:
     case NAME
     op OPNAME                        (the name in ops.h)
+    prog EXPRESSION                  (FusedElementwise: its program, ir/expr.h)
     attr FIELD V...                  (fields of Attrs; floats as decimal text)
     tol RTOL ATOL                    (0 0: exact; NaN matches NaN)
     in KIND DTYPE RANK D...          (KIND: i graph input, c constant, - omitted)
@@ -144,12 +145,15 @@ class Writer:
         self.f.write(x.a.astype(x.a.dtype.newbyteorder("<")).tobytes())
         self.f.write(b"\n")
 
-    def case(self, name, op, attrs, ins, outs, tol=(0, 0)):
-        """ins: list of T, None (omitted) or ("c", T) for a constant."""
+    def case(self, name, op, attrs, ins, outs, tol=(0, 0), prog=None):
+        """ins: list of T, None (omitted) or ("c", T) for a constant;
+        prog: a FusedElementwise node's program (operands in0, in1...)."""
         assert name not in self.names, name
         self.names.add(name)
         w = self.f.write
         w(f"case {name}\nop {op}\n".encode())
+        if prog:
+            w(f"prog {prog}\n".encode())
         for k, v in attrs.items():
             vals = v if isinstance(v, (list, tuple)) else [v]
             txt = " ".join(repr(float(x)) if isinstance(x, (float, np.floating)) else str(x) for x in vals)
@@ -240,6 +244,8 @@ def official(wr):
             skipped.append(tc.name)
             continue
         op, attrs, ins, outs_full = r
+        if "onnx_" + tc.name[len("test_"):] in wr.names:
+            continue  # the same test twice in the collection
         dt = outs_full[0].dt
         tol = tol_for(dt, official=True)
         if node.op_type in ("Cast", "CastLike", "Transpose", "Concat", "Identity", "Reshape", "Flatten",
@@ -324,7 +330,7 @@ def convert(opt, opset, a, ins, outs):
         ro = outs[0].a.ndim
         axes = list(ins[1].a) if len(ins) > 1 else list(a["axes"])
         return "Unsqueeze", {"ints": sorted(int(v) % ro for v in axes)}, ins[:1], outs
-    return None
+    return convert_new(opt, opset, a, ins, outs)
 
 
 # ---- cases of our own -------------------------------------------------------
@@ -1463,6 +1469,1285 @@ def f32_order_cases(wr):
                         [x, scal(x_s), qi(zx, dt), scal(y_s), qi(zy, dt)], [y])
 
 
+# ---- the op-table ops (ir/ops.def): elementwise ops by expression -------------
+#
+# Expected values from the formulas of the ONNX operator docs, evaluated in
+# float64 (glibc's math through Python's math module where numpy's own
+# float64 routines could differ in the last bit) and rounded as an
+# elementwise op stores its result (elem_round); integers with Python ints
+# and the wrap/division rules of ir/expr.h.
+
+FSPEC = [np.nan, np.inf, -np.inf, 0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 1e-8, -1e-8, 100.0, -100.0, 3.0, -3.0,
+         1e30, -1e30]
+FN_TOL = {"f32": (2e-7, 0), "f64": (1e-13, 0), "f16": (1e-3, 0), "bf16": (8e-3, 0)}
+F32V = lambda v: float(np.float32(v))  # noqa: E731 -- a float attribute's value as the importer stores it
+
+
+def vmath(fn):
+    """A math-module function over an array (NaN where it raises)."""
+    def safe(v):
+        try:
+            return fn(v)
+        except (ValueError, OverflowError):
+            return math.nan
+    f = np.vectorize(safe, otypes=[np.float64])
+    return lambda a: f(np.asarray(a, np.float64)) if np.asarray(a).size else np.asarray(a, np.float64)
+
+
+M_EXP, M_LOG, M_ERF, M_TANH = vmath(math.exp), vmath(math.log), vmath(math.erf), vmath(math.tanh)
+M_SIN, M_COS, M_TAN, M_LOG1P = vmath(math.sin), vmath(math.cos), vmath(math.tan), vmath(math.log1p)
+
+
+def m_exp(x):
+    """exp with overflow to inf (math.exp raises)."""
+    x = np.asarray(x, np.float64)
+    return np.where(x > 709.0, np.inf, M_EXP(np.minimum(x, 709.0)))
+
+
+def m_log(x):
+    x = np.asarray(x, np.float64)
+    return np.where(np.isnan(x), x, np.where(x == 0, -np.inf, np.where(x < 0, np.nan, M_LOG(np.where(x > 0, x, 1.0)))))
+
+
+def m_sigmoid(x):
+    return np.where(x >= 0, 1 / (1 + m_exp(-x)), m_exp(x) / (1 + m_exp(x)))
+
+
+def m_softplus(x):
+    return np.maximum(x, 0) + M_LOG1P(m_exp(-np.abs(x)))
+
+
+def nan_max(a, b):
+    """max with NaN winning (ties: the first)."""
+    return np.where(np.isnan(a) | np.isnan(b), np.nan, np.where(a >= b, a, b))
+
+
+def nan_min(a, b):
+    return np.where(np.isnan(a) | np.isnan(b), np.nan, np.where(a <= b, a, b))
+
+
+def frand_special(shape, dt, lo, hi, specials=FSPEC):
+    x = randf(shape, dt, lo, hi)
+    sp = from_f64(np.array(specials, np.float64), dt).a
+    n = min(len(sp), x.a.size)
+    x.a.reshape(-1)[:n] = sp[:n]
+    return x
+
+
+# op, params (in ops.def order), float64 formula f(x, p), exact?, random range
+UNARY_FLOAT = [
+    ("Erf", [], lambda x, p: M_ERF(x), False, 3),
+    ("Sqrt", [], lambda x, p: np.sqrt(x), True, 20),
+    ("Reciprocal", [], lambda x, p: 1.0 / x, True, 20),
+    ("Exp", [], lambda x, p: m_exp(x), False, 20),
+    ("Log", [], lambda x, p: m_log(x), False, 20),
+    ("Abs", [], lambda x, p: np.abs(x), True, 10),
+    ("Neg", [], lambda x, p: -x, True, 10),
+    ("Sign", [], lambda x, p: np.sign(x), True, 10),
+    ("Floor", [], lambda x, p: np.floor(x), True, 10),
+    ("Ceil", [], lambda x, p: np.ceil(x), True, 10),
+    ("Round", [], lambda x, p: np.round(x), True, 10),
+    ("Sin", [], lambda x, p: M_SIN(x), False, 10),
+    ("Cos", [], lambda x, p: M_COS(x), False, 10),
+    ("Tan", [], lambda x, p: M_TAN(x), False, 4),
+    ("Relu", [], lambda x, p: np.where(x < 0, 0.0, x), True, 10),
+    ("HardSigmoid", [0.2, 0.5], lambda x, p: nan_max(0.0, nan_min(1.0, p[0] * x + p[1])), False, 6),
+    ("HardSwish", [], lambda x, p: x * nan_max(0.0, nan_min(1.0, x / 6 + 0.5)), False, 6),
+    ("Softplus", [], lambda x, p: m_softplus(x), False, 20),
+    ("Softsign", [], lambda x, p: x / (1 + np.abs(x)), False, 20),
+    ("Elu", [1.0], lambda x, p: np.where(x < 0, p[0] * (m_exp(x) - 1), x), False, 5),
+    ("Selu", [1.67326319217681884765625, 1.05070102214813232421875],
+     lambda x, p: p[1] * np.where(x <= 0, p[0] * (m_exp(x) - 1), x), False, 5),
+    ("Celu", [1.0], lambda x, p: np.maximum(0, x) + np.minimum(0, p[0] * (m_exp(x / p[0]) - 1)), False, 5),
+    ("ThresholdedRelu", [1.0], lambda x, p: np.where(x > p[0], x, 0.0), True, 3),
+    ("Gelu", [], lambda x, p: 0.5 * x * (1 + M_ERF(x / math.sqrt(2))), False, 5),
+    ("GeluTanh", [], lambda x, p: 0.5 * x * (1 + M_TANH(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))),
+     False, 5),
+    ("Mish", [], lambda x, p: x * M_TANH(m_softplus(x)), False, 10),
+    ("Sigmoid", [], lambda x, p: m_sigmoid(x), False, 10),
+    ("Tanh", [], lambda x, p: M_TANH(x), False, 10),
+]
+
+# other parameters of the parametrized ops (float attributes, stored as f32)
+UNARY_PARAMS = [("HardSigmoid", [F32V(0.5), F32V(-0.25)]), ("HardSigmoid", [F32V(-1.0), F32V(1.0)]),
+                ("Elu", [F32V(0.5)]), ("Elu", [F32V(2.5)]), ("Selu", [F32V(2.0), F32V(0.5)]),
+                ("Celu", [F32V(2.0)]), ("Celu", [F32V(0.25)]), ("ThresholdedRelu", [F32V(-0.5)]),
+                ("ThresholdedRelu", [F32V(2.0)]), ("ThresholdedRelu", [0.0])]
+
+
+def p_attrs(p):
+    return {f"p{i}": float(v) for i, v in enumerate(p)}
+
+
+def unary_float_cases(wr):
+    for op, params, fn, exact, rng_ in UNARY_FLOAT:
+        for dt in FLOATS:
+            shape = (3, 5, 4) if dt in ("f32", "f64") else (37,)
+            x = frand_special(shape, dt, -rng_, rng_)
+            y = elem_round(fn(as_f64(x), params), dt)
+            wr.case(f"{op.lower()}_{dt}_fn", op, p_attrs(params), [x], [y], EXACT if exact else FN_TOL[dt])
+        if op in ("Floor", "Ceil", "Round", "Sign", "Abs", "Neg"):  # halves, -0, -0.5 .. 0.5 exactly
+            vals = np.array([-0.5, 0.5, -1.5, 1.5, 2.5, -2.5, 3.5, -0.0, 0.0, -0.25, 0.25, -0.75, 0.49999997,
+                             -0.49999997, 8388607.5, -8388607.5, 8388608.0, 4194303.5, 1e-40, -1e-40, np.nan,
+                             np.inf, -np.inf, 0.5000001], np.float64)
+            for dt in ("f32", "f64"):
+                x = T(dt, vals.astype(STORAGE[dt]))
+                wr.case(f"{op.lower()}_{dt}_halves", op, {}, [x], [elem_round(fn(as_f64(x), []), dt)])
+    for k, (op, params) in enumerate(UNARY_PARAMS):
+        fn = next(f for o, _, f, _, _ in UNARY_FLOAT if o == op)
+        x = frand_special((4, 7), "f32", -4, 4)
+        wr.case(f"{op.lower()}_params_{k}", op, p_attrs(params), [x], [elem_round(fn(as_f64(x), params), "f32")],
+                FN_TOL["f32"])
+    # the defaults of ops.def (doubles) when no attribute is given
+    x = frand_special((3, 11), "f32", -4, 4)
+    wr.case("hardsigmoid_defaults", "HardSigmoid", {}, [x],
+            [elem_round(nan_max(0.0, nan_min(1.0, 0.2 * as_f64(x) + 0.5)), "f32")], FN_TOL["f32"])
+    # IsNaN, IsInf (both, positive only, negative only, neither): bool outputs
+    for dt in FLOATS:
+        x = frand_special((2, 13), dt, -5, 5)
+        xf = as_f64(x)
+        wr.case(f"isnan_{dt}", "IsNaN", {}, [x], [T("bool", np.isnan(xf))])
+        for neg, pos in ((1, 1), (0, 1), (1, 0), (0, 0)):
+            y = np.isinf(xf) & (((xf > 0) & bool(pos)) | ((xf < 0) & bool(neg)))
+            wr.case(f"isinf_{dt}_{neg}{pos}", "IsInf", {"p0": neg, "p1": pos}, [x], [T("bool", y)])
+
+
+def int_unary_cases(wr):
+    for dt in INTS:
+        lo, hi, _ = int_info(dt)
+        x = randi((5, 9), dt)
+        v = [int(q) for q in x.a.ravel().tolist()]
+        wr.case(f"abs_{dt}", "Abs", {}, [x], [ints([wrap(abs(q), dt) for q in v], dt, x.a.shape)])
+        wr.case(f"sign_{dt}", "Sign", {}, [x], [ints([(q > 0) - (q < 0) for q in v], dt, x.a.shape)])
+        if lo < 0:
+            wr.case(f"neg_{dt}", "Neg", {}, [x], [ints([wrap(-q, dt) for q in v], dt, x.a.shape)])
+            wr.case(f"relu_{dt}_all", "Relu", {}, [x], [ints([max(q, 0) for q in v], dt, x.a.shape)])
+
+
+def bool_cases(wr):
+    a = T("bool", rng.integers(0, 2, size=(3, 4, 5)).astype(bool))
+    wr.case("not_bool", "Not", {}, [a], [T("bool", ~a.a)])
+    for k, (sa, sb) in enumerate(BCAST):
+        x = T("bool", rng.integers(0, 2, size=sa).astype(bool))
+        y = T("bool", rng.integers(0, 2, size=sb).astype(bool))
+        wr.case(f"and_bool_{k}", "And", {}, [x, y], [T("bool", np.logical_and(x.a, y.a))])
+        wr.case(f"or_bool_{k}", "Or", {}, [x, y], [T("bool", np.logical_or(x.a, y.a))])
+        wr.case(f"xor_bool_{k}", "Xor", {}, [x, y], [T("bool", np.logical_xor(x.a, y.a))])
+        wr.case(f"equal_bool_{k}", "Equal", {}, [x, y], [T("bool", x.a == y.a)])
+
+
+CMP = {"Equal": np.equal, "Less": np.less, "LessOrEqual": np.less_equal, "Greater": np.greater,
+       "GreaterOrEqual": np.greater_equal}
+
+
+def compare_cases(wr):
+    for op, fn in CMP.items():
+        for dt in FLOATS + INTS:
+            for k, (sa, sb) in enumerate(BCAST[:4]):
+                if dt in INTS:
+                    a, b = randi(sa, dt), randi(sb, dt)
+                    if k == 0:  # equal values, and neighbours
+                        b.a.reshape(-1)[::3] = a.a.reshape(-1)[::3]
+                    av = np.broadcast_to(a.a.astype(object), np.broadcast_shapes(sa, sb))
+                    bv = np.broadcast_to(b.a.astype(object), av.shape)
+                    y = np.array([bool(fn(int(p), int(q))) for p, q in zip(av.ravel(), bv.ravel())],
+                                 bool).reshape(av.shape)
+                else:
+                    a, b = frand_special(sa, dt, -3, 3), randf(sb, dt, -3, 3)
+                    if k == 0:
+                        b.a.reshape(-1)[: len(FSPEC)] = from_f64(np.roll(np.array(FSPEC), 4), dt).a
+                        b.a.reshape(-1)[-5:] = a.a.reshape(-1)[-5:]
+                    y = fn(as_f64(a), as_f64(b))
+                wr.case(f"{op.lower()}_{dt}_{k}", op, {}, [a, b], [T("bool", y)])
+
+
+def where_cases(wr):
+    shapes = [((2, 3, 4), (2, 3, 4), (2, 3, 4)), ((2, 1, 4), (3, 1), (4,)), ((), (2, 3), (1, 3)),
+              ((3, 1, 1), (1, 4, 1), (1, 1, 5)), ((1,), (2, 2), ()), ((2, 1, 3, 1), (4, 1, 2), (1, 1, 1, 1, 1))]
+    for k, (sc, sa, sb) in enumerate(shapes):
+        for dt in ("f32", "i64", "bool", "f16", "u8", "bf16", "i8", "f64") if k in (0, 1) else ("f32", "i32"):
+            c = T("bool", rng.integers(0, 2, size=sc).astype(bool))
+            if dt == "bool":
+                a, b = (T("bool", rng.integers(0, 2, size=s).astype(bool)) for s in (sa, sb))
+            elif dt in INTS:
+                a, b = randi(sa, dt), randi(sb, dt)
+            else:
+                a, b = frand_special(sa, dt, -3, 3), randf(sb, dt)
+            wr.case(f"where_{dt}_{k}", "Where", {}, [c, a, b], [T(dt, np.where(c.a, a.a, b.a))])
+
+
+def ipow(a, b, dt_a, dt_b):
+    """ir/expr.h: exact wrapping repeated multiplication; b < 0: 0 unless |a| = 1."""
+    if b < 0:
+        return 1 if a == 1 else ((-1 if b % 2 else 1) if a == -1 else 0)
+    return wrap(pow(a, b, 1 << 64), dt_a)
+
+
+def f2int(v, dt):
+    """Cast's rule from a double: NaN 0, truncate, saturate."""
+    lo, hi, _ = int_info(dt)
+    if math.isnan(v):
+        return 0
+    return lo if v <= lo else hi if v >= hi else int(v)
+
+
+def pow_cases(wr):
+    # floats: base and exponent of every float type, specials of C's pow
+    pa = [-2.0, -8.0, 0.0, -0.0, 0.0, -0.0, 1.0, 1.0, np.nan, -1.0, -1.0, -np.inf, -np.inf, np.inf, 0.5, 2.0,
+          -3.0, 10.0, 1e-3, 4.0]
+    pb = [0.5, 1 / 3, -1.0, -1.0, 0.0, -2.0, np.nan, np.inf, 0.0, np.inf, -np.inf, 0.5, -1.0, -0.5, -np.inf, 3.0,
+          3.0, 0.25, 2.0, -0.5]
+    for dt in FLOATS:
+        for db in ("f32", "f64", "f16") if dt == "f32" else (dt,):
+            a = from_f64(np.array(pa), dt)
+            b = from_f64(np.array(pb), db)
+            y = np.power(as_f64(a), as_f64(b))
+            wr.case(f"pow_{dt}_{db}_special", "Pow", {}, [a, b], [elem_round(y, dt)], FN_TOL[dt])
+            a, b = randf((3, 4), dt, 0.1, 4), randf((4,), db, -3, 3)
+            wr.case(f"pow_{dt}_{db}_bcast", "Pow", {}, [a, b], [elem_round(np.power(as_f64(a), as_f64(b)), dt)],
+                    FN_TOL[dt])
+    # float base, integer exponent
+    for db in ("i32", "i64", "u8", "i8"):
+        a = randf((2, 9), "f32", -3, 3)
+        b = T(db, rng.integers(0 if db == "u8" else -4, 6, size=(2, 9)))
+        wr.case(f"pow_f32_{db}", "Pow", {}, [a, b], [elem_round(np.power(as_f64(a), b.a.astype(np.float64)), "f32")],
+                FN_TOL["f32"])
+    # integer base, integer exponent: exact, wrapping; negative exponents
+    combos = [("i32", "i32"), ("i64", "i64"), ("i8", "i8"), ("u8", "u8"), ("i32", "i64"), ("i64", "i32"),
+              ("u32", "i8"), ("i8", "u8"), ("u64", "u64"), ("i16", "u16"), ("u8", "i8")]
+    for da, db in combos:
+        lo_a = int_info(da)[0]
+        av = [0, 1, 2, 3, -1, -2, 5, 7, -3, 10, 255, -128, 2, 3, 1, 0, -1, 6]
+        bv = [0, 0, 5, 4, 3, 7, 2, 9, -1, -2, 2, 1, 63, 40, -5, -1, -6, 200]
+        lo_b = int_info(db)[0]
+        av = [wrap(q, da) for q in av]
+        bv = [q if lo_b <= q <= int_info(db)[1] else wrap(q, db) for q in bv]
+        a, b = ints(av, da, (len(av),)), ints(bv, db, (len(bv),))
+        y = [wrap(ipow(p if lo_a < 0 else p, q, da, db), da) for p, q in zip(av, bv)]
+        wr.case(f"pow_{da}_{db}", "Pow", {}, [a, b], [ints(y, da, (len(y),))])
+    # integer base, float exponent: pow in double, then Cast's rule (truncate, saturate, NaN -> 0)
+    for da, db in (("i32", "f32"), ("i64", "f64"), ("u8", "f32"), ("i8", "f16"), ("i32", "f64")):
+        av = [2, 3, -2, 4, 0, 0, 9, -8, 10, 7, 2, 100, -3, 5]
+        bv = [0.5, 2.0, 0.5, -1.0, -1.0, 0.0, 0.5, 1 / 3, 10.0, 2.5, 40.0, 4.0, 3.0, 1.5]
+        av = [wrap(q, da) for q in av]
+        a, b = ints(av, da, (len(av),)), from_f64(np.array(bv), db)
+        with np.errstate(all="ignore"):
+            y = [f2int(float(np.power(float(p), float(q))), da) for p, q in zip(av, as_f64(b))]
+        wr.case(f"pow_{da}_{db}", "Pow", {}, [a, b], [ints(y, da, (len(y),))])
+
+
+def mod_cases(wr):
+    for dt in INTS:
+        lo, hi, _ = int_info(dt)
+        if lo < 0:
+            pairs = [(7, 3), (-7, 3), (7, -3), (-7, -3), (lo, -1), (lo, 1), (lo, 0), (5, 0), (0, 0), (hi, -1),
+                     (-1, hi), (lo, hi), (hi, lo), (6, -3), (-6, 3), (1, lo), (-1, lo)]
+        else:
+            pairs = [(7, 3), (hi, 0), (0, 0), (hi, 7), (3, hi), (hi, hi), (hi - 1, hi)]
+        a = ints([p for p, _ in pairs], dt, (len(pairs),))
+        b = ints([q for _, q in pairs], dt, (len(pairs),))
+        py = [0 if q == 0 else p % q for p, q in pairs]  # Python's %: the sign of the divisor
+        c = [0 if q == 0 else (abs(p) % abs(q)) * (-1 if p < 0 else 1) for p, q in pairs]  # C: the sign of a
+        wr.case(f"mod_{dt}_fmod0", "Mod", {"p0": 0}, [a, b], [ints([wrap(v, dt) for v in py], dt, (len(py),))])
+        wr.case(f"mod_{dt}_fmod1", "Mod", {"p0": 1}, [a, b], [ints([wrap(v, dt) for v in c], dt, (len(c),))])
+        # random with broadcasting
+        x, d = randi((3, 8), dt), randi((8,), dt)
+        d.a[::4] = 0
+        xv = np.broadcast_to(x.a.astype(object), (3, 8))
+        dv = np.broadcast_to(d.a.astype(object), (3, 8))
+        py = [0 if q == 0 else int(p) % int(q) for p, q in zip(xv.ravel(), dv.ravel())]
+        wr.case(f"mod_{dt}_bcast", "Mod", {"p0": 0}, [x, d], [ints([wrap(v, dt) for v in py], dt, (3, 8))])
+    for dt in ("f32", "f64", "f16"):
+        av = [5.5, -5.5, 5.5, -5.5, 3.0, -3.0, 0.0, -0.0, np.inf, 1.0, np.nan, 7.0, 1e-20, -1e-20, 10.0, 2.0]
+        bv = [2.0, 2.0, -2.0, -2.0, 3.0, 3.0, 2.0, 2.0, 2.0, np.inf, 1.0, 0.0, 3.0, 3.0, -np.inf, -0.0]
+        a, b = from_f64(np.array(av), dt), from_f64(np.array(bv), dt)
+        with np.errstate(all="ignore"):
+            wr.case(f"mod_{dt}_fmod1", "Mod", {"p0": 1}, [a, b], [elem_round(np.fmod(as_f64(a), as_f64(b)), dt)])
+            wr.case(f"mod_{dt}_fmod0", "Mod", {"p0": 0}, [a, b], [elem_round(np.mod(as_f64(a), as_f64(b)), dt)])
+            a, b = randf((4, 6), dt, -10, 10), randf((6,), dt, -3, 3)
+            wr.case(f"mod_{dt}_fmod1_rand", "Mod", {"p0": 1}, [a, b], [elem_round(np.fmod(as_f64(a), as_f64(b)), dt)])
+            wr.case(f"mod_{dt}_fmod0_rand", "Mod", {"p0": 0}, [a, b], [elem_round(np.mod(as_f64(a), as_f64(b)), dt)])
+
+
+def prelu_cases(wr):
+    for dt in ("f32", "f64", "f16", "bf16"):
+        for k, (sx, ss) in enumerate((((2, 3, 4, 5), (3, 1, 1)), ((3, 7), (7,)), ((4,), ()), ((2, 3), (2, 3)))):
+            x, s = frand_special(sx, dt, -3, 3), randf(ss, dt, -1, 1)
+            xf, sf = as_f64(x), as_f64(s)
+            wr.case(f"prelu_{dt}_{k}", "PRelu", {}, [x, s], [elem_round(np.where(xf < 0, sf * xf, xf), dt)])
+    for dt in ("i8", "i32", "i64", "i16"):
+        x, s = randi((4, 6), dt), randi((6,), dt)
+        xv = np.broadcast_to(x.a.astype(object), (4, 6))
+        sv = np.broadcast_to(s.a.astype(object), (4, 6))
+        y = [wrap(int(q) * int(p), dt) if p < 0 else int(p) for p, q in zip(xv.ravel(), sv.ravel())]
+        wr.case(f"prelu_{dt}", "PRelu", {}, [x, s], [ints(y, dt, (4, 6))])
+
+
+def maxmin_nan_cases(wr):
+    """Max/Min: NaN wins either side; ties take the first (-0 vs +0)."""
+    av = [np.nan, 1.0, np.nan, -0.0, 0.0, 2.0, -np.inf, np.inf]
+    bv = [1.0, np.nan, np.nan, 0.0, -0.0, 2.0, np.nan, -np.inf]
+    for dt in FLOATS:
+        a, b = from_f64(np.array(av), dt), from_f64(np.array(bv), dt)
+        wr.case(f"max_{dt}_nan_wins", "Max", {}, [a, b], [elem_round(nan_max(as_f64(a), as_f64(b)), dt)])
+        wr.case(f"min_{dt}_nan_wins", "Min", {}, [a, b], [elem_round(nan_min(as_f64(a), as_f64(b)), dt)])
+
+
+def fused_cases(wr):
+    """FusedElementwise: a spliced program evaluated in double, rounded once."""
+    for dt in ("f32", "f16", "f64", "bf16"):
+        x = frand_special((3, 17), dt, -4, 4)
+        xf = as_f64(x)
+        wr.case(f"fused_gelu_{dt}", "FusedElementwise", {"to": dt}, [x],
+                [elem_round(0.5 * xf * (1 + M_ERF(xf / 1.4142135623730951)), dt)], FN_TOL[dt],
+                prog="0.5 * in0 * (1 + erf(in0 / 1.4142135623730951))")
+    x, s_ = randf((2, 3, 5), "f32", -3, 3), randf((5,), "f32", -3, 3)
+    xf, sf = as_f64(x), as_f64(s_)
+    wr.case("fused_two_inputs_bcast", "FusedElementwise", {"to": "f32"}, [x, s_],
+            [elem_round(xf * m_sigmoid(sf) + np.maximum(xf, 0), "f32")], FN_TOL["f32"],
+            prog="in0 * sigmoid(in1) + max(in0, 0)")
+    c, a = T("bool", rng.integers(0, 2, size=(4, 1)).astype(bool)), randf((4, 6), "f16", -3, 3)
+    wr.case("fused_where_bool_f16", "FusedElementwise", {"to": "f16"}, [c, a],
+            [elem_round(np.where(c.a, as_f64(a) * 2, -as_f64(a)), "f16")], prog="in0 ? in1 * 2 : -in1")
+
+
+def int_arith_cases(wr):
+    """Add/Sub/Mul at the extremes of each integer type: wrap-around."""
+    for dt in INTS:
+        lo, hi, _ = int_info(dt)
+        pairs = [(hi, 1), (lo, -1), (lo, lo), (hi, hi), (lo, 1), (hi, 2), (lo, hi), (0, lo)]
+        pairs = [(p, wrap(q, dt)) for p, q in pairs]
+        a = ints([p for p, _ in pairs], dt, (len(pairs),))
+        b = ints([q for _, q in pairs], dt, (len(pairs),))
+        for op, fn in (("Add", lambda p, q: p + q), ("Sub", lambda p, q: p - q), ("Mul", lambda p, q: p * q)):
+            wr.case(f"{op.lower()}_{dt}_wrap", op, {}, [a, b], [ints([wrap(fn(p, q), dt) for p, q in pairs], dt,
+                                                                      (len(pairs),))])
+
+
+# ---- reductions: Reduce*, ArgMax/ArgMin, CumSum ------------------------------
+
+REDUCE_OPS = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
+              "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp"]
+
+
+def reduce_f64(op, x, axes, keep):
+    """The ONNX reference formulas in float64 (LogSumExp: the stable form
+    where the maximum is finite, the plain one otherwise)."""
+    ax = tuple(axes)
+    with np.errstate(all="ignore"):
+        if op == "ReduceSum":
+            return np.sum(x, axis=ax, keepdims=keep)
+        if op == "ReduceMean":
+            n = int(np.prod([x.shape[a] for a in ax]))
+            return np.sum(x, axis=ax, keepdims=keep) / n if n else np.full(
+                np.sum(x, axis=ax, keepdims=keep).shape, np.nan)
+        if op in ("ReduceMax", "ReduceMin"):
+            init = -np.inf if op == "ReduceMax" else np.inf
+            fn = np.max if op == "ReduceMax" else np.min
+            return fn(x, axis=ax, keepdims=keep, initial=init)  # NaN propagates
+        if op == "ReduceProd":
+            return np.prod(x, axis=ax, keepdims=keep)
+        if op == "ReduceL1":
+            return np.sum(np.abs(x), axis=ax, keepdims=keep)
+        if op == "ReduceL2":
+            return np.sqrt(np.sum(x * x, axis=ax, keepdims=keep))
+        if op == "ReduceSumSquare":
+            return np.sum(x * x, axis=ax, keepdims=keep)
+        if op == "ReduceLogSum":
+            return m_log(np.sum(x, axis=ax, keepdims=keep))
+        m = np.max(x, axis=ax, keepdims=True, initial=-np.inf)
+        plain = m_log(np.sum(m_exp(x), axis=ax, keepdims=True))
+        fin = np.isfinite(m)
+        stable = np.where(fin, m, 0) + m_log(np.sum(m_exp(x - np.where(fin, m, 0)), axis=ax, keepdims=True))
+        r = np.where(fin, stable, plain)
+        return r if keep else r.reshape([x.shape[i] for i in range(x.ndim) if i not in ax])
+
+
+def reduce_int(op, x, dt, axes, keep):
+    """Integers: exact Python sums wrapped like the type (Mean: the 64-bit sum
+    divided, truncating); L2, LogSum, LogSumExp in double then Cast's rule."""
+    lo, hi, _ = int_info(dt)
+    ax = tuple(axes)
+    kept = [i for i in range(x.ndim) if i not in ax]
+    nk = int(np.prod([x.shape[i] for i in kept]))
+    nr = int(np.prod([x.shape[i] for i in ax]))
+    rows = np.transpose(x.astype(object), kept + list(ax)).reshape(nk, nr)
+    out = [red_one(op, [int(q) for q in row], dt, lo, hi) for row in rows]
+    shp = [1 if i in ax else x.shape[i] for i in range(x.ndim)] if keep else [x.shape[i] for i in kept]
+    return ints(out, dt, shp)
+
+
+def red_one(op, v, dt, lo, hi):
+    if op in ("ReduceSum", "ReduceMean"):
+        s = sum(v)
+        if op == "ReduceMean":
+            if not v:
+                return 0
+            s64 = s % (1 << 64)
+            if lo < 0 and s64 >= 1 << 63:
+                s64 -= 1 << 64
+            q = abs(s64) // len(v)
+            return wrap(q if s64 >= 0 else -q, dt)
+        return wrap(s, dt)
+    if op == "ReduceMax":
+        return max(v) if v else lo
+    if op == "ReduceMin":
+        return min(v) if v else hi
+    if op == "ReduceProd":
+        p = 1
+        for q in v:
+            p *= q
+        return wrap(p, dt)
+    if op == "ReduceL1":
+        return wrap(sum(wrap(abs(q), dt) if lo < 0 else q for q in v), dt)
+    if op == "ReduceSumSquare":
+        return wrap(sum(q * q for q in v), dt)
+    fv = [float(q) for q in v]
+    if op == "ReduceL2":
+        return f2int(math.sqrt(sum(q * q for q in fv)), dt)
+    if op == "ReduceLogSum":
+        s = sum(fv)
+        return f2int(math.log(s) if s > 0 else -math.inf if s == 0 else math.nan, dt)
+    m = max(fv) if fv else -math.inf
+    s = sum(math.exp(q - m) for q in fv)
+    return f2int(m + math.log(s) if s > 0 else -math.inf, dt)
+
+
+def reduce_cases(wr):
+    shape = (3, 4, 5)
+    configs = [((0, 1, 2), 1), ((0, 1, 2), 0), ((1,), 1), ((1,), 0), ((0, 2), 1), ((0, 2), 0), ((2,), 0), ((0,), 1)]
+    for op in REDUCE_OPS:
+        for dt in ("f32", "f64", "f16", "bf16", "i32", "i64", "u8", "i8", "u64"):
+            for k, (axes, keep) in enumerate(configs):
+                if dt not in ("f32", "i32") and k not in (0, 3, 4):
+                    continue
+                if dt in INTS:
+                    if op in ("ReduceProd", "ReduceSumSquare", "ReduceL2", "ReduceLogSumExp", "ReduceLogSum"):
+                        x = T(dt, rng.integers(0 if dt[0] == "u" or op == "ReduceLogSum" else -4, 5, size=shape))
+                    else:
+                        x = randi(shape, dt)
+                    y = reduce_int(op, x.a, dt, axes, keep)
+                    tol = EXACT
+                else:
+                    lo_, hi_ = (0.1, 3) if op in ("ReduceLogSum", "ReduceProd") else (-3, 3)
+                    x = randf(shape, dt, lo_, hi_)
+                    y = from_f64(reduce_f64(op, as_f64(x), axes, keep), dt)
+                    tol = {"f32": (1e-6, 1e-7), "f64": (1e-12, 1e-12), "f16": (2e-3, 1e-4),
+                           "bf16": (1.6e-2, 1e-3)}[dt]
+                wr.case(f"{op.lower()}_{dt}_{k}", op, {"ints": list(axes), "keepdims": keep}, [x], [y], tol)
+        # all axes by default (nints -1), and noop_with_empty_axes (nints 0: the identity)
+        x = randf((2, 3, 4), "f32", 0.1, 2)
+        wr.case(f"{op.lower()}_f32_default_axes", op, {"keepdims": 1}, [x],
+                [from_f64(reduce_f64(op, as_f64(x), (0, 1, 2), True), "f32")], (1e-6, 1e-7))
+        # noop_with_empty_axes (nints 0): a reduction over no axes, each element alone (Sum, Max...: x;
+        # SumSquare: x^2; L1, L2: |x|; LogSum: ln x; as ONNX's reference implementation of opset 18)
+        wr.case(f"{op.lower()}_f32_noop_empty", op, {"ints": [], "noop_empty": 1}, [x],
+                [from_f64(reduce_f64(op, as_f64(x), (), True), "f32")], (1e-6, 1e-7))
+        # empty reductions: a 0-sized reduced dim gives the combine's identity
+        for dt in ("f32", "f64", "i32", "u8", "i8", "i64"):
+            for axes, keep in (((1,), 1), ((1,), 0), ((0, 1, 2), 0)):
+                if dt in INTS:
+                    x = T(dt, np.zeros((2, 0, 3)))
+                    y = reduce_int(op, x.a, dt, axes, keep)
+                else:
+                    x = T(dt, np.zeros((2, 0, 3)))
+                    y = from_f64(reduce_f64(op, as_f64(x), axes, keep), dt)
+                wr.case(f"{op.lower()}_{dt}_empty_{len(axes)}{keep}", op, {"ints": list(axes), "keepdims": keep}, [x],
+                        [y])
+        # specials: NaN, inf and -inf in some rows
+        x = randf((4, 6), "f32", 0.1, 3)
+        x.a[0, 2] = np.nan
+        x.a[1, 0] = np.inf
+        x.a[2, 5] = -np.inf
+        x.a[3, :] = -np.inf
+        wr.case(f"{op.lower()}_f32_specials", op, {"ints": [1], "keepdims": 0}, [x],
+                [from_f64(reduce_f64(op, as_f64(x), (1,), False), "f32")], (1e-6, 1e-7))
+    # large magnitudes: LogSumExp stays finite, L2 does not overflow in double
+    x = T("f32", np.array([[1000.0, 1000.0, -5.0], [-1000.0, -1001.0, -1002.0], [88.0, 89.0, 1e-3]], np.float32))
+    for op in ("ReduceLogSumExp", "ReduceL2", "ReduceSumSquare"):
+        wr.case(f"{op.lower()}_f32_large", op, {"ints": [1], "keepdims": 1}, [x],
+                [from_f64(reduce_f64(op, as_f64(x), (1,), True), "f32")], (1e-6, 1e-7))
+    # wrap-around of integer sums and products
+    for dt in ("i8", "u8", "i32", "i64"):
+        lo, hi, _ = int_info(dt)
+        x = ints([hi, hi, 1, lo, lo, -1 if lo else 0, hi, 2, hi], dt, (3, 3))
+        for op in ("ReduceSum", "ReduceProd", "ReduceSumSquare", "ReduceL1", "ReduceMean"):
+            wr.case(f"{op.lower()}_{dt}_wrap", op, {"ints": [1], "keepdims": 0}, [x],
+                    [reduce_int(op, x.a, dt, (1,), False)])
+
+
+def arg_expect(x, axis, keep, last, is_max):
+    """First (or last) extreme along axis; a NaN is the extreme (numpy)."""
+    xm = np.moveaxis(np.asarray(x), axis, -1)
+    flat = xm.reshape(-1, xm.shape[-1])
+    out = []
+    for row in flat:
+        best = 0
+        for j in range(1, len(row)):
+            v, b = row[j], row[best]
+            vn = isinstance(v, float) and math.isnan(v)
+            bn = isinstance(b, float) and math.isnan(b)
+            if bn:
+                take = vn and last
+            elif vn:
+                take = True
+            else:
+                take = (v > b or (v == b and last)) if is_max else (v < b or (v == b and last))
+            if take:
+                best = j
+        out.append(best)
+    y = np.array(out, np.int64).reshape(xm.shape[:-1])
+    return np.expand_dims(y, axis) if keep else y
+
+
+def argreduce_cases(wr):
+    for op in ("ArgMax", "ArgMin"):
+        for dt in ("f32", "f64", "f16", "bf16", "i32", "u8", "i64", "i8", "u64"):
+            if dt in INTS:
+                x = randi((3, 4, 5), dt)
+                x = T(dt, x.a % 7 if dt[0] == "u" else x.a % 5 - 2)  # ties
+                if dt in ("i64", "u64"):  # and the extremes
+                    lo, hi, _ = int_info(dt)
+                    x.a.reshape(-1)[::11] = hi
+                    x.a.reshape(-1)[5::13] = lo
+                xv = np.array([int(q) for q in x.a.ravel()], dtype=object).reshape(3, 4, 5)
+            else:
+                x = T(dt, np.round(as_f64(randf((3, 4, 5), dt, -2, 2)) * 2) / 2) if dt != "bf16" else \
+                    from_f64(np.round(as_f64(randf((3, 4, 5), "f32", -2, 2)) * 2) / 2, "bf16")
+                if dt == "f32":
+                    x.a[0, 1, 2] = np.nan
+                    x.a[0, 1, 4] = np.nan
+                    x.a[1, 2, :] = np.nan
+                    x.a[2, 0, 1] = np.inf
+                    x.a[2, 3, 3] = -np.inf
+                xv = as_f64(x).astype(object)
+                xv = np.vectorize(float, otypes=[object])(xv)
+            for axis in range(3):
+                for keep in (0, 1):
+                    for last in (0, 1):
+                        if dt not in ("f32", "i32") and (keep, last) == (0, 0) and axis != 1:
+                            continue
+                        y = arg_expect(xv, axis, keep, last, op == "ArgMax")
+                        wr.case(f"{op.lower()}_{dt}_{axis}{keep}{last}", op,
+                                {"axis": axis, "keepdims": keep, "select_last": last}, [x], [T("i64", y)])
+        x = T("f32", np.array([np.nan, np.nan], np.float32))  # only NaNs; rank 1, scalar result
+        for last in (0, 1):
+            wr.case(f"{op.lower()}_all_nan_{last}", op, {"axis": 0, "keepdims": 0, "select_last": last}, [x],
+                    [T("i64", np.array(last, np.int64))])
+
+
+def cumsum_cases(wr):
+    for dt in ("f32", "f64", "f16", "bf16", "i32", "i64", "u8", "i8", "u64", "u32"):
+        shape = (3, 4, 5)
+        x = randi(shape, dt) if dt in INTS else randf(shape, dt)
+        for axis in range(3):
+            for excl in (0, 1):
+                for rev in (0, 1):
+                    if dt not in ("f32", "i32") and axis != 1:
+                        continue
+                    xm = np.moveaxis(x.a.astype(object) if dt in INTS else as_f64(x), axis, -1)
+                    if rev:
+                        xm = xm[..., ::-1]
+                    if dt in INTS:
+                        c = np.cumsum(xm, axis=-1)
+                        if excl:
+                            c = np.concatenate([np.zeros_like(c[..., :1]), c[..., :-1]], axis=-1)
+                    else:
+                        c = np.cumsum(xm, axis=-1)  # sequential, in float64
+                        if excl:
+                            c = np.concatenate([np.zeros(c.shape[:-1] + (1,)), c[..., :-1]], axis=-1)
+                    if rev:
+                        c = c[..., ::-1]
+                    c = np.moveaxis(c, -1, axis)
+                    if dt in INTS:
+                        y = ints([wrap(int(q), dt) for q in c.ravel()], dt, shape)
+                    else:
+                        y = elem_round(c, dt)  # each running sum stored as an elementwise op stores
+                    wr.case(f"cumsum_{dt}_{axis}{excl}{rev}", "CumSum", {"axis": axis, "exclusive": excl,
+                                                                          "reverse": rev}, [x], [y],
+                            tol_for(dt) if dt not in INTS else EXACT)
+    x = T("f32", np.array([1.0, np.inf, 2.0, np.nan, 3.0, -np.inf], np.float32))
+    wr.case("cumsum_f32_specials", "CumSum", {"axis": 0}, [x],
+            [elem_round(np.cumsum(as_f64(x)), "f32")])
+
+
+# ---- data movement: Split, Slice, gathers, Expand, Tile, Pad, the space ops,
+# Trilu; the generated tensors: Shape, Size, ConstantOfShape, Range --------
+
+def anyrand(shape, dt):
+    if dt == "bool":
+        return T("bool", rng.integers(0, 2, size=shape).astype(bool))
+    return randi(shape, dt, extremes=False) if dt in INTS else randf(shape, dt)
+
+
+def split_cases(wr):
+    for k, (shape, axis, sizes) in enumerate((((7, 3), 0, (2, 4, 1)), ((2, 10, 3), 1, (3, 3, 4)), ((2, 3, 5), 2, (5,)),
+                                             ((4, 5), 1, (0, 2, 3)), ((2, 6, 2), 1, (1, 1, 1, 1, 1, 1)),
+                                             ((3, 8), -1, (3, 3, 2)), ((9,), 0, (4, 4, 1)))):
+        for dt in ("f32", "i64", "u8", "bool", "f16") if k < 2 else ("f32",):
+            x = anyrand(shape, dt)
+            ax = axis % len(shape)
+            parts = np.split(x.a, np.cumsum(sizes)[:-1], axis=ax)
+            wr.case(f"split_{dt}_{k}", "Split", {"axis": ax, "sizes": list(sizes)}, [x], [T(dt, p) for p in parts])
+    x = anyrand((2, 5), "f32")  # an omitted output
+    wr.case("split_omitted_output", "Split", {"axis": 1, "sizes": [2, 1, 2]}, [x],
+            [T("f32", x.a[:, :2]), None, T("f32", x.a[:, 3:])])
+
+
+def slice_attrs(shape, sl):
+    """Per-dim normalized starts/ends/steps of python slices (one per dim)."""
+    st, en, sp = [], [], []
+    for d, s in zip(shape, sl):
+        a, b, c = s.indices(d)
+        st.append(a), en.append(b), sp.append(c)
+    return {"starts": st, "ends": en, "steps": sp}
+
+
+def slice_cases(wr):
+    big = 2 ** 62
+    configs = [
+        ((5, 6), (slice(1, 4), slice(None))),
+        ((5, 6), (slice(None, None, -1), slice(-2, None))),
+        ((5, 6), (slice(-1, -big, -2), slice(big, -big, -3))),       # negative steps, ends clamped
+        ((5, 6), (slice(-100, 100), slice(2, 1))),                   # clamped, and empty
+        ((4, 5, 6), (slice(1, None, 2), slice(3, 0, -1), slice(-4, -1, 2))),
+        ((4, 5, 6), (slice(None), slice(None), slice(5, None, -4))),
+        ((3, 1, 7), (slice(0, 3, 5), slice(0, 1), slice(-big, big, 3))),
+        ((8,), (slice(6, -big, -3),)),
+        ((8,), (slice(big, 2, -1),)),
+        ((2, 3, 4, 5), (slice(1, 2), slice(None, None, 2), slice(-1, None), slice(4, -6, -1))),
+    ]
+    for k, (shape, sl) in enumerate(configs):
+        for dt in ("f32", "i32", "bool", "f16", "i64") if k in (1, 2, 4) else ("f32",):
+            x = anyrand(shape, dt)
+            wr.case(f"slice_{dt}_{k}", "Slice", slice_attrs(shape, sl), [x], [T(dt, x.a[tuple(sl)])])
+
+
+def wrap_clamp(idx, dim):
+    """ir/index.c: a negative index counts from the end, then clamps into [0, dim)."""
+    i = np.where(idx < 0, idx + dim, idx)
+    return np.clip(i, 0, max(dim - 1, 0))
+
+
+def gather_cases(wr):
+    for k, (shape, axis, ishape) in enumerate((((5, 4), 0, (3,)), ((5, 4), 1, (2, 3)), ((3, 4, 5), 1, ()),
+                                              ((3, 4, 5), 2, (2, 2)), ((3, 4, 5), 0, (1, 4)), ((6,), 0, (3, 2)))):
+        for dt in ("f32", "i64", "u8", "bool", "f16") if k in (0, 1) else ("f32",):
+            for idt in ("i64", "i32") if k < 3 else ("i64",):
+                x = anyrand(shape, dt)
+                dim = shape[axis]
+                idx = rng.integers(-dim, dim, size=ishape)
+                if idx.size >= 2 and k != 3:  # out of range both ways: clamped
+                    idx.reshape(-1)[0] = dim + 3
+                    idx.reshape(-1)[-1] = -dim - 2
+                i = T(idt, idx)
+                y = np.take(x.a, wrap_clamp(idx, dim), axis=axis)
+                wr.case(f"gather_{dt}_{idt}_{k}", "Gather", {"axis": axis}, [x, i], [T(dt, y)])
+
+
+def gather_elements_cases(wr):
+    for k, (shape, axis, ishape) in enumerate((((3, 3), 0, (2, 3)), ((3, 3), 1, (3, 2)), ((2, 3, 4), 2, (2, 3, 6)),
+                                              ((2, 3, 4), 1, (1, 5, 2)), ((4, 5), 0, (4, 5)))):
+        for dt in ("f32", "i32", "bool") if k < 2 else ("f32",):
+            x = anyrand(shape, dt)
+            dim = shape[axis]
+            idx = rng.integers(-dim, dim, size=ishape)
+            if k == 4:
+                idx.reshape(-1)[0], idx.reshape(-1)[-1] = dim + 7, -dim - 1
+            sub = x.a[tuple(slice(0, ishape[i]) if i != axis else slice(None) for i in range(len(shape)))]
+            y = np.take_along_axis(sub, wrap_clamp(idx, dim), axis=axis)
+            wr.case(f"gather_elements_{dt}_{k}", "GatherElements", {"axis": axis}, [x, T("i64", idx)], [T(dt, y)])
+
+
+def gather_nd_ref(x, idx, b):
+    """ONNX's gather_nd_impl (the operator doc), on indices already made
+    non-negative and clamped."""
+    from onnx.backend.test.case.node.gathernd import gather_nd_impl
+    return gather_nd_impl(x, idx, b)
+
+
+def gather_nd_cases(wr):
+    configs = [((2, 2), (2, 2), 0), ((2, 2), (2, 1), 0), ((2, 2, 2), (2, 1, 2), 0), ((2, 2, 2), (2, 1), 1),
+               ((2, 3, 4), (2, 2, 2), 1), ((2, 3, 4, 5), (2, 3, 2, 1), 2), ((3, 4, 5), (2, 3), 0),
+               ((2, 3, 4), (2, 2), 1)]
+    for k, (shape, ishape, b) in enumerate(configs):
+        for dt in ("f32", "i32", "f16") if k < 3 else ("f32",):
+            x = anyrand(shape, dt)
+            last = ishape[-1]
+            idx = np.zeros(ishape, np.int64)
+            for j in range(last):
+                dim = shape[b + j]
+                idx[..., j] = rng.integers(-dim, dim, size=ishape[:-1])
+            if k == 6:  # out of range: clamped
+                idx.reshape(-1, last)[0, 0] = 50
+                idx.reshape(-1, last)[1, 2] = -50
+            norm = idx.copy()
+            for j in range(last):
+                norm[..., j] = wrap_clamp(idx[..., j], shape[b + j])
+            y = np.asarray(gather_nd_ref(x.a, norm, b)).reshape(ishape[:-1] + shape[b + last:])
+            wr.case(f"gather_nd_{dt}_{k}", "GatherND", {"axis": b}, [x, T("i64", idx)], [T(dt, y)])
+
+
+def expand_tile_cases(wr):
+    for k, (shape, target) in enumerate((((3, 1), (2, 1, 4)), ((1, 4), (3, 1)), ((2, 3), (1,)), ((3,), (2, 3)),
+                                         ((2, 1, 3), (2, 4, 3)), ((), (2, 2)), ((1, 1), (1, 1)), ((4, 1), (0, 4, 5)))):
+        for dt in ("f32", "i8", "bool", "f64", "bf16") if k < 2 else ("f32",):
+            x = anyrand(shape, dt)
+            y = np.broadcast_to(x.a, np.broadcast_shapes(shape, target))
+            wr.case(f"expand_{dt}_{k}", "Expand", {"sizes": list(target)}, [x], [T(dt, y)])
+    for k, (shape, reps) in enumerate((((2, 3), (2, 2)), ((3,), (4,)), ((2, 1, 3), (1, 3, 2)), ((2, 3), (1, 1)),
+                                       ((2, 3), (0, 2)), ((1, 1, 2, 2), (2, 1, 1, 3)))):
+        for dt in ("f32", "u16", "bool") if k < 2 else ("f32",):
+            x = anyrand(shape, dt)
+            wr.case(f"tile_{dt}_{k}", "Tile", {"sizes": list(reps)}, [x], [T(dt, np.tile(x.a, reps))])
+
+
+PAD_MODES = {"constant": 0, "reflect": 1, "edge": 2, "wrap": 3}
+
+
+def pad_expect(x, begins, ends, mode, value):
+    """np.pad for the positive pads, then the negative ones crop."""
+    pw = [(max(b, 0), max(e, 0)) for b, e in zip(begins, ends)]
+    if mode == "constant":
+        y = np.pad(x, pw, mode="constant", constant_values=value)
+    else:
+        y = np.pad(x, pw, mode=mode)
+    sl = tuple(slice(-min(b, 0), y.shape[i] + min(e, 0)) for i, (b, e) in enumerate(zip(begins, ends)))
+    return y[sl]
+
+
+def pads2(begins, ends):
+    r = len(begins)
+    return list(begins) + [0] * (8 - r) + list(ends) + [0] * (8 - r)
+
+
+def pad_cases(wr):
+    configs = [((3, 4), (1, 2), (2, 0)), ((3, 4), (0, 3), (1, 1)), ((2, 3, 4), (0, 1, 2), (1, 0, 3)),
+               ((4, 5), (-1, 2), (1, -2)), ((4, 5), (-2, -1), (-1, 0)), ((5,), (4, ), (3,)), ((1, 3), (0, 2), (0, 2))]
+    for k, (shape, b, e) in enumerate(configs):
+        for mode in PAD_MODES:
+            if mode == "reflect" and any(p >= d for p, d in zip(list(b) + list(e), list(shape) * 2)):
+                continue
+            if mode == "reflect" and 1 in shape:
+                continue
+            for dt in ("f32", "i32", "f16", "u8", "bool") if k in (0, 3) else ("f32",):
+                x = anyrand(shape, dt)
+                value = {"f32": 1.5, "f16": -2.25, "i32": -7, "u8": 200, "bool": 1}[dt] if mode == "constant" else 0
+                y = pad_expect(x.a, b, e, mode, value)
+                wr.case(f"pad_{mode}_{dt}_{k}", "Pad", {"pads2": pads2(b, e), "mode": PAD_MODES[mode],
+                                                        "value": float(value)}, [x], [T(dt, y)])
+    # a value beyond an integer type: Cast's rule (saturate); NaN into floats
+    x = anyrand((2, 2), "i8")
+    wr.case("pad_constant_i8_saturated", "Pad", {"pads2": pads2((1, 0), (0, 1)), "mode": 0, "value": 1000.0}, [x],
+            [T("i8", pad_expect(x.a, (1, 0), (0, 1), "constant", 127))])
+    x = anyrand((2, 2), "f32")
+    wr.case("pad_constant_f32_nan", "Pad", {"pads2": pads2((1, 1), (1, 1)), "mode": 0, "value": "nan"}, [x],
+            [T("f32", pad_expect(x.a, (1, 1), (1, 1), "constant", np.nan))])
+
+
+def space_cases(wr):
+    for k, (shape, bs) in enumerate((((1, 8, 2, 3), 2), ((2, 9, 2, 2), 3), ((1, 4, 1, 1), 2), ((2, 3, 2, 2), 1))):
+        for dt in ("f32", "i16", "bool") if k == 0 else ("f32",):
+            x = anyrand(shape, dt)
+            b, c, h, w = shape
+            dcr = np.reshape(np.transpose(np.reshape(x.a, [b, bs, bs, c // bs ** 2, h, w]), [0, 3, 4, 1, 5, 2]),
+                             [b, c // bs ** 2, h * bs, w * bs])
+            crd = np.reshape(np.transpose(np.reshape(x.a, [b, c // bs ** 2, bs, bs, h, w]), [0, 1, 4, 2, 5, 3]),
+                             [b, c // bs ** 2, h * bs, w * bs])
+            wr.case(f"depthtospace_dcr_{dt}_{k}", "DepthToSpace", {"blocksize": bs, "mode": 0}, [x], [T(dt, dcr)])
+            wr.case(f"depthtospace_crd_{dt}_{k}", "DepthToSpace", {"blocksize": bs, "mode": 1}, [x], [T(dt, crd)])
+    for k, (shape, bs) in enumerate((((1, 2, 4, 6), 2), ((2, 3, 6, 3), 3), ((1, 1, 2, 2), 2), ((1, 2, 3, 3), 1))):
+        for dt in ("f32", "u8") if k == 0 else ("f32",):
+            x = anyrand(shape, dt)
+            b, c, h, w = shape
+            y = np.reshape(np.transpose(np.reshape(x.a, [b, c, h // bs, bs, w // bs, bs]), [0, 3, 5, 1, 2, 4]),
+                           [b, c * bs * bs, h // bs, w // bs])
+            wr.case(f"spacetodepth_{dt}_{k}", "SpaceToDepth", {"blocksize": bs}, [x], [T(dt, y)])
+
+
+def trilu_cases(wr):
+    for shape in ((4, 5), (3, 3), (2, 3, 4, 2), (1, 5), (5, 1), (2, 0, 3)):
+        for upper in (1, 0):
+            for k in (0, 1, -1, 3, -4, 10, -10):
+                if shape != (4, 5) and k not in (0, 2, -1):
+                    continue
+                dt = "f32" if k != -1 else "i64"
+                x = anyrand(shape, dt)
+                y = np.triu(x.a, k) if upper else np.tril(x.a, k)
+                wr.case(f"trilu_{'upper' if upper else 'lower'}_{'x'.join(map(str, shape))}_{k}", "Trilu",
+                        {"mode": upper, "blocksize": k}, [x], [T(dt, y)])
+    x = anyrand((3, 4), "bool")
+    wr.case("trilu_upper_bool", "Trilu", {"mode": 1, "blocksize": 1}, [x], [T("bool", np.triu(x.a, 1))])
+
+
+def shape_size_cases(wr):
+    x = anyrand((2, 3, 4, 5), "f32")
+    for s, e in ((0, None), (1, 3), (-3, -1), (-10, 2), (2, 100), (3, 1), (4, None), (-1, None)):
+        r = 4
+        ns = min(max(s + r if s < 0 else s, 0), r)
+        ne = r if e is None else min(max(e + r if e < 0 else e, 0), r)
+        ne = max(ne, ns)
+        wr.case(f"shape_{s}_{e}", "Shape", {"starts": [ns], "ends": [ne]}, [x],
+                [T("i64", np.array(x.a.shape[ns:ne], np.int64))])
+    for shape, dt in (((2, 3, 4, 5), "f32"), ((), "i8"), ((0, 3), "bool"), ((7,), "f16")):
+        x = anyrand(shape, dt)
+        wr.case(f"shape_rank{len(shape)}_{dt}", "Shape", {"starts": [0], "ends": [len(shape)]}, [x],
+                [T("i64", np.array(shape, np.int64))])
+        wr.case(f"size_rank{len(shape)}_{dt}", "Size", {}, [x], [T("i64", np.array(x.a.size, np.int64))])
+
+
+def fill_bits(v, dt):
+    raw = np.array([v]).astype(STORAGE[dt]) if dt != "bf16" else bf16_rne(np.array([v], np.float32))
+    return int.from_bytes(raw.tobytes().ljust(8, b"\0"), "little")
+
+
+def constant_of_shape_cases(wr):
+    for k, (shape, dt, v) in enumerate((((2, 3), "f32", 0.0), ((2, 3), "f32", 1.25), ((4,), "i64", -(2 ** 40)),
+                                        ((3, 1, 2), "bool", True), ((2, 2), "f16", -0.5), ((0, 3), "i32", 7),
+                                        ((), "u8", 255), ((2, 3), "f64", np.pi), ((5,), "i8", -1),
+                                        ((1, 2), "bf16", 3.0), ((3,), "f32", -np.inf))):
+        y = np.full(shape, v).astype(STORAGE[dt]) if dt != "bf16" else bf16_rne(np.full(shape, v, np.float32))
+        wr.case(f"constantofshape_{dt}_{k}", "ConstantOfShape", {"sizes": list(shape) if shape else "",
+                                                                 "to": dt, "fill": fill_bits(v, dt)}, [],
+                [T(dt, y)])
+
+
+def range_cases(wr):
+    for k, (s, l, d, dt) in enumerate(((0, 5, 1, "i64"), (3, -4, -2, "i32"), (10, 4, 3, "i64"), (1, 1, 1, "i32"),
+                                       (-2, 9, 4, "i16"), (0.0, 1.0, 0.1, "f32"), (2.5, -1.0, -0.75, "f32"),
+                                       (1.0, 2.0, 0.3, "f64"), (0.0, 3.0, 1.0, "f16"), (5.0, 1.0, 1.0, "f32"),
+                                       (-1e-3, 1e-3, 2.5e-4, "f32"))):
+        if dt in INTS:
+            n = max(-(-(l - s) // d), 0)
+            y = ints([wrap(s + i * d, dt) for i in range(n)], dt, (n,))
+            p = [s, l, d]
+        else:
+            p = [float(np.array(v).astype(STORAGE[dt])) for v in (s, l, d)]  # the inputs as stored
+            n = max(int(math.ceil((p[1] - p[0]) / p[2])), 0)
+            y = elem_round(np.array([p[0] + i * p[2] for i in range(n)], np.float64), dt)
+        wr.case(f"range_{dt}_{k}", "Range", {"p0": float(p[0]), "p1": float(p[1]), "p2": float(p[2]), "to": dt}, [],
+                [y])
+
+
+# ---- normalizations, LogSoftmax, Hardmax, GlobalMaxPool, Einsum, Resize -------
+
+NORM_TOL = {"f32": (2e-6, 2e-6), "f64": (1e-12, 1e-12), "f16": (2e-3, 2e-3), "bf16": (1.6e-2, 1e-2)}
+
+
+def layernorm_cases(wr):
+    configs = [((2, 3, 4), -1, (4,), True), ((2, 3, 4), 1, (3, 4), True), ((2, 3, 4), 0, (2, 3, 4), False),
+               ((4, 6), 1, (6,), False), ((3, 5, 2), 2, (2,), True), ((2, 3, 4), 1, (1, 4), True),
+               ((2, 3, 4), 1, None, False), ((5, 1), 1, (1,), True)]
+    for k, (shape, axis, sshape, bias) in enumerate(configs):
+        for dt in ("f32", "f64", "f16", "bf16") if k in (0, 1) else ("f32",):
+            ax = axis % len(shape)
+            x = randf(shape, dt, -3, 3)
+            s = randf(sshape, dt) if sshape is not None else None
+            b = randf(sshape if sshape else shape[ax:], dt) if bias else None
+            eps = F32V(1e-3 if k % 2 else 1e-5)
+            xf = as_f64(x)
+            axes = tuple(range(ax, len(shape)))
+            mean = xf.mean(axis=axes, keepdims=True)
+            var = ((xf - mean) ** 2).mean(axis=axes, keepdims=True)
+            inv = 1 / np.sqrt(var + eps)
+            y = (xf - mean) * inv
+            if s is not None:
+                y = y * as_f64(s)
+            if b is not None:
+                y = y + as_f64(b)
+            tol = NORM_TOL[dt]
+            ins = [x, s, b] if bias else ([x, s] if s is not None else [x])
+            outs = [from_f64(y, dt), from_f64(mean, "f32"), from_f64(inv, "f32")]
+            wr.case(f"layernorm_{dt}_{k}", "LayerNormalization", {"axis": ax, "eps": eps}, ins, outs, tol)
+            if k == 0:
+                wr.case(f"layernorm_{dt}_{k}_y", "LayerNormalization", {"axis": ax, "eps": eps}, ins, outs[:1], tol)
+                wr.case(f"layernorm_{dt}_{k}_invstd", "LayerNormalization", {"axis": ax, "eps": eps}, ins,
+                        [outs[0], None, outs[2]], tol)
+
+
+def group_norm64(xf, s, b, G, eps, per_group):
+    N, C = xf.shape[:2]
+    xg = xf.reshape(N, G, -1)
+    mean = xg.mean(axis=2, keepdims=True)
+    var = ((xg - mean) ** 2).mean(axis=2, keepdims=True)
+    y = ((xg - mean) / np.sqrt(var + eps)).reshape(xf.shape)
+    bs = [1, C] + [1] * (xf.ndim - 2)
+    if per_group:  # one scale per group: repeated over its channels
+        s, b = np.repeat(s, C // G), np.repeat(b, C // G)
+    return y * s.reshape(bs) + b.reshape(bs)
+
+
+def norm_cases(wr):
+    for k, shape in enumerate(((2, 3, 4), (1, 2, 3, 5), (2, 4, 2, 2, 3), (3, 2, 1))):
+        for dt in ("f32", "f64", "f16") if k == 1 else ("f32",):
+            C = shape[1]
+            x, s, b = randf(shape, dt, -3, 3), randf((C,), dt), randf((C,), dt)
+            eps = F32V(1e-5 if k % 2 else 1e-2)
+            y = group_norm64(as_f64(x), as_f64(s), as_f64(b), C, eps, False)
+            wr.case(f"instnorm_{dt}_{k}", "InstanceNormalization", {"eps": eps}, [x, s, b], [from_f64(y, dt)],
+                    NORM_TOL[dt])
+    for k, (shape, G) in enumerate((((2, 6, 4), 3), ((2, 6, 4), 1), ((2, 6, 4), 6), ((1, 4, 3, 3), 2),
+                                    ((3, 8), 4), ((2, 6, 2, 2, 2), 2))):
+        for mode in (0, 1):
+            if mode and G in (1, shape[1]):
+                continue  # per group = per channel there
+            for dt in ("f32", "f64", "f16") if k == 0 else ("f32",):
+                C = shape[1]
+                n = G if mode else C
+                x, s, b = randf(shape, dt, -3, 3), randf((n,), dt), randf((n,), dt)
+                eps = F32V(1e-5)
+                y = group_norm64(as_f64(x), as_f64(s), as_f64(b), G, eps, mode == 1)
+                wr.case(f"groupnorm_{dt}_{k}_m{mode}", "GroupNormalization", {"eps": eps, "group": G, "mode": mode},
+                        [x, s, b], [from_f64(y, dt)], NORM_TOL[dt])
+
+
+def log_softmax64(v, ax, ax2):
+    axes = tuple(range(ax, ax2))
+    with np.errstate(all="ignore"):
+        m = v.max(axis=axes, keepdims=True)
+        return v - m - np.log(np.exp(v - m).sum(axis=axes, keepdims=True))
+
+
+def softmax_family_cases(wr):
+    shape = (2, 3, 4, 5)
+    for ax, ax2 in ((0, 1), (1, 2), (3, 4), (1, 3), (0, 4), (2, 4)):
+        for dt in ("f32", "f64", "f16", "bf16") if (ax, ax2) == (3, 4) else ("f32",):
+            x = randf(shape, dt, -20, 20)
+            wr.case(f"logsoftmax_{dt}_{ax}_{ax2}", "LogSoftmax", {"axis": ax, "axis2": ax2}, [x],
+                    [from_f64(log_softmax64(as_f64(x), ax, ax2), dt)], tol_for(dt))
+            # Hardmax: ties on purpose (halves), the first maximum wins
+            xh = T(dt, np.round(as_f64(x) / 8) * 2) if dt != "bf16" else from_f64(np.round(as_f64(x) / 8) * 2, dt)
+            xm = np.moveaxis(as_f64(xh), list(range(ax, ax2)), list(range(4 - (ax2 - ax), 4)))
+            flat = xm.reshape(xm.shape[: 4 - (ax2 - ax)] + (-1,))
+            am = np.argmax(flat, axis=-1)
+            oh = np.zeros_like(flat)
+            np.put_along_axis(oh, am[..., None], 1.0, axis=-1)
+            y = np.moveaxis(oh.reshape(xm.shape), list(range(4 - (ax2 - ax), 4)), list(range(ax, ax2)))
+            wr.case(f"hardmax_{dt}_{ax}_{ax2}", "Hardmax", {"axis": ax, "axis2": ax2}, [xh], [T(dt, y.astype(
+                STORAGE[dt])) if dt != "bf16" else from_f64(y, dt)])
+    x = T("f32", np.array([[1e30, 1e30, -1e30, 0, 3e38, 3e38], [-np.inf, 0, 1, -np.inf, 2, -np.inf],
+                           [0, np.nan, 1, 2, 3, 4]], np.float32))
+    wr.case("logsoftmax_f32_special", "LogSoftmax", {"axis": 1, "axis2": 2}, [x],
+            [from_f64(log_softmax64(as_f64(x), 1, 2), "f32")], tol_for("f32"))
+    x = T("f32", np.array([[1, 3, 3, 2], [-np.inf, -np.inf, -np.inf, -np.inf], [np.inf, 0, np.inf, 1]], np.float32))
+    wr.case("hardmax_f32_ties_inf", "Hardmax", {"axis": 1, "axis2": 2}, [x],
+            [T("f32", np.array([[0, 1, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]], np.float32))])
+    # a NaN is the maximum, as np.argmax (ONNX's reference) takes it
+    x = T("f32", np.array([[1, np.nan, 3, np.nan], [np.nan, np.inf, 0, 1], [2, 1, 0, np.nan]], np.float32))
+    wr.case("hardmax_f32_nan", "Hardmax", {"axis": 1, "axis2": 2}, [x],
+            [T("f32", np.array([[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]], np.float32))])
+
+
+def global_maxpool_cases(wr):
+    for shape in ((2, 3, 5), (2, 3, 4, 5), (1, 2, 3, 4, 5), (3, 4), (2, 1, 1, 1)):
+        for dt in ("f32", "f64", "f16", "bf16", "i8", "u8"):
+            x = anyrand(shape, dt)
+            if dt == "f32" and shape == (2, 3, 4, 5):
+                x.a[0, 1, 2, 3] = np.nan
+                x.a[1, 0, 0, 0] = np.inf
+                x.a[1, 2] = -np.inf
+            axes = tuple(range(2, len(shape)))
+            if dt in INTS:
+                y = T(dt, x.a.max(axis=axes, keepdims=True) if axes else x.a)
+            else:
+                y = from_f64(np.max(as_f64(x), axis=axes, keepdims=True) if axes else as_f64(x), dt)
+            wr.case(f"globalmaxpool_{dt}_{'x'.join(map(str, shape))}", "GlobalMaxPool", {}, [x], [y])
+
+
+def einsum_cases(wr):
+    configs = [("ij,jk->ik", (3, 4), (4, 5)), ("bij,bjk->bik", (2, 3, 4), (2, 4, 5)), ("ij->ji", (3, 4), None),
+               ("ii->i", (4, 4), None), ("ii->", (3, 3), None), ("ij->", (3, 4), None), ("i,i->", (5,), (5,)),
+               ("i,j->ij", (3,), (4,)), ("bij,bjk->bik", (1, 3, 4), (3, 4, 2)), ("ij,kj->ikj", (2, 3), (4, 3)),
+               ("abc->cab", (2, 3, 4), None), ("ijk,ikl->jl", (2, 3, 4), (2, 4, 5)), ("ij,ij->ij", (3, 4), (3, 4)),
+               ("ij->i", (3, 4), None), ("iij->ij", (3, 3, 2), None), ("i,->i", (3,), ()), ("Ab,bC->AC", (2, 3), (3, 4))]
+    for k, (eq, sa, sb) in enumerate(configs):
+        lhs, out = eq.split("->")
+        terms = lhs.split(",")
+        for dt in ("f32", "f64", "f16", "i32", "i64") if k in (0, 1, 3) else ("f32",):
+            a = anyrand(sa, dt) if dt in INTS else randf(sa, dt)
+            ops = [a] + ([anyrand(sb, dt) if dt in INTS else randf(sb, dt)] if sb is not None else [])
+            if dt in INTS:
+                ops = [T(dt, rng.integers(-50, 50, size=o.a.shape)) for o in ops]
+                y = np.einsum(eq, *[o.a.astype(np.int64) for o in ops])  # small: exact in int64
+                y = ints([wrap(int(q), dt) for q in np.asarray(y).ravel()], dt, np.asarray(y).shape)
+            else:
+                y = from_f64(np.einsum(eq, *[as_f64(o) for o in ops]), dt)
+            ein = f"{terms[0] or '.'} {terms[1] or '.' if len(terms) > 1 else '-'} {out or '.'}"
+            wr.case(f"einsum_{dt}_{k}", "Einsum", {"ein": ein}, ops, [y], tol_for(dt))
+    # integer products that wrap
+    a, b = T("i32", np.full((2, 3), 2 ** 20)), T("i32", np.full((3, 2), 2 ** 12))
+    y = ints([wrap(3 * 2 ** 32, "i32")] * 4, "i32", (2, 2))
+    wr.case("einsum_i32_wrap", "Einsum", {"ein": "ij jk ik"}, [a, b], [y])
+
+
+RS_COORD = {"half_pixel": 0, "asymmetric": 1, "pytorch_half_pixel": 2, "align_corners": 3,
+            "tf_half_pixel_for_nn": 4, "half_pixel_symmetric": 6}
+RS_NEAREST = {"round_prefer_floor": 0, "round_prefer_ceil": 1, "floor": 2, "ceil": 3}
+RS_MODE = {"nearest": 0, "linear": 1, "cubic": 2}
+
+
+def rs_coeffs(mode, ratio, nearest, A):
+    from onnx.backend.test.case.node.resize import cubic_coeffs, linear_coeffs, nearest_coeffs
+    if mode == "nearest":
+        return nearest_coeffs(ratio, nearest).astype(np.float64)
+    if mode == "linear":
+        return linear_coeffs(ratio)
+    return cubic_coeffs(ratio, A)
+
+
+def rs_1d(data, scale, out_len, x, coord, mode, nearest, A, excl):
+    """ONNX's interpolate_1d_with_x (onnx 1.12's resize.py), with the
+    coordinate modes it lacks (tf_half_pixel_for_nn, half_pixel_symmetric)."""
+    n_in = len(data)
+    out_w = scale * n_in
+    if coord == "align_corners":
+        xo = 0.0 if out_w == 1 else x * (n_in - 1) / (out_w - 1)
+    elif coord == "asymmetric":
+        xo = x / scale
+    elif coord == "pytorch_half_pixel":
+        xo = -0.5 if out_w == 1 else (x + 0.5) / scale - 0.5
+    elif coord == "tf_half_pixel_for_nn":
+        xo = (x + 0.5) / scale
+    elif coord == "half_pixel_symmetric":
+        adj = out_len / out_w
+        xo = n_in / 2 * (1 - adj) + (x + 0.5) / scale - 0.5
+    else:
+        xo = (x + 0.5) / scale - 0.5
+    xo = float(xo)
+    ratio = 1 if xo.is_integer() else xo - math.floor(xo)
+    c = rs_coeffs(mode, ratio, nearest, A)
+    n = len(c)
+    pw = int(math.ceil(n / 2))
+    padded = np.pad(np.asarray(data, np.float64), pw, mode="edge")
+    xp = xo + pw
+    idx = sorted(sorted(range(len(padded)), key=lambda i: (abs(xp - i), i))[:n])
+    pts = padded[idx]
+    if excl:
+        c = c.copy()
+        for i, j in enumerate(idx):
+            if j - pw < 0 or j - pw >= n_in:
+                c[i] = 0
+        c = c / c.sum()
+    return float(np.dot(c, pts))
+
+
+def rs_nd(x, scales, sizes, coord, mode, nearest="round_prefer_floor", A=-0.75, excl=False):
+    """Separable: the last dim first, as interpolate_nd_with_x recurses."""
+    y = np.asarray(x, np.float64)
+    for d in range(y.ndim):
+        if sizes[d] == y.shape[d] and scales[d] == 1:
+            continue
+        y = np.moveaxis(y, d, -1)
+        out = np.zeros(y.shape[:-1] + (sizes[d],))
+        for pre in itertools.product(*[range(s) for s in y.shape[:-1]]):
+            for o in range(sizes[d]):
+                out[pre + (o,)] = rs_1d(y[pre], scales[d], sizes[d], o, coord, mode, nearest, A, excl)
+        y = np.moveaxis(out, -1, d)
+    return y
+
+
+def resize_cases(wr):
+    from onnx.backend.test.case.node.resize import (interpolate_nd, nearest_coeffs, linear_coeffs,
+                                                    cubic_coeffs)
+    configs = [  # input shape, scales or None, sizes or None
+        ((1, 1, 2, 3), (1, 1, 2, 2), None),
+        ((1, 2, 4, 4), (1, 1, 0.5, 0.75), None),
+        ((1, 1, 3, 5), None, (1, 1, 5, 3)),
+        ((2, 3, 4), (1, 1, 1.7), None),
+        ((1, 1, 4, 4), None, (1, 1, 1, 7)),
+        ((5,), (2.4,), None),
+    ]
+    k = 0
+    for shape, sc, sz in configs:
+        if sc is None:
+            scales = [s / i for s, i in zip(sz, shape)]
+            sizes = list(sz)
+        else:
+            scales = list(sc)
+            sizes = [int(math.floor(i * s)) for i, s in zip(shape, sc)]
+        for mode, coords, extra in (
+                ("nearest", RS_COORD, list(RS_NEAREST)), ("linear", RS_COORD, [None]),
+                ("cubic", ("half_pixel", "align_corners", "asymmetric", "pytorch_half_pixel"),
+                 [(-0.75, 0), (-0.5, 1), (-0.5, 0)])):
+            for coord in coords:
+                for ex in extra:
+                    nearest = ex if mode == "nearest" else "round_prefer_floor"
+                    A, excl = ex if mode == "cubic" else (-0.75, 0)
+                    if mode == "nearest" and coord not in ("half_pixel", "asymmetric", "tf_half_pixel_for_nn") and \
+                            nearest not in ("round_prefer_floor", "floor"):
+                        continue
+                    dts = ("f32", "f16", "u8") if (mode, coord, k % 6) in (("linear", "half_pixel", 1),
+                                                                           ("nearest", "asymmetric", 0)) else ("f32",)
+                    for dt in dts:
+                        x = randi(shape, "u8", extremes=False) if dt == "u8" else randf(shape, dt, -4, 4)
+                        y = rs_nd(as_f64(x) if dt != "u8" else x.a, scales, sizes, coord, mode, nearest, F32V(A),
+                                  excl)
+                        if coord in ("half_pixel", "asymmetric", "pytorch_half_pixel", "align_corners") and dt == "f32":
+                            gc = {"nearest": lambda r: nearest_coeffs(r, nearest), "linear": linear_coeffs,
+                                  "cubic": lambda r: cubic_coeffs(r, F32V(A))}[mode]
+                            ref = interpolate_nd(as_f64(x), gc, scale_factors=np.array(scales, np.float64)
+                                                 if sc is not None else None, output_size=sz,
+                                                 coordinate_transformation_mode=coord, exclude_outside=bool(excl))
+                            assert np.allclose(ref, y, rtol=1e-12, atol=1e-12), (mode, coord, shape, "rs_nd vs ONNX")
+                        if dt == "u8":
+                            yt = T("u8", np.clip(np.rint(y), 0, 255))
+                        else:
+                            yt = from_f64(y, dt)
+                        attrs = {"mode": RS_MODE[mode], "coord": RS_COORD[coord], "nearest": RS_NEAREST[nearest],
+                                 "cubic_a": F32V(A), "exclude_outside": excl, "scales": [float(s) for s in scales],
+                                 "sizes": sizes}
+                        wr.case(f"resize_{mode}_{coord}_{nearest if mode == 'nearest' else ex}_{dt}_{k}".replace(
+                            " ", ""), "Resize", attrs, [x], [yt], EXACT if mode == "nearest" else tol_for(dt))
+        k += 1
+
+
+UNARY_SAME = ("Abs", "Ceil", "Erf", "Exp", "Floor", "Log", "Neg", "Not", "Reciprocal", "Round", "Sign", "Sin",
+              "Cos", "Tan", "Sqrt", "Softplus", "Softsign", "HardSwish", "IsNaN", "And", "Or", "Xor", "Equal", "Less",
+              "LessOrEqual", "Greater", "GreaterOrEqual", "Pow", "PRelu", "Where", "GlobalMaxPool", "Size")
+UNARY_PARAMS_ONNX = {"HardSigmoid": (("alpha", 0.2), ("beta", 0.5)), "Elu": (("alpha", 1.0),),
+                     "Selu": (("alpha", 1.67326319217681884765625), ("gamma", 1.05070102214813232421875)),
+                     "Celu": (("alpha", 1.0),), "ThresholdedRelu": (("alpha", 1.0),),
+                     "IsInf": (("detect_negative", 1), ("detect_positive", 1)), "Mod": (("fmod", 0),)}
+
+
+def const_ints(x):
+    return [int(v) for v in np.asarray(x.a).reshape(-1)]
+
+
+def convert_new(opt, opset, a, ins, outs):
+    """The ops of the op-table redesign: the node after shape inference
+    (constant inputs read into the attributes and dropped)."""
+    x = ins[0] if ins else None
+    r = x.a.ndim if x is not None else 0
+    if opt in UNARY_SAME:
+        return opt, {}, ins, outs
+    if opt in UNARY_PARAMS_ONNX:
+        attrs = {}
+        for i, (name, dflt) in enumerate(UNARY_PARAMS_ONNX[opt]):
+            v = a.get(name, dflt)
+            attrs[f"p{i}"] = float(np.float32(v)) if name in a and isinstance(v, float) else float(v)
+        return opt, attrs, ins, outs
+    if opt.startswith("Reduce"):
+        if len(ins) > 1 and ins[1] is not None:
+            axes = const_ints(ins[1])
+        else:
+            axes = list(a["axes"]) if "axes" in a else None
+        attrs = {"keepdims": a.get("keepdims", 1)}
+        if not axes:
+            if a.get("noop_with_empty_axes", 0):
+                attrs.update(ints=[], noop_empty=1)
+            else:
+                attrs["ints"] = list(range(r))
+        else:
+            attrs["ints"] = sorted(int(v) % r for v in axes)
+        return opt, attrs, ins[:1], outs
+    if opt in ("ArgMax", "ArgMin"):
+        return opt, {"axis": a.get("axis", 0) % r, "keepdims": a.get("keepdims", 1),
+                     "select_last": a.get("select_last_index", 0)}, ins, outs
+    if opt == "CumSum":
+        return opt, {"axis": int(np.asarray(ins[1].a).reshape(-1)[0]) % r, "exclusive": a.get("exclusive", 0),
+                     "reverse": a.get("reverse", 0)}, ins[:1], outs
+    if opt == "Split":
+        ax = a.get("axis", 0) % r
+        return opt, {"axis": ax, "sizes": [o.a.shape[ax] for o in outs]}, ins[:1], outs
+    if opt == "Slice":
+        if len(ins) < 3:
+            return None
+        st, en = const_ints(ins[1]), const_ints(ins[2])
+        axes = const_ints(ins[3]) if len(ins) > 3 and ins[3] is not None else list(range(len(st)))
+        steps = const_ints(ins[4]) if len(ins) > 4 and ins[4] is not None else [1] * len(st)
+        sl = [slice(None)] * r
+        for s, e, axis, p in zip(st, en, axes, steps):
+            sl[axis % r] = slice(s, e, p)
+        return opt, slice_attrs(x.a.shape, sl), ins[:1], outs
+    if opt in ("Gather", "GatherElements"):
+        return opt, {"axis": a.get("axis", 0) % r}, ins, outs
+    if opt == "GatherND":
+        return opt, {"axis": a.get("batch_dims", 0)}, ins, outs
+    if opt == "Expand":
+        return opt, {"sizes": const_ints(ins[1])}, ins[:1], outs
+    if opt == "Tile":
+        return opt, {"sizes": const_ints(ins[1])}, ins[:1], outs
+    if opt == "Pad":
+        mode = a.get("mode", b"constant")
+        mode = mode.decode() if isinstance(mode, bytes) else mode
+        raw = const_ints(ins[1]) if opset >= 11 else list(a["pads"])
+        value = float(np.asarray(ins[2].a).reshape(-1)[0]) if opset >= 11 and len(ins) > 2 and ins[2] is not None \
+            else float(a.get("value", 0.0))
+        return opt, {"pads2": pads2(raw[:r], raw[r:]), "mode": PAD_MODES[mode], "value": value}, ins[:1], outs
+    if opt == "DepthToSpace":
+        mode = a.get("mode", b"DCR")
+        mode = mode.decode() if isinstance(mode, bytes) else mode
+        return opt, {"blocksize": a["blocksize"], "mode": int(mode == "CRD")}, ins, outs
+    if opt == "SpaceToDepth":
+        return opt, {"blocksize": a["blocksize"]}, ins, outs
+    if opt == "Trilu":
+        k = int(np.asarray(ins[1].a).reshape(-1)[0]) if len(ins) > 1 and ins[1] is not None else 0
+        return opt, {"mode": a.get("upper", 1), "blocksize": k}, ins[:1], outs
+    if opt == "Shape":
+        s, e = a.get("start", 0), a.get("end", r)
+        s = min(max(s + r if s < 0 else s, 0), r)
+        e = min(max(e + r if e < 0 else e, 0), r)
+        return opt, {"starts": [s], "ends": [max(e, s)]}, ins, outs
+    if opt == "ConstantOfShape":
+        from onnx import numpy_helper
+        v = numpy_helper.to_array(a["value"]) if "value" in a else np.zeros(1, np.float32)
+        dt = NP_NAME[v.dtype]
+        return opt, {"sizes": const_ints(ins[0]) or "", "to": dt,
+                     "fill": int.from_bytes(v.reshape(-1)[:1].tobytes().ljust(8, b"\0"), "little")}, [], outs
+    if opt == "Range":
+        p = [float(np.asarray(q.a).reshape(-1)[0]) for q in ins]
+        return opt, {"p0": p[0], "p1": p[1], "p2": p[2], "to": ins[0].dt}, [], outs
+    if opt in ("LogSoftmax", "Hardmax"):
+        if opset >= 13:
+            ax = a.get("axis", -1) % r
+            return opt, {"axis": ax, "axis2": ax + 1}, ins, outs
+        return opt, {"axis": a.get("axis", 1) % r, "axis2": r}, ins, outs
+    if opt == "LayerNormalization":
+        return opt, {"axis": a.get("axis", -1) % r, "eps": np.float32(a.get("epsilon", 1e-5))}, ins, outs
+    if opt == "InstanceNormalization":
+        return opt, {"eps": np.float32(a.get("epsilon", 1e-5))}, ins, outs
+    if opt == "Einsum":
+        eq = a["equation"]
+        eq = (eq.decode() if isinstance(eq, bytes) else eq).replace(" ", "")
+        lhs, _, out = eq.partition("->")
+        terms = lhs.split(",")
+        if "..." in eq:  # the ellipsis as letters no term uses, right-aligned
+            free = [c for c in "ZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in eq]
+            nell = max(q.a.ndim - (len(t) - 3) for t, q in zip(terms, ins) if "..." in t)
+            ell = "".join(free[:nell][::-1])
+            terms = [t.replace("...", ell[nell - (q.a.ndim - (len(t) - 3)):]) for t, q in zip(terms, ins)]
+            out = out.replace("...", ell) if "->" in eq else None
+        if "->" not in eq:  # implicit: the labels seen once, in numpy's (ASCII) order
+            cnt = {}
+            for c in "".join(terms):
+                cnt[c] = cnt.get(c, 0) + 1
+            out = "".join(sorted(c for c, n in cnt.items() if n == 1))
+        ein = f"{terms[0] or '.'} {(terms[1] or '.') if len(terms) > 1 else '-'} {out or '.'}"
+        return opt, {"ein": ein}, ins, outs
+    if opt == "Resize":
+        mode = a.get("mode", b"nearest")
+        mode = mode.decode() if isinstance(mode, bytes) else mode
+        coord = a.get("coordinate_transformation_mode", b"half_pixel" if opset >= 11 else b"asymmetric")
+        coord = coord.decode() if isinstance(coord, bytes) else coord
+        nearest = a.get("nearest_mode", b"round_prefer_floor")
+        nearest = nearest.decode() if isinstance(nearest, bytes) else nearest
+        if coord not in RS_COORD or "axes" in a or "keep_aspect_ratio_policy" in a or a.get("antialias", 0):
+            return None
+        sc = ins[2] if len(ins) > 2 and ins[2] is not None and ins[2].a.size else None
+        sz = ins[3] if len(ins) > 3 and ins[3] is not None else None
+        if sc is not None:
+            scales = [float(v) for v in sc.a.reshape(-1)]
+            sizes = [int(math.floor(i * s)) for i, s in zip(x.a.shape, scales)]
+        else:
+            sizes = const_ints(sz)
+            scales = [s / i for s, i in zip(sizes, x.a.shape)]
+        return opt, {"mode": RS_MODE[mode], "coord": RS_COORD[coord], "nearest": RS_NEAREST[nearest],
+                     "cubic_a": np.float32(a.get("cubic_coeff_a", -0.75)),
+                     "exclude_outside": a.get("exclude_outside", 0), "scales": scales, "sizes": sizes}, ins[:1], outs
+    return None
+
+
 def main():
     np.seterr(all="ignore")  # overflow to inf and NaN are what several cases are about
     out = sys.argv[1]
@@ -1471,7 +2756,12 @@ def main():
     for gen in (binary_cases, div_rule_cases, unary_cases, cast_cases, matmul_cases, gemm_cases, conv_cases, pool_cases,
                 softmax_cases, batchnorm_cases, movement_cases, quantize_cases, dequantize_cases,
                 matmul_integer_cases, qlinear_matmul_cases, conv_integer_cases, qlinear_conv_cases, qlinear_add_cases,
-                qlinear_gap_cases, f32_order_cases):
+                qlinear_gap_cases, f32_order_cases, unary_float_cases, int_unary_cases, bool_cases, compare_cases,
+                where_cases, fused_cases, pow_cases, mod_cases, prelu_cases, maxmin_nan_cases, int_arith_cases, reduce_cases,
+                argreduce_cases, cumsum_cases, split_cases, slice_cases, gather_cases, gather_elements_cases,
+                gather_nd_cases, expand_tile_cases, pad_cases, space_cases, trilu_cases, shape_size_cases,
+                constant_of_shape_cases, range_cases, layernorm_cases, norm_cases, softmax_family_cases,
+                global_maxpool_cases, einsum_cases, resize_cases):
         gen(wr)
     wr.f.close()
     print(f"{out}: {wr.count} cases ({done} from the ONNX node tests)")

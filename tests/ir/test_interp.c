@@ -6,8 +6,13 @@
  * computed with numpy and plain Python integers (every dtype family,
  * broadcasting, integer wrap and division rules, NaN, Cast edge values,
  * pools with pads/ceil/dilations and both argmax orders, grouped and
- * depthwise Conv, BatchNormalization in both modes, Softmax ranges). Each
- * case is one node, run through interp_run. The rest is written by hand:
+ * depthwise Conv, BatchNormalization in both modes, Softmax ranges; every
+ * elementwise op of ops.def with its specials, Pow and Mod across types,
+ * the reductions (empty, noop, keepdims), ArgMax/ArgMin, CumSum, the index
+ * maps and gathers, the normalizations, Einsum, Resize after ONNX's own
+ * reference interpolation). Each case is one node (the form shape inference
+ * leaves: constant inputs read into the attributes), run through
+ * interp_run; every op of ops.def must have cases. The rest is written by hand:
  * interp_run over a small multi-node graph at batch 1 and 5, the plumbing
  * of values (outputs that are inputs or constants, omitted optional
  * outputs), the observer of interp_run_observe, and errors reported, not
@@ -26,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ir/expr.h"
 #include "ir/ir.h"
 
 #define MAXT 10 /* QLinearConv has 9 inputs */
@@ -41,6 +47,8 @@ typedef struct Case {
     char kind[MAXT]; /* 'i' graph input, 'c' constant, '-' omitted */
     Tensor in[MAXT];
     Tensor out[MAXT]; /* expected; data NULL when the output is omitted */
+    bool has_prog;    /* FusedElementwise: its program (operands in0, in1, ...) */
+    Expr prog;
 } Case;
 
 static void case_free(Case *c)
@@ -86,6 +94,39 @@ static bool parse_ints(const char *p, int64_t *v, int max, int *n)
     return *n > 0 || max == QK_MAX_RANK; /* ints may be empty (rank-0 Transpose) */
 }
 
+static bool parse_doubles(const char *p, double *v, int max)
+{
+    int pos, n = 0;
+    double x;
+    while (n < max && sscanf(p, "%lf%n", &x, &pos) == 1) {
+        v[n++] = x;
+        p += pos;
+    }
+    return n > 0;
+}
+
+/* Einsum labels: three words, the terms of operand 0, operand 1 ('-':
+ * absent) and the output ('.': the empty term), letters a-z A-Z as labels
+ * 0..51. */
+static bool parse_ein(Attrs *a, const char *val)
+{
+    char t[3][QK_MAX_RANK + 2];
+    if (sscanf(val, "%9s %9s %9s", t[0], t[1], t[2]) != 3)
+        return false;
+    for (int k = 0; k < 3; k++) {
+        a->nein[k] = -1;
+        if (!strcmp(t[k], "-"))
+            continue;
+        a->nein[k] = 0;
+        for (const char *c = t[k]; *c && *c != '.'; c++) {
+            if (a->nein[k] == QK_MAX_RANK)
+                return false;
+            a->ein[k][a->nein[k]++] = (int8_t)(*c >= 'a' && *c <= 'z' ? *c - 'a' : 26 + *c - 'A');
+        }
+    }
+    return true;
+}
+
 static bool parse_attr(Attrs *a, const char *name, const char *val)
 {
     int n;
@@ -115,6 +156,29 @@ static bool parse_attr(Attrs *a, const char *name, const char *val)
     else if (!strcmp(name, "pads")) return parse_ints(val, a->pads, 6, &n);
     else if (!strcmp(name, "ints")) return parse_ints(val, a->ints, QK_MAX_RANK, &a->nints);
     else if (!strcmp(name, "to")) return (a->to = dtype_from_name(val)) != DT_UNDEF;
+    else if (!strcmp(name, "keepdims")) a->keepdims = (int)i;
+    else if (!strcmp(name, "noop_empty")) a->noop_empty = (int)i;
+    else if (!strcmp(name, "select_last")) a->select_last = (int)i;
+    else if (!strcmp(name, "exclusive")) a->exclusive = (int)i;
+    else if (!strcmp(name, "reverse")) a->reverse = (int)i;
+    else if (!strcmp(name, "mode")) a->mode = (int)i;
+    else if (!strcmp(name, "coord")) a->coord = (int)i;
+    else if (!strcmp(name, "nearest")) a->nearest = (int)i;
+    else if (!strcmp(name, "exclude_outside")) a->exclude_outside = (int)i;
+    else if (!strcmp(name, "cubic_a")) a->cubic_a = (float)f;
+    else if (!strcmp(name, "blocksize")) a->blocksize = i;
+    else if (!strcmp(name, "value")) a->value = f;
+    else if (!strcmp(name, "p0")) a->p[0] = f; /* an elementwise op's parameters (ops.def order) */
+    else if (!strcmp(name, "p1")) a->p[1] = f;
+    else if (!strcmp(name, "p2")) a->p[2] = f;
+    else if (!strcmp(name, "fill")) a->fill = strtoull(val, NULL, 10); /* the value's bytes, little-endian */
+    else if (!strcmp(name, "sizes")) return parse_ints(val, a->sizes, QK_MAX_OUTPUTS, &a->nsizes) || !*val;
+    else if (!strcmp(name, "starts")) return parse_ints(val, a->starts, QK_MAX_RANK, &n);
+    else if (!strcmp(name, "ends")) return parse_ints(val, a->ends, QK_MAX_RANK, &n);
+    else if (!strcmp(name, "steps")) return parse_ints(val, a->steps, QK_MAX_RANK, &n);
+    else if (!strcmp(name, "pads2")) return parse_ints(val, a->pads2, 2 * QK_MAX_RANK, &n) && n == 2 * QK_MAX_RANK;
+    else if (!strcmp(name, "scales")) return parse_doubles(val, a->scales, QK_MAX_RANK);
+    else if (!strcmp(name, "ein")) return parse_ein(a, val);
     else if (!strcmp(name, "act")) {
         for (int k = 0; k < ACT_COUNT; k++)
             if (!strcmp(act_name[k], val))
@@ -151,6 +215,12 @@ static bool read_case(FILE *f, Case *c)
             assert_int_equal(sscanf(rest, "%31s %n", name, &pos), 1);
             if (!parse_attr(&c->a, name, rest + pos))
                 fail_msg("%s: bad attr line '%s'", c->name, line);
+        } else if (!strcmp(word, "prog")) {
+            static const char *const names[] = {"in0", "in1", "in2", "in3", "in4", "in5", "in6", "in7"};
+            char err[128];
+            if (!expr_parse(rest, names, 8, NULL, 0, &c->prog, err, sizeof err))
+                fail_msg("%s: bad program '%s': %s", c->name, rest, err);
+            c->has_prog = true;
         } else if (!strcmp(word, "tol")) {
             assert_int_equal(sscanf(rest, "%lf %lf", &c->rtol, &c->atol), 2);
         } else if (!strcmp(word, "in")) {
@@ -253,6 +323,8 @@ static int run_case(const Case *c)
     }
     Node *n = ir_node_new(g, c->op, c->name, in, c->nin, out, c->nout);
     n->a = c->a;
+    if (c->has_prog)
+        n->prog = &c->prog;
     Diag d;
     diag_init(&d, NULL);
     if (!interp_run(g, 1, feeds, got, &d)) {
