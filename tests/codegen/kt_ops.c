@@ -132,8 +132,8 @@ typedef struct UOp {
     const char *out, *node; /* output name; the node, reading x */
     bool exact;             /* bit for bit in every float type */
     bool cheap;             /* no math function: also on the variants that test shapes and rounding */
-    bool narrow;            /* not on KT_WIDE data: codegen/mathfn.c's exp gives 2.4e38, not inf, past
-                             * x = 88.38, and sin/cos/tan mean nothing past |x| = 1e8 */
+    bool narrow;            /* not on KT_WIDE data: codegen/mathfn.c's sin/cos/tan mean nothing
+                             * past |x| = 1e8 */
 } UOp;
 
 /* Every float unary op of ops.def (Relu, LeakyRelu, Clip, Sigmoid, Tanh
@@ -142,7 +142,7 @@ static const UOp unary_ops[] = {
     {"erf", "Erf(x)", false, false, false},
     {"sqrt", "Sqrt(x)", true, true, false},
     {"recip", "Reciprocal(x)", true, true, false},
-    {"exp", "Exp(x)", false, false, true},
+    {"exp", "Exp(x)", false, false, false},
     {"log", "Log(x)", false, false, false},
     {"abs", "Abs(x)", true, true, false},
     {"neg", "Neg(x)", true, true, false},
@@ -162,6 +162,8 @@ static const UOp unary_ops[] = {
     {"selu", "Selu(x)", false, false, false},
     {"celu", "Celu<alpha = 2.0>(x)", false, false, false},
     {"thr", "ThresholdedRelu<alpha = 0.5>(x)", true, true, false},
+    {"shrink", "Shrink<bias = 1.5, lambd = 1.0>(x)", true, true, false},
+    {"shrink_def", "Shrink(x)", true, true, false},
     {"gelu", "Gelu(x)", false, false, false},
     {"gelu_tanh", "Gelu<approximate = \"tanh\">(x)", false, false, false},
     {"mish", "Mish(x)", false, false, false},

@@ -1560,6 +1560,7 @@ UNARY_FLOAT = [
      lambda x, p: p[1] * np.where(x <= 0, p[0] * (m_exp(x) - 1), x), False, 5),
     ("Celu", [1.0], lambda x, p: np.maximum(0, x) + np.minimum(0, p[0] * (m_exp(x / p[0]) - 1)), False, 5),
     ("ThresholdedRelu", [1.0], lambda x, p: np.where(x > p[0], x, 0.0), True, 3),
+    ("Shrink", [0.0, 0.5], lambda x, p: np.where(x < -p[1], x + p[0], np.where(x > p[1], x - p[0], 0.0)), True, 3),
     ("Gelu", [], lambda x, p: 0.5 * x * (1 + M_ERF(x / math.sqrt(2))), False, 5),
     ("GeluTanh", [], lambda x, p: 0.5 * x * (1 + M_TANH(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))),
      False, 5),
@@ -1572,7 +1573,8 @@ UNARY_FLOAT = [
 UNARY_PARAMS = [("HardSigmoid", [F32V(0.5), F32V(-0.25)]), ("HardSigmoid", [F32V(-1.0), F32V(1.0)]),
                 ("Elu", [F32V(0.5)]), ("Elu", [F32V(2.5)]), ("Selu", [F32V(2.0), F32V(0.5)]),
                 ("Celu", [F32V(2.0)]), ("Celu", [F32V(0.25)]), ("ThresholdedRelu", [F32V(-0.5)]),
-                ("ThresholdedRelu", [F32V(2.0)]), ("ThresholdedRelu", [0.0])]
+                ("ThresholdedRelu", [F32V(2.0)]), ("ThresholdedRelu", [0.0]), ("Shrink", [F32V(1.5), F32V(1.0)]),
+                ("Shrink", [F32V(-0.25), 0.0])]
 
 
 def p_attrs(p):
@@ -2607,6 +2609,7 @@ UNARY_SAME = ("Abs", "Ceil", "Erf", "Exp", "Floor", "Log", "Neg", "Not", "Recipr
 UNARY_PARAMS_ONNX = {"HardSigmoid": (("alpha", 0.2), ("beta", 0.5)), "Elu": (("alpha", 1.0),),
                      "Selu": (("alpha", 1.67326319217681884765625), ("gamma", 1.05070102214813232421875)),
                      "Celu": (("alpha", 1.0),), "ThresholdedRelu": (("alpha", 1.0),),
+                     "Shrink": (("bias", 0.0), ("lambd", 0.5)),
                      "IsInf": (("detect_negative", 1), ("detect_positive", 1)), "Mod": (("fmod", 0),)}
 
 
