@@ -2,13 +2,14 @@
 #   make demo   install missing packages, build, compile the bundled CNN, run it
 #   make test   install missing packages, build, run every test (+ ASan/UBSan)
 #   make bench  benchmarks against peers (see bench/)
+#   make zoo    real architectures against ONNX Runtime, writes bench/ZOO.md (bench/zoo/)
 #   make valgrind  memcheck over the compiler and the runtime (tests/valgrind.sh)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test test-fast test-asan bench fuzz valgrind clean
+.PHONY: all deps build demo test test-fast test-asan bench zoo fuzz valgrind clean
 
 all: build
 
@@ -49,6 +50,14 @@ fuzz: deps
 
 bench: build
 	@./bench/run.sh $(BUILD)
+
+# The model zoo: torchvision CNNs and HuggingFace transformers (random
+# weights, nothing downloaded) at fp32/fp16/int8 against ONNX Runtime; prints
+# the tables and writes bench/ZOO.md. ZOO_ARGS passes options to zoo.py
+# (e.g. ZOO_ARGS="--models resnet18,bert --quick" or "--heldout").
+ZOO_ARGS ?=
+zoo: build
+	python3 bench/zoo/zoo.py --build $(BUILD) $(ZOO_ARGS)
 
 # valgrind memcheck over compiles and runs of the bundled models (a few
 # minutes: not part of `make test`); fails on any error or lost block.
