@@ -87,8 +87,25 @@ bench_perf() {
     fi
 }
 
+# calib_speed.py: what calibration costs (ResNet-50 of the zoo) against the
+# model's inference and ONNX Runtime's calibration
+bench_calib_speed() {
+    echo "=== calib_speed: qkc calibrate vs fp32 inference and ONNX Runtime's calibration (ResNet-50)"
+    if [ -z "$PY" ] || ! "$PY" -c "import numpy" 2>/dev/null; then
+        echo "calib_speed: skipped: no python3 with numpy on PATH (python3 -m pip install onnxruntime onnx numpy)"
+        skipped=$((skipped + 1))
+        return
+    fi
+    ran=$((ran + 1))
+    if ! "$PY" "$HERE/calib_speed.py" --build "$BUILD"; then
+        echo "calib_speed: FAILED (qkc failed or its profiles differ; see above)"
+        failed=$((failed + 1))
+    fi
+}
+
 bench_perf
 bench_quant_vs_ort
+bench_calib_speed
 
 echo "=== bench: $ran run, $skipped skipped, $failed failed"
 [ "$failed" -eq 0 ]

@@ -960,6 +960,12 @@ bool cg_compile(Graph *g, const CgOptions *o, Diag *d)
 {
     if (!g->planned)
         return diag_error(d, loc_none(), "internal error: the graph has no memory plan");
+    /* an output's descriptor holds [batch, dims...]: a batch merged into
+     * the first dim would be written past the caller's buffer */
+    for (int i = 0; i < g->noutputs; i++)
+        if (shape_rows(&g->outputs[i]->shape) > 1)
+            return diag_error(d, g->outputs[i]->loc, "internal error: output '%s' has the batch merged with other dims",
+                              g->outputs[i]->name);
     Cg cg = {0};
     cg.g = g;
     cg.o = o;

@@ -6,8 +6,10 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "driver.h"
@@ -87,24 +89,27 @@ typedef struct Obs {
 } Obs;
 
 /* The activations read by Conv (channels: dim 1) and Gemm/MatMul (the
- * last dim) keep channel sums, for bias correction (passes/quantize.c). */
-static void channel_layouts(const Graph *g, Obs *o)
+ * last dim) keep channel sums, for bias correction (passes/quantize.c);
+ * the last such reader decides. */
+void calib_channel_layout(const Graph *g, const Value *x, int64_t *chan, int64_t *inner)
 {
+    *chan = 0, *inner = 1;
+    if (x->kind == VAL_CONST || x->dtype != DT_F32 || x->shape.rank < 1)
+        return;
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = g->nodes[i];
-        const Value *x = n->nin ? n->in[0] : NULL;
-        if (!x || x->kind == VAL_CONST || x->dtype != DT_F32 || x->shape.rank < 1)
+        if (!n->nin || n->in[0] != x)
             continue;
-        int64_t c = 0, inner = 1;
+        int64_t c = 0, in = 1;
         if (n->op == OP_CONV && x->shape.rank >= 3) {
             c = x->shape.d[1];
             for (int k = 2; k < x->shape.rank; k++)
-                inner *= x->shape.d[k];
+                in *= x->shape.d[k];
         } else if ((n->op == OP_GEMM && !n->a.trans_a) || n->op == OP_MATMUL) {
             c = x->shape.d[x->shape.rank - 1];
         }
-        if (c > 0 && inner > 0)
-            o->chan[x->id] = c, o->inner[x->id] = inner;
+        if (c > 0 && in > 0)
+            *chan = c, *inner = in;
     }
 }
 
@@ -120,8 +125,39 @@ static void observe(void *ctx, const Value *v, const Tensor *t)
         calib_stats_add(s, t->data, tensor_numel(t));
 }
 
-bool drv_calib_collect(const Graph *g, const char *const *specs, int nspecs, int64_t chunk, CalibProfile *prof,
-                       Diag *d)
+/* Progress on a terminal: samples, rate, and the time left estimated from
+ * the files still to read (they are usually alike). */
+typedef struct Progress {
+    bool tty;
+    double t0;
+    int64_t before;    /* samples of the batches done */
+    int file, nfiles;  /* the batch being run (0-based), of nfiles */
+} Progress;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void tick(void *ctx, int64_t done)
+{
+    Progress *p = ctx;
+    if (!p->tty)
+        return;
+    double t = now_s() - p->t0, rate = t > 0 ? (double)(p->before + done) / t : 0;
+    fprintf(stderr, "\rqkc: calibrating: %lld samples, %.1f/s", (long long)(p->before + done), rate);
+    if (p->nfiles > 1 && p->file > 0) {
+        double left = t / p->file * (p->nfiles - p->file);
+        fprintf(stderr, ", batch %d of %d, about %.0f s left   ", p->file + 1, p->nfiles, left);
+    } else {
+        fprintf(stderr, "   ");
+    }
+}
+
+bool drv_calib_collect(const Graph *g, CalibNative *native, const char *const *specs, int nspecs, int64_t chunk,
+                       CalibProfile *prof, Diag *d)
 {
     Src *src = NULL;
     int nsrc = 0, nowned = 0;
@@ -145,17 +181,18 @@ bool drv_calib_collect(const Graph *g, const char *const *specs, int nspecs, int
         if (count[k] != nbatch)
             ok = diag_error(d, loc_none(), "--calib: input '%s' has %d data files, input '%s' %d; give each the same",
                             g->inputs[k]->name, count[k], g->inputs[0]->name, nbatch);
-    bool tty = isatty(2);
-    int64_t done_samples = 0, total_samples = 0;
+    Progress pr = {.tty = isatty(2), .t0 = now_s(), .nfiles = nbatch};
+    int64_t total_samples = 0;
     Tensor *full = calloc((size_t)g->ninputs + 1, sizeof(Tensor));
     Tensor *in = calloc((size_t)g->ninputs + 1, sizeof(Tensor));
     Tensor *out = calloc((size_t)g->noutputs + 1, sizeof(Tensor));
     Obs obs = {prof, calloc((size_t)g->nvalues + 1, sizeof(int64_t)), calloc((size_t)g->nvalues + 1, sizeof(int64_t))};
     if (!obs.chan || !obs.inner)
         ok = diag_error(d, loc_none(), "out of memory");
-    else
-        channel_layouts(g, &obs);
+    for (int i = 0; ok && !native && i < g->nvalues; i++)
+        calib_channel_layout(g, g->values[i], &obs.chan[i], &obs.inner[i]);
     for (int b = 0; b < nbatch && ok; b++) {
+        pr.file = b;
         int64_t batch = -1;
         for (int k = 0; k < g->ninputs && ok; k++) {
             int seen = 0;
@@ -206,8 +243,13 @@ bool drv_calib_collect(const Graph *g, const char *const *specs, int nspecs, int
             break;
         }
         total_samples += batch;
-        /* chunks of at most `chunk` samples */
-        for (int64_t s0 = 0; s0 < batch && ok; s0 += chunk) {
+        bool has_batch = g->ninputs && shape_has_batch(&g->inputs[0]->shape);
+        if (native) { /* the compiled engine: each sample alone, on every worker */
+            ok = calib_native_run(native, full, batch, has_batch, tick, &pr, d);
+            pr.before += batch;
+        }
+        /* the interpreter: chunks of at most `chunk` samples */
+        for (int64_t s0 = 0; !native && s0 < batch && ok; s0 += chunk) {
             int64_t len = batch - s0 < chunk ? batch - s0 : chunk;
             for (int k = 0; k < g->ninputs; k++) {
                 in[k] = full[k];
@@ -217,19 +259,19 @@ bool drv_calib_collect(const Graph *g, const char *const *specs, int nspecs, int
                     in[k].data = (char *)full[k].data + s0 * item * dtype_size(full[k].dtype);
                 }
             }
-            bool has_batch = g->ninputs && shape_has_batch(&g->inputs[0]->shape);
             ok = interp_run_observe(g, has_batch ? len : 1, in, out, d, observe, &obs);
             for (int k = 0; ok && k < g->noutputs; k++)
                 tensor_free(&out[k]);
-            done_samples += len;
-            if (tty)
-                fprintf(stderr, "\rqkc: calibrating: %lld samples", (long long)done_samples);
+            pr.before += len;
+            tick(&pr, 0);
         }
         for (int k = 0; k < g->ninputs; k++)
             tensor_free(&full[k]);
     }
-    if (tty)
-        fprintf(stderr, "\r%40s\r", "");
+    if (native && ok)
+        calib_native_finish(native, prof);
+    if (pr.tty)
+        fprintf(stderr, "\r%78s\r", "");
     prof->samples += total_samples;
     free(full);
     free(in);

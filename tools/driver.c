@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "calibrate.h"
 #include "mixed.h"
@@ -208,8 +209,51 @@ static Graph *to_fused(const char *model, const DriverOptions *o, PassCtx *pc, D
     return g;
 }
 
+/* The compiled calibration engine for model (whose fused graph is g): the
+ * fused graph again, every float value an output, compiled for this
+ * machine into a temporary shared object and loaded (calib_native.c).
+ * NULL, with a warning naming why, when it cannot be built: the caller
+ * calibrates with the interpreter instead. */
+static CalibNative *native_engine(const char *model, const DriverOptions *o, const Graph *g, Diag *d)
+{
+    Diag quiet;
+    diag_init(&quiet, NULL);
+    DriverOptions oo = *o;
+    oo.precision = PREC_FP32, oo.dump = NULL, oo.print_after = NULL, oo.dump_import = false;
+    int64_t const_left = 0;
+    PassCtx pc = {.d = &quiet, .const_left = &const_left};
+    CgOptions co = {.emit = EMIT_SO, .opt_level = 1, .model_name = g->name, .prefix = "qkc_calib"}; /* -O1: as fast here, compiles sooner */
+    char path[4096];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/qkc-calib-XXXXXX.so", tmp && *tmp ? tmp : "/tmp");
+    int fd = mkstemps(path, 3);
+    CalibNative *cn = NULL;
+    Graph *g2 = NULL;
+    bool ok = fd >= 0 && cg_target_resolve(NULL, NULL, &co.target, &quiet) && (g2 = to_fused(model, &oo, &pc, &quiet));
+    if (fd >= 0)
+        close(fd);
+    if (ok) {
+        calib_native_observe_all(g2);
+        co.out = path;
+        co.model_hash = drv_hash_str(model, drv_hash_str("calibration", 1469598103934665603ull)); /* a temporary */
+        ok = passes_run_from(g2, &pc, "quantize", NULL) && cg_compile(g2, &co, &quiet);
+    }
+    if (ok)
+        cn = calib_native_open(path, g, o->calib_threads, &quiet);
+    if (fd >= 0)
+        unlink(path);
+    ir_graph_free(g2);
+    if (!cn) {
+        const char *why = quiet.buf && *quiet.buf ? quiet.buf : fd < 0 ? "no temporary file" : "unknown";
+        diag_warn(d, loc_file(model), "calibrating with the interpreter (slower): the compiled calibration engine "
+                  "could not be built: %.*s", (int)strcspn(why, "\n"), why);
+    }
+    diag_fini(&quiet);
+    return cn;
+}
+
 /* The statistics of the model's tensors: from --profile, or by running
- * the calibration data. */
+ * the calibration data (compiled, or with the interpreter). */
 static bool get_profile(const char *model, const DriverOptions *o, const Graph *g, CalibProfile *prof, Diag *d)
 {
     char id[32];
@@ -225,7 +269,12 @@ static bool get_profile(const char *model, const DriverOptions *o, const Graph *
     }
     const char *base = strrchr(model, '/') ? strrchr(model, '/') + 1 : model;
     profile_init(prof, base, id);
-    return drv_calib_collect(g, o->calib, o->ncalib, 64, prof, d);
+    if (o->ncalib == 0)
+        return diag_error(d, loc_none(), "no calibration data (--calib DATA)");
+    CalibNative *cn = o->calib_interp ? NULL : native_engine(model, o, g, d);
+    bool ok = drv_calib_collect(g, cn, o->calib, o->ncalib, 64, prof, d);
+    calib_native_close(cn);
+    return ok;
 }
 
 /* Channel means of an activation from its statistics in the profile (for

@@ -31,6 +31,8 @@ typedef struct DriverOptions {
     int ncalib;                /* --calib DATA specs */
     const char *const *calib;
     const char *calib_method;  /* minmax | percentile[=P] | entropy | mse (NULL: the default) */
+    bool calib_interp;         /* --calib-engine interp: calibrate with the reference interpreter */
+    int calib_threads;         /* --calib-threads N (0: one per CPU; the compiled engine) */
     const char *profile;       /* --profile FILE instead of --calib */
     bool act_s8;               /* --activations s8 */
     bool weights_per_tensor;   /* --weights per-tensor */

@@ -73,6 +73,11 @@ static const char *usage_compile =
     "  --profile FILE         reuse a calibration profile (qkc calibrate) instead\n"
     "  --calib-method M       minmax, percentile[=P], entropy or mse\n"
     "                         (default %s: the most accurate on the bundled models)\n"
+    "  --calib-engine E       compiled (default: the model compiled for this machine\n"
+    "                         collects the statistics, one sample per thread) or\n"
+    "                         interp (the reference interpreter: slow, and the same\n"
+    "                         profile on every machine)\n"
+    "  --calib-threads N      threads of the compiled engine (default: every CPU)\n"
     "  --weights W            per-channel (default), per-tensor, or log2 (signed powers\n"
     "                         of two times the channel's scale)\n"
     "  --activations A        u8 (default, asymmetric) or s8 (symmetric)\n"
@@ -158,17 +163,22 @@ static const char *usage_calibrate =
     "usage: qkc calibrate MODEL --calib DATA -o OUT.qprofile [--batch N] [--dim NAME=N]\n"
     "       qkc calibrate --merge A.qprofile B.qprofile ... -o OUT.qprofile\n"
     "\n"
-    "Run MODEL with the reference interpreter over calibration data and write the\n"
-    "statistics of every float tensor (ranges and histograms with fixed bins) as a\n"
-    "versioned JSON profile; `qkc compile --precision int8 --profile OUT.qprofile`\n"
-    "then needs no data. Profiles of the same model from different data shards\n"
-    "merge exactly: the result does not depend on batch sizes, order or sharding.\n"
+    "Run MODEL over calibration data and write the statistics of every float\n"
+    "tensor (ranges and histograms with fixed bins) as a versioned JSON profile;\n"
+    "`qkc compile --precision int8 --profile OUT.qprofile` then needs no data.\n"
+    "The model runs compiled for this machine, one sample per thread (or with the\n"
+    "reference interpreter: --calib-engine interp). Profiles of the same model\n"
+    "from different data shards merge exactly: the result does not depend on\n"
+    "batch sizes, order, threads or sharding (with the compiled engine, on the\n"
+    "same machine; with the interpreter, on any).\n"
     "\n"
     "options:\n"
     "  --calib DATA           one .npy batch (one-input model), a directory of .npy\n"
     "                         batches, or NAME=FILE.npy per input (repeatable)\n"
     "  -o, --output OUT       the profile to write\n"
     "  --merge                merge the given profiles instead\n"
+    "  --calib-engine E       compiled (default) or interp\n"
+    "  --calib-threads N      threads of the compiled engine (default: every CPU)\n"
     "  --batch N              fix the model's batch dim (as for qkc compile)\n"
     "  --dim NAME=N           fix a named symbolic dim (as for qkc compile)\n"
     "  --max-const-bytes N    the bound on constants the model may create (as for\n"
@@ -330,6 +340,25 @@ static void unknown(const char *cmd, const char *s)
  * QO_REPORT --report (compile). */
 enum { QO_PRECISION = 1, QO_IO = 2, QO_REPORT = 4 };
 
+/* --calib-engine E and --calib-threads N (compile, eval, calibrate, ...):
+ * true when a->argv[a->i] was one of them; a bad value exits with 2. */
+static bool calib_engine_option(Args *a, const char *cmd, DriverOptions *o)
+{
+    const char *v;
+    if ((v = opt_value(a, "--calib-engine", NULL))) {
+        if (strcmp(v, "compiled") != 0 && strcmp(v, "interp") != 0) {
+            fprintf(stderr, "qkc %s: --calib-engine %s: use compiled or interp\n", cmd, v);
+            exit(2);
+        }
+        o->calib_interp = strcmp(v, "interp") == 0;
+    } else if ((v = opt_value(a, "--calib-threads", NULL))) {
+        o->calib_threads = (int)parse_int("--calib-threads", v, 1, 1024);
+    } else {
+        return false;
+    }
+    return true;
+}
+
 /* The options that choose a precision and how to quantize, shared by
  * compile, inspect, interp and eval. True when a->argv[a->i] was one of
  * them (its value consumed); a bad value exits with status 2. */
@@ -361,6 +390,7 @@ static bool quant_option(Args *a, const char *cmd, DriverOptions *o, const char 
             exit(2);
         }
         o->calib_method = v;
+    } else if (calib_engine_option(a, cmd, o)) {
     } else if ((v = opt_value(a, "--weights", NULL))) {
         o->weights_per_tensor = strcmp(v, "per-tensor") == 0;
         o->weights_log2 = strcmp(v, "log2") == 0;
@@ -677,6 +707,7 @@ static int cmd_calibrate(Args *a)
             dims[o.ndim++] = v;
         } else if ((v = opt_value(a, "--max-const-bytes", NULL))) {
             o.max_const_bytes = parse_bytes("--max-const-bytes", v);
+        } else if (calib_engine_option(a, "calibrate", &o)) {
         } else if (strcmp(s, "--merge") == 0) {
             merging = true;
         } else if (s[0] == '-' && s[1]) {

@@ -125,11 +125,16 @@ def stress_input():
     return f
 
 
+_profiles = {}
+
+
 def profile(m):
-    p = path("%s.qprofile" % m)
-    if not os.path.exists(p):
-        ok([QKC, "calibrate", ONNX[m], "--calib", CALIB, "-o", p])
-    return p
+    """The profile of model m, made once per run (a file left by an older qkc
+    may hold other statistics)."""
+    if m not in _profiles:
+        _profiles[m] = path("%s.qprofile" % m)
+        ok([QKC, "calibrate", ONNX[m], "--calib", CALIB, "-o", _profiles[m]])
+    return _profiles[m]
 
 
 def logits_of(cmd, d):

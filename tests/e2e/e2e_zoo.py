@@ -17,7 +17,11 @@ opsets 13 and 17), each checked against PyTorch's own output:
      by `qkc run`; the same bound against PyTorch and the interpreter
      (skipped with the reason when qemu-aarch64 or the runner is missing).
   3. fp16, opset 17, x86-64: max|fp16 - torch| / max|torch| <= 1e-2.
-  4. int8, opset 17, x86-64: `--precision int8 --calib` with 8 random
+  4. Calibration: the compiled engine's profile (`qkc calibrate`, the
+     default) names the interpreter's tensors with the same counts, and
+     every range is within 1e-4 (relative) of the interpreter's; with 1 and
+     3 threads the profiles are identical byte for byte.
+  5. int8, opset 17, x86-64: `--precision int8 --calib` with 8 random
      calibration samples (not the test batch): output SQNR against PyTorch
      >= 10 dB. A broken scale, zero point or layout gives 0 dB or less;
      these narrow random nets are hard on int8 (ONNX Runtime's
@@ -119,6 +123,7 @@ def has_option(sub, opt):
 
 
 HAS_DIM = {sub: has_option(sub, "--dim") for sub in ("compile", "interp")}
+HAS_CALIB_ENGINE = has_option("calibrate", "--calib-engine")
 unsupported = {}   # op -> set of models whose compile named it unsupported
 _cache = {}
 
@@ -386,13 +391,55 @@ def check_fp16(name):
     return "%.1e vs torch" % e
 
 
+def profile_diff(a, b):
+    """The worst |min/max difference| / max(|min|, |max|) between two profiles (JSON
+    files) over their tensors; a Failure when their tensors or counts differ."""
+    with open(a) as f:
+        ta = json.load(f)["tensors"]
+    with open(b) as f:
+        tb = json.load(f)["tensors"]
+    expect(set(ta) == set(tb), "the profiles name different tensors: %s" % sorted(set(ta) ^ set(tb))[:5])
+    worst = 0.0
+    for k, x in ta.items():
+        y = tb[k]
+        for f in ("count", "zeros", "nonfinite"):
+            expect(x[f] == y[f], "tensor %s: %s %r vs %r" % (k, f, x[f], y[f]))
+        span = max(abs(x["min"]), abs(x["max"]), 1e-30)
+        worst = max(worst, abs(x["min"] - y["min"]) / span, abs(x["max"] - y["max"]) / span)
+    return worst
+
+
+def check_calib_engines(name, calib):
+    """The compiled calibration engine (the default) against the interpreter:
+    the same tensors and counts, ranges within FP32_TOL; and the same profile,
+    byte for byte, with 1 and 3 threads."""
+    m = _manifest[name]
+    f = model_file(m, 17, "compile")
+    os.makedirs(path("out"), exist_ok=True)
+    profs = {}
+    for tag, opts in (("interp", ["--calib-engine", "interp"]), ("t1", ["--calib-threads", "1"]),
+                      ("t3", ["--calib-threads", "3"])):
+        profs[tag] = path("out", "%s.%s.qprofile" % (name, tag))
+        r = run([QKC, "calibrate", f, "-o", profs[tag]] + dim_flags(m, "compile") + calib + opts,
+                timeout=TIMEOUT_COMPILE)
+        if r.rc != 0 or "warning" in r.err:  # a warning: the compiled engine fell back to the interpreter
+            raise Failure("qkc calibrate %s: exit %d: %s" % (" ".join(opts), r.rc, qkc_message(r)))
+    with open(profs["t1"], "rb") as a, open(profs["t3"], "rb") as b:
+        expect(a.read() == b.read(), "compiled calibration: the profiles of 1 and 3 threads differ")
+    worst = profile_diff(profs["t1"], profs["interp"])
+    if not worst <= FP32_TOL:
+        raise Failure("compiled calibration vs the interpreter's: a range differs by %.1e relative" % worst)
+    return "profile vs interp %.0e" % worst
+
+
 def check_int8(name):
     m = _manifest[name]
     calib = ["--calib", os.path.join(MODELS_DIR, m["inputs"][0]["calib"])] if len(m["inputs"]) == 1 else \
         [a for i in m["inputs"] for a in ("--calib", "%s=%s" % (i["name"], os.path.join(MODELS_DIR, i["calib"])))]
+    engines = [check_calib_engines(name, calib)] if HAS_CALIB_ENGINE else []
+    notes = []
     so = compile_(name, 17, "int8", "--precision", "int8", *calib)
     outs = outputs_of(name, [QKC, "run", so], path("out", "%s.int8" % name))
-    notes = []
     for k, ref in refs(name).items():
         expect(outs[k].shape == ref.shape, "int8: output %s has shape %s, PyTorch's %s" % (k, outs[k].shape,
                                                                                            ref.shape))
@@ -402,7 +449,7 @@ def check_int8(name):
             raise Failure("int8 output %s: SQNR against PyTorch %.1f dB < %.0f dB (top-1 agreement %.0f%%)" % (
                 k, s, INT8_MIN_SQNR, 100 * agree))
         notes.append("SQNR %.1f dB; top-1 agreement %.0f%%" % (s, 100 * agree))
-    return "; ".join(notes)
+    return "; ".join(notes + engines)
 
 
 COLUMNS = ["x86 op13", "x86 op17", "aarch64", "fp16", "int8"]
