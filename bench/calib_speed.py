@@ -31,6 +31,7 @@ Needs onnxruntime and onnx (PyPI) in the Python that runs it; without them
 the ORT rows are skipped. Exit 1 when qkc fails or the profiles differ."""
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -102,6 +103,8 @@ def main():
     ap.add_argument("--interp-images", type=int, default=2, help="images for the interpreter's time (scaled)")
     a = ap.parse_args()
     qkc = os.path.join(os.path.abspath(a.build), "qkc")
+    if not os.access(qkc, os.X_OK):
+        sys.exit("calib_speed: %s not found: run `make build` first" % qkc)
     model = a.model
     if not model:
         mdir = os.path.join(os.path.abspath(a.build), "zoo-work", "models")
@@ -115,6 +118,8 @@ def main():
             return 0
     threads = [int(t) for t in a.threads.split(",")]
     tmp = tempfile.mkdtemp(prefix="qkc-calib-speed-")
+    model = os.path.abspath(model)
+    os.chdir(tmp)  # ONNX Runtime's quantizer may leave temporary files in the current directory
     rng = np.random.default_rng(10)
     x = rng.standard_normal((a.images, 3, 224, 224)).astype(np.float32)
     xs = os.path.join(tmp, "x.npy")
@@ -178,6 +183,7 @@ def main():
         print("qkc calibrate (best) / ORT calibration: %.2f" % (best / t_cal))
     print("profiles: %s" % ("identical (%s)" % ", ".join(blobs) if same else "DIFFER: " + ", ".join(
         "%s %d bytes" % (n, len(b)) for n, b in blobs.items())))
+    shutil.rmtree(tmp, ignore_errors=True)
     return 0 if same else 1
 
 

@@ -752,6 +752,8 @@ def main():
     work = os.path.abspath(args.work or os.path.join(build, "zoo-work"))
     mdir = os.path.join(work, "models")
     os.makedirs(mdir, exist_ok=True)
+    args.report = os.path.abspath(args.report)
+    os.chdir(work)  # ONNX Runtime's quant_pre_process leaves temporary files in the current directory
     if not os.access(os.path.join(build, "qkc"), os.X_OK):
         sys.exit("zoo: %s/qkc not found: build qkc first (make build)" % build)
     # a copy of the compiler and the runtime: a rebuild during the run cannot mix versions
