@@ -31,6 +31,7 @@
  *   fmod     exact        f64 long division, ten steps
  * The polynomials noted "our fit" are near-minimax fits made for this file
  * (tests/codegen/mathfn_fit.py remakes them), not copied from anywhere. */
+#include <assert.h>
 #include <math.h>
 
 #include "cg.h"
@@ -756,7 +757,8 @@ LLVMValueRef cg_qact(Cg *cg, const Attrs *a, LLVMValueRef q, LLVMValueRef y_s, L
     case ACT_CLIP:
         return clamp_i32(cg, q, cg_quantize(cg, cg_f32(cg, a->act_alpha), y_s, y_zp, t),
                          cg_quantize(cg, cg_f32(cg, a->act_beta), y_s, y_zp, t));
-    default:
+    default: /* no other activation reaches a requantizing kernel (passes/qdq_fold.c) */
+        assert(a->act == ACT_NONE);
         return q;
     }
 }

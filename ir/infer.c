@@ -322,7 +322,11 @@ bool infer_quant(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
 {
     const Value *x = n->in[0];
     const Shape *xs = &x->shape;
-    if (a->act != ACT_NONE && a->act != ACT_RELU && a->act != ACT_CLIP)
+    /* an activation on quantized values is a clamp (relu, clip); qkc's
+     * dequantizing epilogue of MatMulInteger/ConvInteger (scale operand
+     * given) applies any activation, in float */
+    bool float_epilogue = (n->op == OP_MATMUL_INTEGER || n->op == OP_CONV_INTEGER) && n->nin > 5 && n->in[5];
+    if (a->act != ACT_NONE && a->act != ACT_RELU && a->act != ACT_CLIP && !float_epilogue)
         return ERR("a quantized op can carry relu or clip, not %s", act_name[a->act]);
     switch (n->op) {
     case OP_QUANTIZE:

@@ -210,7 +210,11 @@ static Value *acc_scale(Fold *f, const Lin *l)
 static bool fold_linear(Fold *f, Node *q, Node *p, const QP *py)
 {
     Lin l;
-    if (py->per_axis || !linear_parts(f, p, &l))
+    /* only relu and clip are clamps of the quantized result; another fused
+     * activation (a pooler's tanh) is applied in float, by the
+     * dequantizing epilogue of fold_linear_float, before the Q */
+    if (py->per_axis || (p->a.act != ACT_NONE && p->a.act != ACT_RELU && p->a.act != ACT_CLIP) ||
+        !linear_parts(f, p, &l))
         return false;
     bool ok;
     Value *b = bias_i32(f, l.bias, &l.px, &l.pw, l.M, l.bias_mul, &ok);

@@ -55,4 +55,22 @@ void kt_repro(void)
             "matvec (float[2,3] a) => (float[2] y)\n"
             "<float[3] b = {1, 1, 1}, float[2] c = {10, 20}>\n"
             "{\n  mm = MatMul(a, b)\n  y = Add(mm, c)\n}\n");
+
+    /* A quantized Gemm whose fused activation is not a clamp (BERT's
+     * pooler: Gemm -> Tanh -> Q). passes/qdq_fold.c folded DQ -> Gemm(tanh)
+     * -> Q into a QLinearMatMul carrying the tanh: the interpreter refused
+     * it ("fused tanh is not defined on quantized values") and the kernel
+     * dropped the tanh (codegen/mathfn.c cg_qact ignored it), a silent
+     * wrong answer. Now the tanh runs in float in the MatMulInteger's
+     * dequantizing epilogue, then the Q. */
+    KtOpts o5 = {.arm = true};
+    kt_case("qgemm_fused_tanh", &o5,
+            "<ir_version: 8, opset_import: [\"\" : 13]>\n"
+            "qgemm_tanh (float[2,4] x) => (float[2,3] y)\n"
+            "<int8[4,3] wq = {10, -20, 30, 40, -50, 60, -70, 80, 90, 100, -110, 120}, float ws = {0.02},\n"
+            " int8 wz = {0}, float[3] b = {0.5, -1, 2}, float xs = {0.05}, uint8 xz = {128},\n"
+            " float ys = {0.008}, uint8 yz = {128}>\n"
+            "{\n  xq = QuantizeLinear(x, xs, xz)\n  xd = DequantizeLinear(xq, xs, xz)\n"
+            "  wd = DequantizeLinear(wq, ws, wz)\n  g = Gemm(xd, wd, b)\n  t = Tanh(g)\n"
+            "  yq = QuantizeLinear(t, ys, yz)\n  y = DequantizeLinear(yq, ys, yz)\n}\n");
 }
