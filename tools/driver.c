@@ -286,23 +286,15 @@ static bool profile_means(void *ctx, const char *value, int64_t n, double *out)
     return s && calib_stats_channel_means(s, n, out);
 }
 
-/* In a quantized graph, count the ops that still compute in float, by
- * reason and op (a model's float islands, --keep-float layers, ops
- * without integer kernels), so no one believes a model runs in int8 when
- * part of it does not; --report lists each with its reason. */
-static void note_float_ops(const Graph *g, const char *model, const DriverOptions *o, Diag *d)
+int drv_float_summary(const Graph *g, const DriverOptions *o, char *list, size_t size)
 {
-    bool quantized = false;
     int nfloat = 0;
-    for (int i = 0; i < g->nnodes; i++) {
-        quantized |= op_has(g->nodes[i]->op, OPF_QUANT);
-        nfloat += drv_float_reason(g, g->nodes[i], o) != NULL;
-    }
-    if (!quantized || !nfloat)
-        return;
-    /* "reason: Op xN, Op xM; reason: ..." over distinct (reason, op) pairs, in order */
-    char list[1024] = "";
     size_t len = 0;
+    if (size)
+        list[0] = 0;
+    for (int i = 0; i < g->nnodes; i++)
+        nfloat += drv_float_reason(g, g->nodes[i], o) != NULL;
+    /* "reason: Op xN, Op xM; reason: ..." over distinct (reason, op) pairs, in order */
     const char *reasons[16];
     int nr = 0;
     for (int i = 0; i < g->nnodes && nr < 16; i++) {
@@ -313,11 +305,11 @@ static void note_float_ops(const Graph *g, const char *model, const DriverOption
         if (!seen)
             reasons[nr++] = why;
     }
-    for (int k = 0; k < nr && len < sizeof list; k++) {
-        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s: ", k ? "; " : "", reasons[k]);
+    for (int k = 0; k < nr && len < size; k++) {
+        len += (size_t)snprintf(list + len, size - len, "%s%s: ", k ? "; " : "", reasons[k]);
         bool done[OP_COUNT] = {0};
         int shown = 0;
-        for (int i = 0; i < g->nnodes && len < sizeof list; i++) {
+        for (int i = 0; i < g->nnodes && len < size; i++) {
             const Node *n = g->nodes[i];
             if (drv_float_reason(g, n, o) != reasons[k] || done[n->op])
                 continue;
@@ -325,9 +317,25 @@ static void note_float_ops(const Graph *g, const char *model, const DriverOption
             int cnt = 0;
             for (int j = i; j < g->nnodes; j++)
                 cnt += g->nodes[j]->op == n->op && drv_float_reason(g, g->nodes[j], o) == reasons[k];
-            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s x%d", shown++ ? ", " : "", op_info[n->op].name, cnt);
+            len += (size_t)snprintf(list + len, size - len, "%s%s x%d", shown++ ? ", " : "", op_info[n->op].name, cnt);
         }
     }
+    return nfloat;
+}
+
+/* In a quantized graph, say how many ops still compute in float, by reason
+ * and op (a model's float islands, --keep-float layers, ops without integer
+ * kernels), so no one believes a model runs in int8 when part of it does
+ * not; --report lists each with its reason. */
+static void note_float_ops(const Graph *g, const char *model, const DriverOptions *o, Diag *d)
+{
+    bool quantized = false;
+    for (int i = 0; i < g->nnodes; i++)
+        quantized |= op_has(g->nodes[i]->op, OPF_QUANT);
+    char list[1024];
+    int nfloat = quantized ? drv_float_summary(g, o, list, sizeof list) : 0;
+    if (!nfloat)
+        return;
     diag_note(d, loc_file(model), "%d op%s run%s in float (%s); --report FILE lists each", nfloat, nfloat > 1 ? "s" : "",
               nfloat > 1 ? "" : "s", list);
 }

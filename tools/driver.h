@@ -71,6 +71,9 @@ Graph *drv_lower(const char *model, const DriverOptions *o, Diag *d);
 /* The calibration profile of a model (from o's data, profile file, or
  * profile in memory); free with profile_free. */
 bool drv_profile(const char *model, const DriverOptions *o, struct CalibProfile *prof, Diag *d);
+/* The ops of lowered graph g that compute in float, grouped by reason
+ * ("reason: Op xN, Op xM; reason: ...") into list; returns how many. */
+int drv_float_summary(const Graph *g, const DriverOptions *o, char *list, size_t size);
 /* `qkc calibrate`: the profile of a model over o->calib, written to out. */
 bool drv_calibrate(const char *model, const DriverOptions *o, const char *out, Diag *d);
 /* FNV-1a 64 of a file's bytes (0 when unreadable), mixed into `h`. */

@@ -35,16 +35,34 @@ typedef struct Variant {
     DriverOptions o;
     bool ok;
     char why[256];
-    float *out;        /* first output, all samples */
-    int64_t n, classes;
+    float *out;        /* the first float output, all samples: rows x classes (its last dim) */
+    int64_t n, rows, classes;
     double compile_ms;
     long long bytes;
     /* vs fp32 */
     double acc, agree, sqnr, maxerr;
 } Variant;
 
-/* Compile v for the host and run it on x; out[n * classes]. */
-static bool run_variant(const char *model, Variant *v, const Tensor *x, Diag *quiet)
+/* The --data tensors: one per spec, with the input name it names (NULL
+ * for a bare FILE.npy, which a one-input model takes). */
+typedef struct Inputs {
+    int n;
+    const char **name;
+    Tensor *t;
+    int64_t samples;   /* the first dim of the first tensor */
+} Inputs;
+
+/* The tensor for the input called `name` (k-th of nin), or NULL. */
+static const Tensor *input_for(const Inputs *in, const char *name, int nin)
+{
+    for (int i = 0; i < in->n; i++)
+        if (in->name[i] ? strcmp(in->name[i], name) == 0 : nin == 1 && in->n == 1)
+            return &in->t[i];
+    return NULL;
+}
+
+/* Compile v for the host and run it on the inputs; out[rows * classes]. */
+static bool run_variant(const char *model, Variant *v, const Inputs *x, Diag *quiet)
 {
     char path[] = "/tmp/qkc-eval-XXXXXX.so";
     int fd = mkstemps(path, 3);
@@ -69,20 +87,55 @@ static bool run_variant(const char *model, Variant *v, const Tensor *x, Diag *qu
     qkrt_context *c = NULL;
     ok = qkrt_model_load(path, &m) == QKRT_OK && qkrt_context_create(m, &c) == QKRT_OK;
     if (ok) {
-        const qkrt_tensor_desc *od = qkrt_model_output(m, 0);
-        int64_t n = x->shape.rank ? x->shape.d[0] : 1;
-        size_t in_bytes = (size_t)tensor_numel(x) * (size_t)dtype_size(x->dtype);
-        size_t out_bytes = qkrt_tensor_bytes(od, n);
-        v->out = malloc(out_bytes ? out_bytes : 1);
-        v->n = n;
-        v->classes = (int64_t)(out_bytes / sizeof(float) / (size_t)(n ? n : 1));
-        const void *ins[] = {x->data};
-        void *outs[] = {v->out};
-        ok = od->dtype == 1 && qkrt_model_num_inputs(m) == 1 && qkrt_model_num_outputs(m) >= 1 &&
-             qkrt_run(c, n, ins, &in_bytes, outs, &out_bytes) == QKRT_OK;
-        if (!ok)
-            snprintf(v->why, sizeof v->why, "run: %s", *qkrt_error_message() ? qkrt_error_message()
-                                                                              : "eval needs one input, a float output");
+        int nin = qkrt_model_num_inputs(m), oi = -1;
+        for (int k = 0; k < qkrt_model_num_outputs(m) && oi < 0; k++)
+            if (qkrt_model_output(m, k)->dtype == 1)
+                oi = k;
+        const void **ins = calloc((size_t)nin + 1, sizeof *ins);
+        size_t *in_bytes = calloc((size_t)nin + 1, sizeof *in_bytes);
+        for (int k = 0; ok && k < nin; k++) {
+            const qkrt_tensor_desc *id = qkrt_model_input(m, k);
+            const Tensor *t = input_for(x, id->name, nin);
+            if (!t) {
+                snprintf(v->why, sizeof v->why, "no --data for input '%s' (give NAME=FILE.npy for each input)",
+                         id->name);
+                ok = false;
+                break;
+            }
+            ins[k] = t->data;
+            in_bytes[k] = (size_t)tensor_numel(t) * (size_t)dtype_size(t->dtype);
+        }
+        int nout = qkrt_model_num_outputs(m);
+        void **outs = calloc((size_t)nout + 1, sizeof *outs);
+        size_t *out_bytes = calloc((size_t)nout + 1, sizeof *out_bytes);
+        int64_t n = x->samples;
+        for (int k = 0; ok && k < nout; k++) {
+            out_bytes[k] = qkrt_tensor_bytes(qkrt_model_output(m, k), n);
+            ok = (outs[k] = malloc(out_bytes[k] ? out_bytes[k] : 1)) != NULL;
+        }
+        if (ok && oi < 0) {
+            snprintf(v->why, sizeof v->why, "eval compares a float output; the model has none");
+            ok = false;
+        }
+        if (ok) {
+            const qkrt_tensor_desc *od = qkrt_model_output(m, oi);
+            int64_t last = od->rank > 1 || (od->rank == 1 && od->dims[0] != QKRT_DIM_BATCH) ? od->dims[od->rank - 1] : 1;
+            v->n = n;
+            v->classes = last > 0 ? last : 1;
+            v->rows = (int64_t)(out_bytes[oi] / sizeof(float)) / v->classes;
+            if (qkrt_run(c, n, ins, in_bytes, outs, out_bytes) == QKRT_OK) {
+                v->out = outs[oi], outs[oi] = NULL;
+            } else {
+                snprintf(v->why, sizeof v->why, "run: %s", qkrt_error_message());
+                ok = false;
+            }
+        }
+        for (int k = 0; k < nout; k++)
+            free(outs[k]);
+        free(outs);
+        free(out_bytes);
+        free(ins);
+        free(in_bytes);
     } else {
         snprintf(v->why, sizeof v->why, "load: %s", qkrt_error_message());
     }
@@ -105,7 +158,7 @@ static void compare(Variant *v, const Variant *ref, const Tensor *labels)
 {
     double sig = 0, noise = 0, maxerr = 0;
     int64_t agree = 0, right = 0;
-    for (int64_t i = 0; i < v->n; i++) {
+    for (int64_t i = 0; i < v->rows; i++) {
         const float *a = v->out + i * v->classes, *r = ref->out + i * v->classes;
         for (int64_t k = 0; k < v->classes; k++) {
             double e = (double)a[k] - r[k];
@@ -118,8 +171,8 @@ static void compare(Variant *v, const Variant *ref, const Tensor *labels)
         if (labels)
             right += p == ((const int64_t *)labels->data)[i];
     }
-    v->agree = 100.0 * (double)agree / (double)v->n;
-    v->acc = labels ? 100.0 * (double)right / (double)v->n : NAN;
+    v->agree = 100.0 * (double)agree / (double)(v->rows ? v->rows : 1);
+    v->acc = labels ? 100.0 * (double)right / (double)(v->rows ? v->rows : 1) : NAN;
     v->sqnr = noise > 0 ? 10 * log10(sig / noise) : INFINITY;
     v->maxerr = maxerr;
 }
@@ -140,13 +193,22 @@ static void keep_value(void *ctx, const Value *v, const Tensor *t)
         memcpy(k->vals[v->id].data, t->data, (size_t)tensor_numel(t) * (size_t)dtype_size(t->dtype));
 }
 
-static bool run_keep(const Graph *g, const Tensor *x, Keep *k, Diag *d)
+static bool run_keep(const Graph *g, const Inputs *x, Keep *k, Diag *d)
 {
     k->g = g;
     k->vals = calloc((size_t)g->nvalues + 1, sizeof(Tensor));
     Tensor *out = calloc((size_t)g->noutputs + 1, sizeof(Tensor));
-    int64_t n = x->shape.rank ? x->shape.d[0] : 1;
-    bool ok = interp_run_observe(g, n, x, out, d, keep_value, k);
+    Tensor *in = calloc((size_t)g->ninputs + 1, sizeof(Tensor));
+    bool ok = k->vals && out && in;
+    for (int i = 0; ok && i < g->ninputs; i++) {
+        const Tensor *t = input_for(x, g->inputs[i]->name, g->ninputs);
+        if (!t)
+            ok = diag_error(d, loc_none(), "no --data for input '%s'", g->inputs[i]->name);
+        else
+            in[i] = *t;
+    }
+    ok = ok && interp_run_observe(g, x->samples, in, out, d, keep_value, k);
+    free(in);
     for (int i = 0; i < g->noutputs; i++)
         tensor_free(&out[i]);
     free(out);
@@ -205,7 +267,7 @@ static const Value *float_result(const Graph *g, const Value *v)
     return v;
 }
 
-static void per_layer(const char *model, const DriverOptions *o8, const Tensor *x, FILE *out, FILE *js, Diag *d)
+static void per_layer(const char *model, const DriverOptions *o8, const Inputs *x, FILE *out, FILE *js, Diag *d)
 {
     DriverOptions of = *o8;
     of.precision = PREC_FP32;
@@ -288,6 +350,17 @@ static void per_layer(const char *model, const DriverOptions *o8, const Tensor *
     }
     if (js)
         fprintf(js, "\n  ]");
+    /* what stayed float, and why (as the int8 compile's note) */
+    char list[1024];
+    int nfloat = drv_float_summary(gq, o8, list, sizeof list);
+    fprintf(out, "\nint8: %d op%s in float%s%s%s\n", nfloat, nfloat == 1 ? "" : "s", nfloat ? " (" : "",
+            list, nfloat ? ")" : "");
+    if (js) {
+        fprintf(js, ",\n  \"float_ops\": %d, \"float_ops_why\": \"", nfloat);
+        for (const char *c = list; *c; c++)
+            fprintf(js, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+        fprintf(js, "\"");
+    }
 done:
     keep_free(&kf);
     keep_free(&kq);
@@ -297,13 +370,38 @@ done:
 
 int drv_eval(const char *model, const EvalOptions *e, Diag *d)
 {
-    Tensor x = {0}, y = {0};
-    if (!drv_read_npy(e->data, &x, d) || (e->labels && !drv_read_npy(e->labels, &y, d)))
-        return 1;
-    if (e->labels && (y.dtype != DT_I64 || y.shape.rank != 1 || !x.shape.rank || y.shape.d[0] != x.shape.d[0])) {
-        diag_error(d, loc_file(e->labels), "labels must be i64 [%lld] (one per sample)",
-                   (long long)(x.shape.rank ? x.shape.d[0] : 0));
-        return 1;
+    Tensor y = {0};
+    Inputs x = {e->ndata, calloc((size_t)e->ndata + 1, sizeof(char *)), calloc((size_t)e->ndata + 1, sizeof(Tensor)),
+                0};
+    int rc = 1;
+    char what[512] = "";
+    size_t wl = 0;
+    for (int i = 0; i < e->ndata; i++) {
+        const char *spec = e->data[i], *eq = strchr(spec, '=');
+        if (eq && eq != spec)
+            x.name[i] = strndup(spec, (size_t)(eq - spec));
+        if (!drv_read_npy(eq && eq != spec ? eq + 1 : spec, &x.t[i], d))
+            goto out;
+        int64_t n = x.t[i].shape.rank ? x.t[i].shape.d[0] : 1;
+        if (i > 0 && n != x.samples) {
+            diag_error(d, loc_file(spec), "--data %s has %lld samples, %s %lld", spec, (long long)n, e->data[0],
+                       (long long)x.samples);
+            goto out;
+        }
+        x.samples = n;
+        wl += (size_t)snprintf(what + wl, wl < sizeof what ? sizeof what - wl : 0, "%s%s", i ? ", " : "", spec);
+    }
+    if (e->ndata > 1)
+        for (int i = 0; i < e->ndata; i++)
+            if (!x.name[i]) {
+                diag_error(d, loc_file(e->data[i]), "with several --data, name each input: --data NAME=FILE.npy");
+                goto out;
+            }
+    if (e->labels && !drv_read_npy(e->labels, &y, d))
+        goto out;
+    if (e->labels && (y.dtype != DT_I64 || y.shape.rank != 1 || y.shape.d[0] != x.samples)) {
+        diag_error(d, loc_file(e->labels), "labels must be i64 [%lld] (one per sample)", (long long)x.samples);
+        goto out;
     }
     Variant v[4] = {{"fp32"}, {"fp16"}, {"int8"}};
     int nv = 3;
@@ -322,17 +420,23 @@ int drv_eval(const char *model, const EvalOptions *e, Diag *d)
     }
     if (!v[0].ok) {
         diag_error(d, loc_file(model), "the fp32 model does not run: %s", v[0].why);
-        return 1;
+        goto free_variants;
+    }
+    if (e->labels && v[0].rows != x.samples) {
+        diag_error(d, loc_file(e->labels), "labels give one class per sample; the output has %lld rows of %lld for "
+                   "%lld samples", (long long)v[0].rows, (long long)v[0].classes, (long long)x.samples);
+        goto free_variants;
     }
     FILE *out = stdout;
-    fprintf(out, "%s on %s (%lld samples%s):\n\n", model, e->data, (long long)v[0].n, e->labels ? ", with labels" : "");
+    fprintf(out, "%s on %s (%lld samples%s):\n\n", model, what, (long long)v[0].n, e->labels ? ", with labels" : "");
     fprintf(out, "  %-10s %9s %9s %9s %10s %10s %12s\n", "precision", "accuracy", "agree", "SQNR dB", "max|err|",
             "size KB", "compile ms");
     FILE *js = e->json ? fopen(e->json, "w") : NULL;
     if (e->json && !js)
         diag_error(d, loc_file(e->json), "cannot write");
     if (js)
-        fprintf(js, "{\n  \"model\": \"%s\", \"samples\": %lld,\n  \"variants\": [", model, (long long)v[0].n);
+        fprintf(js, "{\n  \"model\": \"%s\", \"samples\": %lld, \"rows\": %lld,\n  \"variants\": [", model,
+                (long long)v[0].n, (long long)v[0].rows);
     for (int i = 0; i < nv; i++) {
         if (!v[i].ok) {
             fprintf(out, "  %-10s (not run: %s)\n", v[i].name, v[i].why);
@@ -364,9 +468,17 @@ int drv_eval(const char *model, const EvalOptions *e, Diag *d)
         fprintf(js, "\n}\n");
         fclose(js);
     }
+    rc = 0;
+free_variants:
     for (int i = 0; i < nv; i++)
         free(v[i].out);
-    tensor_free(&x);
+out:
+    for (int i = 0; i < x.n; i++) {
+        free((void *)x.name[i]);
+        tensor_free(&x.t[i]);
+    }
+    free(x.name);
+    free(x.t);
     tensor_free(&y);
-    return 0;
+    return rc;
 }

@@ -6,7 +6,8 @@
 
 typedef struct EvalOptions {
     DriverOptions base;   /* target, calibration and quantization options */
-    const char *data;     /* X.npy: the model's (single) input, all samples */
+    const char *const *data; /* --data: "X.npy" (a one-input model) or "NAME=X.npy" per input, all samples */
+    int ndata;
     const char *labels;   /* y.npy (i64) or NULL */
     const char *json;     /* also write the tables as JSON here, or NULL */
 } EvalOptions;

@@ -190,12 +190,14 @@ static const char *usage_eval =
     "Compile MODEL in fp32, fp16 and int8 (default quantization options, or those\n"
     "given) for this machine, run each artifact on X and print one table: accuracy\n"
     "(with labels), top-1 agreement with fp32, output SQNR and max abs error against\n"
-    "fp32, artifact size and compile time; then, for int8, a table per layer\n"
-    "(scheme, weight scales, the layer's output SQNR on X, the kernel). Layers with\n"
-    "an SQNR under 20 dB are named on stderr.\n"
+    "fp32, artifact size and compile time (on the first float output; top-1 over\n"
+    "its last axis: per sample, or per token); then, for int8, a table per layer\n"
+    "(scheme, weight scales, the layer's output SQNR on X, the kernel) and the ops\n"
+    "left in float, with why. Layers with an SQNR under 20 dB are named on stderr.\n"
     "\n"
     "options:\n"
-    "  --data X.npy           the model's input (one input), all samples\n"
+    "  --data X.npy           the model's input, all samples; NAME=X.npy for each\n"
+    "                         input of a model with several (token ids, masks)\n"
     "  --labels Y.npy         i64 labels, one per sample: adds accuracy\n"
     "  --calib DATA           int8 calibration data (as for qkc compile); without it the\n"
     "                         int8 row is left out\n"
@@ -753,14 +755,14 @@ static int cmd_eval(Args *a)
     EvalOptions e = {0};
     DriverOptions *o = &e.base;
     const char *model = NULL, *v;
-    const char **calib = list_new(a->argc), **keep = list_new(a->argc * 8);
+    const char **calib = list_new(a->argc), **keep = list_new(a->argc * 8), **data = list_new(a->argc);
     for (a->i = 2; a->i < a->argc; a->i++) {
         const char *s = a->argv[a->i];
         if (is_help(s)) {
             fputs(usage_eval, stdout);
             return 0;
         } else if ((v = opt_value(a, "--data", NULL))) {
-            e.data = v;
+            data[e.ndata++] = v;
         } else if ((v = opt_value(a, "--labels", NULL))) {
             e.labels = v;
         } else if ((v = opt_value(a, "--json", NULL))) {
@@ -783,7 +785,8 @@ static int cmd_eval(Args *a)
     o->dims = dims;
     o->calib = calib;
     o->keep = keep;
-    if (!model || !e.data) {
+    e.data = data;
+    if (!model || !e.ndata) {
         fprintf(stderr, "qkc eval: %s (see qkc eval --help)\n", !model ? "no MODEL given" : "no --data X.npy given");
         return 2;
     }

@@ -28,6 +28,9 @@ opsets 13 and 17), each checked against PyTorch's own output:
      quantize_static on the same data gets 6-37 dB; qkc 12.8-55.7 dB, vit
      and mobilenet_v3 the lowest). The top-1 agreement with PyTorch is
      reported, not checked (2 samples).
+  6. `qkc eval` on bert, gpt2 and resnet (several inputs by name): its
+     int8 SQNR and agreement equal those computed here from `qkc run`, every
+     quantized layer has a per-layer SQNR, the float ops are counted.
 
 BERT's and GPT-2's sequence dim is symbolic ("seq"): they get `--dim seq=16`
 (a qkc whose --help has no --dim gets a copy of the model with "seq" fixed
@@ -124,6 +127,7 @@ def has_option(sub, opt):
 
 HAS_DIM = {sub: has_option(sub, "--dim") for sub in ("compile", "interp")}
 HAS_CALIB_ENGINE = has_option("calibrate", "--calib-engine")
+HAS_EVAL_DATA_NAMES = "NAME=X.npy" in run([QKC, "eval", "--help"]).out
 unsupported = {}   # op -> set of models whose compile named it unsupported
 _cache = {}
 
@@ -452,6 +456,47 @@ def check_int8(name):
     return "; ".join(notes + engines)
 
 
+EVAL_MODELS = ("bert", "gpt2", "resnet")  # two int64 inputs; one, and a per-token output; one image input
+
+
+def check_eval(name):
+    """`qkc eval` (--data NAME=FILE per input, --calib, --json) on a zoo model:
+    its int8 row's SQNR against fp32 equals the one computed here from the
+    outputs of `qkc run` of the same compiles (to 0.05 dB); top-1 agreement
+    likewise (over the output's last axis); a per-layer table with a finite
+    SQNR for every quantized layer; and the count of ops left in float with
+    their reasons."""
+    m = _manifest[name]
+    calib = ["--calib", os.path.join(MODELS_DIR, m["inputs"][0]["calib"])] if len(m["inputs"]) == 1 else \
+        [a for i in m["inputs"] for a in ("--calib", "%s=%s" % (i["name"], os.path.join(MODELS_DIR, i["calib"])))]
+    data = [a for i in m["inputs"] for a in ("--data", "%s=%s" % (i["name"], os.path.join(MODELS_DIR, i["file"])))]
+    js = path("out", "%s.eval.json" % name)
+    os.makedirs(path("out"), exist_ok=True)
+    r = run([QKC, "eval", model_file(m, 17, "compile"), "--json", js] + dim_flags(m, "compile") + data + calib,
+            timeout=TIMEOUT_BUILD)
+    expect(r.rc == 0, "qkc eval: exit %d: %s" % (r.rc, qkc_message(r)))
+    with open(js) as f:
+        ev = json.load(f)
+    rows = {v["precision"]: v for v in ev["variants"]}
+    expect("int8" in rows, "qkc eval has no int8 row: %s" % sorted(rows))
+    first = m["outputs"][0]["name"]
+    fp32 = outputs_of(name, [QKC, "run", compile_(name, 17, "fp32")], path("out", "%s_op17.fp32" % name))[first]
+    int8 = outputs_of(name, [QKC, "run", compile_(name, 17, "int8", "--precision", "int8", *calib)],
+                      path("out", "%s.int8" % name))[first]
+    want = sqnr_db(int8, fp32)
+    agree = 100 * float(np.mean(int8.argmax(-1) == fp32.argmax(-1)))
+    got = rows["int8"]["sqnr_db"]
+    expect(abs(got - want) <= 0.05, "qkc eval: int8 SQNR %.2f dB; from qkc run's outputs %.2f dB" % (got, want))
+    expect(abs(rows["int8"]["agreement"] - agree) <= 1e-6, "qkc eval: int8 agreement %.2f%%, from qkc run's "
+           "outputs %.2f%%" % (rows["int8"]["agreement"], agree))
+    layers = ev.get("layers", [])
+    expect(layers and all(0 < l["sqnr_db"] < 999 for l in layers), "qkc eval: per-layer SQNRs %s" % (
+        [(l["layer"], l["sqnr_db"]) for l in layers][:6]))
+    expect("float_ops" in ev and (ev["float_ops"] == 0) == (ev["float_ops_why"] == ""),
+           "qkc eval: float ops %r (%r)" % (ev.get("float_ops"), ev.get("float_ops_why")))
+    return "int8 %.1f dB (= qkc run's), %d layers, %d ops in float" % (got, len(layers), ev["float_ops"])
+
+
 COLUMNS = ["x86 op13", "x86 op17", "aarch64", "fp16", "int8"]
 for _n in _manifest:
     suite.check("%s op13 x86_64 fp32" % _n, record(_n, "x86 op13", lambda n=_n: check_x86_fp32(n, 13)))
@@ -459,6 +504,8 @@ for _n in _manifest:
     suite.check("%s op17 aarch64 fp32" % _n, record(_n, "aarch64", lambda n=_n: check_aarch64(n)))
     suite.check("%s op17 x86_64 fp16" % _n, record(_n, "fp16", lambda n=_n: check_fp16(n)))
     suite.check("%s op17 x86_64 int8" % _n, record(_n, "int8", lambda n=_n: check_int8(n)))
+    if _n in EVAL_MODELS and HAS_EVAL_DATA_NAMES:
+        suite.check("%s qkc eval (fp32/fp16/int8, per layer)" % _n, check_eval, _n)
 
 # ---- summary ----------------------------------------------------------------------------------
 
