@@ -672,7 +672,7 @@ def report(rows, args, cpu, elapsed, qkc_rev, has_dim, path):
          "Written by `bench/zoo/zoo.py` (see bench/zoo/README.md). Random weights (fixed seeds), "
          "ONNX Runtime's fp32 output as the reference.", "",
          "- date: %s; %.0f minutes" % (now, elapsed / 60),
-         "- command: `%s`" % " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]),
+         "- command: `%s`" % " ".join(shlex.quote(a) for a in [os.path.relpath(os.path.join(HERE, "zoo.py"), ROOT)] + sys.argv[1:]),
          "- CPU: %s; flags: %s" % cpu,
          "- qkc: %s%s" % (qkc_rev, "" if has_dim else " (no --dim yet: the sequence dims were fixed in a copy of "
                                                       "each transformer model)"),
