@@ -103,8 +103,25 @@ bench_calib_speed() {
     fi
 }
 
+# trained_vs_ort.py: fp16/int8 accuracy on the trained real architectures of
+# models/ against ONNX Runtime's quantize_static and quantize_dynamic
+bench_trained_vs_ort() {
+    echo "=== trained_vs_ort: qkc fp16/int8 vs ONNX Runtime's quantizers on models/{resnet,mobilenet}_digits, seqformer"
+    if [ -z "$PY" ] || ! "$PY" -c "import numpy, onnxruntime" 2>/dev/null; then
+        echo "trained_vs_ort: skipped: no python3 with onnxruntime on PATH (python3 -m pip install onnxruntime onnx numpy)"
+        skipped=$((skipped + 1))
+        return
+    fi
+    ran=$((ran + 1))
+    if ! "$PY" "$HERE/trained_vs_ort.py" --build "$BUILD"; then
+        echo "trained_vs_ort: FAILED (qkc failed; see above)"
+        failed=$((failed + 1))
+    fi
+}
+
 bench_perf
 bench_quant_vs_ort
+bench_trained_vs_ort
 bench_calib_speed
 
 echo "=== bench: $ran run, $skipped skipped, $failed failed"
