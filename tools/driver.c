@@ -244,7 +244,9 @@ static CalibNative *native_engine(const char *model, const DriverOptions *o, con
         unlink(path);
     ir_graph_free(g2);
     if (!cn) {
-        const char *why = quiet.buf && *quiet.buf ? quiet.buf : fd < 0 ? "no temporary file" : "unknown";
+        /* the first error (warnings may come before it) */
+        const char *why = quiet.buf && strstr(quiet.buf, "error: ") ? strstr(quiet.buf, "error: ") + 7
+                          : quiet.buf && *quiet.buf ? quiet.buf : fd < 0 ? "no temporary file" : "unknown";
         diag_warn(d, loc_file(model), "calibrating with the interpreter (slower): the compiled calibration engine "
                   "could not be built: %.*s", (int)strcspn(why, "\n"), why);
     }
