@@ -205,6 +205,18 @@ bool im_def_output(Imp *im, OnnxNode *on, int i, Value **out)
  * outputs (trailing unused ones dropped). */
 Node *im_emit(Imp *im, OnnxNode *on, OpKind op, Value **in, int nin, int nout)
 {
+    /* the node's own inputs, passed through: each operand the op requires
+     * must be there (a handler that reads one from an attribute, as older
+     * opsets do, passes fewer) */
+    if (in == on->in && nin == on->nin) {
+        OpRole r;
+        for (int k = 0; op_role(op, k, &r) && !r.optional && !r.repeated && !r.extension; k++)
+            if (k >= nin || !in[k]) {
+                diag_error(im->d, on->loc, "input %d (%s) is required but %s", k, r.name,
+                           k >= nin ? "missing" : "empty");
+                return NULL;
+            }
+    }
     Value *outs[8] = {0};
     if (nout > 8)
         nout = 8;

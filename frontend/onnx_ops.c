@@ -594,6 +594,8 @@ static bool constant_of_shape_now(Imp *im, OnnxNode *on)
 static bool imp_constant_of_shape(Imp *im, OnnxNode *on)
 {
     ALLOW("value");
+    if (on->nin < 1 || !on->in[0])
+        return diag_error(im->d, on->loc, "input 0 (input) is required but %s", on->nin < 1 ? "missing" : "empty");
     if (on->in[0]->kind == VAL_CONST && !on->in[0]->sym)
         return constant_of_shape_now(im, on);
     Node *n = im_emit(im, on, OP_CONSTANT_OF_SHAPE, on->in, 1, 1);

@@ -245,6 +245,13 @@ static void test_errors_with_places(void **state)
          "auto_pad 'SAME' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER"},
         {"<ir_version: 7, opset_import: [\"\" : 13]>\ng (float[4] x) => (float[4] y) {\n  y = Cast<to = 8>(x)\n}\n",
          "cast to STRING (8) is not supported"},
+        /* required operands the IR may hold as attributes must still be given (the fuzzer found these) */
+        {"<ir_version: 7, opset_import: [\"\" : 13]>\ng (float[4] x) => (float[4] y) {\n  y = ConstantOfShape()\n}\n",
+         "node '#0' (ConstantOfShape): input 0 (input) is required but missing"},
+        {"<ir_version: 7, opset_import: [\"\" : 13]>\ng (float[4] x) => (float[4] y) {\n  y = Range()\n}\n",
+         "node '#0' (Range): input 0 (start) is required but missing"},
+        {"<ir_version: 7, opset_import: [\"\" : 13]>\ng (float[4] x) => (float[4] y) {\n  y = Slice(x)\n}\n",
+         "node '#0' (Slice): input 1 (starts) is required but missing"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         Imported r;
