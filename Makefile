@@ -54,10 +54,13 @@ bench: build
 # The model zoo: torchvision CNNs and HuggingFace transformers (random
 # weights, nothing downloaded) at fp32/fp16/int8 against ONNX Runtime; prints
 # the tables and writes bench/ZOO.md. ZOO_ARGS passes options to zoo.py
-# (e.g. ZOO_ARGS="--models resnet18,bert --quick" or "--heldout").
+# (e.g. ZOO_ARGS="--models resnet18,bert --quick" or "--heldout"). Then
+# bench/zoo/dynamic.py: int8-dynamic vs quantize_dynamic on the transformers
+# (bench/ZOO-dynamic.md).
 ZOO_ARGS ?=
 zoo: build
 	python3 bench/zoo/zoo.py --build $(BUILD) $(ZOO_ARGS)
+	python3 bench/zoo/dynamic.py --build $(BUILD)
 
 # valgrind memcheck over compiles and runs of the bundled models (a few
 # minutes: not part of `make test`); fails on any error or lost block.

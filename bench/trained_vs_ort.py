@@ -8,8 +8,9 @@ models/README.md) against ONNX Runtime's quantizers, on the same data.
 For each model, on its test set (360 digits, or the 512 sequences of
 models/seq_task.py) with its labels:
 
-  qkc   fp32, fp16 and int8 (qkc's defaults: --precision int8 --calib, the
-        same calibration samples) compiled for this machine, run by `qkc run`;
+  qkc   fp32, fp16, int8 (qkc's defaults: --precision int8 --calib, the
+        same calibration samples) and int8-dynamic (no data) compiled for
+        this machine, run by `qkc run`;
   ORT   the fp32 model; quantize_static after quant_pre_process (QDQ, MinMax,
         per-channel QInt8 weights, QUInt8 activations, reduce_range off, the
         same calibration samples one at a time); quantize_dynamic (QInt8
@@ -76,9 +77,9 @@ def main():
     cases = [("resnet_digits", digits), ("mobilenet_digits", digits),
              ("seqformer", (os.path.join(tmp, "seq_x.npy"), None, os.path.join(tmp, "seq_calib.npy"), "ids"))]
     print("trained_vs_ort: CPU %s; onnxruntime %s" % (cpu_name(), ort.__version__))
-    print("\n| model | qkc fp32 | qkc fp16 | qkc int8 (SQNR) | ORT fp32 | ORT quantize_static (SQNR) | "
-          "ORT quantize_dynamic (SQNR) |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("\n| model | qkc fp32 | qkc fp16 | qkc int8 (SQNR) | qkc int8-dynamic (SQNR) | ORT fp32 | "
+          "ORT quantize_static (SQNR) | ORT quantize_dynamic (SQNR) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     so = ort.SessionOptions()
     so.log_severity_level = 3
     for name, (xp, yp, cp, iname) in cases:
@@ -111,7 +112,8 @@ def main():
         quantize_dynamic(pre, name + "_dynamic.onnx", weight_type=QuantType.QInt8, per_channel=True)
         outs = {"ORT static": ort_run(name + "_static.onnx"), "ORT dynamic": ort_run(name + "_dynamic.onnx")}
         for prec, flags in (("fp32", []), ("fp16", ["--precision", "fp16"]),
-                            ("int8", ["--precision", "int8", "--calib", cp])):
+                            ("int8", ["--precision", "int8", "--calib", cp]),
+                            ("int8-dynamic", ["--precision", "int8-dynamic"])):
             art = os.path.join(tmp, "%s_%s.so" % (name, prec))
             p = subprocess.run([qkc, "compile", src, "-o", art] + flags, capture_output=True, text=True)
             r = p.returncode == 0 and subprocess.run([qkc, "run", art, "-i", "%s=%s" % (iname, xp), "-d",
@@ -124,9 +126,9 @@ def main():
         def acc(o):
             return "%.2f%%" % (100 * float(np.mean(o.argmax(1) == y)))
 
-        print("| %s | %s | %s | %s (%.1f dB) | %s | %s (%.1f dB) | %s (%.1f dB) |" % (
+        print("| %s | %s | %s | %s (%.1f dB) | %s (%.1f dB) | %s | %s (%.1f dB) | %s (%.1f dB) |" % (
             name, acc(outs["qkc fp32"]), acc(outs["qkc fp16"]), acc(outs["qkc int8"]), sqnr(outs["qkc int8"], ref),
-            acc(ref), acc(outs["ORT static"]), sqnr(outs["ORT static"], ref), acc(outs["ORT dynamic"]),
+            acc(outs["qkc int8-dynamic"]), sqnr(outs["qkc int8-dynamic"], ref), acc(ref), acc(outs["ORT static"]), sqnr(outs["ORT static"], ref), acc(outs["ORT dynamic"]),
             sqnr(outs["ORT dynamic"], ref)), flush=True)
     return 0
 

@@ -194,6 +194,7 @@ DONE_OR_FAIL(g_batchnorm, cg_k_batchnorm)
 DONE_OR_FAIL(g_transpose, cg_k_transpose)
 DONE_OR_FAIL(g_concat, cg_k_concat)
 DONE_OR_FAIL(g_qdq, cg_k_qdq)
+DONE_OR_FAIL(g_dql, cg_k_dql)
 DONE_OR_FAIL(g_qadd, cg_k_qadd)
 DONE_OR_FAIL(g_qgap, cg_k_qgap)
 
@@ -313,6 +314,7 @@ static const CgFamily cgk_shape = {{cg_k_shape}, red_one, d_generic};
 static const CgFamily cgk_fill = {{cg_k_fill}, red_one, d_generic};
 static const CgFamily cgk_range = {{cg_k_range}, red_one, d_generic};
 static const CgFamily cgk_qdq = {{g_qdq}, red_one, d_generic};
+static const CgFamily cgk_dql = {{g_dql}, red_input, d_generic};
 static const CgFamily cgk_qmatmul = {{cg_k_mm, g_qgemm}, red_matmul, d_qmatmul};
 static const CgFamily cgk_qconv = {{cg_k_mm, g_qconv}, red_conv, d_conv};
 static const CgFamily cgk_qadd = {{g_qadd}, red_one, d_qadd};

@@ -252,6 +252,7 @@ bool cg_k_global_pool(Cg *cg, const Node *n);
 bool cg_k_softmax(Cg *cg, const Node *n);
 bool cg_k_batchnorm(Cg *cg, const Node *n);
 bool cg_k_qdq(Cg *cg, const Node *n);       /* QuantizeLinear, DequantizeLinear */
+bool cg_k_dql(Cg *cg, const Node *n);       /* DynamicQuantizeLinear */
 bool cg_k_qgemm(Cg *cg, const Node *n);     /* MatMulInteger, QLinearMatMul (k_gemm.c) */
 bool cg_k_qconv(Cg *cg, const Node *n);     /* ConvInteger, QLinearConv */
 bool cg_k_qadd(Cg *cg, const Node *n);

@@ -402,6 +402,12 @@ static LLVMValueRef load_a(Cg *cg, const Mm *m, LLVMValueRef ptr, int tail)
         return splat(cg, w, p->W);
     }
     case DOT_PMADDWD: {
+        if (!tail) { /* the pair as one 16-bit load, widened as a vector (vpmovzxbw) */
+            LLVMTypeRef v2b = LLVMVectorType(cg->i8, 2), v2w = LLVMVectorType(cg->i16, 2);
+            LLVMValueRef x = LLVMBuildBitCast(b, load_align1(cg, cg->i16, ptr), v2b, "");
+            x = s ? LLVMBuildSExt(b, x, v2w, "") : LLVMBuildZExt(b, x, v2w, "");
+            return splat(cg, LLVMBuildBitCast(b, x, cg->i32, ""), p->W);
+        }
         LLVMValueRef lo = load_align1(cg, cg->i8, ptr), hi;
         hi = tail ? LLVMConstInt(cg->i8, 0, 0) : load_align1(cg, cg->i8, byte_ptr(cg, ptr, cg_i64(cg, 1)));
         lo = s ? LLVMBuildSExt(b, lo, cg->i16, "") : LLVMBuildZExt(b, lo, cg->i16, "");

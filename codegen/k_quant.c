@@ -1,5 +1,5 @@
 /* k_quant.c — kernels of the quantized ops: QuantizeLinear,
- * DequantizeLinear, ConvInteger/QLinearConv, QLinearAdd,
+ * DequantizeLinear, DynamicQuantizeLinear, ConvInteger/QLinearConv, QLinearAdd,
  * QLinearGlobalAveragePool (the integer matrix products are in
  * k_gemm.c). Every one follows docs/quantization.md to the bit: integer
  * accumulation in i32, the f32 steps as single IEEE operations, the f64
@@ -89,6 +89,50 @@ bool cg_k_qdq(Cg *cg, const Node *n)
     return true;
 }
 
+/* ---- DynamicQuantizeLinear --------------------------------------------- */
+
+/* One pass for the range (lo, hi from +0: x < lo and x > hi, as the
+ * interpreter, so NaNs are skipped), the scale and zero point as
+ * interp_dql computes them, then QuantizeLinear's loop. One thread: the
+ * tensors it quantizes (a transformer's activations) take microseconds
+ * next to the matrix products that read them. */
+bool cg_k_dql(Cg *cg, const Node *n)
+{
+    LLVMBuilderRef b = cg->b;
+    const Shape *xs = &n->in[0]->shape;
+    bool batch = shape_has_batch(xs);
+    int64_t per = batch ? shape_rows(xs) : 1;
+    for (int i = batch ? 1 : 0; i < xs->rank; i++)
+        per *= xs->d[i];
+    CgLoop par, l1, l2;
+    cg_par_begin(cg, &par, 1, 0);
+    LLVMValueRef total = batch ? LLVMBuildNSWMul(b, cg->batch, cg_i64(cg, per), "n") : cg_i64(cg, per);
+    LLVMValueRef X = cg->arg[0], Y = cg->arg[1], S = cg->arg[2], Z = cg->arg[3];
+    LLVMValueRef lo = cg_alloca(cg, cg->f32, "lo"), hi = cg_alloca(cg, cg->f32, "hi");
+    LLVMBuildStore(b, cg_f32(cg, 0.0f), lo);
+    LLVMBuildStore(b, cg_f32(cg, 0.0f), hi);
+    LLVMValueRef i = cg_for_begin(cg, &l1, cg_i64(cg, 0), total, cg_i64(cg, 1), "i");
+    LLVMValueRef x = cg_load(cg, DT_F32, X, i);
+    LLVMValueRef vlo = LLVMBuildLoad2(b, cg->f32, lo, ""), vhi = LLVMBuildLoad2(b, cg->f32, hi, "");
+    LLVMBuildStore(b, LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, x, vlo, ""), x, vlo, ""), lo);
+    LLVMBuildStore(b, LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, x, vhi, ""), x, vhi, ""), hi);
+    cg_for_end(cg, &l1);
+    vlo = LLVMBuildLoad2(b, cg->f32, lo, "");
+    vhi = LLVMBuildLoad2(b, cg->f32, hi, "");
+    LLVMValueRef s = LLVMBuildFDiv(b, LLVMBuildFSub(b, vhi, vlo, ""), cg_f32(cg, 255.0f), "");
+    s = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOEQ, s, cg_f32(cg, 0.0f), ""), cg_f32(cg, 1.0f), s, "s");
+    LLVMValueRef z = LLVMBuildFSub(b, cg_f32(cg, 0.0f), LLVMBuildFDiv(b, vlo, s, ""), "");
+    LLVMValueRef zp = cg_quantize(cg, z, cg_f32(cg, 1.0f), cg_i32(cg, 0), DT_U8); /* z / 1 is z */
+    cg_store(cg, DT_F32, S, cg_i64(cg, 0), s);
+    cg_store(cg, DT_U8, Z, cg_i64(cg, 0), LLVMBuildTrunc(b, zp, cg->i8, ""));
+    i = cg_for_begin(cg, &l2, cg_i64(cg, 0), total, cg_i64(cg, 1), "j");
+    LLVMValueRef q = cg_quantize(cg, cg_load(cg, DT_F32, X, i), s, zp, DT_U8);
+    cg_store(cg, DT_U8, Y, i, LLVMBuildTrunc(b, q, cg->i8, ""));
+    cg_for_end(cg, &l2);
+    cg_par_end(cg, &par);
+    return true;
+}
+
 /* ---- ConvInteger / QLinearConv ------------------------------------------ */
 
 typedef struct QConv {
@@ -135,10 +179,14 @@ void cg_int_out(Cg *cg, const Node *n, LLVMValueRef acc, LLVMValueRef col, LLVMV
         cg_store(cg, DT_I32, Y, yi, acc);
         return;
     }
-    if (n->in[4])
-        acc = LLVMBuildAdd(b, acc, cg_load(cg, DT_I32, cg->arg[4], shape_numel(&n->in[4]->shape) == 1 ? cg_i64(cg, 0) : col), "");
+    const Value *bias = n->in[4];
+    LLVMValueRef bi = bias && shape_numel(&bias->shape) == 1 ? cg_i64(cg, 0) : col;
+    if (bias && bias->dtype == DT_I32)
+        acc = LLVMBuildAdd(b, acc, cg_load(cg, DT_I32, cg->arg[4], bi), "");
     LLVMValueRef s = cg_load(cg, DT_F32, cg->arg[5], shape_numel(&sc->shape) == 1 ? cg_i64(cg, 0) : col);
     LLVMValueRef v = LLVMBuildFMul(b, LLVMBuildSIToFP(b, acc, cg->f32, ""), s, "");
+    if (bias && bias->dtype == DT_F32) /* dynamic int8: the float bias after the scale */
+        v = LLVMBuildFAdd(b, v, cg_load(cg, DT_F32, cg->arg[4], bi), "");
     cg_store(cg, DT_F32, Y, yi, cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, v));
 }
 

@@ -71,6 +71,9 @@ bool im_def_output(Imp *im, OnnxNode *on, int i, Value **out);
 /* The IR node `op` with the given inputs and the ONNX node's first nout
  * outputs (trailing unused ones dropped). */
 Node *im_emit(Imp *im, OnnxNode *on, OpKind op, Value **in, int nin, int nout);
+/* Whether every input op requires is given (else an error naming it), for
+ * handlers that pass the node's inputs on as they are. */
+bool im_required_inputs(Imp *im, OnnxNode *on, OpKind op);
 /* A constant input, or an error saying it must be constant. */
 const Value *im_const_input(Imp *im, OnnxNode *on, int i, const char *what);
 bool im_const_ints(Imp *im, OnnxNode *on, int i, const char *what, int64_t *out, int max, int *n);

@@ -205,18 +205,6 @@ bool im_def_output(Imp *im, OnnxNode *on, int i, Value **out)
  * outputs (trailing unused ones dropped). */
 Node *im_emit(Imp *im, OnnxNode *on, OpKind op, Value **in, int nin, int nout)
 {
-    /* the node's own inputs, passed through: each operand the op requires
-     * must be there (a handler that reads one from an attribute, as older
-     * opsets do, passes fewer) */
-    if (in == on->in && nin == on->nin) {
-        OpRole r;
-        for (int k = 0; op_role(op, k, &r) && !r.optional && !r.repeated && !r.extension; k++)
-            if (k >= nin || !in[k]) {
-                diag_error(im->d, on->loc, "input %d (%s) is required but %s", k, r.name,
-                           k >= nin ? "missing" : "empty");
-                return NULL;
-            }
-    }
     Value *outs[8] = {0};
     if (nout > 8)
         nout = 8;
@@ -232,6 +220,20 @@ Node *im_emit(Imp *im, OnnxNode *on, OpKind op, Value **in, int nin, int nout)
     n->loc = on->loc; /* op and node names there are arena copies */
     n->loc.node = n->name;
     return n;
+}
+
+/* Every operand op requires (its leading roles not marked '?', '*' or '+')
+ * is an input of the node: for handlers that pass the node's inputs on as
+ * they are, where the IR would take an absent constant operand as read
+ * into the attributes (as the older opsets' handlers do on purpose). */
+bool im_required_inputs(Imp *im, OnnxNode *on, OpKind op)
+{
+    OpRole r;
+    for (int k = 0; op_role(op, k, &r) && !r.optional && !r.repeated && !r.extension; k++)
+        if (k >= on->nin || !on->in[k])
+            return diag_error(im->d, on->loc, "input %d (%s) is required but %s", k, r.name,
+                              k >= on->nin ? "missing" : "empty");
+    return true;
 }
 
 /* The data of a constant input, or an error saying it must be constant. */

@@ -65,6 +65,8 @@ static bool imp_plain(Imp *im, OnnxNode *on)
     } else {
         ALLOW("");
     }
+    if (!im_required_inputs(im, on, op))
+        return false;
     Node *n = im_emit(im, on, op, on->in, on->nin, on->nout);
     return n && (!op_info[op].expr || read_params(im, on, n));
 }
@@ -304,6 +306,8 @@ static bool imp_argreduce(Imp *im, OnnxNode *on)
 static bool imp_cumsum(Imp *im, OnnxNode *on)
 {
     ALLOW("exclusive,reverse");
+    if (!im_required_inputs(im, on, OP_CUMSUM))
+        return false;
     Node *n = im_emit(im, on, OP_CUMSUM, on->in, on->nin, 1);
     int64_t ex, rev;
     if (!n || !im_attr_int(im, on, "exclusive", 0, &ex) || !im_attr_int(im, on, "reverse", 0, &rev))
@@ -341,7 +345,7 @@ static bool imp_slice(Imp *im, OnnxNode *on)
 {
     ALLOW("starts,ends,axes");
     if (im->opset >= 10)
-        return im_emit(im, on, OP_SLICE, on->in, on->nin, 1) != NULL;
+        return im_required_inputs(im, on, OP_SLICE) && im_emit(im, on, OP_SLICE, on->in, on->nin, 1) != NULL;
     Node *n = im_emit(im, on, OP_SLICE, on->in, 1, 1);
     if (!n)
         return false;
@@ -594,8 +598,8 @@ static bool constant_of_shape_now(Imp *im, OnnxNode *on)
 static bool imp_constant_of_shape(Imp *im, OnnxNode *on)
 {
     ALLOW("value");
-    if (on->nin < 1 || !on->in[0])
-        return diag_error(im->d, on->loc, "input 0 (input) is required but %s", on->nin < 1 ? "missing" : "empty");
+    if (!im_required_inputs(im, on, OP_CONSTANT_OF_SHAPE))
+        return false;
     if (on->in[0]->kind == VAL_CONST && !on->in[0]->sym)
         return constant_of_shape_now(im, on);
     Node *n = im_emit(im, on, OP_CONSTANT_OF_SHAPE, on->in, 1, 1);

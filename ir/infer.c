@@ -271,14 +271,15 @@ static bool qparam(const Node *n, int i, DType want, int64_t len, const char *wh
 static DType zp_type(const Node *n, int i, DType def) { return i < n->nin && n->in[i] ? n->in[i]->dtype : def; }
 
 /* MatMulInteger/ConvInteger: i32, or with qkc's dequantizing epilogue
- * (in[4] bias i32, in[5] scale f32, each a scalar or one per column /
- * output channel) f32. */
+ * (in[4] bias i32 or f32, in[5] scale f32, each a scalar or one per column
+ * / output channel) f32. */
 static bool int_dequant(const Node *n, int64_t cols, DType *dt, Diag *d)
 {
     bool deq = n->nin > 5 && n->in[5];
     if (!deq && ((n->nin > 4 && n->in[4]) || n->a.act != ACT_NONE))
         return ERR("%s", "a bias or an activation needs the dequantization scale (input 5)");
-    if (deq && (!qparam(n, 4, DT_I32, cols, "the bias", d) || !qparam(n, 5, DT_F32, cols, "the scale", d)))
+    DType bt = n->nin > 4 && n->in[4] && n->in[4]->dtype == DT_F32 ? DT_F32 : DT_I32;
+    if (deq && (!qparam(n, 4, bt, cols, "the bias", d) || !qparam(n, 5, DT_F32, cols, "the scale", d)))
         return false;
     *dt = deq ? DT_F32 : DT_I32;
     return true;
@@ -316,6 +317,20 @@ static bool conv_shape(const Node *n, Attrs *a, const Value *x, const Value *w, 
     }
     a->ceil_mode = 0;
     return window_shape(n, a, xs, ws->d[0], y, d);
+}
+
+/* DynamicQuantizeLinear: y u8 of x's shape, its scale (f32) and zero
+ * point (u8) as scalars. */
+bool infer_dql(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)
+{
+    (void)a;
+    if (n->in[0]->dtype != DT_F32)
+        return ERR("DynamicQuantizeLinear of %s is not supported (f32 only)", dtype_name(n->in[0]->dtype));
+    dt[0] = DT_U8;
+    y[0] = n->in[0]->shape;
+    dt[1] = DT_F32, dt[2] = DT_U8;
+    y[1] = y[2] = (Shape){.rank = 0};
+    return true;
 }
 
 bool infer_quant(const Node *n, Attrs *a, DType *dt, Shape *y, Diag *d)

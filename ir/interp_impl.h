@@ -60,7 +60,7 @@ bool interp_softmax(const Node *n, const Tensor *const *in, Tensor *const *out, 
 bool interp_batchnorm(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
 
 /* The quantized ops of interp_quant.c (docs/quantization.md), same contract:
- * QuantizeLinear and DequantizeLinear; MatMulInteger and QLinearMatMul;
+ * QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear; MatMulInteger and QLinearMatMul;
  * ConvInteger and QLinearConv; QLinearAdd; QLinearGlobalAveragePool. */
 bool interp_quant_linear(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
 bool interp_qmatmul(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);

@@ -1,7 +1,7 @@
 /* interp_quant.c — reference semantics of the quantized ops, exactly as
  * docs/quantization.md ("Integer semantics") defines them: QuantizeLinear,
- * DequantizeLinear, MatMulInteger, ConvInteger, QLinearMatMul, QLinearConv,
- * QLinearAdd, QLinearGlobalAveragePool.
+ * DequantizeLinear, DynamicQuantizeLinear, MatMulInteger, ConvInteger,
+ * QLinearMatMul, QLinearConv, QLinearAdd, QLinearGlobalAveragePool.
  *
  * Integer sums are exact in int64 and wrapped to int32 (modulo 2^32) once
  * at the end, which equals int32 wrap-around at every step. Every f32 step
@@ -194,14 +194,62 @@ bool interp_quant_linear(const Node *n, const Tensor *const *in, Tensor *const *
     return true;
 }
 
+/* ---- DynamicQuantizeLinear ---------------------------------------------- */
+
+/* The range [lo, hi] of x with 0 in it (lo starts at +0, hi at +0; an x
+ * replaces lo only when x < lo, hi only when x > hi, so NaNs and -0 leave
+ * them); s = f32(f32(hi - lo) / 255), 1 when that is 0 (x all zeros);
+ * zp = sat_u8(rne(f32(0 - f32(lo / s)))); y = sat_u8(rne(f32(x / s)) + zp),
+ * as QuantizeLinear. Infinities make s infinite (y is then zp, or the
+ * rails for the infinities themselves). */
+static void dql_params(const float *x, int64_t n, float *scale, int64_t *zp)
+{
+    float lo = 0.0f, hi = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        if (x[i] < lo)
+            lo = x[i];
+        if (x[i] > hi)
+            hi = x[i];
+    }
+    float w = hi - lo;
+    float s = w / 255.0f;
+    if (s == 0.0f)
+        s = 1.0f;
+    float q = lo / s;
+    float z = 0.0f - q;
+    *scale = s;
+    *zp = sat_rne(z, 0, 0, 255);
+}
+
+bool interp_dql(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d)
+{
+    const Tensor *x = in[0];
+    if (x->dtype != DT_F32 || out[0]->dtype != DT_U8 || out[1]->dtype != DT_F32 || out[2]->dtype != DT_U8 ||
+        !shape_eq(&x->shape, &out[0]->shape) || tensor_numel(out[1]) != 1 || tensor_numel(out[2]) != 1)
+        return diag_error(d, n->loc, "%s: wants f32 in, u8 [x's shape], f32 [] and u8 [] out", NAME(n));
+    float s;
+    int64_t zp, ne = tensor_numel(x);
+    dql_params(x->data, ne, &s, &zp);
+    const float *xd = x->data;
+    uint8_t *y = out[0]->data;
+    for (int64_t i = 0; i < ne; i++)
+        y[i] = (uint8_t)quantize(xd[i], s, zp, 0, 255);
+    *(float *)out[1]->data = s;
+    *(uint8_t *)out[2]->data = (uint8_t)zp;
+    return true;
+}
+
 /* ---- MatMulInteger and QLinearMatMul ------------------------------------ */
 
 /* MatMulInteger/ConvInteger's outputs: the i32 sum (low 32 bits), or with
- * qkc's dequantizing epilogue (in[4] bias i32, in[5] scale f32, scalars or
- * one per column c) f32: act(f32(wrap32(wrap32(acc) + bias) ) * scale),
- * exactly the Add, DequantizeLinear and activation it replaces. */
+ * qkc's dequantizing epilogue (in[4] bias, in[5] scale f32, scalars or one
+ * per column c) f32: act(f32(wrap32(wrap32(acc) + bias)) * scale) for an
+ * i32 bias, exactly the Add, DequantizeLinear and activation it replaces;
+ * act(f32(wrap32(acc)) * scale + bias) for an f32 bias (dynamic int8, whose
+ * scale is known only at run time), the Cast, Mul and Add it replaces. */
 static bool int_out_check(const Node *n, const Tensor *const *in, const Tensor *y, int64_t cols, Diag *d)
 {
+    DType bt = n->nin > 4 && in[4] && in[4]->dtype == DT_F32 ? DT_F32 : DT_I32;
     const Tensor *bias = n->nin > 4 ? in[4] : NULL, *sc = n->nin > 5 ? in[5] : NULL;
     if (!sc) {
         if (y->dtype != DT_I32)
@@ -210,7 +258,7 @@ static bool int_out_check(const Node *n, const Tensor *const *in, const Tensor *
     }
     if (y->dtype != DT_F32)
         return diag_error(d, n->loc, "%s: output is %s, want f32 (it dequantizes)", NAME(n), dtype_name(y->dtype));
-    return qparam(n, bias, DT_I32, cols, "the bias", d) && qparam(n, sc, DT_F32, cols, "the scale", d);
+    return qparam(n, bias, bt, cols, "the bias", d) && qparam(n, sc, DT_F32, cols, "the scale", d);
 }
 
 static void int_out_store(const Node *n, const Tensor *const *in, Tensor *y, int64_t yi, int64_t c, int64_t acc)
@@ -221,9 +269,12 @@ static void int_out_store(const Node *n, const Tensor *const *in, Tensor *y, int
         return;
     }
     int64_t v = wrap32(acc);
-    if (bias)
+    bool fbias = bias && bias->dtype == DT_F32;
+    if (bias && !fbias)
         v = wrap32(v + zp_at(bias, c));
     float p = (float)v * scale_at(sc, c); /* exact below 2^24, else one rounding; one f32 product */
+    if (fbias) /* (dynamic int8: the float bias after the scale, one f32 sum) */
+        p = p + scale_at(bias, c);
     interp_stf(y, yi, interp_act(n->a.act, n->a.act_alpha, n->a.act_beta, p));
 }
 

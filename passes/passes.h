@@ -8,7 +8,9 @@
 
 #include "ir/ir.h"
 
-typedef enum Precision { PREC_FP32, PREC_FP16, PREC_INT8, PREC_MIXED } Precision;
+/* PREC_INT8_DYNAMIC: int8 weights, activations quantized per run by
+ * DynamicQuantizeLinear (no calibration). */
+typedef enum Precision { PREC_FP32, PREC_FP16, PREC_INT8, PREC_MIXED, PREC_INT8_DYNAMIC } Precision;
 
 /* How to quantize (pass "quantize") — filled by the driver. */
 typedef struct QuantOptions {

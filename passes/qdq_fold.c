@@ -15,6 +15,9 @@
  * and, where a Conv/MatMul/Gemm result is read as floats (no Q after it):
  *   DQ(x) -> Conv/MatMul(DQ(w)) [+b] {act} -> y      -> ConvInteger/MatMulInteger [+ i32 bias]
  *                                                      -> DequantizeLinear(s_x*s_w) [-> act]
+ *   DynamicQuantizeLinear(x) -> DQ(its three outputs) -> MatMul/Gemm(DQ(w)) [+b] {act} -> y
+ *                                                    -> MatMulInteger(x_q, w, x_zp, f32 b, x_s*w_s
+ *                                                       as a run-time Mul) {act} (dynamic int8)
  * Everything else stays as it is (float ops between DQ and Q are exact
  * ONNX semantics, just not integer kernels). Dead DQ nodes are left to dce. */
 #include "passes.h"
@@ -74,6 +77,20 @@ static bool qp_same(const QP *a, const QP *b)
         if (qp_scale(a, i) != qp_scale(b, i) || qp_zp(a, i) != qp_zp(b, i))
             return false;
     return true;
+}
+
+/* The DQ node feeding v whose input, scale and zero point are the three
+ * outputs of one DynamicQuantizeLinear (dynamic int8), or NULL. */
+static Node *dq_dynamic(const Value *v)
+{
+    Node *d = v ? v->def : NULL;
+    if (!d || d->op != OP_DEQUANTIZE || d->nin < 3 || !d->in[0] || !d->in[2])
+        return NULL;
+    const Node *q = d->in[0]->def;
+    return q && q->op == OP_DYNAMIC_QUANTIZE && d->in[0] == q->out[0] && d->in[1] == q->out[1] &&
+                   d->in[2] == q->out[2]
+               ? d
+               : NULL;
 }
 
 /* The DQ node feeding v, with constant parameters, or NULL. */
@@ -139,6 +156,7 @@ typedef struct Lin {
     QP px, pw;
     Value *x, *w, *wscale, *wzp, *bias; /* bias: f32 or DQ'd, as in the float node */
     float bias_mul;                      /* Gemm's beta */
+    bool dynamic;                        /* x's scale and zero point are DynamicQuantizeLinear's */
     int64_t M;                           /* output channels / columns */
 } Lin;
 
@@ -148,8 +166,14 @@ static bool linear_parts(Fold *f, Node *p, Lin *l)
     l->bias_mul = 1.0f;
     if (p->op != OP_CONV && p->op != OP_MATMUL && p->op != OP_GEMM)
         return false;
-    if (p->out[0]->dtype != DT_F32 || !(l->dx = dq_of(p->in[0], &l->px)) || !(l->dw = dq_of(p->in[1], &l->pw)))
+    if (p->out[0]->dtype != DT_F32 || !(l->dw = dq_of(p->in[1], &l->pw)))
         return false;
+    if (!(l->dx = dq_of(p->in[0], &l->px))) {
+        if (p->op == OP_CONV || !(l->dx = dq_dynamic(p->in[0])))
+            return false;
+        l->dynamic = true;
+        l->px = (QP){.scale = l->dx->in[1], .zp = l->dx->in[2], .n = 1};
+    }
     l->x = l->dx->in[0];
     l->w = l->dw->in[0];
     if (!is_const(l->w) || l->px.per_axis || (l->w->dtype != DT_I8 && l->w->dtype != DT_U8))
@@ -214,7 +238,7 @@ static bool fold_linear(Fold *f, Node *q, Node *p, const QP *py)
      * activation (a pooler's tanh) is applied in float, by the
      * dequantizing epilogue of fold_linear_float, before the Q */
     if (py->per_axis || (p->a.act != ACT_NONE && p->a.act != ACT_RELU && p->a.act != ACT_CLIP) ||
-        !linear_parts(f, p, &l))
+        !linear_parts(f, p, &l) || l.dynamic)
         return false;
     bool ok;
     Value *b = bias_i32(f, l.bias, &l.px, &l.pw, l.M, l.bias_mul, &ok);
@@ -231,6 +255,37 @@ static bool fold_linear(Fold *f, Node *q, Node *p, const QP *py)
     return true;
 }
 
+/* DynamicQuantizeLinear(x) -> DQ -> MatMul/Gemm(DQ(w)) [+b] {act} -> y:
+ * MatMulInteger(x_q, w, x_zp, w_zp, beta * b (f32), x_s * w_s), whose
+ * epilogue is act(f32(acc) * scale[c] + b[c]): the scale product is a Mul
+ * node at run time (x_s is known only then), the bias stays float. */
+static bool fold_linear_dynamic(Fold *f, Node *p, const Lin *l)
+{
+    Graph *g = f->g;
+    Value *b = NULL;
+    Shape ms = {.rank = 1, .d = {l->M}};
+    if (l->bias) {
+        const Value *ob = l->bias;
+        int64_t nb = shape_numel(&ob->shape);
+        if (!is_const(ob) || ob->dtype != DT_F32 || (nb != l->M && nb != 1))
+            return false;
+        b = ir_const_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_f32", ob->name)), DT_F32, &ms, NULL);
+        for (int64_t c = 0; c < l->M; c++)
+            ((float *)b->data)[c] = l->bias_mul * ((const float *)ob->data)[nb == 1 ? 0 : c];
+    }
+    Value *s = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_acc_scale", p->name)), DT_F32,
+                            &l->wscale->shape, VAL_TEMP);
+    Value *sin[2] = {l->px.scale, l->wscale};
+    Node *mul = ir_node_new(g, OP_MUL, arena_printf(g->arena, "%s_scale", p->name), sin, 2, &s, 1);
+    mul->loc = p->loc;
+    ir_node_move_before(g, mul, p);
+    Value *in[6] = {l->x, l->w, l->px.zp, l->wzp, b, s};
+    Node *n = node_like(f, p, p, OP_MATMUL_INTEGER, in, 6, p->out[0]);
+    n->a.act = p->a.act, n->a.act_alpha = p->a.act_alpha, n->a.act_beta = p->a.act_beta;
+    retire(f, p);
+    return true;
+}
+
 /* DQ(x) -> Conv/MatMul/Gemm -> y (floats): ConvInteger/MatMulInteger with
  * qkc's dequantizing epilogue: the exact integer sum, + the i32 bias, times
  * s_x * s_w per channel, then the activation, in one kernel (a model's last
@@ -240,6 +295,8 @@ static bool fold_linear_float(Fold *f, Node *p)
     Lin l;
     if (!linear_parts(f, p, &l))
         return false;
+    if (l.dynamic)
+        return fold_linear_dynamic(f, p, &l);
     bool ok;
     Value *b = bias_i32(f, l.bias, &l.px, &l.pw, l.M, l.bias_mul, &ok);
     if (!ok)

@@ -19,7 +19,11 @@
  *     Transpose and views between quantized nodes keep their input's
  *     parameters, so they run on the integers.
  * Nothing changes numerically until qdq-fold turns the patterns into
- * integer kernels. Does nothing for other precisions. */
+ * integer kernels. With precision int8-dynamic instead (no profile): every
+ * MatMul/Gemm with a constant 2-D weight reads its input through
+ * DynamicQuantizeLinear -> DequantizeLinear (one per input value) and gets
+ * the int8 weight as above, without bias correction (quantize_dynamic).
+ * Does nothing for other precisions. */
 #include "passes.h"
 
 #include <math.h>
@@ -327,9 +331,75 @@ static bool read_by_quantized(Q *q, const Value *v)
     return false;
 }
 
+/* --precision int8-dynamic: the matrix products with a constant 2-D weight
+ * (MatMul, Gemm without transA; not --keep-float ones). */
+static bool dynamic_compute(const QuantOptions *o, const Node *n)
+{
+    return (n->op == OP_MATMUL || n->op == OP_GEMM) && compute(o, n);
+}
+
+/* Dynamic int8: each activation x a dynamic product reads passes through
+ * DynamicQuantizeLinear -> DequantizeLinear(y, y_scale, y_zero_point),
+ * once, placed after x's producer (so Q, K and V projections share one);
+ * the products read the DQ value, and their weights become int8 per
+ * channel (symmetric, --weights as for static int8) behind a DQ, with no
+ * bias correction (no data). qdq-fold makes each one MatMulInteger with
+ * the float epilogue: act(f32(acc) * (x_s * w_s[c]) + b[c]). */
+static bool quantize_dynamic(Q *q, int cap)
+{
+    Graph *g = q->g;
+    Value **dq = calloc((size_t)cap, sizeof(Value *));
+    int nnodes = g->nnodes;
+    Node **order = malloc(sizeof(Node *) * (size_t)(nnodes + 1));
+    if (!dq || !order) {
+        free(dq);
+        free(order);
+        return diag_error(q->pc->d, loc_none(), "out of memory");
+    }
+    memcpy(order, g->nodes, sizeof(Node *) * (size_t)nnodes);
+    for (int i = 0; i < nnodes; i++) {
+        Node *n = order[i];
+        if (!dynamic_compute(q->o, n) || g->nvalues + 8 >= cap)
+            continue;
+        Value *x = n->in[0];
+        if (x->id < 0 || x->id >= cap)
+            continue;
+        if (!dq[x->id]) {
+            Shape sc = {.rank = 0};
+            const char *base = x->name;
+            Value *outs[3] = {
+                ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_q", base)), DT_U8, &x->shape, VAL_TEMP),
+                ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_scale", base)), DT_F32, &sc, VAL_TEMP),
+                ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_zero_point", base)), DT_U8, &sc,
+                             VAL_TEMP)};
+            Value *dv = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_dq", base)), DT_F32, &x->shape,
+                                     VAL_TEMP);
+            Node *before = after_def(g, x);
+            Node *qn = ir_node_new(g, OP_DYNAMIC_QUANTIZE, arena_printf(g->arena, "%s_dynquant", base), &x, 1, outs, 3);
+            Node *dn = ir_node_new(g, OP_DEQUANTIZE, arena_printf(g->arena, "%s_dequant", base), outs, 3, &dv, 1);
+            qn->loc = dn->loc = x->loc;
+            if (before) {
+                ir_node_move_before(g, qn, before);
+                ir_node_move_before(g, dn, before);
+            }
+            dq[x->id] = dv;
+        }
+        n->in[0] = dq[x->id];
+        quantize_weight(q, n, x);
+    }
+    free(order);
+    free(dq);
+    return true;
+}
+
 bool pass_quantize(Graph *g, PassCtx *pc)
 {
     const QuantOptions *o = pc->quant;
+    if (o && o->precision == PREC_INT8_DYNAMIC) {
+        int cap = g->nvalues * 8 + 64;
+        Q q = {g, pc, o, NULL, NULL};
+        return quantize_dynamic(&q, cap);
+    }
     if (!o || o->precision != PREC_INT8)
         return true;
     if (!o->range)

@@ -67,7 +67,11 @@ static const char *usage_compile =
     "\n"
     "precision (see docs/quantization.md):\n"
     "  --precision P          fp32 (default), fp16 (half-precision weights and\n"
-    "                         activations) or int8 (post-training quantization)\n"
+    "                         activations), int8 (post-training quantization,\n"
+    "                         calibrated) or int8-dynamic (int8 weights; each MatMul\n"
+    "                         and Gemm input quantized to u8 at run time from its\n"
+    "                         range in that run: no calibration data; for\n"
+    "                         transformers)\n"
     "  --calib DATA           int8 calibration data: one .npy batch (one-input model),\n"
     "                         a directory of .npy batches, or NAME=FILE.npy per input\n"
     "  --profile FILE         reuse a calibration profile (qkc calibrate) instead\n"
@@ -370,12 +374,12 @@ static bool quant_option(Args *a, const char *cmd, DriverOptions *o, const char 
     bool precision = what & QO_PRECISION;
     const char *s = a->argv[a->i], *v;
     if (precision && (v = opt_value(a, "--precision", NULL))) {
-        static const char *names[] = {"fp32", "fp16", "int8", "mixed"};
+        static const char *names[] = {"fp32", "fp16", "int8", "mixed", "int8-dynamic"}; /* as Precision */
         int k = 0;
-        while (k < 4 && strcmp(names[k], v) != 0)
+        while (k < 5 && strcmp(names[k], v) != 0)
             k++;
-        if (k == 4) {
-            fprintf(stderr, "qkc %s: --precision %s: use fp32, fp16, int8 or mixed\n", cmd, v);
+        if (k == 5) {
+            fprintf(stderr, "qkc %s: --precision %s: use fp32, fp16, int8, int8-dynamic or mixed\n", cmd, v);
             exit(2);
         }
         o->precision = (Precision)k;
@@ -442,6 +446,11 @@ static bool quant_options_check(const char *cmd, const DriverOptions *o)
     }
     if (o->ncalib && o->profile) {
         fprintf(stderr, "qkc %s: give --calib DATA or --profile FILE, not both\n", cmd);
+        return false;
+    }
+    if (o->precision == PREC_INT8_DYNAMIC && (o->act_s8 || o->pow2 || o->io_int8 || o->report)) {
+        fprintf(stderr, "qkc %s: --precision int8-dynamic quantizes activations to u8 with scales computed at run "
+                        "time: --activations s8, --pow2-scales, --io int8 and --report go with int8 or mixed\n", cmd);
         return false;
     }
     if (o->precision != PREC_MIXED && (o->min_sqnr || o->max_accuracy_drop || o->labels)) {

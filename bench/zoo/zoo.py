@@ -107,7 +107,7 @@ def bootstrap():
                      "%s\nOr run zoo.py with a Python that has them (python -m pip install onnxruntime onnx numpy)."
                      % (ORT_VENV, msg))
     os.environ["ZOO_REEXEC"] = "1"
-    os.execv(ORT_VENV_PY, [ORT_VENV_PY, os.path.abspath(__file__)] + sys.argv[1:])
+    os.execv(ORT_VENV_PY, [ORT_VENV_PY, os.path.abspath(sys.argv[0])] + sys.argv[1:])  # zoo.py or dynamic.py
 
 
 # ---- running qkc ------------------------------------------------------------------------------------

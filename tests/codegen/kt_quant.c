@@ -327,6 +327,42 @@ static const double q_specials[] = {NAN,   INFINITY, -INFINITY, 0.0,    -0.0,   
 /* run-time scales nobody should use, but whose result is defined */
 static const double bad_scales[] = {0.0, INFINITY, NAN, 1e-40, -0.5, 3e38, -0.0, 1e-30};
 
+/* DynamicQuantizeLinear: its range, scale and zero point, then the
+ * quantization, on data at the edges: all zeros (s = 1), only positive
+ * (zp 0) or only negative (zp 255) values, one value, NaNs (skipped by the
+ * range), infinities (s = inf), -0, subnormal ranges, ties, and a merged
+ * batch. */
+static const double dql_zero[] = {0.0, -0.0}, dql_pos[] = {0.5, 3.25, 1e-3, 7.0, 0.0},
+                    dql_neg[] = {-0.5, -3.25, -1e-3, -7.0, -0.0}, dql_nan[] = {NAN, 1.5, -2.0, NAN, 0.25},
+                    dql_inf[] = {INFINITY, 1.0, -2.0}, dql_sub[] = {1e-40, -3e-41, 0.0},
+                    dql_tie[] = {-2.0, 0.5, 0.0, 2.5, 1.5, -0.5}, dql_onnx[] = {0, 2, -3, -2.5, 1.34, 0.5};
+
+static void dql_case(const char *name, int rank, const int64_t *d, KtFill f, const double *v, int nv, bool arm)
+{
+    Qm m = {0};
+    qm_input(&m, 'f', "x", rank, d, f, v, nv);
+    qm_node(&m, "y, y_s, y_zp = DynamicQuantizeLinear(x)");
+    qm_output(&m, 'u', "y");
+    qm_output(&m, 'f', "y_s");
+    qm_output(&m, 'u', "y_zp");
+    qm_run(&m, name, arm, 0);
+}
+
+static void kt_dql(void)
+{
+    dql_case("dql_onnx_example", 1, (const int64_t[]){6}, KT_VALUES, dql_onnx, NELEM(dql_onnx), true);
+    dql_case("dql_zeros", 2, (const int64_t[]){3, 5}, KT_VALUES, dql_zero, NELEM(dql_zero), false);
+    dql_case("dql_positive", 1, (const int64_t[]){5}, KT_VALUES, dql_pos, NELEM(dql_pos), false);
+    dql_case("dql_negative", 2, (const int64_t[]){-1, 5}, KT_VALUES, dql_neg, NELEM(dql_neg), true);
+    dql_case("dql_one", 0, NULL, KT_VALUES, dql_pos + 1, 1, false);
+    dql_case("dql_nan", 1, (const int64_t[]){5}, KT_VALUES, dql_nan, NELEM(dql_nan), false);
+    dql_case("dql_inf", 1, (const int64_t[]){3}, KT_VALUES, dql_inf, NELEM(dql_inf), false);
+    dql_case("dql_subnormal", 1, (const int64_t[]){3}, KT_VALUES, dql_sub, NELEM(dql_sub), false);
+    dql_case("dql_ties", 1, (const int64_t[]){6}, KT_VALUES, dql_tie, NELEM(dql_tie), false);
+    dql_case("dql_rand_batch", 3, (const int64_t[]){-1, 7, 33}, KT_RAND, NULL, 0, true);
+    dql_case("dql_wide", 2, (const int64_t[]){9, 13}, KT_WIDE, NULL, 0, false);
+}
+
 void kt_qdq(void)
 {
     for (int i = 0; i < 64; i++) {
@@ -406,6 +442,7 @@ void kt_qdq(void)
     };
     for (int i = 0; i < NELEM(specs); i++)
         qdq_case(&specs[i]);
+    kt_dql();
 }
 
 /* ---- MatMulInteger / QLinearMatMul / QGemm -------------------------------- */

@@ -941,6 +941,27 @@ def _():
     return compile_fails(f, at_node(f, "qconv0", "QLinearConv") + r": w_zero_point must be u8, not i8")
 
 
+@case("DynamicQuantizeLinear of a double input")
+def _():
+    f = path("dql_f64.onnx")
+    n = helper.make_node("DynamicQuantizeLinear", ["x"], ["y", "s", "z"], name="dql0")
+    save(make_model([n], [tensor_info("x", TensorProto.DOUBLE, [4])],
+                    [tensor_info("y", U8, [4]), tensor_info("s", F, []), tensor_info("z", U8, [])], []), f)
+    return compile_fails(f, at_node(f, "dql0", "DynamicQuantizeLinear") + r": DynamicQuantizeLinear of f64 is not "
+                         r"supported \(f32 only\)")
+
+
+@case("--precision int8-dynamic with options of calibrated int8: exit 2, named")
+def _():
+    for opts, pat in ((["--activations", "s8"], r"--activations s8, --pow2-scales, --io int8 and --report go with "
+                       r"int8 or mixed"),
+                      (["--calib", path("none.npy")], r"--calib and --profile go with --precision int8 or mixed")):
+        r = run([QKC, "compile", os.path.join(MODELS, "mlp.onnx"), "-o", path("out.so"), "--precision",
+                 "int8-dynamic"] + opts)
+        expect(r.rc == 2 and re.search(pat, r.err), "expected exit 2 and /%s/" % pat, r)
+    return "refused with the option named"
+
+
 # ---- calibration data and profiles ----------------------------------------------------
 
 MLP = os.path.join(MODELS, "mlp.onnx")

@@ -16,6 +16,10 @@ the same as the reference interpreter running the lowered int8 graph.
      entropy and mse: the same on the host CPU and AArch64 generic. x86 CPUs
      this host cannot run and AArch64 without qemu-aarch64 are skipped with
      the reason.
+  1b. --precision int8-dynamic of the MLP (every layer a dynamic int8
+     Gemm), on the same CPUs: the same bits as
+     `qkc interp --precision int8-dynamic`, on 48 images and with the
+     stress rows; top-1 as fp32's on the images.
   2. fp16 artifacts of both models, on those x86-64 and AArch64 CPUs
      (x86-64-v2 has no F16C, neoverse-n1 computes elementwise ops in native
      fp16; the CPUs' kernels sum in different orders), as
@@ -207,6 +211,46 @@ for _m in ("cnn", "mlp"):
     for _v, _o in CALIB_VARIANTS:
         suite.check("%s int8 --calib-method %s: host and AArch64 == qkc interp, bit for bit" % (_m, _v),
                     check_variant, _m, _v, _o)
+
+
+def check_dynamic(m, images_only):
+    """--precision int8-dynamic: DynamicQuantizeLinear's run-time ranges and
+    MatMulInteger's float epilogue, the same bits everywhere. On the MLP
+    every layer is a dynamic int8 Gemm, so nothing in float before a range
+    can differ; on the stress rows too (their NaNs are left out of the
+    range, their infinities make the scale infinite: defined, if useless)."""
+    inp = stress_input()
+    if images_only:  # one batch of ordinary images, without the stress rows
+        inp = path("images.npy")
+        np.save(inp, load_npy(X)[:48])
+    tag = "%s-dyn%s" % (m, "-img" if images_only else "")
+    ref = logits_of([QKC, "interp", ONNX[m], "-i", inp, "--precision", "int8-dynamic"], path("out", tag + "-interp"))
+    targets = [("x86_64", c) for c in RUNNABLE_X86] + ([] if A64_WHY else [("aarch64", "generic"),
+                                                                         ("aarch64", "neoverse-n1")])
+    problems, done = [], []
+    for arch, cpu in targets:
+        so = path("%s-%s-%s.so" % (tag, arch, cpu))
+        opts = ["--target", arch] + ([] if cpu == "native" else ["--cpu", cpu])
+        ok([QKC, "compile", ONNX[m], "-o", so, "--precision", "int8-dynamic"] + opts)
+        got = logits_of([QKC, "run", so, "-i", inp], path("out", "%s-%s-%s" % (tag, arch, cpu)))
+        why = first_diff(got, ref) if got.shape == ref.shape else "shape %s" % (got.shape,)
+        if why:
+            problems.append("%s --cpu %s: %s" % (arch, cpu, why))
+        done.append("%s/%s" % (arch, cpu))
+    expect(not problems, "int8-dynamic %s: outputs differ from `qkc interp --precision int8-dynamic`:\n  %s" % (
+        m, "\n  ".join(problems)))
+    if images_only:  # and it is still the model: top-1 as fp32's on these images
+        f32 = logits_of([QKC, "interp", ONNX[m], "-i", inp], path("out", tag + "-fp32"))
+        agree = float(np.mean(f32.argmax(1) == ref.argmax(1)))
+        expect(agree >= 0.97, "int8-dynamic top-1 agrees with fp32 on %.0f%% of the images" % (100 * agree))
+        return "equal on %s; top-1 = fp32's on %.0f%%" % (", ".join(done), 100 * agree)
+    return "equal on " + ", ".join(done)
+
+
+suite.check("mlp int8-dynamic: every x86-64 and AArch64 CPU == qkc interp, bit for bit (images)", check_dynamic,
+            "mlp", True)
+suite.check("mlp int8-dynamic: every x86-64 and AArch64 CPU == qkc interp, bit for bit (with stress rows)",
+            check_dynamic, "mlp", False)
 
 
 # ---- fp16: the same bits on every CPU, and as the interpreter (docs/quantization.md, "fp16") -------------
