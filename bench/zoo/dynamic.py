@@ -63,7 +63,7 @@ def main():
     with open(os.path.join(mdir, "manifest.json")) as f:
         man = json.load(f)["models"]
     qk = Qkrt(build_qkrt_so(os.path.dirname(qkc), ddir))
-    cpu = zoo.cpu_summary()
+    cpu = "%s (%s)" % zoo.cpu_summary()
     rows = ["| model | qkc int8-dynamic top-1 / SQNR dB | ORT dynamic per-channel top-1 / SQNR | "
             "ORT dynamic per-tensor top-1 / SQNR | qkc fp32 b1 ms | qkc int8-dynamic b1 ms | ORT fp32 b1 ms | "
             "ORT dynamic per-channel b1 ms | qkc dyn / ORT dyn |",
