@@ -326,6 +326,7 @@ typedef struct Mm {
     LLVMValueRef c0, c1;      /* integer corrections per column (constants), or NULL */
     bool rowsum;              /* some B zero point is not 0 */
     bool flip;                /* A's top bit flipped for the dot instruction */
+    bool awide;               /* pmaddwd: the tile's A rows widened to i16 first (a_wide) */
     int32_t delta;            /* what the flip adds to each A value */
     LLVMValueRef col0;        /* the first column of the group being generated */
     /* conv: the ring, and the output row being generated (n, oh, and its
@@ -402,6 +403,8 @@ static LLVMValueRef load_a(Cg *cg, const Mm *m, LLVMValueRef ptr, int tail)
         return splat(cg, w, p->W);
     }
     case DOT_PMADDWD: {
+        if (m->awide) /* the pair, already widened and padded: one broadcast load */
+            return splat(cg, load_align1(cg, cg->i32, ptr), p->W);
         if (!tail) { /* the pair as one 16-bit load, widened as a vector (vpmovzxbw) */
             LLVMTypeRef v2b = LLVMVectorType(cg->i8, 2), v2w = LLVMVectorType(cg->i16, 2);
             LLVMValueRef x = LLVMBuildBitCast(b, load_align1(cg, cg->i16, ptr), v2b, "");
@@ -474,7 +477,7 @@ static void step(Cg *cg, const Mm *m, Acc *acc, LLVMValueRef grp, LLVMValueRef k
     for (int j = 0; j < p->G; j++)
         bv[j] = load_b(cg, m, grp, kq, j);
     for (int i = 0; i < acc->mr; i++) {
-        LLVMValueRef av = load_a(cg, m, cg_gep(cg, m->tam, aptr[i], aoff), tail);
+        LLVMValueRef av = load_a(cg, m, cg_gep(cg, m->awide ? DT_I16 : m->tam, aptr[i], aoff), tail);
         for (int j = 0; j < p->G; j++) {
             LLVMValueRef s = acc->slot[u][i][j];
             LLVMBuildStore(b, madd(cg, m, LLVMBuildLoad2(b, m->vt, s, ""), av, bv[j]), s);
@@ -507,6 +510,35 @@ static void k_steps(Cg *cg, const Mm *m, Acc *acc, LLVMValueRef grp, LLVMValueRe
 
 static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef *yb, int mr, int64_t ncols);
 
+/* pmaddwd without a wide A in memory would assemble each broadcast pair
+ * from two bytes (loads, a widening shuffle and a broadcast shuffle per
+ * row and step: the shuffle port, not the multiplier, bounds the loop).
+ * Instead the tile's rows are widened once into an i16 buffer on the stack
+ * (K rounded up to even with a 0, which B's zero padding multiplies), so a
+ * step broadcasts each pair with one load; aptr[i] then point into it. The
+ * values are the same, so is every sum. At most AWIDE_MAX_BYTES of stack. */
+enum { AWIDE_MAX_BYTES = 64 << 10 };
+
+static void widen_rows(Cg *cg, const Mm *m, LLVMValueRef *aptr, int mr)
+{
+    const MmPlan *p = m->p;
+    LLVMBuilderRef b = cg->b;
+    int64_t Kp = p->K + (p->K & 1);
+    LLVMValueRef buf = cg_alloca(cg, LLVMArrayType(cg->i16, (unsigned)(p->MR * Kp)), "awide");
+    bool s = p->ta == DT_I8;
+    for (int i = 0; i < mr; i++) {
+        LLVMValueRef dst = cg_gep(cg, DT_I16, buf, cg_i64(cg, i * Kp));
+        CgLoop lk;
+        LLVMValueRef k = cg_for_begin(cg, &lk, cg_i64(cg, 0), cg_i64(cg, p->K), cg_i64(cg, 1), "wk");
+        LLVMValueRef x = cg_load(cg, p->ta, aptr[i], k);
+        cg_store(cg, DT_I16, dst, k, s ? LLVMBuildSExt(b, x, cg->i16, "") : LLVMBuildZExt(b, x, cg->i16, ""));
+        cg_for_end(cg, &lk);
+        if (Kp != p->K)
+            cg_store(cg, DT_I16, dst, cg_i64(cg, p->K), LLVMConstInt(cg->i16, 0, 0));
+        aptr[i] = dst;
+    }
+}
+
 /* One tile: rows [row, row + mr) of the group whose packed B is at `grp`
  * (conv: output pixels ow = row.. of the output row m->cn, m->coh);
  * ncols: its valid columns (G*W, or fewer in the last group). */
@@ -534,6 +566,8 @@ static void emit_tile(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef row, i
             aptr[i] = cg_gep(cg, m->tam, m->A, LLVMBuildNSWMul(b, r, cg_i64(cg, p->K), ""));
             yb[i] = LLVMBuildNSWMul(b, r, cg_i64(cg, p->N), "");
         }
+        if (m->awide)
+            widen_rows(cg, m, aptr, mr);
         k_steps(cg, m, &acc, grp, cg_i64(cg, 0), aptr, p->K / p->kg, (int)(p->K % p->kg));
     } else {
         /* taps: kh (a loop; its ring row), kw (unrolled), then channels */
@@ -866,6 +900,7 @@ CgResult cg_k_mm(Cg *cg, const Node *n)
         const Value *bz = n->nin > (ql ? 5 : 3) ? n->in[ql ? 5 : 3] : NULL;
         m.flip = (p.dot == DOT_VNNI && p.ta == DT_I8) || (p.dot == DOT_SDOT && p.ta == DT_U8);
         m.delta = !m.flip ? 0 : p.ta == DT_I8 ? 128 : -128;
+        m.awide = p.dot == DOT_PMADDWD && !p.conv && (int64_t)p.MR * (p.K + 1) * 2 <= AWIDE_MAX_BYTES;
         int32_t *c = calloc((size_t)Np * 2, sizeof(int32_t));
         if (!c) {
             free(colsum);

@@ -46,7 +46,8 @@ ONNX_CODE = {1: "f32", 10: "f16", 16: "bf16", 11: "f64", 3: "i8", 2: "u8", 5: "i
 NP_NAME = {np.dtype(v): k for k, v in STORAGE.items() if k != "bf16"}
 INTS = ["i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64"]
 FLOATS = ["f32", "f64", "f16", "bf16"]
-QUANT_OPS = ("QuantizeLinear", "DequantizeLinear", "MatMulInteger", "ConvInteger", "QLinearMatMul", "QLinearConv")
+QUANT_OPS = ("QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "ConvInteger",
+             "QLinearMatMul", "QLinearConv")
 
 
 class T:
@@ -306,7 +307,7 @@ def convert(opt, opset, a, ins, outs):
     if opt in ("QuantizeLinear", "DequantizeLinear"):
         ax = a.get("axis", 1)  # default 1 from opset 13; ignored by a per-tensor scale
         return opt, {"axis": ax % r if r else 0}, ins, outs
-    if opt in ("MatMulInteger", "QLinearMatMul"):
+    if opt in ("MatMulInteger", "QLinearMatMul", "DynamicQuantizeLinear"):
         return opt, {}, ins, outs
     if opt in ("ConvInteger", "QLinearConv"):
         w = ins[1 if opt == "ConvInteger" else 3]
@@ -1010,6 +1011,43 @@ def quantize_cases(wr):
         wr.case(f"quantize_{dt}_i8", "QuantizeLinear", {"axis": 1},
                 [x, T("f32", np.linspace(0.25, 2, 6)), qi(np.arange(-3, 3), "i8")],
                 [qi(q_quantize(xf, np.linspace(0.25, 2, 6).astype(F32), np.arange(-3, 3), "i8"), "i8")])
+
+
+def q_dql(x):
+    """DynamicQuantizeLinear as the ONNX operator doc defines it, in float32
+    steps: the range with 0 in it (NaNs left out), s = (hi - lo) / 255 (1
+    for an all-zero tensor, where ONNX's formula divides 0 by 0: ONNX
+    Runtime's choice), zp = sat(rne(0 - lo / s)), y = QuantizeLinear."""
+    x = np.asarray(x, F32)
+    fin = x[~np.isnan(x)]
+    lo = F32(min(F32(0), fin.min())) if fin.size else F32(0)
+    hi = F32(max(F32(0), fin.max())) if fin.size else F32(0)
+    with np.errstate(all="ignore"):
+        s = F32(F32(hi - lo) / F32(255))
+        if s == 0:
+            s = F32(1)
+        z = F32(F32(0) - F32(lo / s))
+    zp = int(q_sat(z, 0, "u8"))
+    return q_quantize(x, s, zp, "u8"), s, zp
+
+
+def dynamic_quantize_cases(wr):
+    data = {
+        "onnx_doc": np.array([0, 2, -3, -2.5, 1.34, 0.5], F32),
+        "positive": np.array([[1, 2.5], [0.125, 7]], F32),
+        "negative": np.array([-1, -2.5, -0.125, -7], F32),
+        "zeros": np.array([0.0, -0.0, 0.0], F32),
+        "scalar": np.array(3.75, F32),
+        "nan": np.array([np.nan, 1.5, -2, np.nan, 0.25], F32),
+        "inf": np.array([np.inf, 1, -2], F32),
+        "subnormal": np.array([1e-40, -3e-41, 0], F32),
+        "ties": np.array([-2, 0.5, 0, 2.5, 1.5, -0.5], F32),
+        "random": rng.uniform(-30, 80, size=(3, 5, 7)).astype(F32),
+    }
+    for name, x in data.items():
+        y, s, zp = q_dql(x)
+        wr.case(f"dql_{name}", "DynamicQuantizeLinear", {}, [T("f32", x)],
+                [qi(y, "u8"), T("f32", np.array(s, F32)), qi(np.array(zp), "u8")])
 
 
 def dequantize_cases(wr):
@@ -2764,7 +2802,8 @@ def main():
                 argreduce_cases, cumsum_cases, split_cases, slice_cases, gather_cases, gather_elements_cases,
                 gather_nd_cases, expand_tile_cases, pad_cases, space_cases, trilu_cases, shape_size_cases,
                 constant_of_shape_cases, range_cases, layernorm_cases, norm_cases, softmax_family_cases,
-                global_maxpool_cases, einsum_cases, resize_cases):
+                global_maxpool_cases, einsum_cases, resize_cases,
+                dynamic_quantize_cases):  # (new generators last: the others keep their random data)
         gen(wr)
     wr.f.close()
     print(f"{out}: {wr.count} cases ({done} from the ONNX node tests)")
