@@ -403,12 +403,14 @@ int drv_eval(const char *model, const EvalOptions *e, Diag *d)
         diag_error(d, loc_file(e->labels), "labels must be i64 [%lld] (one per sample)", (long long)x.samples);
         goto out;
     }
-    Variant v[4] = {{"fp32"}, {"fp16"}, {"int8"}};
-    int nv = 3;
+    Variant v[4] = {{"fp32"}, {"fp16"}, {"int8"}, {"int8-dynamic"}};
+    int nv = 4;
     for (int i = 0; i < nv; i++) {
         v[i].o = e->base;
-        v[i].o.precision = i == 0 ? PREC_FP32 : i == 1 ? PREC_FP16 : PREC_INT8;
+        v[i].o.precision = i == 0 ? PREC_FP32 : i == 1 ? PREC_FP16 : i == 2 ? PREC_INT8 : PREC_INT8_DYNAMIC;
     }
+    /* dynamic int8: u8 activations, float I/O; no calibration */
+    v[3].o.act_s8 = v[3].o.pow2 = v[3].o.io_int8 = false;
     if (!e->base.ncalib && !e->base.profile)
         snprintf(v[2].why, sizeof v[2].why, "no calibration data (--calib DATA)");
     for (int i = 0; i < nv; i++) {
@@ -429,7 +431,7 @@ int drv_eval(const char *model, const EvalOptions *e, Diag *d)
     }
     FILE *out = stdout;
     fprintf(out, "%s on %s (%lld samples%s):\n\n", model, what, (long long)v[0].n, e->labels ? ", with labels" : "");
-    fprintf(out, "  %-10s %9s %9s %9s %10s %10s %12s\n", "precision", "accuracy", "agree", "SQNR dB", "max|err|",
+    fprintf(out, "  %-12s %9s %9s %9s %10s %10s %12s\n", "precision", "accuracy", "agree", "SQNR dB", "max|err|",
             "size KB", "compile ms");
     FILE *js = e->json ? fopen(e->json, "w") : NULL;
     if (e->json && !js)
@@ -439,14 +441,14 @@ int drv_eval(const char *model, const EvalOptions *e, Diag *d)
                 (long long)v[0].n, (long long)v[0].rows);
     for (int i = 0; i < nv; i++) {
         if (!v[i].ok) {
-            fprintf(out, "  %-10s (not run: %s)\n", v[i].name, v[i].why);
+            fprintf(out, "  %-12s (not run: %s)\n", v[i].name, v[i].why);
             continue;
         }
         compare(&v[i], &v[0], e->labels ? &y : NULL);
         char acc[16] = "-";
         if (e->labels)
             snprintf(acc, sizeof acc, "%.2f%%", v[i].acc);
-        fprintf(out, "  %-10s %9s %8.2f%% %9.1f %10.3g %10.1f %12.0f\n", v[i].name, acc, v[i].agree, v[i].sqnr,
+        fprintf(out, "  %-12s %9s %8.2f%% %9.1f %10.3g %10.1f %12.0f\n", v[i].name, acc, v[i].agree, v[i].sqnr,
                 v[i].maxerr, v[i].bytes / 1024.0, v[i].compile_ms);
         char accj[32] = "null";
         if (e->labels)

@@ -106,11 +106,12 @@ def run_on(key, data, name="logits"):
 
 
 def variants(m):
-    """fp32, fp16 and int8 (default options, --calib) of bundled model m."""
+    """fp32, fp16, int8 (default options, --calib) and int8-dynamic of bundled model m."""
     build(m + "-fp32", ONNX[m])
     build(m + "-fp16", ONNX[m], "--precision", "fp16")
     build(m + "-int8", ONNX[m], "--precision", "int8", "--calib", CALIB)
-    return {p: run_on(m + "-" + p, X) for p in ("fp32", "fp16", "int8")}
+    build(m + "-int8-dynamic", ONNX[m], "--precision", "int8-dynamic")
+    return {p: run_on(m + "-" + p, X) for p in ("fp32", "fp16", "int8", "int8-dynamic")}
 
 
 # ---- metrics, in numpy -------------------------------------------------------------------
@@ -176,8 +177,8 @@ def check_eval_json(m):
         ev = json.load(f)
     expect(ev.get("samples") == len(y), "eval: samples %r, want %d" % (ev.get("samples"), len(y)))
     rows = {v["precision"]: v for v in ev["variants"]}
-    expect(set(rows) == {"fp32", "fp16", "int8"}, "eval: variants %s" % sorted(rows))
-    for p in ("fp32", "fp16", "int8"):
+    expect(set(rows) == {"fp32", "fp16", "int8", "int8-dynamic"}, "eval: variants %s" % sorted(rows))
+    for p in ("fp32", "fp16", "int8", "int8-dynamic"):
         v = rows[p]
         mine = {"accuracy": 100 * accuracy(o[p], y), "agreement": 100 * agreement(o[p], o["fp32"])}
         for k, want in mine.items():
