@@ -101,6 +101,8 @@ void calib_stats_free(CalibStats *s)
     free(s->bins);
     free(s->chan_count);
     free(s->chan_sum);
+    free(s->chan_kmin);
+    free(s->chan_kmax);
     calib_stats_init(s);
 }
 
@@ -108,7 +110,9 @@ static void chan_drop(CalibStats *s)
 {
     free(s->chan_count);
     free(s->chan_sum);
-    s->nchan = 0, s->chan_count = NULL, s->chan_sum = NULL;
+    free(s->chan_kmin);
+    free(s->chan_kmax);
+    s->nchan = 0, s->chan_count = NULL, s->chan_sum = NULL, s->chan_kmin = s->chan_kmax = NULL;
 }
 
 /* Total order of the extremes: -0 < +0, so min/max do not depend on order. */
@@ -369,8 +373,12 @@ static void chan_merge(CalibStats *dst, const CalibStats *src)
             size_t n = (size_t)src->nchan;
             dst->chan_count = calib_xrealloc(NULL, n * sizeof *dst->chan_count);
             dst->chan_sum = calib_xrealloc(NULL, n * sizeof *dst->chan_sum);
+            dst->chan_kmin = calib_xrealloc(NULL, n * sizeof *dst->chan_kmin);
+            dst->chan_kmax = calib_xrealloc(NULL, n * sizeof *dst->chan_kmax);
             memcpy(dst->chan_count, src->chan_count, n * sizeof *dst->chan_count);
             memcpy(dst->chan_sum, src->chan_sum, n * sizeof *dst->chan_sum);
+            memcpy(dst->chan_kmin, src->chan_kmin, n * sizeof *dst->chan_kmin);
+            memcpy(dst->chan_kmax, src->chan_kmax, n * sizeof *dst->chan_kmax);
             dst->nchan = src->nchan;
         }
         return;
@@ -382,6 +390,8 @@ static void chan_merge(CalibStats *dst, const CalibStats *src)
     for (int64_t c = 0; c < dst->nchan; c++) {
         dst->chan_count[c] += src->chan_count[c];
         calib_exact_merge(&dst->chan_sum[c], &src->chan_sum[c]);
+        dst->chan_kmin[c] = src->chan_kmin[c] < dst->chan_kmin[c] ? src->chan_kmin[c] : dst->chan_kmin[c];
+        dst->chan_kmax[c] = src->chan_kmax[c] > dst->chan_kmax[c] ? src->chan_kmax[c] : dst->chan_kmax[c];
     }
 }
 
@@ -408,7 +418,9 @@ bool calib_stats_equal(const CalibStats *a, const CalibStats *b)
         return false;
     size_t n = a->nchan > 0 ? (size_t)a->nchan : 0;
     return n == 0 || (memcmp(a->chan_count, b->chan_count, n * sizeof *a->chan_count) == 0 &&
-                      memcmp(a->chan_sum, b->chan_sum, n * sizeof *a->chan_sum) == 0);
+                      memcmp(a->chan_sum, b->chan_sum, n * sizeof *a->chan_sum) == 0 &&
+                      memcmp(a->chan_kmin, b->chan_kmin, n * sizeof *a->chan_kmin) == 0 &&
+                      memcmp(a->chan_kmax, b->chan_kmax, n * sizeof *a->chan_kmax) == 0);
 }
 
 /* Whether v is a finite float32 value in bin `key`. */
@@ -420,7 +432,7 @@ static bool in_bin(double v, int key)
 /* The channel part of calib_stats_check, for s otherwise consistent. */
 static const char *chan_check(const CalibStats *s)
 {
-    if (s->nchan < 0 || (s->nchan > 0 && (!s->chan_count || !s->chan_sum)))
+    if (s->nchan < 0 || (s->nchan > 0 && (!s->chan_count || !s->chan_sum || !s->chan_kmin || !s->chan_kmax)))
         return "bad channel arrays";
     if (s->nchan > 0 && s->count == 0)
         return "channel sums without finite values";
@@ -438,6 +450,12 @@ static const char *chan_check(const CalibStats *s)
         calib_exact_add_n(&hi, (float)s->max, n);
         if (calib_exact_cmp(&s->chan_sum[c], &lo) < 0 || calib_exact_cmp(&s->chan_sum[c], &hi) > 0)
             return "a channel's sum is not within count * [min, max]";
+        /* the channel's extremes: none, or finite, ordered, within [min, max] */
+        uint32_t kl = s->chan_kmin[c], kh = s->chan_kmax[c];
+        if (n == 0 ? kl != UINT32_MAX || kh != 0
+                   : kl > kh || !isfinite(calib_order_float(kl)) || !isfinite(calib_order_float(kh)) ||
+                         kl < calib_order_key((float)s->min) || kh > calib_order_key((float)s->max))
+            return "a channel's min and max are not within [min, max] (or not none for a channel with no values)";
     }
     if (s->nchan > 0 && total != s->count)
         return "channel counts do not add up to count";

@@ -116,7 +116,15 @@ typedef struct CalibStats {
     int64_t nchan;         /* channels with sums; 0: none (always 0 when count == 0) */
     int64_t *chan_count;   /* finite values per channel [nchan]; they add up to count */
     CalibExact *chan_sum;  /* exact sum of those values per channel [nchan] */
+    /* each channel's extremes as order keys (calib_order_key: -0 < +0, so
+     * they do not depend on order); UINT32_MAX and 0 for a channel with no
+     * finite values [nchan] (SmoothQuant's per-channel ranges) */
+    uint32_t *chan_kmin, *chan_kmax;
 } CalibStats;
+
+/* A finite float's order key (unsigned order = float order, -0 < +0), and back. */
+uint32_t calib_order_key(float x);
+float calib_order_float(uint32_t key);
 
 /* An empty statistic (no allocation yet). */
 void calib_stats_init(CalibStats *s);
@@ -133,6 +141,9 @@ void calib_stats_add_channels(CalibStats *s, const float *x, int64_t n, int64_t 
  * correctly rounded (0 for a channel with none); false (means untouched) when
  * s has no channel sums or sums of another channel count. */
 bool calib_stats_channel_means(const CalibStats *s, int64_t channels, double *means);
+/* The extremes of each channel's finite values into lo/hi[0, channels) (0
+ * and 0 for a channel with none); false as calib_stats_channel_means. */
+bool calib_stats_channel_range(const CalibStats *s, int64_t channels, double *lo, double *hi);
 /* dst += src: exact, commutative and associative (counts must fit int64); channel
  * sums are added when both have them with the same channel count, taken from src
  * when dst has no finite values, kept when src has none, else dropped. */

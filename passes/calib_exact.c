@@ -296,6 +296,53 @@ static int64_t add_run(CalibExact *acc, const float *x, int64_t n, int64_t bucke
     return finite;
 }
 
+uint32_t calib_order_key(float x)
+{
+    uint32_t u = f2u(x);
+    return u >> 31 ? ~u : u | 0x80000000u;
+}
+
+float calib_order_float(uint32_t key)
+{
+    uint32_t u = key >> 31 ? key & 0x7fffffffu : ~key;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* The channels' extreme keys over x (channel runs as calib_stats_add_channels),
+ * non-finite values left out; branch-free within a run, so it vectorizes. */
+static void chan_extremes(uint32_t *kmin, uint32_t *kmax, const float *x, int64_t n, int64_t channels,
+                          int64_t inner)
+{
+    if (inner == 1) { /* [rows, channels]: across each row, which vectorizes */
+        int64_t i = 0;
+        for (; i + channels <= n; i += channels)
+            for (int64_t c = 0; c < channels; c++) {
+                uint32_t u = f2u(x[i + c]), k = u >> 31 ? ~u : u | 0x80000000u;
+                bool fin = (u & 0x7f800000u) != 0x7f800000u;
+                uint32_t kl = fin ? k : UINT32_MAX, kh = fin ? k : 0;
+                kmin[c] = kl < kmin[c] ? kl : kmin[c];
+                kmax[c] = kh > kmax[c] ? kh : kmax[c];
+            }
+        x += i, n -= i; /* a part of a row is left: the general loop */
+    }
+    int64_t c = 0;
+    for (int64_t i = 0; i < n; i += inner) {
+        int64_t end = n - i < inner ? n : i + inner;
+        uint32_t lo = kmin[c], hi = kmax[c];
+        for (int64_t j = i; j < end; j++) {
+            uint32_t u = f2u(x[j]), k = u >> 31 ? ~u : u | 0x80000000u;
+            bool fin = (u & 0x7f800000u) != 0x7f800000u;
+            uint32_t kl = fin ? k : UINT32_MAX, kh = fin ? k : 0;
+            lo = kl < lo ? kl : lo;
+            hi = kh > hi ? kh : hi;
+        }
+        kmin[c] = lo, kmax[c] = hi;
+        c = c + 1 == channels ? 0 : c + 1;
+    }
+}
+
 void calib_stats_add_channels(CalibStats *s, const float *x, int64_t n, int64_t channels, int64_t inner)
 {
     if (n <= 0)
@@ -308,24 +355,33 @@ void calib_stats_add_channels(CalibStats *s, const float *x, int64_t n, int64_t 
      * calib_stats_add keeps them; then the sums, when the values join them. */
     int64_t before = s->count, nchan = s->nchan, *count = s->chan_count;
     CalibExact *sum = s->chan_sum;
-    s->nchan = 0, s->chan_count = NULL, s->chan_sum = NULL;
+    uint32_t *kmin = s->chan_kmin, *kmax = s->chan_kmax;
+    s->nchan = 0, s->chan_count = NULL, s->chan_sum = NULL, s->chan_kmin = s->chan_kmax = NULL;
     calib_stats_add(s, x, n);
     if (s->count == before) { /* no finite values: the sums stay as they were */
-        s->nchan = nchan, s->chan_count = count, s->chan_sum = sum;
+        s->nchan = nchan, s->chan_count = count, s->chan_sum = sum, s->chan_kmin = kmin, s->chan_kmax = kmax;
         return;
     }
     if (before > 0 && nchan != channels) { /* values not in sums (or other channels) */
         free(count);
         free(sum);
+        free(kmin);
+        free(kmax);
         return;
     }
     if (before == 0) {
         free(count);
         free(sum);
+        free(kmin);
+        free(kmax);
         count = xcalloc((size_t)channels, sizeof *count);
         sum = xcalloc((size_t)channels, sizeof *sum);
+        kmin = xcalloc((size_t)channels, sizeof *kmin);
+        kmax = xcalloc((size_t)channels, sizeof *kmax);
+        memset(kmin, 0xff, (size_t)channels * sizeof *kmin); /* UINT32_MAX: none yet */
     }
-    s->nchan = channels, s->chan_count = count, s->chan_sum = sum;
+    s->nchan = channels, s->chan_count = count, s->chan_sum = sum, s->chan_kmin = kmin, s->chan_kmax = kmax;
+    chan_extremes(kmin, kmax, x, n, channels, inner);
     /* element i is in channel (i / inner) % channels: runs of `inner` values,
      * channel after channel */
     if (inner < BUCKET_MIN_RUN) {
@@ -337,6 +393,18 @@ void calib_stats_add_channels(CalibStats *s, const float *x, int64_t n, int64_t 
         count[c] += add_run(&sum[c], x + i, n - i < inner ? n - i : inner, bucket);
         c = c + 1 == channels ? 0 : c + 1;
     }
+}
+
+bool calib_stats_channel_range(const CalibStats *s, int64_t channels, double *lo, double *hi)
+{
+    if (s->nchan == 0 || s->nchan != channels)
+        return false;
+    for (int64_t c = 0; c < channels; c++) {
+        bool any = s->chan_count[c] > 0;
+        lo[c] = any ? calib_order_float(s->chan_kmin[c]) : 0;
+        hi[c] = any ? calib_order_float(s->chan_kmax[c]) : 0;
+    }
+    return true;
 }
 
 bool calib_stats_channel_means(const CalibStats *s, int64_t channels, double *means)

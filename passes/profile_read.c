@@ -352,11 +352,16 @@ static bool read_hist(Reader *r, CalibStats *s)
     return true;
 }
 
-/* The channel counts ("count") or sums ("sum"): a JSON array, its length in *len. */
-static bool read_chan_array(Reader *r, CalibStats *s, bool sums, int64_t *len)
+/* The channel counts ("count"), sums ("sum"), minima ("min") or maxima
+ * ("max", what 0..3): a JSON array, its length in *len. */
+static bool read_chan_array(Reader *r, CalibStats *s, int what, int64_t *len)
 {
-    const char *in = sums ? "the channel sums" : "the channel counts";
-    if (!expect(r, '[', sums ? "'[' (the channel sums)" : "'[' (the channel counts)"))
+    static const char *ins[] = {"the channel counts", "the channel sums", "the channel minima", "the channel maxima"};
+    static const char *opens[] = {"'[' (the channel counts)", "'[' (the channel sums)", "'[' (the channel minima)",
+                                  "'[' (the channel maxima)"};
+    const char *in = ins[what];
+    bool sums = what == 1;
+    if (!expect(r, '[', opens[what]))
         return false;
     size_t cap = 0;
     int64_t n = 0;
@@ -369,10 +374,19 @@ static bool read_chan_array(Reader *r, CalibStats *s, bool sums, int64_t *len)
             cap = cap ? 2 * cap : 64;
             if (sums)
                 s->chan_sum = calib_xrealloc(s->chan_sum, cap * sizeof *s->chan_sum);
-            else
+            else if (what == 0)
                 s->chan_count = calib_xrealloc(s->chan_count, cap * sizeof *s->chan_count);
+            else if (what == 2)
+                s->chan_kmin = calib_xrealloc(s->chan_kmin, cap * sizeof *s->chan_kmin);
+            else
+                s->chan_kmax = calib_xrealloc(s->chan_kmax, cap * sizeof *s->chan_kmax);
         }
-        if (sums) {
+        if (what >= 2) {
+            double v;
+            if (!read_float(r, &v, what == 2 ? "a channel minimum" : "a channel maximum"))
+                return false;
+            (what == 2 ? s->chan_kmin : s->chan_kmax)[n] = calib_order_key((float)v);
+        } else if (sums) {
             ws(r);
             size_t at = r->i;
             char *text;
@@ -394,10 +408,12 @@ static bool read_chan_array(Reader *r, CalibStats *s, bool sums, int64_t *len)
     return true;
 }
 
-/* "channels": {"n": N, "count": [N counts], "sum": [N sums]}, keys in any order. */
+/* "channels": {"n": N, "count": [N counts], "sum": [N sums], "min": [N], "max": [N]},
+ * keys in any order; a channel with count 0 has min and max 0 in the text
+ * and none (calib.h) in the statistics. */
 static bool read_channels(Reader *r, CalibStats *s, const char *tname)
 {
-    static const char *keys[] = {"n", "count", "sum"};
+    static const char *keys[] = {"n", "count", "sum", "min", "max"};
     enum { NKEYS = sizeof keys / sizeof *keys };
     bool have[NKEYS] = {0};
     ws(r);
@@ -416,7 +432,7 @@ static bool read_channels(Reader *r, CalibStats *s, const char *tname)
             k++;
         free(key);
         if (k == NKEYS)
-            return rd_error(r, kat, "unknown key in the channels of tensor '%s' (want n, count, sum)", tname);
+            return rd_error(r, kat, "unknown key in the channels of tensor '%s' (want n, count, sum, min, max)", tname);
         if (have[k])
             return rd_error(r, kat, "duplicate key '%s' in the channels of tensor '%s'", keys[k], tname);
         have[k] = true;
@@ -424,7 +440,7 @@ static bool read_channels(Reader *r, CalibStats *s, const char *tname)
             return false;
         ws(r);
         kpos[k] = r->i;
-        bool ok = k == 0 ? read_count(r, &n, "the channel count n") : read_chan_array(r, s, k == 2, &len[k]);
+        bool ok = k == 0 ? read_count(r, &n, "the channel count n") : read_chan_array(r, s, k - 1, &len[k]);
         if (ok && k == 0 && n == 0)
             ok = rd_error(r, kpos[0], "the channel count n must be at least 1 (leave \"channels\" out for none)");
         if (!ok || !next_member(r, &more, "the channels"))
@@ -438,6 +454,9 @@ static bool read_channels(Reader *r, CalibStats *s, const char *tname)
             return rd_error(r, kpos[k], "tensor '%s': %" PRId64 " channel %ss for n = %" PRId64 " channels", tname,
                             len[k], keys[k], n);
     s->nchan = n;
+    for (int64_t c = 0; c < n; c++)
+        if (s->chan_count[c] == 0)
+            s->chan_kmin[c] = UINT32_MAX, s->chan_kmax[c] = 0;
     return true;
 }
 

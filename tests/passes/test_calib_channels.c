@@ -70,6 +70,19 @@ static void test_channels_basic(void **state)
     assert_true(calib_stats_channel_means(&s, 3, m));
     assert_true(m[0] == 11.0 / 4 && m[1] == 3.5 / 4 && m[2] == 7);
     assert_false(calib_stats_channel_means(&s, 2, m));
+    /* the extremes per channel: -0 below +0, NaN and inf left out */
+    double lo[3], hi[3];
+    assert_true(calib_stats_channel_range(&s, 3, lo, hi));
+    assert_true(lo[0] == 1 && hi[0] == 5 && lo[1] == -1 && hi[1] == 4 && lo[2] == 7 && hi[2] == 7);
+    assert_true(!calib_stats_channel_range(&s, 2, lo, hi));
+    float zs[] = {0.0f, -0.0f, -0.0f, 0.0f}; /* the same values in either order: -0 is the min, +0 the max */
+    CalibStats za, zb;
+    calib_stats_init(&za), calib_stats_init(&zb);
+    calib_stats_add_channels(&za, zs, 2, 1, 1);
+    calib_stats_add_channels(&zb, zs + 2, 2, 1, 1);
+    assert_true(calib_stats_equal(&za, &zb) && calib_stats_channel_range(&za, 1, lo, hi));
+    assert_true(signbit(lo[0]) && !signbit(hi[0]));
+    calib_stats_free(&za), calib_stats_free(&zb);
     CalibStats h; /* the histogram part is calib_stats_add's */
     calib_stats_init(&h);
     calib_stats_add(&h, x, 12);
@@ -325,7 +338,16 @@ static void test_channels_check(void **state)
     CalibStats z;
     calib_stats_init(&z);
     z.nchan = 1, z.chan_count = s.chan_count, z.chan_sum = s.chan_sum;
+    z.chan_kmin = s.chan_kmin, z.chan_kmax = s.chan_kmax;
     assert_string_equal(calib_stats_check(&z), "channel sums without finite values");
+    /* the channel extremes: ordered, inside [min, max], none for an empty channel */
+    uint32_t k0 = s.chan_kmin[0];
+    s.chan_kmin[0] = calib_order_key(2.5f); /* above the tensor's max */
+    assert_non_null(strstr(calib_stats_check(&s), "min and max are not within"));
+    s.chan_kmin[0] = s.chan_kmax[0] + 1; /* min > max */
+    assert_non_null(strstr(calib_stats_check(&s), "min and max are not within"));
+    s.chan_kmin[0] = k0;
+    assert_null(calib_stats_check(&s));
     calib_stats_free(&s);
 }
 
@@ -343,7 +365,9 @@ static const char BASE[] = "{\"qkc_profile\": 1,\n"
                            "    \"2\": 1},\n"
                            "   \"channels\": {\"n\": 3,\n"
                            "    \"count\": [2, 2, 2],\n"
-                           "    \"sum\": [\"-0x20" Z36 "p-149\", \"0x28" Z36 "p-149\", \"0x58" Z36 "p-149\"]}},\n"
+                           "    \"sum\": [\"-0x20" Z36 "p-149\", \"0x28" Z36 "p-149\", \"0x58" Z36 "p-149\"],\n"
+                           "    \"min\": [-1, 0.5, 0.75],\n"
+                           "    \"max\": [0, 0.75, 2]}},\n"
                            "  \"y\": {\"min\": 0, \"max\": 0, \"count\": 0, \"nonfinite\": 3, \"zeros\": 0, \"hist\": {}}\n"
                            " }}\n";
 
@@ -544,7 +568,7 @@ static void test_profile_malformed(void **state)
         {"{\"n\": 3,", "{", 10, "the channels of tensor 'x' have no 'n'"},
         {"\n    \"count\": [2, 2, 2],", "", 10, "the channels of tensor 'x' have no 'count'"},
         {",\n    \"sum\"", ", \"x\": 1,\n    \"sum\"", 11, "unknown key in the channels of tensor 'x'"},
-        {"\"n\": 3,", "\"n\": 3, \"mean\": [1],", 10, "unknown key in the channels of tensor 'x' (want n, count, sum)"},
+        {"\"n\": 3,", "\"n\": 3, \"mean\": [1],", 10, "unknown key in the channels of tensor 'x' (want n, count, sum, min, max)"},
         {"\"count\": [2, 2, 2]", "\"count\": [2, 2, 2], \"count\": [2, 2, 2]", 11,
          "duplicate key 'count' in the channels of tensor 'x'"},
         {"\"n\": 3,", "\"n\": 3, \"n\": 3,", 10, "duplicate key 'n' in the channels"},
@@ -581,12 +605,21 @@ static void test_profile_malformed(void **state)
         {S2 "]", S2 ",]", 12, "expected a channel sum (a string), found ']'"},
         {S2 "]", S2 "}", 12, "expected ',' or ']' in the channel sums, found '}'"},
         {"\"sum\": [", "\"sum\": {", 12, "expected '[' (the channel sums), found '{'"},
-        {"]}},\n  \"y\"", "], \"sum\": []}},\n  \"y\"", 12, "duplicate key 'sum' in the channels of tensor 'x'"},
-        {"]}},\n  \"y\"", "]}, \"channels\": {}},\n  \"y\"", 12, "duplicate key 'channels' in tensor 'x'"},
+        {"]}},\n  \"y\"", "], \"sum\": []}},\n  \"y\"", 14, "duplicate key 'sum' in the channels of tensor 'x'"},
+        {"]}},\n  \"y\"", "]}, \"channels\": {}},\n  \"y\"", 14, "duplicate key 'channels' in tensor 'x'"},
+        /* the channel extremes */
+        {",\n    \"min\": [-1, 0.5, 0.75]", "", 10, "the channels of tensor 'x' have no 'min'"},
+        {"\"max\": [0, 0.75, 2]", "\"max\": [0, 0.75]", 14, "tensor 'x': 2 channel maxs for n = 3 channels"},
+        {"\"min\": [-1, 0.5, 0.75]", "\"min\": [-1, 0.1, 0.75]", 13, "a channel minimum is not a float32 value"},
+        {"\"min\": [-1, 0.5, 0.75]", "\"min\": [-1, 0.5, \"0\"]", 13, "expected a channel minimum (a number)"},
+        {"\"min\": [-1, 0.5, 0.75]", "\"min\": [-1, 0.5, 2.25]", 6,
+         "tensor 'x': inconsistent statistics: a channel's min and max are not within [min, max]"},
+        {"\"max\": [0, 0.75, 2]", "\"max\": [0, 0.75, 2.5]", 6, "a channel's min and max are not within [min, max]"},
+        {"\"min\": [-1, 0.5, 0.75]", "\"min\": [-1, 0.5, 0.75], \"min\": []", 13, "duplicate key 'min'"},
         {"\"channels\": {", "\"channels\": [", 10, "expected '{' (the channel sums), found '['"},
         {"\"channels\": {\"n\": 3,", "\"channels\": {},", 10, "expected a key (a string), found '}'"},
         {"\"channels\": {\"n\": 3,", "\"channels\": null, \"z\": {\"n\": 3,", 10, "expected '{' (the channel sums)"},
-        {"\"hist\": {}}", "\"hist\": {}, \"channels\": {\"n\": 1, \"count\": [0], \"sum\": [\"0x0p-149\"]}}", 13,
+        {"\"hist\": {}}", "\"hist\": {}, \"channels\": {\"n\": 1, \"count\": [0], \"sum\": [\"0x0p-149\"], \"min\": [0], \"max\": [0]}}", 15,
          "tensor 'y': inconsistent statistics: channel sums without finite values"},
         {"\"channels\"", "\"Channels\"", 10, "unknown key in tensor 'x' (want min, max, count, nonfinite, zeros, hist, "
                                              "channels)"},
