@@ -56,11 +56,12 @@ bench: build
 # the tables and writes bench/ZOO.md. ZOO_ARGS passes options to zoo.py
 # (e.g. ZOO_ARGS="--models resnet18,bert --quick" or "--heldout"). Then
 # bench/zoo/dynamic.py: int8-dynamic vs quantize_dynamic on the transformers
-# (bench/ZOO-dynamic.md).
+# (bench/ZOO-dynamic.md); bench/zoo/smooth.py: --smooth on GPT-2 with outliers.
 ZOO_ARGS ?=
 zoo: build
 	python3 bench/zoo/zoo.py --build $(BUILD) $(ZOO_ARGS)
 	python3 bench/zoo/dynamic.py --build $(BUILD)
+	python3 bench/zoo/smooth.py --build $(BUILD)
 
 # valgrind memcheck over compiles and runs of the bundled models (a few
 # minutes: not part of `make test`); fails on any error or lost block.

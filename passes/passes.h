@@ -32,6 +32,12 @@ typedef struct QuantOptions {
      * correction). NULL: no bias correction. */
     bool (*means)(void *ctx, const char *value, int64_t n, double *means);
     void *means_ctx;
+    /* SmoothQuant (--smooth ALPHA, 0 < alpha < 1; 0: off): the extremes of
+     * each channel (last dim) of a MatMul/Gemm input on the calibration
+     * data, into lo/hi[0, n); false when unknown (then no smoothing). */
+    double smooth;
+    bool (*chan_range)(void *ctx, const char *value, int64_t n, double *lo, double *hi);
+    void *chan_range_ctx;
 } QuantOptions;
 
 typedef struct PassCtx {

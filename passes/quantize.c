@@ -18,6 +18,9 @@
  *     range, so qdq-fold makes one QLinearAdd {relu}); MaxPool, Relu,
  *     Transpose and views between quantized nodes keep their input's
  *     parameters, so they run on the integers.
+ * With QuantOptions.smooth (SmoothQuant, see "SmoothQuant" below) the
+ * products' inputs enter int8 divided per channel and their weights are
+ * multiplied to match.
  * Nothing changes numerically until qdq-fold turns the patterns into
  * integer kernels. With precision int8-dynamic instead (no profile): every
  * MatMul/Gemm with a constant 2-D weight reads its input through
@@ -42,6 +45,13 @@ typedef struct Q {
     const QuantOptions *o;
     QPar *par;  /* by value id: the parameters given to the value */
     bool *has;  /* by value id: the value already has its Q/DQ */
+    /* SmoothQuant, by value id of a smoothed activation x: its channel
+     * divisors s[K], the range of x / s, and the DQ value its products read */
+    float **smooth;
+    double *slo, *shi;
+    Value **sdq;
+    Node **snodes; /* the products whose weights were smoothed [g->nnodes] */
+    int nsnodes;
 } Q;
 
 static bool kept(const QuantOptions *o, const Node *n)
@@ -188,7 +198,7 @@ static bool quantize_act(Q *q, Value *v)
  * s): the bias becomes b - sum_k (q*s - w)[m,k] * E[x_k], E[x] per input
  * channel, so the rounding of the weights adds no mean shift. */
 static void correct_bias(Q *q, Node *n, const Value *x, const float *w, const int8_t *wq, const float *s, int64_t C,
-                         int axis, int64_t inner)
+                         int axis, int64_t inner, const float *xdiv)
 {
     const QuantOptions *o = q->o;
     Value *wv = n->in[1];
@@ -202,6 +212,8 @@ static void correct_bias(Q *q, Node *n, const Value *x, const float *w, const in
         return;
     double *mean = calloc((size_t)xc + 1, sizeof(double)), *delta = calloc((size_t)M + 1, sizeof(double));
     bool ok = mean && delta && o->means(o->means_ctx, x->name, xc, mean);
+    for (int64_t k = 0; ok && xdiv && k < xc; k++) /* a smoothed input: the means of x / s */
+        mean[k] /= xdiv[k];
     int64_t total = shape_numel(ws), taps = conv ? total / (M * K) : 1;
     for (int64_t i = 0; ok && i < total; i++) {
         int64_t c = C == 1 ? 0 : (i / inner) % ws->d[axis];
@@ -240,8 +252,9 @@ static void correct_bias(Q *q, Node *n, const Value *x, const float *w, const in
 }
 
 /* The weight of node n: int8 constant + scale (+ DQ), symmetric; x is the
- * float input it multiplies (for bias correction). */
-static void quantize_weight(Q *q, Node *n, const Value *x)
+ * float input it multiplies (for bias correction), divided by xdiv per
+ * channel when smoothed (else NULL). */
+static void quantize_weight(Q *q, Node *n, const Value *x, const float *xdiv)
 {
     Graph *g = q->g;
     const QuantOptions *o = q->o;
@@ -279,7 +292,7 @@ static void quantize_weight(Q *q, Node *n, const Value *x)
         qd[i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
     }
     free(amax);
-    correct_bias(q, n, x, wd, qd, sd, C, axis, inner);
+    correct_bias(q, n, x, wd, qd, sd, C, axis, inner, xdiv);
     Value *dv = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_dq", w->name)), DT_F32, ws, VAL_TEMP);
     Value *din[2] = {wq, scale};
     Node *dn = ir_node_new(g, OP_DEQUANTIZE, arena_printf(g->arena, "%s_dequant", w->name), din, 2, &dv, 1);
@@ -287,6 +300,152 @@ static void quantize_weight(Q *q, Node *n, const Value *x)
     dn->loc = n->loc;
     ir_node_move_before(g, dn, n);
     n->in[1] = dv;
+}
+
+/* ---- SmoothQuant (--smooth ALPHA) -----------------------------------------
+ * For an activation x read by MatMul/Gemm nodes with constant weights, and
+ * the per-channel extremes of x from the profile: s[j] = max|x_j|^a /
+ * max|w_j|^(1-a) over channel j of x (the k dim) and the rows j of every
+ * such weight (1 where either is 0; clamped to [1e-5, 1e5]). Each weight's
+ * row j is multiplied by s[j] (a new constant; then quantized per output
+ * channel as usual), and those products read x / s quantized per tensor:
+ * QuantizeLinear along x's last axis with scales delta * s[j] (one f32
+ * product each) and zero point z, then DequantizeLinear(delta, z), where
+ * delta, z come from the range of x / s, exact from the channel extremes
+ * (min_j lo_j / s_j, max_j hi_j / s_j; the calibration method's clipping
+ * does not apply). Integer products are then as without smoothing:
+ * x_q W_q' with W' = diag(s) W. Other readers of x are left as they are. */
+
+/* Node n reads x as its A and may be smoothed: MatMul/Gemm with a constant
+ * weight whose k dim is x's last. */
+static bool smooth_reader(const Node *n, const Value *x)
+{
+    if ((n->op != OP_MATMUL && n->op != OP_GEMM) || n->in[0] != x || x->shape.rank < 1)
+        return false;
+    const Value *w = n->in[1];
+    if (!w || w->kind != VAL_CONST || w->dtype != DT_F32 || w->shape.rank != 2)
+        return false;
+    int64_t K = x->shape.d[x->shape.rank - 1];
+    bool tb = n->op == OP_GEMM && n->a.trans_b;
+    return K > 0 && w->shape.d[tb ? 1 : 0] == K;
+}
+
+/* Plan the smoothing of every activation the products read (before any
+ * Q/DQ: the nodes read the float values). */
+static void plan_smoothing(Q *q, int cap)
+{
+    const QuantOptions *o = q->o;
+    Graph *g = q->g;
+    int nnodes = g->nnodes, missing = 0;
+    const char *first = NULL;
+    for (int i = 0; i < nnodes; i++) {
+        Node *n = g->nodes[i];
+        Value *x = n->nin ? n->in[0] : NULL;
+        if (!x || !compute(o, n) || !smooth_reader(n, x) || x->id < 0 || x->id >= cap || q->smooth[x->id])
+            continue;
+        int64_t K = x->shape.d[x->shape.rank - 1];
+        double *lo = calloc((size_t)K, sizeof(double)), *hi = calloc((size_t)K, sizeof(double));
+        double *wmax = calloc((size_t)K, sizeof(double));
+        if (!lo || !hi || !wmax || !o->chan_range(o->chan_range_ctx, x->name, K, lo, hi)) {
+            missing++;
+            first = first ? first : x->name;
+            free(lo), free(hi), free(wmax);
+            continue;
+        }
+        /* every product reading x: the rows' extremes of all their weights */
+        for (int r = i; r < nnodes; r++) {
+            const Node *m = g->nodes[r];
+            if (!compute(o, m) || !smooth_reader(m, x))
+                continue;
+            const Value *w = m->in[1];
+            bool tb = m->op == OP_GEMM && m->a.trans_b;
+            int64_t N = w->shape.d[tb ? 0 : 1];
+            const float *wd = w->data;
+            for (int64_t j = 0; j < K; j++)
+                for (int64_t c = 0; c < N; c++)
+                    wmax[j] = fmax(wmax[j], fabs((double)wd[tb ? c * K + j : j * N + c]));
+        }
+        float *s = arena_alloc(g->arena, sizeof(float) * (size_t)K);
+        double slo = 0, shi = 0;
+        for (int64_t j = 0; j < K; j++) {
+            double xm = fmax(fabs(lo[j]), fabs(hi[j])), v = 1.0;
+            if (xm > 0 && wmax[j] > 0)
+                v = pow(xm, o->smooth) / pow(wmax[j], 1.0 - o->smooth);
+            v = !isfinite(v) ? 1.0 : v < 1e-5 ? 1e-5 : v > 1e5 ? 1e5 : v;
+            s[j] = (float)v;
+            slo = fmin(slo, lo[j] / s[j]);
+            shi = fmax(shi, hi[j] / s[j]);
+        }
+        /* the weights: row j times s[j], a new constant per product */
+        for (int r = i; r < nnodes; r++) {
+            Node *m = g->nodes[r];
+            if (!compute(o, m) || !smooth_reader(m, x))
+                continue;
+            const Value *w = m->in[1];
+            bool tb = m->op == OP_GEMM && m->a.trans_b;
+            int64_t N = w->shape.d[tb ? 0 : 1];
+            Value *ws = ir_const_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_smooth", w->name)), DT_F32,
+                                     &w->shape, NULL);
+            const float *wd = w->data;
+            float *sd = ws->data;
+            for (int64_t j = 0; j < K; j++)
+                for (int64_t c = 0; c < N; c++) {
+                    int64_t at = tb ? c * K + j : j * N + c;
+                    sd[at] = wd[at] * s[j];
+                }
+            m->in[1] = ws;
+            q->snodes[q->nsnodes++] = m; /* (room for every node) */
+        }
+        q->smooth[x->id] = s;
+        q->slo[x->id] = slo, q->shi[x->id] = shi;
+        free(lo), free(hi), free(wmax);
+    }
+    if (missing)
+        diag_warn(q->pc->d, loc_file(g->file),
+                  "--smooth: the profile has no channel extremes for %d input%s of MatMul/Gemm (first '%s'), "
+                  "left unsmoothed: a profile from an older qkc? calibrate again", missing, missing > 1 ? "s" : "",
+                  first);
+}
+
+/* The DQ value the smoothed products of x read (made once). */
+static Value *smoothed_dq(Q *q, Value *x)
+{
+    if (q->sdq[x->id])
+        return q->sdq[x->id];
+    Graph *g = q->g;
+    QPar p = act_params(q->o, q->slo[x->id], q->shi[x->id]);
+    int64_t K = x->shape.d[x->shape.rank - 1];
+    Shape ks = {.rank = 1, .d = {K}};
+    Value *sv = ir_const_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_smooth_scale", x->name)), DT_F32, &ks,
+                             NULL);
+    Value *zv = ir_const_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_smooth_zero_point", x->name)), p.t,
+                             &ks, NULL);
+    for (int64_t j = 0; j < K; j++) {
+        ((float *)sv->data)[j] = p.scale * q->smooth[x->id][j];
+        if (p.t == DT_U8)
+            ((uint8_t *)zv->data)[j] = (uint8_t)p.zp;
+        else
+            ((int8_t *)zv->data)[j] = (int8_t)p.zp;
+    }
+    Value *s = scalar_const(g, "scale", DT_F32, p.scale), *z = scalar_const(g, "zero_point", p.t, p.zp);
+    Value *qv = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_smooth_q", x->name)), p.t, &x->shape,
+                             VAL_TEMP);
+    Value *dv = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_smooth_dq", x->name)), DT_F32,
+                             &x->shape, VAL_TEMP);
+    Value *qin[3] = {x, sv, zv}, *din[3] = {qv, s, z};
+    Node *qn = ir_node_new(g, OP_QUANTIZE, arena_printf(g->arena, "%s_smooth_quant", x->name), qin, 3, &qv, 1);
+    Node *dn = ir_node_new(g, OP_DEQUANTIZE, arena_printf(g->arena, "%s_smooth_dequant", x->name), din, 3, &dv, 1);
+    qn->a.axis = x->shape.rank - 1;
+    qn->loc = dn->loc = x->loc;
+    Node *before = after_def(g, x);
+    if (before) {
+        ir_node_move_before(g, qn, before);
+        ir_node_move_before(g, dn, before);
+    }
+    q->sdq[x->id] = dv;
+    q->par[dv->id] = p;
+    q->has[dv->id] = true;
+    return dv;
 }
 
 /* The Relu that alone reads the output of Add n, so that the pair
@@ -385,7 +544,7 @@ static bool quantize_dynamic(Q *q, int cap)
             dq[x->id] = dv;
         }
         n->in[0] = dq[x->id];
-        quantize_weight(q, n, x);
+        quantize_weight(q, n, x, NULL);
     }
     free(order);
     free(dq);
@@ -413,6 +572,15 @@ bool pass_quantize(Graph *g, PassCtx *pc)
         return diag_error(pc->d, loc_none(), "out of memory");
     }
     bool ok = true;
+    if (o->smooth > 0 && o->chan_range) {
+        q.smooth = calloc((size_t)cap, sizeof(float *));
+        q.slo = calloc((size_t)cap, sizeof(double));
+        q.shi = calloc((size_t)cap, sizeof(double));
+        q.sdq = calloc((size_t)cap, sizeof(Value *));
+        q.snodes = calloc((size_t)g->nnodes + 1, sizeof(Node *));
+        if (q.smooth && q.slo && q.shi && q.sdq && q.snodes)
+            plan_smoothing(&q, cap);
+    }
     int nnodes = g->nnodes;
     Node **order = malloc(sizeof(Node *) * (size_t)(nnodes + 1));
     memcpy(order, g->nodes, sizeof(Node *) * (size_t)nnodes);
@@ -425,8 +593,14 @@ bool pass_quantize(Graph *g, PassCtx *pc)
             int nact = n->op == OP_ADD ? 2 : 1;
             for (int k = 0; k < nact && ok; k++)
                 ok = quantize_act(&q, n->in[k]);
+            const float *xdiv = NULL;
+            for (int k = 0; k < q.nsnodes && !xdiv; k++)
+                if (q.snodes[k] == n)
+                    xdiv = q.smooth[x0->id];
+            if (ok && xdiv)
+                n->in[0] = smoothed_dq(&q, (Value *)x0);
             if (ok && (n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_MATMUL))
-                quantize_weight(&q, n, x0);
+                quantize_weight(&q, n, x0, xdiv);
             Node *relu = relu_after_add(&q, n);
             if (relu && ok && read_by_quantized(&q, relu->out[0]))
                 ok = quantize_act(&q, relu->out[0]);
@@ -443,5 +617,10 @@ bool pass_quantize(Graph *g, PassCtx *pc)
     free(order);
     free(q.par);
     free(q.has);
+    free(q.smooth);
+    free(q.snodes);
+    free(q.slo);
+    free(q.shi);
+    free(q.sdq);
     return ok;
 }

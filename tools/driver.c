@@ -288,6 +288,13 @@ static bool profile_means(void *ctx, const char *value, int64_t n, double *out)
     return s && calib_stats_channel_means(s, n, out);
 }
 
+static bool profile_chan_range(void *ctx, const char *value, int64_t n, double *lo, double *hi)
+{
+    RangeCtx *r = ctx;
+    const CalibStats *s = profile_find(r->prof, value);
+    return s && calib_stats_channel_range(s, n, lo, hi);
+}
+
 int drv_float_summary(const Graph *g, const DriverOptions *o, char *list, size_t size)
 {
     int nfloat = 0;
@@ -401,6 +408,9 @@ Graph *drv_lower(const char *model, const DriverOptions *o, Diag *d)
         }
         q.range = profile_range;
         q.range_ctx = &rc;
+        q.smooth = o->smooth;
+        q.chan_range = profile_chan_range;
+        q.chan_range_ctx = &rc;
     }
     ok = ok && passes_run_from(g, &pc, "quantize", NULL);
     if (ok && !o->quiet_report)

@@ -39,6 +39,7 @@ typedef struct DriverOptions {
     bool weights_log2;         /* --weights log2 */
     bool pow2;                 /* --pow2-scales */
     bool no_bias_correction;   /* --no-bias-correction */
+    double smooth;             /* --smooth ALPHA (SmoothQuant's migration strength); 0: off */
     bool io_int8;              /* --io int8: graph inputs/outputs stay quantized */
     int nkeep;                 /* --keep-float NODE_OR_OPTYPE,... */
     const char *const *keep;

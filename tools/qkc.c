@@ -87,6 +87,11 @@ static const char *usage_compile =
     "                         of two times the channel's scale)\n"
     "  --activations A        u8 (default, asymmetric) or s8 (symmetric)\n"
     "  --pow2-scales          every scale a power of two (requantization by shifts)\n"
+    "  --smooth ALPHA         SmoothQuant: divide each input channel of a MatMul/Gemm\n"
+    "                         by s = max|x|^ALPHA / max|w|^(1-ALPHA) before quantizing\n"
+    "                         it and multiply the weights' rows by s (folded at compile\n"
+    "                         time): activation outliers move into the weights;\n"
+    "                         0 < ALPHA < 1, 0.5 usual; for transformers\n"
     "  --no-bias-correction   keep the float biases as they are (by default each bias\n"
     "                         absorbs the mean error of its rounded weights, measured\n"
     "                         on the calibration data)\n"
@@ -157,7 +162,7 @@ static const char *usage_inspect =
     "the named pass (or all of them), then the planned workspace size. The\n"
     "options --batch, --dim, --bind, --max-const-bytes and the precision options of qkc\n"
     "compile (--precision fp16|int8, --calib, --profile, --calib-method, --weights,\n"
-    "--activations, --pow2-scales, --no-bias-correction, --keep-float, --io) apply,\n"
+    "--activations, --pow2-scales, --no-bias-correction, --smooth, --keep-float, --io) apply,\n"
     "so the IR shown is the one qkc compile would generate code for. (--precision mixed, with --min-sqnr, --max-accuracy-drop and\n"
     "--labels, chooses layers by compiling trials: inspect its choice with\n"
     "--precision int8 --keep-float LIST.)\n"
@@ -208,7 +213,7 @@ static const char *usage_eval =
     "  --calib DATA           int8 calibration data (as for qkc compile); without it the\n"
     "                         int8 row is left out\n"
     "  --profile FILE, --calib-method M, --weights W, --activations A, --pow2-scales,\n"
-    "  --no-bias-correction, --keep-float LIST\n"
+    "  --no-bias-correction, --smooth ALPHA, --keep-float LIST\n"
     "                         int8 options, as for qkc compile\n"
     "  --dim NAME=N           fix a named symbolic dim (as for qkc compile)\n"
     "  --max-const-bytes N    the bound on constants the model may create (as for\n"
@@ -223,7 +228,7 @@ static const char *usage_interp =
     "kernel is tested against) and write DIR/<output name>.npy for each output.\n"
     "By default it runs the model as imported (ONNX semantics). With --lowered, or\n"
     "with any precision option of qkc compile (--precision, --calib, --profile,\n"
-    "--calib-method, --weights, --activations, --pow2-scales, --no-bias-correction,\n"
+    "--calib-method, --weights, --activations, --pow2-scales, --no-bias-correction, --smooth,\n"
     "--keep-float, --io), it runs the graph after qkc's passes: the one qkc compile\n"
     "generates code for, so a compiled int8 model must match it bit for bit.\n"
     "(--precision mixed, --min-sqnr, --max-accuracy-drop, --labels: as for qkc\n"
@@ -416,6 +421,15 @@ static bool quant_option(Args *a, const char *cmd, DriverOptions *o, const char 
         o->pow2 = true;
     } else if (strcmp(s, "--no-bias-correction") == 0) {
         o->no_bias_correction = true;
+    } else if ((v = opt_value(a, "--smooth", NULL))) {
+        char *end;
+        double alpha = strtod(v, &end);
+        if (end == v || *end || !(alpha > 0 && alpha < 1)) {
+            fprintf(stderr, "qkc %s: --smooth %s: want a number between 0 and 1 (SmoothQuant's alpha; 0.5 is "
+                            "usual)\n", cmd, v);
+            exit(2);
+        }
+        o->smooth = alpha;
     } else if ((what & QO_IO) && (v = opt_value(a, "--io", NULL))) {
         if (strcmp(v, "float") != 0 && strcmp(v, "int8") != 0) {
             fprintf(stderr, "qkc %s: --io %s: use float or int8\n", cmd, v);
@@ -442,6 +456,10 @@ static bool quant_option(Args *a, const char *cmd, DriverOptions *o, const char 
 static bool quant_options_check(const char *cmd, const DriverOptions *o)
 {
     bool quant = o->precision == PREC_INT8 || o->precision == PREC_MIXED;
+    if (o->smooth && !quant && o->precision != PREC_INT8_DYNAMIC) {
+        fprintf(stderr, "qkc %s: --smooth goes with --precision int8 or mixed\n", cmd);
+        return false;
+    }
     if (!quant && (o->ncalib || o->profile)) {
         fprintf(stderr, "qkc %s: --calib and --profile go with --precision int8 or mixed\n", cmd);
         return false;
@@ -450,9 +468,10 @@ static bool quant_options_check(const char *cmd, const DriverOptions *o)
         fprintf(stderr, "qkc %s: give --calib DATA or --profile FILE, not both\n", cmd);
         return false;
     }
-    if (o->precision == PREC_INT8_DYNAMIC && (o->act_s8 || o->pow2 || o->io_int8 || o->report)) {
+    if (o->precision == PREC_INT8_DYNAMIC && (o->act_s8 || o->pow2 || o->io_int8 || o->report || o->smooth)) {
         fprintf(stderr, "qkc %s: --precision int8-dynamic quantizes activations to u8 with scales computed at run "
-                        "time: --activations s8, --pow2-scales, --io int8 and --report go with int8 or mixed\n", cmd);
+                        "time: --activations s8, --pow2-scales, --io int8, --smooth and --report go with int8 or "
+                        "mixed\n", cmd);
         return false;
     }
     if (o->precision != PREC_MIXED && (o->min_sqnr || o->max_accuracy_drop || o->labels)) {

@@ -4,7 +4,8 @@ quantization options give the same output bits on every target and CPU, and
 the same as the reference interpreter running the lowered int8 graph.
 
   1. The MLP and the CNN, with the default int8 options and with
-     --activations s8, --weights per-tensor, --pow2-scales and --weights log2,
+     --activations s8, --weights per-tensor, --pow2-scales, --weights log2 and
+     --smooth 0.5 (SmoothQuant: per-axis entry quantization, scaled weights),
      compiled for x86-64 (the host's own CPU, x86-64-v2, x86-64-v3,
      skylake-avx512: SSE, AVX2 and AVX-512 code paths) and AArch64 (generic,
      and neoverse-n1 for the default and s8 options; run under qemu by
@@ -50,7 +51,7 @@ CALIB = os.path.join(MODELS, "digits_calib_x.npy")
 ONNX = {"mlp": os.path.join(MODELS, "mlp.onnx"), "cnn": os.path.join(MODELS, "cnn.onnx")}
 
 VARIANTS = [("default", []), ("s8", ["--activations", "s8"]), ("per-tensor", ["--weights", "per-tensor"]),
-            ("pow2", ["--pow2-scales"]), ("log2", ["--weights", "log2"])]
+            ("pow2", ["--pow2-scales"]), ("log2", ["--weights", "log2"]), ("smooth", ["--smooth", "0.5"])]
 # the other calibration methods (other scales, so other requantization
 # multipliers): on the host CPU and AArch64 generic only, to stay cheap
 CALIB_VARIANTS = [("percentile", ["--calib-method", "percentile"]), ("entropy", ["--calib-method", "entropy"]),
