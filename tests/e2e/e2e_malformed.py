@@ -962,6 +962,16 @@ def _():
     return "refused with the option named"
 
 
+@case("--smooth out of (0, 1), or without int8: exit 2, named")
+def _():
+    for opts, pat in ((["--precision", "int8", "--smooth", "1.5"], r"--smooth 1.5: want a number between 0 and 1"),
+                      (["--precision", "int8", "--smooth", "x"], r"--smooth x: want a number between 0 and 1"),
+                      (["--smooth", "0.5"], r"--smooth goes with --precision int8 or mixed")):
+        r = run([QKC, "compile", os.path.join(MODELS, "mlp.onnx"), "-o", path("out.so")] + opts)
+        expect(r.rc == 2 and re.search(pat, r.err), "expected exit 2 and /%s/" % pat, r)
+    return "refused with the option named"
+
+
 # ---- calibration data and profiles ----------------------------------------------------
 
 MLP = os.path.join(MODELS, "mlp.onnx")
