@@ -373,12 +373,14 @@ static void chan_merge(CalibStats *dst, const CalibStats *src)
             size_t n = (size_t)src->nchan;
             dst->chan_count = calib_xrealloc(NULL, n * sizeof *dst->chan_count);
             dst->chan_sum = calib_xrealloc(NULL, n * sizeof *dst->chan_sum);
-            dst->chan_kmin = calib_xrealloc(NULL, n * sizeof *dst->chan_kmin);
-            dst->chan_kmax = calib_xrealloc(NULL, n * sizeof *dst->chan_kmax);
             memcpy(dst->chan_count, src->chan_count, n * sizeof *dst->chan_count);
             memcpy(dst->chan_sum, src->chan_sum, n * sizeof *dst->chan_sum);
-            memcpy(dst->chan_kmin, src->chan_kmin, n * sizeof *dst->chan_kmin);
-            memcpy(dst->chan_kmax, src->chan_kmax, n * sizeof *dst->chan_kmax);
+            if (src->chan_kmin) {
+                dst->chan_kmin = calib_xrealloc(NULL, n * sizeof *dst->chan_kmin);
+                dst->chan_kmax = calib_xrealloc(NULL, n * sizeof *dst->chan_kmax);
+                memcpy(dst->chan_kmin, src->chan_kmin, n * sizeof *dst->chan_kmin);
+                memcpy(dst->chan_kmax, src->chan_kmax, n * sizeof *dst->chan_kmax);
+            }
             dst->nchan = src->nchan;
         }
         return;
@@ -387,11 +389,18 @@ static void chan_merge(CalibStats *dst, const CalibStats *src)
         chan_drop(dst);
         return;
     }
+    if (!src->chan_kmin) { /* extremes known on one side only: unknown */
+        free(dst->chan_kmin);
+        free(dst->chan_kmax);
+        dst->chan_kmin = dst->chan_kmax = NULL;
+    }
     for (int64_t c = 0; c < dst->nchan; c++) {
         dst->chan_count[c] += src->chan_count[c];
         calib_exact_merge(&dst->chan_sum[c], &src->chan_sum[c]);
-        dst->chan_kmin[c] = src->chan_kmin[c] < dst->chan_kmin[c] ? src->chan_kmin[c] : dst->chan_kmin[c];
-        dst->chan_kmax[c] = src->chan_kmax[c] > dst->chan_kmax[c] ? src->chan_kmax[c] : dst->chan_kmax[c];
+        if (dst->chan_kmin) {
+            dst->chan_kmin[c] = src->chan_kmin[c] < dst->chan_kmin[c] ? src->chan_kmin[c] : dst->chan_kmin[c];
+            dst->chan_kmax[c] = src->chan_kmax[c] > dst->chan_kmax[c] ? src->chan_kmax[c] : dst->chan_kmax[c];
+        }
     }
 }
 
@@ -417,10 +426,12 @@ bool calib_stats_equal(const CalibStats *a, const CalibStats *b)
     if (a->nchan != b->nchan)
         return false;
     size_t n = a->nchan > 0 ? (size_t)a->nchan : 0;
+    if (n > 0 && !a->chan_kmin != !b->chan_kmin)
+        return false;
     return n == 0 || (memcmp(a->chan_count, b->chan_count, n * sizeof *a->chan_count) == 0 &&
                       memcmp(a->chan_sum, b->chan_sum, n * sizeof *a->chan_sum) == 0 &&
-                      memcmp(a->chan_kmin, b->chan_kmin, n * sizeof *a->chan_kmin) == 0 &&
-                      memcmp(a->chan_kmax, b->chan_kmax, n * sizeof *a->chan_kmax) == 0);
+                      (!a->chan_kmin || (memcmp(a->chan_kmin, b->chan_kmin, n * sizeof *a->chan_kmin) == 0 &&
+                                         memcmp(a->chan_kmax, b->chan_kmax, n * sizeof *a->chan_kmax) == 0)));
 }
 
 /* Whether v is a finite float32 value in bin `key`. */
@@ -432,7 +443,7 @@ static bool in_bin(double v, int key)
 /* The channel part of calib_stats_check, for s otherwise consistent. */
 static const char *chan_check(const CalibStats *s)
 {
-    if (s->nchan < 0 || (s->nchan > 0 && (!s->chan_count || !s->chan_sum || !s->chan_kmin || !s->chan_kmax)))
+    if (s->nchan < 0 || (s->nchan > 0 && (!s->chan_count || !s->chan_sum || !s->chan_kmin != !s->chan_kmax)))
         return "bad channel arrays";
     if (s->nchan > 0 && s->count == 0)
         return "channel sums without finite values";
@@ -450,7 +461,9 @@ static const char *chan_check(const CalibStats *s)
         calib_exact_add_n(&hi, (float)s->max, n);
         if (calib_exact_cmp(&s->chan_sum[c], &lo) < 0 || calib_exact_cmp(&s->chan_sum[c], &hi) > 0)
             return "a channel's sum is not within count * [min, max]";
-        /* the channel's extremes: none, or finite, ordered, within [min, max] */
+        /* the channel's extremes (when known): none, or finite, ordered, within [min, max] */
+        if (!s->chan_kmin)
+            continue;
         uint32_t kl = s->chan_kmin[c], kh = s->chan_kmax[c];
         if (n == 0 ? kl != UINT32_MAX || kh != 0
                    : kl > kh || !isfinite(calib_order_float(kl)) || !isfinite(calib_order_float(kh)) ||

@@ -118,7 +118,9 @@ typedef struct CalibStats {
     CalibExact *chan_sum;  /* exact sum of those values per channel [nchan] */
     /* each channel's extremes as order keys (calib_order_key: -0 < +0, so
      * they do not depend on order); UINT32_MAX and 0 for a channel with no
-     * finite values [nchan] (SmoothQuant's per-channel ranges) */
+     * finite values [nchan] (SmoothQuant's per-channel ranges). Both NULL
+     * when unknown while the sums are kept: a profile of an older qkc, and
+     * whatever it is merged with or added to. */
     uint32_t *chan_kmin, *chan_kmax;
 } CalibStats;
 

@@ -381,7 +381,8 @@ void calib_stats_add_channels(CalibStats *s, const float *x, int64_t n, int64_t 
         memset(kmin, 0xff, (size_t)channels * sizeof *kmin); /* UINT32_MAX: none yet */
     }
     s->nchan = channels, s->chan_count = count, s->chan_sum = sum, s->chan_kmin = kmin, s->chan_kmax = kmax;
-    chan_extremes(kmin, kmax, x, n, channels, inner);
+    if (kmin) /* (unknown extremes stay unknown) */
+        chan_extremes(kmin, kmax, x, n, channels, inner);
     /* element i is in channel (i / inner) % channels: runs of `inner` values,
      * channel after channel */
     if (inner < BUCKET_MIN_RUN) {
@@ -397,7 +398,7 @@ void calib_stats_add_channels(CalibStats *s, const float *x, int64_t n, int64_t 
 
 bool calib_stats_channel_range(const CalibStats *s, int64_t channels, double *lo, double *hi)
 {
-    if (s->nchan == 0 || s->nchan != channels)
+    if (s->nchan == 0 || s->nchan != channels || !s->chan_kmin)
         return false;
     for (int64_t c = 0; c < channels; c++) {
         bool any = s->chan_count[c] > 0;

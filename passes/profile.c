@@ -198,8 +198,8 @@ static bool write_tensor(FILE *f, const CalibTensor *t)
             calib_exact_format(&s->chan_sum[c], text, sizeof text);
             fprintf(f, "%s\"%s\"", c == 0 ? "" : c % 4 ? ", " : ",\n     ", text);
         }
-        /* the extremes (0 for a channel with no values), 8 a line */
-        for (int m = 0; m < 2; m++) {
+        /* the extremes when known (0 for a channel with no values), 8 a line */
+        for (int m = 0; m < 2 && s->chan_kmin; m++) {
             fputs(m ? "],\n    \"max\": [" : "],\n    \"min\": [", f);
             for (int64_t c = 0; c < s->nchan; c++) {
                 uint32_t k = m ? s->chan_kmax[c] : s->chan_kmin[c];

@@ -409,8 +409,9 @@ static bool read_chan_array(Reader *r, CalibStats *s, int what, int64_t *len)
 }
 
 /* "channels": {"n": N, "count": [N counts], "sum": [N sums], "min": [N], "max": [N]},
- * keys in any order; a channel with count 0 has min and max 0 in the text
- * and none (calib.h) in the statistics. */
+ * keys in any order; min and max (the channels' extremes, both or neither:
+ * an older qkc wrote neither) are optional; a channel with count 0 has min
+ * and max 0 in the text and none (calib.h) in the statistics. */
 static bool read_channels(Reader *r, CalibStats *s, const char *tname)
 {
     static const char *keys[] = {"n", "count", "sum", "min", "max"};
@@ -446,15 +447,18 @@ static bool read_channels(Reader *r, CalibStats *s, const char *tname)
         if (!ok || !next_member(r, &more, "the channels"))
             return false;
     }
-    for (int k = 0; k < NKEYS; k++)
+    for (int k = 0; k < 3; k++)
         if (!have[k])
             return rd_error(r, at, "the channels of tensor '%s' have no '%s'", tname, keys[k]);
+    if (have[3] != have[4])
+        return rd_error(r, at, "the channels of tensor '%s' have '%s' without '%s'", tname, keys[have[3] ? 3 : 4],
+                        keys[have[3] ? 4 : 3]);
     for (int k = 1; k < NKEYS; k++)
-        if (len[k] != n)
+        if (have[k] && len[k] != n)
             return rd_error(r, kpos[k], "tensor '%s': %" PRId64 " channel %ss for n = %" PRId64 " channels", tname,
                             len[k], keys[k], n);
     s->nchan = n;
-    for (int64_t c = 0; c < n; c++)
+    for (int64_t c = 0; have[3] && c < n; c++)
         if (s->chan_count[c] == 0)
             s->chan_kmin[c] = UINT32_MAX, s->chan_kmax[c] = 0;
     return true;

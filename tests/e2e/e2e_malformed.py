@@ -953,8 +953,8 @@ def _():
 
 @case("--precision int8-dynamic with options of calibrated int8: exit 2, named")
 def _():
-    for opts, pat in ((["--activations", "s8"], r"--activations s8, --pow2-scales, --io int8 and --report go with "
-                       r"int8 or mixed"),
+    for opts, pat in ((["--activations", "s8"], r"--activations s8, --pow2-scales, --io int8, --smooth and --report "
+                       r"go with int8 or mixed"),
                       (["--calib", path("none.npy")], r"--calib and --profile go with --precision int8 or mixed")):
         r = run([QKC, "compile", os.path.join(MODELS, "mlp.onnx"), "-o", path("out.so"), "--precision",
                  "int8-dynamic"] + opts)

@@ -444,6 +444,31 @@ static void test_profile_golden(void **state)
     read_ok("test_calib_ch_old.json", &q);
     assert_true(profile_find(&q, "x")->nchan == 0 && profile_find(&q, "x")->count == 6);
     profile_free(&q);
+    /* channels without their extremes (as written before them): read, the sums kept, the extremes unknown,
+     * written back without them, and unknown after a merge with known ones */
+    cut = strstr(BASE, ",\n    \"min\""), rest = strstr(BASE, "]}},\n  \"y\"");
+    pre = (size_t)(cut - BASE);
+    memcpy(old, BASE, pre);
+    strcpy(old + pre, rest + 1);
+    write_bytes("test_calib_ch_old2.json", old, strlen(old));
+    read_ok("test_calib_ch_old2.json", &q);
+    const CalibStats *ox = profile_find(&q, "x");
+    double lo[3], hi[3];
+    assert_true(ox->nchan == 3 && !ox->chan_kmin && calib_stats_channel_means(ox, 3, m) && m[1] == 0.625 &&
+                !calib_stats_channel_range(ox, 3, lo, hi));
+    assert_true(profile_write(&q, "test_calib_ch_old3.json", &d));
+    char *again = slurp("test_calib_ch_old3.json", &n);
+    assert_string_equal(again, old);
+    free(again);
+    CalibStats mx;
+    calib_stats_init(&mx);
+    calib_stats_merge(&mx, profile_find(&p, "x"));
+    assert_true(calib_stats_channel_range(&mx, 3, lo, hi));
+    calib_stats_merge(&mx, ox);
+    assert_true(mx.nchan == 3 && !mx.chan_kmin && !calib_stats_channel_range(&mx, 3, lo, hi));
+    assert_null(calib_stats_check(&mx));
+    calib_stats_free(&mx);
+    profile_free(&q);
     profile_free(&p);
     diag_fini(&d);
 }
@@ -608,7 +633,7 @@ static void test_profile_malformed(void **state)
         {"]}},\n  \"y\"", "], \"sum\": []}},\n  \"y\"", 14, "duplicate key 'sum' in the channels of tensor 'x'"},
         {"]}},\n  \"y\"", "]}, \"channels\": {}},\n  \"y\"", 14, "duplicate key 'channels' in tensor 'x'"},
         /* the channel extremes */
-        {",\n    \"min\": [-1, 0.5, 0.75]", "", 10, "the channels of tensor 'x' have no 'min'"},
+        {",\n    \"min\": [-1, 0.5, 0.75]", "", 10, "the channels of tensor 'x' have 'max' without 'min'"},
         {"\"max\": [0, 0.75, 2]", "\"max\": [0, 0.75]", 14, "tensor 'x': 2 channel maxs for n = 3 channels"},
         {"\"min\": [-1, 0.5, 0.75]", "\"min\": [-1, 0.1, 0.75]", 13, "a channel minimum is not a float32 value"},
         {"\"min\": [-1, 0.5, 0.75]", "\"min\": [-1, 0.5, \"0\"]", 13, "expected a channel minimum (a number)"},
