@@ -158,22 +158,30 @@ static Node *after_def(Graph *g, const Value *v)
     return NULL;
 }
 
+/* Place the quantizing pair qn, dn (just made with ir_node_new, so last in
+ * the order) right after the producer of v, at v's place in the source.
+ * When v's producer was the last node, they already follow it. */
+static void place_after_def(Graph *g, const Value *v, Node *qn, Node *dn)
+{
+    Node *before = after_def(g, v);
+    qn->loc = dn->loc = v->loc;
+    if (before && before != qn) {
+        ir_node_move_before(g, qn, before);
+        ir_node_move_before(g, dn, before);
+    }
+}
+
 /* v -> Q -> DQ -> (every reader of v) */
 static void insert_qdq(Q *q, Value *v, QPar p)
 {
     Graph *g = q->g;
-    Node *before = after_def(g, v);
     Value *s = scalar_const(g, "scale", DT_F32, p.scale), *z = scalar_const(g, "zero_point", p.t, p.zp);
     Value *qv = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_q", v->name)), p.t, &v->shape, VAL_TEMP);
     Value *dv = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_dq", v->name)), DT_F32, &v->shape, VAL_TEMP);
     Value *qin[3] = {v, s, z}, *din[3] = {qv, s, z};
     Node *qn = ir_node_new(g, OP_QUANTIZE, arena_printf(g->arena, "%s_quant", v->name), qin, 3, &qv, 1);
     Node *dn = ir_node_new(g, OP_DEQUANTIZE, arena_printf(g->arena, "%s_dequant", v->name), din, 3, &dv, 1);
-    qn->loc = dn->loc = v->loc;
-    if (before) {
-        ir_node_move_before(g, qn, before);
-        ir_node_move_before(g, dn, before);
-    }
+    place_after_def(g, v, qn, dn);
     redirect(g, v, dv, qn);
     if (v->is_output && q->o->io_int8) /* the output is the Q -> DQ value: pass "io" strips the DQ */
         ir_replace_output(g, v, dv);
@@ -436,12 +444,7 @@ static Value *smoothed_dq(Q *q, Value *x)
     Node *qn = ir_node_new(g, OP_QUANTIZE, arena_printf(g->arena, "%s_smooth_quant", x->name), qin, 3, &qv, 1);
     Node *dn = ir_node_new(g, OP_DEQUANTIZE, arena_printf(g->arena, "%s_smooth_dequant", x->name), din, 3, &dv, 1);
     qn->a.axis = x->shape.rank - 1;
-    qn->loc = dn->loc = x->loc;
-    Node *before = after_def(g, x);
-    if (before) {
-        ir_node_move_before(g, qn, before);
-        ir_node_move_before(g, dn, before);
-    }
+    place_after_def(g, x, qn, dn);
     q->sdq[x->id] = dv;
     q->par[dv->id] = p;
     q->has[dv->id] = true;
@@ -533,14 +536,9 @@ static bool quantize_dynamic(Q *q, int cap)
                              VAL_TEMP)};
             Value *dv = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_dq", base)), DT_F32, &x->shape,
                                      VAL_TEMP);
-            Node *before = after_def(g, x);
             Node *qn = ir_node_new(g, OP_DYNAMIC_QUANTIZE, arena_printf(g->arena, "%s_dynquant", base), &x, 1, outs, 3);
             Node *dn = ir_node_new(g, OP_DEQUANTIZE, arena_printf(g->arena, "%s_dequant", base), outs, 3, &dv, 1);
-            qn->loc = dn->loc = x->loc;
-            if (before) {
-                ir_node_move_before(g, qn, before);
-                ir_node_move_before(g, dn, before);
-            }
+            place_after_def(g, x, qn, dn);
             dq[x->id] = dv;
         }
         n->in[0] = dq[x->id];

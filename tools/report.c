@@ -170,22 +170,16 @@ static bool kept_by_option(const Node *n, const DriverOptions *o)
 
 const char *drv_float_reason(const Graph *g, const Node *n, const DriverOptions *o)
 {
+    (void)g;
     if (op_has(n->op, OPF_QUANT) || op_has(n->op, OPF_VIEW) || !n->nout || !n->out[0] ||
         !dtype_is_float(n->out[0]->dtype))
         return NULL;
     if (kept_by_option(n, o))
         return o->mixed ? "kept by the mixed-precision choice or --keep-float" : "kept by --keep-float";
-    /* dynamic int8: the run-time product x_s * w_s that a MatMulInteger's
-     * epilogue reads is part of it */
-    const Value *y = n->out[0];
-    int scale_reads = 0, other_reads = y->is_output;
-    for (int i = 0; i < g->nnodes; i++)
-        for (int k = 0; k < g->nodes[i]->nin; k++)
-            if (g->nodes[i]->in[k] == y && g->nodes[i]->op == OP_MATMUL_INTEGER && k == 5)
-                scale_reads++;
-            else if (g->nodes[i]->in[k] == y)
-                other_reads++;
-    if (scale_reads && !other_reads)
+    /* dynamic int8: the run-time product x_s * w_s of qdq-fold (a Mul of a
+     * DynamicQuantizeLinear's scale) is part of the MatMulInteger that reads it */
+    const Node *src = n->op == OP_MUL && n->in[0] ? n->in[0]->def : NULL;
+    if (src && src->op == OP_DYNAMIC_QUANTIZE && n->in[0] == src->out[1])
         return NULL;
     if (o->precision == PREC_INT8_DYNAMIC && n->op == OP_CONV)
         return "int8-dynamic quantizes MatMul and Gemm only";

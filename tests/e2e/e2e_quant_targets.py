@@ -178,6 +178,23 @@ def check_aarch64_available():
 suite.check("qemu-aarch64 and the AArch64 runner are here", check_aarch64_available)
 
 
+def compare_targets(m, tag, compile_opts, inp, ref, targets):
+    """Compile model m with compile_opts for each (arch, cpu), run it on inp:
+    the targets whose output is not ref bit for bit, with the first
+    difference, and those done."""
+    problems, done = [], []
+    for arch, cpu in targets:
+        so = path("%s-%s-%s.so" % (tag, arch, cpu))
+        opts = ["--target", arch] + ([] if cpu == "native" else ["--cpu", cpu])
+        ok([QKC, "compile", ONNX[m], "-o", so] + compile_opts + opts)
+        got = logits_of([QKC, "run", so, "-i", inp], path("out", "%s-%s-%s" % (tag, arch, cpu)))
+        why = first_diff(got, ref) if got.shape == ref.shape else "shape %s" % (got.shape,)
+        if why:
+            problems.append("%s --cpu %s: %s" % (arch, cpu, why))
+        done.append("%s/%s" % (arch, cpu))
+    return problems, done
+
+
 def check_variant(m, vname, vopts):
     inp = stress_input()
     prof = profile(m)
@@ -190,16 +207,7 @@ def check_variant(m, vname, vopts):
     targets = [("x86_64", c) for c in x86]
     if not A64_WHY:
         targets += [("aarch64", c) for c in A64_CPUS.get(vname, ["generic"])]
-    problems, done = [], []
-    for arch, cpu in targets:
-        so = path("%s-%s-%s.so" % (tag, arch, cpu))
-        opts = ["--target", arch] + ([] if cpu == "native" else ["--cpu", cpu])
-        ok([QKC, "compile", ONNX[m], "-o", so, "--precision", "int8", "--profile", prof] + vopts + opts)
-        got = logits_of([QKC, "run", so, "-i", inp], path("out", "%s-%s-%s" % (tag, arch, cpu)))
-        why = first_diff(got, ref) if got.shape == ref.shape else "shape %s" % (got.shape,)
-        if why:
-            problems.append("%s --cpu %s: %s" % (arch, cpu, why))
-        done.append("%s/%s" % (arch, cpu))
+    problems, done = compare_targets(m, tag, ["--precision", "int8", "--profile", prof] + vopts, inp, ref, targets)
     expect(not problems, "int8 %s %s: outputs differ from `qkc interp --precision int8 %s`:\n  %s" % (
         m, " ".join(vopts) or "(default options)", " ".join(vopts), "\n  ".join(problems)))
     return "equal on " + ", ".join(done)
@@ -228,16 +236,7 @@ def check_dynamic(m, images_only):
     ref = logits_of([QKC, "interp", ONNX[m], "-i", inp, "--precision", "int8-dynamic"], path("out", tag + "-interp"))
     targets = [("x86_64", c) for c in RUNNABLE_X86] + ([] if A64_WHY else [("aarch64", "generic"),
                                                                          ("aarch64", "neoverse-n1")])
-    problems, done = [], []
-    for arch, cpu in targets:
-        so = path("%s-%s-%s.so" % (tag, arch, cpu))
-        opts = ["--target", arch] + ([] if cpu == "native" else ["--cpu", cpu])
-        ok([QKC, "compile", ONNX[m], "-o", so, "--precision", "int8-dynamic"] + opts)
-        got = logits_of([QKC, "run", so, "-i", inp], path("out", "%s-%s-%s" % (tag, arch, cpu)))
-        why = first_diff(got, ref) if got.shape == ref.shape else "shape %s" % (got.shape,)
-        if why:
-            problems.append("%s --cpu %s: %s" % (arch, cpu, why))
-        done.append("%s/%s" % (arch, cpu))
+    problems, done = compare_targets(m, tag, ["--precision", "int8-dynamic"], inp, ref, targets)
     expect(not problems, "int8-dynamic %s: outputs differ from `qkc interp --precision int8-dynamic`:\n  %s" % (
         m, "\n  ".join(problems)))
     if images_only:  # and it is still the model: top-1 as fp32's on these images
