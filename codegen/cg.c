@@ -101,6 +101,15 @@ void cg_packed_input(Cg *cg, int j)
         cg->kernels[cg->nkernels - 1].packed_in |= (uint64_t)1 << j;
 }
 
+int cg_lanes32(const Target *t) { return (t->arch == ARCH_AARCH64 ? 128 : t->vector_bits) / 32; }
+
+LLVMValueRef cg_splat(Cg *cg, LLVMValueRef s, int w)
+{
+    LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(s), (unsigned)w);
+    LLVMValueRef v = LLVMBuildInsertElement(cg->b, LLVMGetUndef(vt), s, cg_i32(cg, 0), "");
+    return LLVMBuildShuffleVector(cg->b, v, LLVMGetUndef(vt), LLVMConstNull(LLVMVectorType(cg->i32, (unsigned)w)), "");
+}
+
 LLVMValueRef cg_alloca(Cg *cg, LLVMTypeRef t, const char *name)
 {
     LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(cg->fn);

@@ -79,6 +79,11 @@ void cg_packed_input(Cg *cg, int j);
 /* A stack slot in the kernel's entry block (promoted to a register by
  * LLVM); for accumulators carried across loops. */
 LLVMValueRef cg_alloca(Cg *cg, LLVMTypeRef t, const char *name);
+/* The 32-bit lanes of the vectors the kernels use: AArch64 NEON is 128 bits
+ * whatever the core's SVE width. */
+int cg_lanes32(const Target *t);
+/* A vector of w copies of scalar s. */
+LLVMValueRef cg_splat(Cg *cg, LLVMValueRef s, int w);
 /* The global holding constant value v (CPU), or NULL. */
 LLVMValueRef cg_const_of(Cg *cg, const Value *v);
 
@@ -124,6 +129,9 @@ typedef struct CgLoop {
                         * (a microkernel's loops, already unrolled by hand) */
     bool no_vectorize; /* ... and does not vectorize it (strided stores that
                         * would become byte scatters) */
+    int interleave;    /* > 1: ask the vectorizer for this many vectors per
+                        * iteration (long dependency chains, such as a math
+                        * function's polynomials, then overlap) */
 } CgLoop;
 
 /* for (iv = lo; iv < hi; iv += step) { ...builder is in the body... } */
@@ -151,6 +159,7 @@ typedef struct Nest {
     int nops;
     int64_t st[CG_NEST_OPS][QK_MAX_RANK];
     int64_t base[CG_NEST_OPS]; /* constant offset added to each operand */
+    int interleave;            /* the innermost loop's CgLoop.interleave */
 } Nest;
 typedef void (*NestBody)(Cg *cg, void *ctx, LLVMValueRef *off);
 /* Set up a nest over `shape` (the iteration space, may have a batch dim). */

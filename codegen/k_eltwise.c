@@ -431,6 +431,11 @@ CgResult cg_k_eltwise(Cg *cg, const Node *n)
     c.ft = f64 ? cg->f64 : cg->f32;
     c.it = LLVMIntTypeInContext(cg->ctx, iw);
     expr_type(&c.e, c.dt);
+    /* a math function is a long chain of dependent multiply-adds: give the
+     * out-of-order core several independent vectors per iteration */
+    for (int i = 0; i < c.e.n; i++)
+        if (c.e.x[i].op >= XK_EXP && c.e.x[i].op <= XK_TAN)
+            ns.interleave = 4;
     cg_nest_collapse(&ns);
     cg_nest_emit(cg, &ns, elt_body, &c);
     return CG_DONE;

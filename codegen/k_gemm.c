@@ -158,6 +158,124 @@ LLVMValueRef cg_gemm_epilogue(Cg *cg, const Node *n, const GemmDesc *g, LLVMValu
     return cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, v);
 }
 
+/* ---- f32 products with a B computed at run time (CPUs) -------------------
+ * Attention's Q K^T and P V: B is an activation, so k_mm.c's packed
+ * microkernels do not apply, but its rows are contiguous (sbn = 1). Tiles of
+ * TILE_MR rows by NV vectors of columns keep their sums in registers while
+ * k runs; each output is still sum_k a*b added in k order without fusing, as
+ * the plain loop below computes it (the same bits). Columns past the last
+ * full block and rows past the last full tile take the plain loops. */
+enum { TILE_MR = 6, TILE_NV = 2 };
+
+typedef struct Tile {
+    const GemmDesc *g;
+    const Node *n;
+    int W;                      /* f32 lanes per vector */
+    LLVMValueRef ao, bo, co, y; /* the batch item's A, B, C offsets and Y row 0 */
+} Tile;
+
+/* rows [m, m + mr) of one batch item */
+static void tile_rows(Cg *cg, const Tile *t, LLVMValueRef m, int mr)
+{
+    const GemmDesc *g = t->g;
+    LLVMBuilderRef b = cg->b;
+    int64_t jb = (int64_t)t->W * TILE_NV, nfull = g->N / jb * jb;
+    LLVMTypeRef vt = LLVMVectorType(cg->f32, (unsigned)t->W);
+    LLVMValueRef arow[TILE_MR], yrow[TILE_MR];
+    for (int i = 0; i < mr; i++) {
+        LLVMValueRef mi = LLVMBuildNSWAdd(b, m, cg_i64(cg, i), "");
+        arow[i] = LLVMBuildNSWAdd(b, t->ao, LLVMBuildNSWMul(b, mi, cg_i64(cg, g->sam), ""), "");
+        yrow[i] = LLVMBuildNSWAdd(b, t->y, LLVMBuildNSWMul(b, mi, cg_i64(cg, g->N), ""), "");
+    }
+    if (nfull > 0) {
+        LLVMValueRef acc[TILE_MR][TILE_NV];
+        for (int i = 0; i < mr; i++)
+            for (int v = 0; v < TILE_NV; v++)
+                acc[i][v] = cg_alloca(cg, vt, "acc");
+        CgLoop lj, lk;
+        LLVMValueRef j0 = cg_for_begin(cg, &lj, cg_i64(cg, 0), cg_i64(cg, nfull), cg_i64(cg, jb), "j");
+        for (int i = 0; i < mr; i++)
+            for (int v = 0; v < TILE_NV; v++)
+                LLVMBuildStore(b, LLVMConstNull(vt), acc[i][v]);
+        LLVMValueRef k = cg_for_begin(cg, &lk, cg_i64(cg, 0), cg_i64(cg, g->K), cg_i64(cg, 1), "k");
+        LLVMValueRef brow = LLVMBuildNSWAdd(b, LLVMBuildNSWAdd(b, t->bo, LLVMBuildNSWMul(b, k, cg_i64(cg, g->sbk), ""), ""), j0, "");
+        LLVMValueRef bv[TILE_NV];
+        for (int v = 0; v < TILE_NV; v++) {
+            LLVMValueRef p = cg_gep(cg, DT_F32, g->B, LLVMBuildNSWAdd(b, brow, cg_i64(cg, (int64_t)v * t->W), ""));
+            bv[v] = LLVMBuildLoad2(b, vt, p, "");
+            LLVMSetAlignment(bv[v], 4);
+        }
+        for (int i = 0; i < mr; i++) {
+            LLVMValueRef ai = LLVMBuildNSWAdd(b, arow[i], LLVMBuildNSWMul(b, k, cg_i64(cg, g->sak), ""), "");
+            LLVMValueRef a = cg_splat(cg, cg_load(cg, DT_F32, g->A, ai), t->W);
+            for (int v = 0; v < TILE_NV; v++) {
+                LLVMValueRef s = LLVMBuildFAdd(b, LLVMBuildLoad2(b, vt, acc[i][v], ""), LLVMBuildFMul(b, a, bv[v], ""), "");
+                LLVMBuildStore(b, s, acc[i][v]);
+            }
+        }
+        lk.no_unroll = true;
+        cg_for_end(cg, &lk);
+        for (int i = 0; i < mr; i++)
+            for (int v = 0; v < TILE_NV; v++) {
+                LLVMValueRef yi = LLVMBuildNSWAdd(b, yrow[i], LLVMBuildNSWAdd(b, j0, cg_i64(cg, (int64_t)v * t->W), ""), "");
+                LLVMValueRef st = LLVMBuildStore(b, LLVMBuildLoad2(b, vt, acc[i][v], ""), cg_gep(cg, DT_F32, g->Y, yi));
+                LLVMSetAlignment(st, 4);
+            }
+        cg_for_end(cg, &lj);
+    }
+    for (int i = 0; i < mr; i++) {
+        CgLoop lj, lk;
+        if (nfull < g->N) { /* the columns past the last full block */
+            LLVMValueRef j = cg_for_begin(cg, &lj, cg_i64(cg, nfull), cg_i64(cg, g->N), cg_i64(cg, 1), "jr");
+            LLVMValueRef sum = cg_alloca(cg, cg->f32, "sum");
+            LLVMBuildStore(b, cg_f32(cg, 0.0f), sum);
+            LLVMValueRef bcol = LLVMBuildNSWAdd(b, t->bo, j, "");
+            LLVMValueRef k = cg_for_begin(cg, &lk, cg_i64(cg, 0), cg_i64(cg, g->K), cg_i64(cg, 1), "kr");
+            LLVMValueRef a = cg_load(cg, DT_F32, g->A, LLVMBuildNSWAdd(b, arow[i], LLVMBuildNSWMul(b, k, cg_i64(cg, g->sak), ""), ""));
+            LLVMValueRef bb = cg_load(cg, DT_F32, g->B, LLVMBuildNSWAdd(b, bcol, LLVMBuildNSWMul(b, k, cg_i64(cg, g->sbk), ""), ""));
+            LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, cg->f32, sum, ""), LLVMBuildFMul(b, a, bb, ""), ""), sum);
+            cg_for_end(cg, &lk);
+            cg_store(cg, DT_F32, g->Y, LLVMBuildNSWAdd(b, yrow[i], j, ""), LLVMBuildLoad2(b, cg->f32, sum, ""));
+            cg_for_end(cg, &lj);
+        }
+        if (g->has_c || g->alpha != 1.0f || t->n->a.act != ACT_NONE) {
+            LLVMValueRef mi = LLVMBuildNSWAdd(b, m, cg_i64(cg, i), "");
+            LLVMValueRef crow = LLVMBuildNSWAdd(b, t->co, LLVMBuildNSWMul(b, mi, cg_i64(cg, g->scm), ""), "");
+            LLVMValueRef j = cg_for_begin(cg, &lj, cg_i64(cg, 0), cg_i64(cg, g->N), cg_i64(cg, 1), "epi");
+            LLVMValueRef yi = LLVMBuildNSWAdd(b, yrow[i], j, "");
+            LLVMValueRef cj = LLVMBuildNSWAdd(b, crow, LLVMBuildNSWMul(b, j, cg_i64(cg, g->scn), ""), "");
+            cg_store(cg, DT_F32, g->Y, yi, cg_gemm_epilogue(cg, t->n, g, cg_load(cg, DT_F32, g->Y, yi), cj));
+            cg_for_end(cg, &lj);
+        }
+    }
+}
+
+static void gemm_tiled(Cg *cg, const Node *n, const GemmDesc *g)
+{
+    LLVMBuilderRef b = cg->b;
+    int64_t items = 1, tiles = (g->M + TILE_MR - 1) / TILE_MR;
+    for (int i = 0; i < g->nb; i++)
+        items *= g->bext[i];
+    Tile t = {.g = g, .n = n, .W = cg_lanes32(cg->t)};
+    CgLoop par, lr;
+    LLVMValueRef ti = cg_par_begin(cg, &par, g->batch0 ? 0 : items * tiles, g->batch0 ? items * tiles : 0);
+    LLVMValueRef bi = LLVMBuildUDiv(b, ti, cg_i64(cg, tiles), "");
+    LLVMValueRef m = LLVMBuildNSWMul(b, LLVMBuildURem(b, ti, cg_i64(cg, tiles), ""), cg_i64(cg, TILE_MR), "m");
+    batch_offsets(cg, g, bi, &t.ao, &t.bo, &t.co);
+    t.y = LLVMBuildNSWMul(b, bi, cg_i64(cg, g->M * g->N), "");
+    LLVMValueRef full = LLVMBuildICmp(b, LLVMIntSLE, LLVMBuildNSWAdd(b, m, cg_i64(cg, TILE_MR), ""), cg_i64(cg, g->M), "");
+    CgIf c;
+    cg_if_begin(cg, &c, full);
+    tile_rows(cg, &t, m, TILE_MR);
+    cg_if_end(cg, &c);
+    cg_if_begin(cg, &c, LLVMBuildNot(b, full, ""));
+    LLVMValueRef r = cg_for_begin(cg, &lr, m, cg_i64(cg, g->M), cg_i64(cg, 1), "mr");
+    tile_rows(cg, &t, r, 1);
+    cg_for_end(cg, &lr);
+    cg_if_end(cg, &c);
+    cg_par_end(cg, &par);
+}
+
 bool cg_k_gemm(Cg *cg, const Node *n)
 {
     GemmDesc g;
@@ -195,6 +313,11 @@ bool cg_k_gemm(Cg *cg, const Node *n)
         LLVMValueRef v = cg_gemm_epilogue(cg, n, &g, LLVMBuildLoad2(b, ct, accp, ""), co);
         cg_store(cg, dt, g.Y, idx, v);
         cg_par_end(cg, &par);
+        return true;
+    }
+
+    if (dt == DT_F32 && g.sbn == 1 && g.N >= (int64_t)cg_lanes32(cg->t) * TILE_NV && n->in[1]->kind != VAL_CONST) {
+        gemm_tiled(cg, n, &g);
         return true;
     }
 

@@ -2,12 +2,46 @@
  *
  * Softmax: the input seen as [outer, R, inner] (R = the reduced dims
  * [axis, axis2) together); each (outer, inner) line is reduced in three
- * sweeps: max, sum of exp(x - max) (written to y), scale by 1/sum.
+ * sweeps: max, sum of exp(x - max) (written to y), scale by 1/sum. On CPUs
+ * all three vectorize along a contiguous line (inner = 1): the max in
+ * vectors of the target's lanes, the sum in any order (reassociable adds),
+ * exp interleaved so that several of its polynomial chains overlap.
  * BatchNormalization: the parallel loop is over (n, c) planes for
  * inference; in training mode over channels, each computing its batch mean
  * and variance (in f64) before normalizing and updating the running
  * statistics. */
 #include "cg.h"
+
+/* max(X[base .. base + R)) of f32, a NaN if there is one (which NaN: any),
+ * W lanes at a time: the order of a max does not change it (the sign of a
+ * zero maximum aside, which neither Softmax nor Hardmax can see). */
+static LLVMValueRef line_max(Cg *cg, LLVMValueRef X, LLVMValueRef base, int64_t R, int W)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMTypeRef vt = LLVMVectorType(cg->f32, (unsigned)W);
+    int64_t nv = R / W * W;
+    LLVMValueRef acc = cg_alloca(cg, vt, "vmax");
+    LLVMValueRef v0 = LLVMBuildLoad2(b, vt, cg_gep(cg, DT_F32, X, base), "");
+    LLVMSetAlignment(v0, 4);
+    LLVMBuildStore(b, v0, acc);
+    CgLoop l;
+    LLVMValueRef r = cg_for_begin(cg, &l, cg_i64(cg, W), cg_i64(cg, nv), cg_i64(cg, W), "rv");
+    LLVMValueRef v = LLVMBuildLoad2(b, vt, cg_gep(cg, DT_F32, X, LLVMBuildNSWAdd(b, base, r, "")), "");
+    LLVMSetAlignment(v, 4);
+    LLVMBuildStore(b, cg_fmax_nan(cg, LLVMBuildLoad2(b, vt, acc, ""), v), acc);
+    cg_for_end(cg, &l);
+    LLVMValueRef a = LLVMBuildLoad2(b, vt, acc, "");
+    LLVMValueRef m = LLVMBuildExtractElement(b, a, cg_i32(cg, 0), "");
+    for (int i = 1; i < W; i++)
+        m = cg_fmax_nan(cg, m, LLVMBuildExtractElement(b, a, cg_i32(cg, i), ""));
+    LLVMValueRef mx = cg_alloca(cg, cg->f32, "max");
+    LLVMBuildStore(b, m, mx);
+    r = cg_for_begin(cg, &l, cg_i64(cg, nv), cg_i64(cg, R), cg_i64(cg, 1), "rt");
+    LLVMValueRef x = cg_load(cg, DT_F32, X, LLVMBuildNSWAdd(b, base, r, ""));
+    LLVMBuildStore(b, cg_fmax_nan(cg, LLVMBuildLoad2(b, cg->f32, mx, ""), x), mx);
+    cg_for_end(cg, &l);
+    return LLVMBuildLoad2(b, cg->f32, mx, "");
+}
 
 bool cg_k_softmax(Cg *cg, const Node *n)
 {
@@ -35,11 +69,17 @@ bool cg_k_softmax(Cg *cg, const Node *n)
     LLVMValueRef st = cg_i64(cg, inner);
     LLVMValueRef mx = cg_alloca(cg, ct, "max"), sum = cg_alloca(cg, ct, "sum");
 
-    LLVMBuildStore(b, cg_load(cg, dt, X, base), mx);
-    LLVMValueRef r = cg_for_begin(cg, &l, cg_i64(cg, 1), cg_i64(cg, R), cg_i64(cg, 1), "r");
-    LLVMValueRef x = cg_load(cg, dt, X, LLVMBuildNSWAdd(b, base, LLVMBuildNSWMul(b, r, st, ""), ""));
-    LLVMBuildStore(b, cg_fmax_nan(cg, LLVMBuildLoad2(b, ct, mx, ""), x), mx);
-    cg_for_end(cg, &l);
+    LLVMValueRef r;
+    int W = cg_lanes32(cg->t);
+    if (dt == DT_F32 && inner == 1 && !cg->t->gpu && R >= 2 * W) {
+        LLVMBuildStore(b, line_max(cg, X, base, R, W), mx);
+    } else {
+        LLVMBuildStore(b, cg_load(cg, dt, X, base), mx);
+        r = cg_for_begin(cg, &l, cg_i64(cg, 1), cg_i64(cg, R), cg_i64(cg, 1), "r");
+        LLVMValueRef x = cg_load(cg, dt, X, LLVMBuildNSWAdd(b, base, LLVMBuildNSWMul(b, r, st, ""), ""));
+        LLVMBuildStore(b, cg_fmax_nan(cg, LLVMBuildLoad2(b, ct, mx, ""), x), mx);
+        cg_for_end(cg, &l);
+    }
 
     LLVMValueRef m = LLVMBuildLoad2(b, ct, mx, "m");
     if (n->op == OP_HARDMAX) { /* 1 at the first maximum (the first NaN if any: np.argmax), else 0 */
@@ -63,9 +103,12 @@ bool cg_k_softmax(Cg *cg, const Node *n)
     LLVMValueRef d = LLVMBuildFSub(b, cg_load(cg, dt, X, idx), m, "");
     LLVMValueRef e = f64 ? LLVMBuildFPExt(b, cg_exp(cg, LLVMBuildFPTrunc(b, d, cg->f32, "")), cg->f64, "") : cg_exp(cg, d);
     /* f16/bf16 outputs: keep the unrounded exp in the sum, round once at the end */
-    LLVMBuildStore(b, LLVMBuildFAdd(b, LLVMBuildLoad2(b, ct, sum, ""), e, ""), sum);
+    LLVMValueRef acc = LLVMBuildFAdd(b, LLVMBuildLoad2(b, ct, sum, ""), e, "");
+    LLVMSetFastMathFlags(acc, LLVMFastMathAllowReassoc); /* a sum in any order: it vectorizes */
+    LLVMBuildStore(b, acc, sum);
     if ((dt == DT_F32 || dt == DT_F64) && n->op == OP_SOFTMAX)
         cg_store(cg, dt, Y, idx, e);
+    l.interleave = 4; /* exp's chain: several vectors in flight */
     cg_for_end(cg, &l);
 
     LLVMValueRef s = LLVMBuildLoad2(b, ct, sum, "s");

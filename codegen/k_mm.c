@@ -70,9 +70,6 @@ enum { RING_MAX_BYTES = 256 << 10, CONV_MAX_KW = 11 };
  * node would dominate the compile time of models with many small layers. */
 enum { MM_MIN_KN = 4096 };
 
-/* The lanes of the vectors the microkernels use: AArch64 NEON is 128 bits
- * whatever the core's SVE width. */
-static int lanes(const Target *t) { return (t->arch == ARCH_AARCH64 ? 128 : t->vector_bits) / 32; }
 
 static bool const_2d(const Value *v) { return v && v->kind == VAL_CONST && v->shape.rank == 2; }
 
@@ -91,7 +88,7 @@ static bool all_zero(const Value *v)
  * types and M, N, K are set. */
 static void plan_tiles(const Target *t, MmPlan *p)
 {
-    p->W = lanes(t);
+    p->W = cg_lanes32(t);
     p->kg = 1;
     if (p->integer) {
         p->dot = t->dot;
@@ -335,13 +332,6 @@ typedef struct Mm {
     int64_t ystride;          /* Y elements between columns: 1, or OH*OW */
 } Mm;
 
-static LLVMValueRef splat(Cg *cg, LLVMValueRef s, int w)
-{
-    LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(s), (unsigned)w);
-    LLVMValueRef v = LLVMBuildInsertElement(cg->b, LLVMGetUndef(vt), s, cg_i32(cg, 0), "");
-    return LLVMBuildShuffleVector(cg->b, v, LLVMGetUndef(vt), LLVMConstNull(LLVMVectorType(cg->i32, (unsigned)w)), "");
-}
-
 static LLVMValueRef load_align1(Cg *cg, LLVMTypeRef t, LLVMValueRef ptr)
 {
     LLVMValueRef v = LLVMBuildLoad2(cg->b, t, ptr, "");
@@ -383,7 +373,7 @@ static LLVMValueRef load_a(Cg *cg, const Mm *m, LLVMValueRef ptr, int tail)
     const MmPlan *p = m->p;
     LLVMBuilderRef b = cg->b;
     if (!p->integer)
-        return splat(cg, cg_load(cg, m->tam, ptr, cg_i64(cg, 0)), p->W);
+        return cg_splat(cg, cg_load(cg, m->tam, ptr, cg_i64(cg, 0)), p->W);
     bool s = p->ta == DT_I8;
     switch (p->dot) {
     case DOT_VNNI:
@@ -400,16 +390,16 @@ static LLVMValueRef load_a(Cg *cg, const Mm *m, LLVMValueRef ptr, int tail)
         }
         if (m->flip)
             w = LLVMBuildXor(b, w, cg_i32(cg, (int32_t)0x80808080u), "");
-        return splat(cg, w, p->W);
+        return cg_splat(cg, w, p->W);
     }
     case DOT_PMADDWD: {
         if (m->awide) /* the pair, already widened and padded: one broadcast load */
-            return splat(cg, load_align1(cg, cg->i32, ptr), p->W);
+            return cg_splat(cg, load_align1(cg, cg->i32, ptr), p->W);
         if (!tail) { /* the pair as one 16-bit load, widened as a vector (vpmovzxbw) */
             LLVMTypeRef v2b = LLVMVectorType(cg->i8, 2), v2w = LLVMVectorType(cg->i16, 2);
             LLVMValueRef x = LLVMBuildBitCast(b, load_align1(cg, cg->i16, ptr), v2b, "");
             x = s ? LLVMBuildSExt(b, x, v2w, "") : LLVMBuildZExt(b, x, v2w, "");
-            return splat(cg, LLVMBuildBitCast(b, x, cg->i32, ""), p->W);
+            return cg_splat(cg, LLVMBuildBitCast(b, x, cg->i32, ""), p->W);
         }
         LLVMValueRef lo = load_align1(cg, cg->i8, ptr), hi;
         hi = tail ? LLVMConstInt(cg->i8, 0, 0) : load_align1(cg, cg->i8, byte_ptr(cg, ptr, cg_i64(cg, 1)));
@@ -417,11 +407,11 @@ static LLVMValueRef load_a(Cg *cg, const Mm *m, LLVMValueRef ptr, int tail)
         hi = s ? LLVMBuildSExt(b, hi, cg->i16, "") : LLVMBuildZExt(b, hi, cg->i16, "");
         LLVMValueRef w = LLVMBuildOr(b, LLVMBuildZExt(b, lo, cg->i32, ""),
                                      LLVMBuildShl(b, LLVMBuildZExt(b, hi, cg->i32, ""), cg_i32(cg, 16), ""), "");
-        return splat(cg, w, p->W);
+        return cg_splat(cg, w, p->W);
     }
     default: {
         LLVMValueRef x = load_align1(cg, cg->i8, ptr);
-        return splat(cg, s ? LLVMBuildSExt(b, x, cg->i32, "") : LLVMBuildZExt(b, x, cg->i32, ""), p->W);
+        return cg_splat(cg, s ? LLVMBuildSExt(b, x, cg->i32, "") : LLVMBuildZExt(b, x, cg->i32, ""), p->W);
     }
     }
 }

@@ -20,6 +20,7 @@ LLVMValueRef cg_for_begin(Cg *cg, CgLoop *l, LLVMValueRef lo, LLVMValueRef hi, L
     l->step = step;
     l->no_unroll = false;
     l->no_vectorize = false;
+    l->interleave = 0;
     LLVMBuildBr(cg->b, l->header);
     LLVMPositionBuilderAtEnd(cg->b, l->header);
     l->iv = LLVMBuildPhi(cg->b, cg->i64, name);
@@ -30,17 +31,26 @@ LLVMValueRef cg_for_begin(Cg *cg, CgLoop *l, LLVMValueRef lo, LLVMValueRef hi, L
     return l->iv;
 }
 
-/* !llvm.loop !{self, !{"llvm.loop.unroll.disable"}[,
- * !{"llvm.loop.vectorize.enable", i1 false}]} on a loop's latch. */
-static void set_loop_hints(Cg *cg, LLVMValueRef br, bool no_vectorize)
+/* !llvm.loop !{self, hints...} on a loop's latch: "llvm.loop.unroll.disable",
+ * !{"llvm.loop.vectorize.enable", i1 false}, !{"llvm.loop.interleave.count", N}. */
+static LLVMMetadataRef hint(Cg *cg, const char *key, LLVMValueRef v)
 {
-    static const char key[] = "llvm.loop.unroll.disable", vkey[] = "llvm.loop.vectorize.enable";
+    LLVMMetadataRef ops[2] = {LLVMMDStringInContext2(cg->ctx, key, strlen(key)), v ? LLVMValueAsMetadata(v) : NULL};
+    return LLVMMDNodeInContext2(cg->ctx, ops, v ? 2 : 1);
+}
+
+static void set_loop_hints(Cg *cg, LLVMValueRef br, const CgLoop *l)
+{
     LLVMMetadataRef tmp = LLVMTemporaryMDNode(cg->ctx, NULL, 0);
-    LLVMMetadataRef s = LLVMMDStringInContext2(cg->ctx, key, sizeof key - 1);
-    LLVMMetadataRef v[2] = {LLVMMDStringInContext2(cg->ctx, vkey, sizeof vkey - 1),
-                            LLVMValueAsMetadata(LLVMConstInt(LLVMInt1TypeInContext(cg->ctx), 0, 0))};
-    LLVMMetadataRef ops[3] = {tmp, LLVMMDNodeInContext2(cg->ctx, &s, 1), LLVMMDNodeInContext2(cg->ctx, v, 2)};
-    LLVMMetadataRef loop = LLVMMDNodeInContext2(cg->ctx, ops, no_vectorize ? 3 : 2);
+    LLVMMetadataRef ops[4] = {tmp};
+    int n = 1;
+    if (l->no_unroll || l->no_vectorize)
+        ops[n++] = hint(cg, "llvm.loop.unroll.disable", NULL);
+    if (l->no_vectorize)
+        ops[n++] = hint(cg, "llvm.loop.vectorize.enable", LLVMConstInt(LLVMInt1TypeInContext(cg->ctx), 0, 0));
+    else if (l->interleave > 1)
+        ops[n++] = hint(cg, "llvm.loop.interleave.count", LLVMConstInt(cg->i32, (unsigned)l->interleave, 0));
+    LLVMMetadataRef loop = LLVMMDNodeInContext2(cg->ctx, ops, (size_t)n);
     LLVMMetadataReplaceAllUsesWith(tmp, loop);
     LLVMSetMetadata(br, LLVMGetMDKindIDInContext(cg->ctx, "llvm.loop", 9), LLVMMetadataAsValue(cg->ctx, loop));
 }
@@ -50,8 +60,8 @@ void cg_for_end(Cg *cg, CgLoop *l)
     LLVMValueRef next = LLVMBuildNSWAdd(cg->b, l->iv, l->step, "");
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(cg->b);
     LLVMValueRef br = LLVMBuildBr(cg->b, l->header);
-    if (l->no_unroll || l->no_vectorize)
-        set_loop_hints(cg, br, l->no_vectorize);
+    if (l->no_unroll || l->no_vectorize || l->interleave > 1)
+        set_loop_hints(cg, br, l);
     LLVMAddIncoming(l->iv, &next, &latch, 1);
     LLVMPositionBuilderAtEnd(cg->b, l->exit);
 }
@@ -195,6 +205,8 @@ static void nest_level(Cg *cg, const Nest *ns, int k, LLVMValueRef *off, NestBod
     char name[16];
     snprintf(name, sizeof name, "i%d", k);
     LLVMValueRef iv = cg_for_begin(cg, &l, cg_i64(cg, 0), cg_i64(cg, ns->ext[k]), cg_i64(cg, 1), name);
+    if (k == ns->rank - 1)
+        l.interleave = ns->interleave;
     LLVMValueRef inner[CG_NEST_OPS];
     for (int op = 0; op < ns->nops; op++)
         inner[op] = ns->st[op][k] ? LLVMBuildNSWAdd(cg->b, off[op], LLVMBuildNSWMul(cg->b, iv, cg_i64(cg, ns->st[op][k]), ""), "")
@@ -210,6 +222,8 @@ void cg_nest_emit(Cg *cg, const Nest *ns, NestBody body, void *ctx)
     if (!cg->t->gpu) {
         /* CPU: the outermost dim is the parallel loop, the rest nested */
         LLVMValueRef i0 = cg_par_begin(cg, &par, ns->ext0_batch ? 0 : ns->ext[0], ns->ext0_batch ? ns->ext[0] : 0);
+        if (ns->rank == 1)
+            par.interleave = ns->interleave;
         for (int op = 0; op < ns->nops; op++)
             off[op] = LLVMBuildNSWAdd(cg->b, cg_i64(cg, ns->base[op]),
                                       LLVMBuildNSWMul(cg->b, i0, cg_i64(cg, ns->st[op][0]), ""), "");

@@ -124,6 +124,9 @@ void kt_matmul(void)
     matmul_case("batchN_x_batchN", (Opnd){3, {-1, 3, 7}}, (Opnd){3, {-1, 7, 5}}, NULL, NULL, true);
     matmul_case("batchN_b1_x_b3", (Opnd){4, {-1, 1, 4, 7}}, (Opnd){3, {3, 7, 5}}, NULL, NULL, false);
     matmul_case("batchN_b2_x_b1", (Opnd){4, {-1, 2, 3, 5}}, (Opnd){3, {1, 5, 4}}, NULL, NULL, false);
+    /* attention's products (B an input: k_gemm.c's register tiles) */
+    matmul_case("attn_qk_batchN", (Opnd){4, {-1, 2, 29, 16}}, (Opnd){4, {-1, 2, 16, 29}}, NULL, NULL, true);
+    matmul_case("attn_pv_bcast_b", (Opnd){4, {2, 3, 12, 40}}, (Opnd){3, {3, 40, 48}}, NULL, NULL, false);
 
     matmul_sweep(16);
 
@@ -264,6 +267,12 @@ void kt_gemm(void)
     gemm_case("mk_m3_tb_c1xN_sigmoid", 3, 100, 65, 0, 1, 2, (int64_t[]){1, 100}, true, true, -1.25f, 0.5f,
               "Sigmoid", false);
     gemm_case("mk_m20_cfull_fallback", 20, 40, 130, 0, 0, 2, (int64_t[]){20, 40}, true, true, 0.5f, 2, NULL, false);
+    /* B an input (k_gemm.c's register tiles: rows in tiles and alone,
+     * columns in blocks and past them) with every epilogue term */
+    gemm_case("tiled_m13_n70_cfull_scaled_relu", 13, 70, 19, 0, 0, 2, (int64_t[]){13, 70}, false, false, 0.5f, -2, "Relu",
+              true);
+    gemm_case("tiled_ta_m6_n33_crow_sigmoid", 6, 33, 40, 1, 0, 1, (int64_t[]){33}, true, false, -1.25f, 1, "Sigmoid",
+              false);
     KtText m = {0};
     kt_header(&m, 13);
     kt_printf(&m, "gemm_bias (float[N,17] a) => (float[] y)\n<");
