@@ -69,6 +69,7 @@ extern const int pass_pipeline_len;
 bool pass_shape_infer(Graph *g, PassCtx *pc);
 bool pass_fold(Graph *g, PassCtx *pc);
 bool pass_bn_fold(Graph *g, PassCtx *pc);
+bool pass_patchify(Graph *g, PassCtx *pc);
 bool pass_fuse(Graph *g, PassCtx *pc);
 bool pass_dce(Graph *g, PassCtx *pc);
 bool pass_quantize(Graph *g, PassCtx *pc);

@@ -12,6 +12,8 @@ const PassInfo pass_pipeline[] = {
     {"dce", pass_dce, "remove nodes whose results are unused"},
     /* Conv/Gemm/MatMul -> BatchNormalization: scale the weights instead */
     {"bn-fold", pass_bn_fold, "fold inference BatchNormalization into the Conv/Gemm/MatMul before it"},
+    /* Conv with non-overlapping windows (patch embeddings): a MatMul over patches */
+    {"patchify", pass_patchify, "turn a Conv whose windows do not overlap (a patch embedding) into a MatMul"},
     /* Conv/Gemm/MatMul -> Add(const) -> activation: one node */
     {"fuse", pass_fuse, "fuse a constant bias Add and an activation into Conv/Gemm/MatMul"},
     /* int8: Q/DQ pairs from calibrated ranges, weights quantized (--precision int8) */

@@ -1,6 +1,6 @@
 /* driver.c — the compile pipeline in one place:
- *   read (binary or text) -> import -> passes (shape, fold, bn-fold, fuse,
- *   dce, plan) -> codegen (kernels, entry, descriptor) -> emit/link.
+ *   read (binary or text) -> import -> passes (passes/pipeline.c: shape, fold,
+ *   ..., plan) -> codegen (kernels, entry, descriptor) -> emit/link.
  * Every stage reports to one Diag and stops the pipeline on errors. */
 #include "driver.h"
 

@@ -319,6 +319,11 @@ void kt_conv(void)
          "  t = BatchNormalization<epsilon = 0.001>(cv, bn_s, bn_b, bn_mean, bn_var)\n  y = Clip(t, lo, hi)\n",
          "BN, " CLIP6_INITS, false},
         {"bn_folded_1d", 1, 1, 2, 3, 1, {13}, {3}, {0}, {0}, {0}, NULL, true, BN, "BN", false},
+        /* windows that do not overlap (patch embeddings): pass "patchify"'s MatMul */
+        {"patch16_batchN_bias", 2, -1, 3, 8, 1, {32, 48}, {16, 16}, {16, 16}, {0}, {0}, NULL, true, NULL, NULL, true},
+        {"patch4x4_relu", 2, 2, 5, 12, 1, {8, 12}, {4, 4}, {4, 4}, {0}, {0}, NULL, false, RELU, NULL, false},
+        {"patch4x4_bn_folded", 2, 1, 3, 8, 1, {16, 16}, {4, 4}, {4, 4}, {0}, {0}, NULL, true, BN, "BN", false},
+        {"patch4x4_rows_left_over", 2, 1, 3, 8, 1, {18, 16}, {4, 4}, {4, 4}, {0}, {0}, NULL, true, NULL, NULL, false},
     };
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
         conv_case(&specs[i]);

@@ -206,6 +206,55 @@ static void test_no_fuse_with_two_readers(void **state)
     diag_fini(&d);
 }
 
+/* y = Conv<kernel 4x4, strides s>(x[N,2,8,8], w[3,2,4,4], b) */
+static char *patch_model(int stride)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    fprintf(f, "<ir_version: 7, opset_import: [\"\" : 13]>\ng (float[N,2,8,8] x) => (float[] y)\n<float[3,2,4,4] w = {");
+    for (int i = 0; i < 96; i++)
+        fprintf(f, "%s%g", i ? "," : "", (double)((i * 37 % 17) - 8) / 16);
+    fprintf(f, "}, float[3] b = {0.5, -1, 2}>\n{\n  y = Conv<kernel_shape = [4, 4], strides = [%d, %d]>(x, w, b)\n}\n",
+            stride, stride);
+    fclose(f);
+    return buf;
+}
+
+static int count_op(const Graph *g, OpKind op)
+{
+    int k = 0;
+    for (int i = 0; i < g->nnodes; i++)
+        k += g->nodes[i]->op == op;
+    return k;
+}
+
+static void test_patchify(void **state)
+{
+    (void)state;
+    for (int stride = 2; stride <= 4; stride += 2) {
+        char *src = patch_model(stride);
+        Diag d;
+        diag_init(&d, NULL);
+        Graph *g = load(src, &d);
+        run_to(g, NULL, &d);
+        if (stride == 4) { /* windows side by side: a MatMul over the patches, the bias fused into it */
+            assert_int_equal(count_op(g, OP_CONV), 0);
+            assert_int_equal(count_op(g, OP_MATMUL), 1);
+            for (int i = 0; i < g->nnodes; i++)
+                if (g->nodes[i]->op == OP_MATMUL)
+                    assert_int_equal(g->nodes[i]->nin, 3);
+        } else { /* overlapping windows: the conv stays */
+            assert_int_equal(count_op(g, OP_CONV), 1);
+            assert_int_equal(count_op(g, OP_MATMUL), 0);
+        }
+        ir_graph_free(g);
+        diag_fini(&d);
+        same_results(src, 3);
+        free(src);
+    }
+}
+
 static void test_fold_and_dce(void **state)
 {
     (void)state;
@@ -383,7 +432,7 @@ int main(void)
         cmocka_unit_test(test_fuse_matmul),      cmocka_unit_test(test_no_fuse_with_two_readers),
         cmocka_unit_test(test_fold_and_dce),     cmocka_unit_test(test_plan),
         cmocka_unit_test(test_print_after),      cmocka_unit_test(test_long_chain),
-        cmocka_unit_test(test_fuse_eltwise),
+        cmocka_unit_test(test_fuse_eltwise),     cmocka_unit_test(test_patchify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
