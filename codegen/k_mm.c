@@ -19,7 +19,7 @@
  * a thread's slice is cut into row tiles of MR rows and a remainder, per
  * group. The last group, when N does not fill it, has its own code.
  *
- * Convolutions (Conv, ConvInteger, QLinearConv: 2-D, one group) run on the
+ * Convolutions (Conv, ConvInteger, QLinearConv: 1-D or 2-D, one group) run on the
  * same tiles as an implicit GEMM without an im2col buffer: columns are the
  * output channels, k runs over (kh, kw, c) and the rows of a tile are MR
  * consecutive output pixels of one output row. The parallel index runs over
@@ -110,13 +110,16 @@ static void plan_tiles(const Target *t, MmPlan *p)
     p->npg = (p->N + (int64_t)p->G * p->W - 1) / ((int64_t)p->G * p->W);
 }
 
-/* A 2-D convolution with one group and constant weights (see the header). */
+/* A 1-D or 2-D convolution with one group and constant weights (see the
+ * header); 1-D as 2-D of height 1 (the same memory layout). */
 static bool plan_conv(const Target *t, const Node *n, MmPlan *p)
 {
     bool ql = n->op == OP_QLINEAR_CONV;
     const Value *x = n->in[0], *w = n->in[ql ? 3 : 1], *y = n->out[0];
     const Attrs *a = &n->a;
-    if (a->nsp != 2 || a->group != 1 || !w || w->kind != VAL_CONST || x->shape.rank != 4 || y->shape.rank != 4)
+    int nsp = a->nsp;
+    if ((nsp != 1 && nsp != 2) || a->group != 1 || !w || w->kind != VAL_CONST || x->shape.rank != 2 + nsp ||
+        y->shape.rank != 2 + nsp)
         return false;
     if (n->op == OP_CONV) {
         if ((y->dtype != DT_F32 && y->dtype != DT_F16) || x->dtype != y->dtype || w->dtype != y->dtype ||
@@ -135,10 +138,13 @@ static bool plan_conv(const Target *t, const Node *n, MmPlan *p)
     }
     p->conv = true;
     p->ta = x->dtype, p->tb = w->dtype, p->ty = y->dtype;
-    p->C = x->shape.d[1], p->H = x->shape.d[2], p->Wd = x->shape.d[3];
-    p->N = y->shape.d[1], p->OH = y->shape.d[2], p->OW = y->shape.d[3];
-    p->KH = a->kernel[0], p->KW = a->kernel[1], p->SH = a->strides[0], p->SW = a->strides[1];
-    p->PH = a->pads[0], p->PW = a->pads[1], p->DH = a->dilations[0], p->DW = a->dilations[1];
+    int h = nsp == 2 ? 0 : -1, w_ = nsp - 1; /* the spatial dims' indices (h -1: height 1) */
+    p->C = x->shape.d[1], p->H = h < 0 ? 1 : x->shape.d[2], p->Wd = x->shape.d[2 + w_];
+    p->N = y->shape.d[1], p->OH = h < 0 ? 1 : y->shape.d[2], p->OW = y->shape.d[2 + w_];
+    p->KH = h < 0 ? 1 : a->kernel[0], p->KW = a->kernel[w_];
+    p->SH = h < 0 ? 1 : a->strides[0], p->SW = a->strides[w_];
+    p->PH = h < 0 ? 0 : a->pads[0], p->PW = a->pads[w_];
+    p->DH = h < 0 ? 1 : a->dilations[0], p->DW = a->dilations[w_];
     if (p->N < 8 || p->KW > CONV_MAX_KW || p->C < 1 || p->OH < 1 || p->OW < 1 || p->KH < 1 || p->KW < 1)
         return false; /* (few output channels: the row-wise kernels) */
     plan_tiles(t, p);
