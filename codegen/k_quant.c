@@ -96,6 +96,22 @@ bool cg_k_qdq(Cg *cg, const Node *n)
  * interp_dql computes them, then QuantizeLinear's loop. One thread: the
  * tensors it quantizes (a transformer's activations) take microseconds
  * next to the matrix products that read them. */
+/* lo = x < lo ? x : lo, hi = x > hi ? x : hi (either may be NULL), on
+ * scalars or vectors of type t: NaNs never enter (the comparisons are false),
+ * nor does -0 where the range already holds +0. */
+static void range_step(Cg *cg, LLVMValueRef x, LLVMValueRef lo, LLVMValueRef hi, LLVMTypeRef t)
+{
+    LLVMBuilderRef b = cg->b;
+    if (lo) {
+        LLVMValueRef v = LLVMBuildLoad2(b, t, lo, "");
+        LLVMBuildStore(b, LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, x, v, ""), x, v, ""), lo);
+    }
+    if (hi) {
+        LLVMValueRef v = LLVMBuildLoad2(b, t, hi, "");
+        LLVMBuildStore(b, LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, x, v, ""), x, v, ""), hi);
+    }
+}
+
 bool cg_k_dql(Cg *cg, const Node *n)
 {
     LLVMBuilderRef b = cg->b;
@@ -109,19 +125,37 @@ bool cg_k_dql(Cg *cg, const Node *n)
     LLVMValueRef total = batch ? LLVMBuildNSWMul(b, cg->batch, cg_i64(cg, per), "n") : cg_i64(cg, per);
     LLVMValueRef X = cg->arg[0], Y = cg->arg[1], S = cg->arg[2], Z = cg->arg[3];
     LLVMValueRef lo = cg_alloca(cg, cg->f32, "lo"), hi = cg_alloca(cg, cg->f32, "hi");
-    LLVMBuildStore(b, cg_f32(cg, 0.0f), lo);
-    LLVMBuildStore(b, cg_f32(cg, 0.0f), hi);
-    LLVMValueRef i = cg_for_begin(cg, &l1, cg_i64(cg, 0), total, cg_i64(cg, 1), "i");
-    LLVMValueRef x = cg_load(cg, DT_F32, X, i);
-    LLVMValueRef vlo = LLVMBuildLoad2(b, cg->f32, lo, ""), vhi = LLVMBuildLoad2(b, cg->f32, hi, "");
-    LLVMBuildStore(b, LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, x, vlo, ""), x, vlo, ""), lo);
-    LLVMBuildStore(b, LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, x, vhi, ""), x, vhi, ""), hi);
+    LLVMValueRef i0 = cg_i64(cg, 0);
+    if (!cg->t->gpu) { /* vectors of the target's lanes, then their lanes (the order does not matter) */
+        int W = cg_lanes32(cg->t);
+        LLVMTypeRef vt = LLVMVectorType(cg->f32, (unsigned)W);
+        LLVMValueRef vlo = cg_alloca(cg, vt, "vlo"), vhi = cg_alloca(cg, vt, "vhi");
+        LLVMBuildStore(b, LLVMConstNull(vt), vlo);
+        LLVMBuildStore(b, LLVMConstNull(vt), vhi);
+        i0 = LLVMBuildMul(b, LLVMBuildUDiv(b, total, cg_i64(cg, W), ""), cg_i64(cg, W), "nv");
+        LLVMValueRef i = cg_for_begin(cg, &l1, cg_i64(cg, 0), i0, cg_i64(cg, W), "iv");
+        LLVMValueRef x = LLVMBuildLoad2(b, vt, cg_gep(cg, DT_F32, X, i), "");
+        LLVMSetAlignment(x, 4);
+        range_step(cg, x, vlo, vhi, vt);
+        cg_for_end(cg, &l1);
+        LLVMValueRef a = LLVMBuildLoad2(b, vt, vlo, ""), z = LLVMBuildLoad2(b, vt, vhi, "");
+        LLVMBuildStore(b, LLVMBuildExtractElement(b, a, cg_i32(cg, 0), ""), lo);
+        LLVMBuildStore(b, LLVMBuildExtractElement(b, z, cg_i32(cg, 0), ""), hi);
+        for (int k = 1; k < W; k++) {
+            range_step(cg, LLVMBuildExtractElement(b, a, cg_i32(cg, k), ""), lo, NULL, cg->f32);
+            range_step(cg, LLVMBuildExtractElement(b, z, cg_i32(cg, k), ""), NULL, hi, cg->f32);
+        }
+    } else {
+        LLVMBuildStore(b, cg_f32(cg, 0.0f), lo);
+        LLVMBuildStore(b, cg_f32(cg, 0.0f), hi);
+    }
+    LLVMValueRef i = cg_for_begin(cg, &l1, i0, total, cg_i64(cg, 1), "i");
+    range_step(cg, cg_load(cg, DT_F32, X, i), lo, hi, cg->f32);
     cg_for_end(cg, &l1);
-    vlo = LLVMBuildLoad2(b, cg->f32, lo, "");
-    vhi = LLVMBuildLoad2(b, cg->f32, hi, "");
-    LLVMValueRef s = LLVMBuildFDiv(b, LLVMBuildFSub(b, vhi, vlo, ""), cg_f32(cg, 255.0f), "");
+    LLVMValueRef rlo = LLVMBuildLoad2(b, cg->f32, lo, ""), rhi = LLVMBuildLoad2(b, cg->f32, hi, "");
+    LLVMValueRef s = LLVMBuildFDiv(b, LLVMBuildFSub(b, rhi, rlo, ""), cg_f32(cg, 255.0f), "");
     s = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOEQ, s, cg_f32(cg, 0.0f), ""), cg_f32(cg, 1.0f), s, "s");
-    LLVMValueRef z = LLVMBuildFSub(b, cg_f32(cg, 0.0f), LLVMBuildFDiv(b, vlo, s, ""), "");
+    LLVMValueRef z = LLVMBuildFSub(b, cg_f32(cg, 0.0f), LLVMBuildFDiv(b, rlo, s, ""), "");
     LLVMValueRef zp = cg_quantize(cg, z, cg_f32(cg, 1.0f), cg_i32(cg, 0), DT_U8); /* z / 1 is z */
     cg_store(cg, DT_F32, S, cg_i64(cg, 0), s);
     cg_store(cg, DT_U8, Z, cg_i64(cg, 0), LLVMBuildTrunc(b, zp, cg->i8, ""));

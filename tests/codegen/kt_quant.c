@@ -331,7 +331,7 @@ static const double bad_scales[] = {0.0, INFINITY, NAN, 1e-40, -0.5, 3e38, -0.0,
  * quantization, on data at the edges: all zeros (s = 1), only positive
  * (zp 0) or only negative (zp 255) values, one value, NaNs (skipped by the
  * range), infinities (s = inf), -0, subnormal ranges, ties, and a merged
- * batch. */
+ * batch; short tensors and long ones (the range's vector loop). */
 static const double dql_zero[] = {0.0, -0.0}, dql_pos[] = {0.5, 3.25, 1e-3, 7.0, 0.0},
                     dql_neg[] = {-0.5, -3.25, -1e-3, -7.0, -0.0}, dql_nan[] = {NAN, 1.5, -2.0, NAN, 0.25},
                     dql_inf[] = {INFINITY, 1.0, -2.0}, dql_sub[] = {1e-40, -3e-41, 0.0},
@@ -361,6 +361,10 @@ static void kt_dql(void)
     dql_case("dql_ties", 1, (const int64_t[]){6}, KT_VALUES, dql_tie, NELEM(dql_tie), false);
     dql_case("dql_rand_batch", 3, (const int64_t[]){-1, 7, 33}, KT_RAND, NULL, 0, true);
     dql_case("dql_wide", 2, (const int64_t[]){9, 13}, KT_WIDE, NULL, 0, false);
+    /* long enough for the range's vector loop (then its tail): the specials in lanes */
+    dql_case("dql_nan_vectors", 2, (const int64_t[]){-1, 37}, KT_VALUES, dql_nan, NELEM(dql_nan), true);
+    dql_case("dql_neg_zero_vectors", 1, (const int64_t[]){41}, KT_VALUES, dql_neg, NELEM(dql_neg), false);
+    dql_case("dql_inf_vectors", 1, (const int64_t[]){35}, KT_VALUES, dql_inf, NELEM(dql_inf), false);
 }
 
 void kt_qdq(void)
