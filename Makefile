@@ -4,12 +4,14 @@
 #   make bench  benchmarks against peers (see bench/)
 #   make zoo    real architectures against ONNX Runtime, writes bench/ZOO.md (bench/zoo/)
 #   make valgrind  memcheck over the compiler and the runtime (tests/valgrind.sh)
+#   make install   build, then install under PREFIX (default /usr/local)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+PREFIX ?= /usr/local
 
-.PHONY: all deps build demo test test-fast test-asan bench zoo fuzz valgrind clean
+.PHONY: all deps build demo test test-fast test-asan bench zoo fuzz valgrind install clean
 
 all: build
 
@@ -67,6 +69,12 @@ zoo: build
 # minutes: not part of `make test`); fails on any error or lost block.
 valgrind: build
 	./tests/valgrind.sh $(BUILD)
+
+# qkc, libqkrt (shared and static), its headers, the CMake package
+# (find_package(qkc)), qkrt.pc and the docs; the tree is
+# relocatable (cmake/install.cmake).
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
