@@ -71,7 +71,7 @@ valgrind: build
 	./tests/valgrind.sh $(BUILD)
 
 # qkc, libqkrt (shared and static), its headers, the CMake package
-# (find_package(qkc)), qkrt.pc and the docs; the tree is
+# (find_package(qkc), qkc_add_model), qkrt.pc and the docs; the tree is
 # relocatable (cmake/install.cmake).
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)

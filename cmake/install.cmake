@@ -4,7 +4,7 @@
 #   lib/libqkrt.so.*, lib/libqkrt.a      the runtime, shared and static
 #   include/qkc/*.h                      the public headers
 #   lib/cmake/qkc/                       find_package(qkc): qkc::qkc, qkc::qkrt,
-#                                        qkc::qkrt_static
+#                                        qkc::qkrt_static, qkc_add_model()
 #   lib/pkgconfig/qkrt.pc                pkg-config --cflags --libs qkrt
 #   share/doc/qkc/                       README.md and docs/
 #
@@ -29,6 +29,7 @@ configure_package_config_file(cmake/qkcConfig.cmake.in ${CMAKE_BINARY_DIR}/qkcCo
 # 0.x: a minor version may change the runtime's interface.
 write_basic_package_version_file(${CMAKE_BINARY_DIR}/qkcConfigVersion.cmake COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_BINARY_DIR}/qkcConfig.cmake ${CMAKE_BINARY_DIR}/qkcConfigVersion.cmake
+              cmake/qkcAddModel.cmake
         DESTINATION ${QKC_CMAKE_DIR})
 
 cmake_path(RELATIVE_PATH CMAKE_INSTALL_PREFIX BASE_DIRECTORY ${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig
