@@ -5,13 +5,14 @@
 #   make zoo    real architectures against ONNX Runtime, writes bench/ZOO.md (bench/zoo/)
 #   make valgrind  memcheck over the compiler and the runtime (tests/valgrind.sh)
 #   make install   build, then install under PREFIX (default /usr/local)
+#   make deb    build, then $(BUILD)/qkc_<version>_<arch>.deb (cpack -G DEB)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 
-.PHONY: all deps build demo test test-fast test-asan bench zoo fuzz valgrind install clean
+.PHONY: all deps build demo test test-fast test-asan bench zoo fuzz valgrind install deb clean
 
 all: build
 
@@ -75,6 +76,11 @@ valgrind: build
 # relocatable (cmake/install.cmake).
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# The same tree under /usr as a Debian package (install it with
+# apt install ./$(BUILD)/qkc_*.deb).
+deb: build
+	cd $(BUILD) && cpack -G DEB
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,4 +1,5 @@
-# install.cmake — what `cmake --install` puts under the prefix:
+# install.cmake — what `cmake --install` puts under the prefix, and the .deb
+# that `cpack -G DEB` (in the build folder) makes of it:
 #
 #   bin/qkc (and qkc-run-aarch64, which `qkc run` looks for next to it)
 #   lib/libqkrt.so.*, lib/libqkrt.a      the runtime, shared and static
@@ -39,3 +40,28 @@ install(FILES ${CMAKE_BINARY_DIR}/qkrt.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pk
 
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
+# ---- cpack -G DEB (from the build folder) ----
+# The Debian dependencies: what dpkg-shlibdeps finds for the installed qkc
+# and libqkrt.so (libc, libLLVM, protobuf-c), and the linker qkc runs; an
+# AArch64 artifact runs under qemu with the cross libc. Written here, not
+# computed by CPACK_DEBIAN_PACKAGE_SHLIBDEPS: dpkg-shlibdeps fails on
+# qkc-run-aarch64 (an AArch64 program in an amd64 package).
+set(QKC_PACKAGE_CONTACT "qkc maintainers <maintainers@users.noreply.r-seed-972af562.example>"
+    CACHE STRING "The Maintainer of the .deb")
+set(CPACK_PACKAGE_NAME qkc)
+set(CPACK_PACKAGE_VENDOR qkc)
+set(CPACK_PACKAGE_CONTACT ${QKC_PACKAGE_CONTACT})
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "ahead-of-time compiler for neural-network inference (ONNX to native code)")
+set(CPACK_PACKAGE_DESCRIPTION "qkc compiles an ONNX model into one small native shared object (or object file
+and C header) for x86-64, AArch64 or NVPTX, with fp32, fp16 and int8 kernels
+generated with LLVM for that model alone. Includes the runtime library
+(libqkrt), its headers, a CMake package (find_package(qkc), qkc_add_model)
+and a pkg-config file.")
+set(CPACK_STRIP_FILES ON)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION devel)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6 (>= 2.34), libllvm19, libprotobuf-c1 (>= 1.0.1), lld-19")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "qemu-user, libc6-arm64-cross")
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
+include(CPack)
