@@ -7,6 +7,7 @@
 #   lib/cmake/qkc/                       find_package(qkc): qkc::qkc, qkc::qkrt,
 #                                        qkc::qkrt_static, qkc_add_model()
 #   lib/pkgconfig/qkrt.pc                pkg-config --cflags --libs qkrt
+#   share/qkc/python/qkrt.py             the Python runner (ctypes over libqkrt.so)
 #   share/doc/qkc/                       README.md and docs/
 #
 # Nothing installed names the prefix: the CMake package finds itself from its
@@ -37,6 +38,10 @@ cmake_path(RELATIVE_PATH CMAKE_INSTALL_PREFIX BASE_DIRECTORY ${CMAKE_INSTALL_PRE
            OUTPUT_VARIABLE QKRT_PC_TO_PREFIX)
 configure_file(cmake/qkrt.pc.in ${CMAKE_BINARY_DIR}/qkrt.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/qkrt.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# python/qkrt.py (ctypes, finds libqkrt.so from its own place):
+# PYTHONPATH=PREFIX/share/qkc/python python3 -m qkrt ...
+install(FILES python/qkrt.py DESTINATION ${CMAKE_INSTALL_DATADIR}/qkc/python)
 
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR})

@@ -19,6 +19,8 @@ and qkc_add_model(), pkg-config.
      is no C identifier -- configure fails and says so.
   6. pkg-config --cflags --libs qkrt (PKG_CONFIG_PATH at the moved prefix)
      builds examples/cmake/main.c with cc -Werror; it prints the same classes.
+  7. share/qkc/python/qkrt.py (PYTHONPATH, no QKRT_LIBRARY) loads the moved
+     libqkrt.so and `python3 -m qkrt run` writes qkc run's logits, bit for bit.
 
     e2e_install.py QKC SOURCE_DIR WORK_DIR BUILD_DIR LIBDIR [--sanitize] [-v]
 
@@ -104,7 +106,7 @@ def install():
     want = ["bin/qkc", LIBDIR + "/libqkrt.so", LIBDIR + "/libqkrt.a", "include/qkc/qkrt.h", "include/qkc/qkrt_abi.h",
             LIBDIR + "/cmake/qkc/qkcConfig.cmake", LIBDIR + "/cmake/qkc/qkcConfigVersion.cmake",
             LIBDIR + "/cmake/qkc/qkcAddModel.cmake", LIBDIR + "/pkgconfig/qkrt.pc", "share/doc/qkc/README.md",
-            "share/doc/qkc/usage.md", "share/doc/qkc/runtime.md"]
+            "share/doc/qkc/usage.md", "share/doc/qkc/runtime.md", "share/qkc/python/qkrt.py"]
     missing = [f for f in want if not os.path.exists(os.path.join(STAGE, f))]
     expect(not missing, "not installed: %s" % missing)
     os.rename(STAGE, PREFIX)
@@ -203,6 +205,19 @@ def pkg_config():
     return " ".join(flags)
 
 
+def python():
+    env = dict(ENV, PYTHONPATH=os.path.join(PREFIX, "share", "qkc", "python"))
+    env.pop("QKRT_LIBRARY", None)
+    oracle("digits")
+    r = ok([sys.executable, "-B", "-c", "import qkrt; print(qkrt._library()._name)"], env=env)
+    expect(r.out.startswith(os.path.join(PREFIX, LIBDIR)), "qkrt.py loaded %s" % r.out.strip())
+    out = path("python-out")
+    ok([sys.executable, "-B", "-m", "qkrt", "run", path("oracle", "digits.so"), "-i",
+        os.path.join(MODELS, "digits_test_x.npy"), "-d", out], env=env)
+    got, want = load_npy(os.path.join(out, "logits.npy")), load_npy(path("oracle", "digits", "logits.npy"))
+    expect(got.dtype == want.dtype and got.tobytes() == want.tobytes(), "python3 -m qkrt run: not qkc run's logits")
+
+
 VERSION = []  # qkc's, from the installed qkc --version
 suite.check("install: the files, relocatable, qkc runs", install)
 if VERSION:
@@ -211,4 +226,5 @@ if VERSION:
     suite.check("qkc_add_model: rebuilds when model, calibration or qkc change", rebuilds)
     suite.check("qkc_add_model: bad use fails at configure", bad_use)
     suite.check("pkg-config qkrt: main.c builds, = qkc run", pkg_config)
+    suite.check("share/qkc/python/qkrt.py: the moved libqkrt, = qkc run", python)
 suite.finish()
