@@ -4,12 +4,15 @@
 #   make bench  benchmarks against peers (see bench/)
 #   make zoo    real architectures against ONNX Runtime, writes bench/ZOO.md (bench/zoo/)
 #   make valgrind  memcheck over the compiler and the runtime (tests/valgrind.sh)
+#   make install   build, then install under PREFIX (default /usr/local)
+#   make deb    build, then $(BUILD)/qkc_<version>_<arch>.deb (cpack -G DEB)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+PREFIX ?= /usr/local
 
-.PHONY: all deps build demo test test-fast test-asan bench zoo fuzz valgrind clean
+.PHONY: all deps build demo test test-fast test-asan bench zoo fuzz valgrind install deb clean
 
 all: build
 
@@ -67,6 +70,17 @@ zoo: build
 # minutes: not part of `make test`); fails on any error or lost block.
 valgrind: build
 	./tests/valgrind.sh $(BUILD)
+
+# qkc, libqkrt (shared and static), its headers, the CMake package
+# (find_package(qkc), qkc_add_model), qkrt.pc and the docs; the tree is
+# relocatable (cmake/install.cmake).
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# The same tree under /usr as a Debian package (install it with
+# apt install ./$(BUILD)/qkc_*.deb).
+deb: build
+	cd $(BUILD) && cpack -G DEB
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -28,6 +28,12 @@
 extern "C" {
 #endif
 
+/* libqkrt.so is built with hidden visibility: what this header declares is
+ * its whole interface. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 typedef enum qkrt_status {
     QKRT_OK = 0,
     QKRT_ERR_IO = 1,          /* file not found, not loadable */
@@ -83,6 +89,10 @@ qkrt_status qkrt_context_reserve(qkrt_context *c, int64_t batch);
  * dim; it is ignored otherwise). */
 qkrt_status qkrt_run(qkrt_context *c, int64_t batch, const void *const *inputs, const size_t *input_bytes,
                      void *const *outputs, const size_t *output_bytes);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
