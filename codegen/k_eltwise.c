@@ -435,7 +435,7 @@ CgResult cg_k_eltwise(Cg *cg, const Node *n)
      * out-of-order core several independent vectors per iteration */
     for (int i = 0; i < c.e.n; i++)
         if (c.e.x[i].op >= XK_EXP && c.e.x[i].op <= XK_TAN)
-            ns.interleave = 4;
+            ns.interleave = 2;
     cg_nest_collapse(&ns);
     cg_nest_emit(cg, &ns, elt_body, &c);
     return CG_DONE;
