@@ -656,8 +656,8 @@ static DescTypes desc_types(Cg *cg)
     t.arg = LLVMStructTypeInContext(cg->ctx, arg, 3, 0);
     LLVMTypeRef launch[] = {p, i64, i64, i32, i32, p};
     t.launch = LLVMStructTypeInContext(cg->ctx, launch, 6, 0);
-    LLVMTypeRef art[] = {i32, i32, p, p, p, p, i64, i32, i32, p, p, i64, i64, p, p, p, i64, i32, p};
-    t.artifact = LLVMStructTypeInContext(cg->ctx, art, 19, 0);
+    LLVMTypeRef art[] = {i32, i32, p, p, p, p, i64, i32, i32, p, p, i64, i64, p, p, p, i64, i32, p, i64};
+    t.artifact = LLVMStructTypeInContext(cg->ctx, art, 20, 0);
     return t;
 }
 
@@ -786,9 +786,10 @@ static void gen_descriptor(Cg *cg, LLVMModuleRef m, LLVMValueRef entry, const ch
         cg_i64(cg, ptx ? g->const_bytes : 0),
         cg_i32(cg, ptx ? cg->nkernels : 0),
         launches,
+        LLVMConstInt(cg->i64, ptx ? 0 : cg->t->cpu_features, 0),
     };
     LLVMValueRef desc = LLVMAddGlobal(m, dt.artifact, "qk.artifact");
-    LLVMSetInitializer(desc, LLVMConstNamedStruct(dt.artifact, f, 19));
+    LLVMSetInitializer(desc, LLVMConstNamedStruct(dt.artifact, f, 20));
     LLVMSetGlobalConstant(desc, 1);
     LLVMSetLinkage(desc, LLVMInternalLinkage);
 

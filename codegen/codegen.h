@@ -36,6 +36,8 @@ typedef struct Target {
                              * ops compute in half (same bits: one rounding either way) */
     int vregs;              /* SIMD registers (16: SSE/AVX2, 32: AVX-512/NEON): microkernel tiles */
     DotKind dot;            /* the int8 dot product of the microkernels */
+    uint64_t cpu_features;  /* what the code may use beyond the baseline (QKRT_CPU_* bits, qkrt_abi.h):
+                             * the artifact records it, the runtime checks it */
     const char *libc_dirs[2]; /* where the target's libc lives, for linking (.so) */
     const char *host_triple;  /* GPU: the triple of the host library */
 } Target;

@@ -12,10 +12,13 @@
 #include <llvm-c/TargetMachine.h>
 
 #include "cg.h"
+#include "qkc/qkrt_abi.h"
 
 typedef struct CpuInfo {
     const char *name;
     const char *features; /* extra LLVM features, "" for the CPU's own */
+    const char *isa;      /* the CPU's features the runtime checks (qkrt_abi.h's QKRT_CPU_FEATURES):
+                           * LLVM may use any of them */
     int vector_bits;
     bool f16_convert;
     bool f16_arith;       /* native fp16 add/sub/mul/div/max/min (AArch64 FEAT_FP16, PTX sm_53+) */
@@ -23,39 +26,65 @@ typedef struct CpuInfo {
     DotKind dot;          /* exact int8 dot product */
 } CpuInfo;
 
+#define V2 "+sse3,+ssse3,+sse4.1,+sse4.2,+popcnt"
+#define V3 V2 ",+avx,+avx2,+fma,+f16c,+bmi,+bmi2,+lzcnt,+movbe"
+#define V4 V3 ",+avx512f,+avx512bw,+avx512dq,+avx512vl,+avx512cd"
+#define ICX V4 ",+avx512vnni,+avx512vbmi,+avx512vbmi2,+avx512ifma,+avx512bitalg,+avx512vpopcntdq,+gfni,+vaes,+vpclmulqdq"
 static const CpuInfo x86_cpus[] = {
-    {"x86-64", "", 128, false, false, 16, DOT_PMADDWD},
-    {"x86-64-v2", "", 128, false, false, 16, DOT_PMADDWD},
-    {"x86-64-v3", "", 256, true, false, 16, DOT_PMADDWD},
-    {"x86-64-v4", "", 512, true, false, 32, DOT_PMADDWD},
-    {"haswell", "", 256, true, false, 16, DOT_PMADDWD},
-    {"skylake", "", 256, true, false, 16, DOT_PMADDWD},
-    {"skylake-avx512", "", 512, true, false, 32, DOT_PMADDWD},
-    {"cascadelake", "", 512, true, false, 32, DOT_VNNI},
-    {"icelake-server", "", 512, true, false, 32, DOT_VNNI},
-    {"sapphirerapids", "", 512, true, false, 32, DOT_VNNI},
-    {"znver2", "", 256, true, false, 16, DOT_PMADDWD},
-    {"znver3", "", 256, true, false, 16, DOT_PMADDWD},
-    {"znver4", "", 512, true, false, 32, DOT_VNNI},
+    {"x86-64", "", "", 128, false, false, 16, DOT_PMADDWD},
+    {"x86-64-v2", "", V2, 128, false, false, 16, DOT_PMADDWD},
+    {"x86-64-v3", "", V3, 256, true, false, 16, DOT_PMADDWD},
+    {"x86-64-v4", "", V4, 512, true, false, 32, DOT_PMADDWD},
+    {"haswell", "", V3, 256, true, false, 16, DOT_PMADDWD},
+    {"skylake", "", V3, 256, true, false, 16, DOT_PMADDWD},
+    {"skylake-avx512", "", V4, 512, true, false, 32, DOT_PMADDWD},
+    {"cascadelake", "", V4 ",+avx512vnni", 512, true, false, 32, DOT_VNNI},
+    {"icelake-server", "", ICX, 512, true, false, 32, DOT_VNNI},
+    {"sapphirerapids", "", ICX ",+avx512bf16,+avx512fp16,+avxvnni,+amx-tile,+amx-int8,+amx-bf16", 512, true, false, 32,
+     DOT_VNNI},
+    {"znver2", "", V3, 256, true, false, 16, DOT_PMADDWD},
+    {"znver3", "", V3 ",+vaes,+vpclmulqdq", 256, true, false, 16, DOT_PMADDWD},
+    {"znver4", "", ICX ",+avx512bf16", 512, true, false, 32, DOT_VNNI},
 };
 
+#define A76 "+dotprod,+fullfp16"
 static const CpuInfo arm_cpus[] = {
-    {"generic", "+neon", 128, true, false, 32, DOT_GENERIC},
-    {"cortex-a53", "", 128, true, false, 32, DOT_GENERIC},
-    {"cortex-a72", "", 128, true, false, 32, DOT_GENERIC},
-    {"cortex-a76", "", 128, true, true, 32, DOT_SDOT},
-    {"neoverse-n1", "", 128, true, true, 32, DOT_SDOT},
-    {"neoverse-n2", "", 128, true, true, 32, DOT_SDOT},
-    {"neoverse-v1", "", 256, true, true, 32, DOT_SDOT},
-    {"apple-m1", "", 128, true, true, 32, DOT_SDOT},
+    {"generic", "+neon", "", 128, true, false, 32, DOT_GENERIC},
+    {"cortex-a53", "", "", 128, true, false, 32, DOT_GENERIC},
+    {"cortex-a72", "", "", 128, true, false, 32, DOT_GENERIC},
+    {"cortex-a76", "", A76, 128, true, true, 32, DOT_SDOT},
+    {"neoverse-n1", "", A76, 128, true, true, 32, DOT_SDOT},
+    {"neoverse-n2", "", A76 ",+sve,+i8mm,+bf16", 128, true, true, 32, DOT_SDOT},
+    {"neoverse-v1", "", A76 ",+sve,+i8mm,+bf16", 256, true, true, 32, DOT_SDOT},
+    {"apple-m1", "", A76, 128, true, true, 32, DOT_SDOT},
 };
 
 static const CpuInfo ptx_cpus[] = {
-    {"sm_75", "", 32, true, true, 0, DOT_GENERIC}, {"sm_80", "", 32, true, true, 0, DOT_GENERIC}, {"sm_86", "", 32, true, true, 0, DOT_GENERIC},
-    {"sm_89", "", 32, true, true, 0, DOT_GENERIC}, {"sm_90", "", 32, true, true, 0, DOT_GENERIC},
+    {"sm_75", "", "", 32, true, true, 0, DOT_GENERIC}, {"sm_80", "", "", 32, true, true, 0, DOT_GENERIC}, {"sm_86", "", "", 32, true, true, 0, DOT_GENERIC},
+    {"sm_89", "", "", 32, true, true, 0, DOT_GENERIC}, {"sm_90", "", "", 32, true, true, 0, DOT_GENERIC},
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The QKRT_CPU_* bits of the "+name" entries of an LLVM feature string
+ * (others, and "-name", add nothing). AMX's are left out: only intrinsics
+ * emit tile instructions, and no kernel has them yet. */
+static uint64_t feature_bits(const char *s)
+{
+#define QKRT_CPU_NAME_(id, name) name,
+    static const char *const names[QKRT_CPU_COUNT] = {QKRT_CPU_FEATURES(QKRT_CPU_NAME_)};
+#undef QKRT_CPU_NAME_
+    uint64_t bits = 0;
+    while (s && *s) {
+        const char *end = strchr(s, ',');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        for (int i = 0; i < QKRT_CPU_COUNT && *s == '+'; i++)
+            if (strlen(names[i]) == len - 1 && strncmp(names[i], s + 1, len - 1) == 0)
+                bits |= 1ull << i;
+        s = end ? end + 1 : NULL;
+    }
+    return bits & ~(1ull << QKRT_CPU_AMX_TILE | 1ull << QKRT_CPU_AMX_INT8 | 1ull << QKRT_CPU_AMX_BF16);
+}
 
 const char *cg_host_arch(void)
 {
@@ -181,6 +210,7 @@ bool cg_target_resolve(const char *arch, const char *cpu, Target *t, Diag *d)
             t->vregs = 32;
             t->dot = strstr(t->features, "+dotprod") ? DOT_SDOT : DOT_GENERIC;
         }
+        t->cpu_features = feature_bits(t->features);
         return true;
     }
     if (cpu && strcmp(cpu, "native") == 0)
@@ -207,6 +237,7 @@ bool cg_target_resolve(const char *arch, const char *cpu, Target *t, Diag *d)
     t->f16_arith = ci->f16_arith;
     t->vregs = ci->vregs;
     t->dot = ci->dot;
+    t->cpu_features = feature_bits(ci->isa) | feature_bits(ci->features);
     return true;
 }
 

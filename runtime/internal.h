@@ -4,9 +4,16 @@
 #define QKRT_INTERNAL_H
 
 #include "qkc/qkrt.h"
+#include "qkc/qkrt_abi.h"
+
+#include <stdint.h>
 
 /* Record the calling thread's error message and return s (qkrt.c). */
 qkrt_status qkrt_fail(qkrt_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* This machine's CPU features, QKRT_CPU_* bits (cpu.c), and their names. */
+uint64_t qkrt_cpu_features(void);
+const char *qkrt_cpu_feature_name(int bit);
 
 /* Checked a * b and a + b on sizes; 0 on overflow. */
 static inline int qkrt_mul(size_t a, size_t b, size_t *out)

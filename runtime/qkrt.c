@@ -229,6 +229,22 @@ static qkrt_status check_launch(const char *what, const qkrt_artifact *a, int i)
     return QKRT_OK;
 }
 
+/* The artifact's code runs on this CPU: every feature it was compiled to use
+ * is there (else it would stop on an illegal instruction). */
+static qkrt_status check_cpu(const qkrt_artifact *a, const char *what)
+{
+    uint64_t missing = a->cpu_features & ~qkrt_cpu_features();
+    if (!missing)
+        return QKRT_OK;
+    char list[640] = ""; /* every name fits */
+    size_t len = 0;
+    for (int i = 0; i < QKRT_CPU_COUNT && len < sizeof list; i++)
+        if (missing >> i & 1)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", len ? ", " : "", qkrt_cpu_feature_name(i));
+    return qkrt_fail(QKRT_ERR_UNSUPPORTED, "%s: compiled for CPU '%.40s', which has %s; this CPU does not: "
+                     "recompile with --cpu native (or a --cpu this machine has)", what, a->cpu ? a->cpu : "?", list);
+}
+
 /* Everything the rest of the runtime relies on. */
 static qkrt_status check_artifact(const qkrt_artifact *a, const char *what)
 {
@@ -260,7 +276,7 @@ static qkrt_status check_artifact(const qkrt_artifact *a, const char *what)
     if (!gpu) {
         if (!a->run)
             return qkrt_fail(QKRT_ERR_FORMAT, "%s: CPU artifact without a run function", what);
-        return QKRT_OK;
+        return check_cpu(a, what);
     }
     if (!a->ptx || (a->consts_size > 0 && !a->consts) || a->num_launches < 1 || !a->launches)
         return qkrt_fail(QKRT_ERR_FORMAT, "%s: nvptx artifact without PTX, constants or launches", what);

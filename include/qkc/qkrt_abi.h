@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#define QKRT_ABI_VERSION 2u
+#define QKRT_ABI_VERSION 3u
 #define QKRT_MAGIC 0x54524b51u /* "QKRT" little-endian */
 #define QKRT_DIM_BATCH (-1)    /* dims[0] of a tensor whose batch is chosen per run */
 
@@ -63,6 +63,28 @@ typedef struct qkrt_gpu_launch {
     const qkrt_gpu_arg *args;
 } qkrt_gpu_launch;
 
+/* The CPU features a CPU artifact's code may use beyond its architecture's
+ * baseline (x86-64: SSE2; AArch64: NEON), bit QKRT_CPU_<X> of cpu_features;
+ * the second column is LLVM's (and Linux's /proc/cpuinfo's, mostly) name.
+ * The runtime reads the machine's own (CPUID and the registers the OS saves;
+ * AArch64: HWCAP) and refuses to run an artifact that needs more, naming
+ * what is missing, rather than stopping on an illegal instruction. */
+#define QKRT_CPU_FEATURES(X)                                                                              \
+    X(SSE3, "sse3") X(SSSE3, "ssse3") X(SSE41, "sse4.1") X(SSE42, "sse4.2") X(POPCNT, "popcnt")           \
+    X(AVX, "avx") X(AVX2, "avx2") X(FMA, "fma") X(F16C, "f16c") X(BMI, "bmi") X(BMI2, "bmi2")            \
+    X(LZCNT, "lzcnt") X(MOVBE, "movbe") X(AVX512F, "avx512f") X(AVX512BW, "avx512bw")                    \
+    X(AVX512DQ, "avx512dq") X(AVX512VL, "avx512vl") X(AVX512CD, "avx512cd") X(AVX512VNNI, "avx512vnni")  \
+    X(AVX512BF16, "avx512bf16") X(AVX512FP16, "avx512fp16") X(AVX512VBMI, "avx512vbmi")                  \
+    X(AVX512VBMI2, "avx512vbmi2") X(AVX512IFMA, "avx512ifma") X(AVX512BITALG, "avx512bitalg")            \
+    X(AVX512VPOPCNTDQ, "avx512vpopcntdq") X(AVXVNNI, "avxvnni") X(GFNI, "gfni") X(VAES, "vaes")           \
+    X(VPCLMULQDQ, "vpclmulqdq") X(AMX_TILE, "amx-tile") X(AMX_INT8, "amx-int8") X(AMX_BF16, "amx-bf16")  \
+    X(A64_DOTPROD, "dotprod") X(A64_FP16, "fullfp16") X(A64_SVE, "sve") X(A64_I8MM, "i8mm")              \
+    X(A64_BF16, "bf16")
+
+#define QKRT_CPU_ENUM_(id, name) QKRT_CPU_##id,
+enum { QKRT_CPU_FEATURES(QKRT_CPU_ENUM_) QKRT_CPU_COUNT };
+#undef QKRT_CPU_ENUM_
+
 typedef struct qkrt_artifact {
     uint32_t magic;          /* QKRT_MAGIC */
     uint32_t abi_version;    /* QKRT_ABI_VERSION */
@@ -86,6 +108,8 @@ typedef struct qkrt_artifact {
     uint64_t consts_size;
     int32_t num_launches;
     const qkrt_gpu_launch *launches;
+    /* CPU artifacts: bit (1 << QKRT_CPU_<X>) for each feature its code needs */
+    uint64_t cpu_features;
 } qkrt_artifact;
 
 typedef const qkrt_artifact *(*qkrt_artifact_fn)(void);

@@ -22,6 +22,7 @@ at batch 1 and 400) are checked here too, next to their broken neighbours.
 
 -v prints the first line of each message."""
 import os
+import platform
 import re
 import shutil
 import sys
@@ -1281,6 +1282,27 @@ def _():
     o = path("cnn_obj.o")
     ok([QKC, "compile", os.path.join(MODELS, "cnn.onnx"), "--emit", "obj", "-o", o])
     return run_fails([X], q(o) + r" is an object file", artifact=o)
+
+
+@case("run: an artifact for a CPU with features this one lacks")
+def _():
+    # the first CPU (of qkc's list) needing a feature /proc/cpuinfo does not show
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = set(next(l for l in f if l.startswith(("flags", "Features"))).split(":", 1)[1].split())
+    except (OSError, StopIteration):
+        raise Skip("no /proc/cpuinfo flags")
+    if platform.machine() != "x86_64":
+        raise Skip("the CPU list below is x86-64's")
+    wants = [("x86-64-v3", "avx2"), ("x86-64-v4", "avx512f"), ("cascadelake", "avx512_vnni"),
+             ("sapphirerapids", "avx512_fp16")]
+    cpu, flag = next(((c, fl) for c, fl in wants if fl not in flags), (None, None))
+    if not cpu:
+        raise Skip("this CPU has every feature of qkc's x86-64 CPUs")
+    a = path("cnn-%s.so" % cpu)
+    ok([QKC, "compile", os.path.join(MODELS, "cnn.onnx"), "--cpu", cpu, "-o", a])
+    return run_fails([X], q(a) + r": compiled for CPU '%s', which has .*%s.*; this CPU does not: recompile with "
+                     r"--cpu native" % (cpu, flag.replace("_", "")), artifact=a)
 
 
 @case("run: an artifact that does not exist")

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "qkc/qkrt.h"
+#include "runtime/internal.h"
 
 enum { PER = 100 }; /* elements per sample of the fake artifact */
 
@@ -412,6 +413,31 @@ static qkrt_artifact add_artifact(void)
     return a;
 }
 
+/* An artifact that needs a CPU feature this machine lacks is refused with
+ * the features named (never run: it would stop on an illegal instruction);
+ * one that needs only what the machine has runs. */
+static void test_cpu_features(void **state)
+{
+    qkrt_artifact a = add_artifact();
+    qkrt_model *m;
+    a.cpu = "future";
+#if defined(__x86_64__) /* the other architecture's features: no CPU here has them */
+    a.cpu_features = 1ull << QKRT_CPU_A64_DOTPROD | 1ull << QKRT_CPU_A64_I8MM;
+    const char *names = "which has dotprod, i8mm; this CPU does not";
+#else
+    a.cpu_features = 1ull << QKRT_CPU_AVX2 | 1ull << QKRT_CPU_FMA;
+    const char *names = "which has avx2, fma; this CPU does not";
+#endif
+    assert_int_equal(qkrt_model_from_artifact(&a, &m), QKRT_ERR_UNSUPPORTED);
+    const char *msg = qkrt_error_message();
+    assert_non_null(strstr(msg, "compiled for CPU 'future', "));
+    assert_non_null(strstr(msg, names));
+    assert_non_null(strstr(msg, "recompile with --cpu native"));
+    a.cpu_features = qkrt_cpu_features();
+    assert_int_equal(qkrt_model_from_artifact(&a, &m), QKRT_OK);
+    qkrt_model_free(m);
+}
+
 static void test_static_artifact_without_batch(void **state)
 {
     qkrt_artifact a = add_artifact();
@@ -479,7 +505,7 @@ static void test_refuses_broken_descriptors(void **state)
         const char *msg;
     } cases[] = {
         {"magic", QKRT_ERR_FORMAT, "artifact: not a qkc artifact (bad magic 0xdeadbeef)"},
-        {"abi", QKRT_ERR_FORMAT, "artifact: artifact ABI version 1, this runtime reads 2: recompile the model with "
+        {"abi", QKRT_ERR_FORMAT, "artifact: artifact ABI version 2, this runtime reads 3: recompile the model with "
                                  "this qkc"},
         {"target", QKRT_ERR_UNSUPPORTED, "add: artifact for target 'riscv64'"},
         {"no target", QKRT_ERR_FORMAT, "add: artifact has no target"},
@@ -697,7 +723,7 @@ int main(void)
         cmocka_unit_test(test_context_settings),
         cmocka_unit_test(test_run_rejects_bad_arguments),
         cmocka_unit_test(test_refuses_files),
-        cmocka_unit_test(test_refuses_other_abi_version),
+        cmocka_unit_test(test_refuses_other_abi_version), cmocka_unit_test(test_cpu_features),
         cmocka_unit_test(test_refuses_aarch64_artifact),
         cmocka_unit_test(test_loads_relative_path),
         cmocka_unit_test(test_static_artifact_without_batch),
