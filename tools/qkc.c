@@ -208,7 +208,8 @@ static const char *usage_calibrate =
     "                         qkc compile)\n";
 
 static const char *usage_eval =
-    "usage: qkc eval MODEL --data X.npy [--labels Y.npy] [--calib DATA] [--json FILE] [options]\n"
+    "usage: qkc eval MODEL --data X.npy [--labels Y.npy] [--calib DATA] [--json FILE] [--plot FILE.svg]\n"
+    "                [options]\n"
     "\n"
     "Compile MODEL in fp32, fp16, int8 (default quantization options, or those\n"
     "given) and int8-dynamic (no data needed) for this machine, run each artifact\n"
@@ -231,7 +232,10 @@ static const char *usage_eval =
     "  --dim NAME=N           fix a named symbolic dim (as for qkc compile)\n"
     "  --max-const-bytes N    the bound on constants the model may create (as for\n"
     "                         qkc compile)\n"
-    "  --json FILE            the tables as JSON too\n";
+    "  --json FILE            the tables as JSON too\n"
+    "  --plot FILE.svg        the tables drawn as an SVG too: accuracy, agreement and\n"
+    "                         output SQNR per precision, and a bar per int8 layer (its\n"
+    "                         SQNR, in graph order, named; red under 20 dB)\n";
 
 static const char *usage_interp =
     "usage: qkc interp MODEL --input [NAME=]FILE.npy ... --output-dir DIR [--batch N]\n"
@@ -817,6 +821,8 @@ static int cmd_eval(Args *a)
             e.labels = v;
         } else if ((v = opt_value(a, "--json", NULL))) {
             e.json = v;
+        } else if ((v = opt_value(a, "--plot", NULL))) {
+            e.plot = v;
         } else if ((v = opt_value(a, "--dim", NULL))) {
             dims[o->ndim++] = v;
         } else if ((v = opt_value(a, "--max-const-bytes", NULL))) {

@@ -61,3 +61,19 @@ void drv_xml_text(FILE *f, const char *str, int max)
     if (keep >= 0)
         fputs("...", f);
 }
+
+void drv_xml_tail(FILE *f, const char *str, int max)
+{
+    const unsigned char *s = (const unsigned char *)(str ? str : "");
+    int n = chars(s);
+    if (max <= 3 || n <= max) {
+        drv_xml_text(f, str, 0);
+        return;
+    }
+    for (int skip = n - (max - 3); skip > 0; skip--) {
+        int k = utf8_len(s);
+        s += k ? k : 1;
+    }
+    fputs("...", f);
+    drv_xml_text(f, (const char *)s, 0);
+}

@@ -16,6 +16,9 @@ command doing its job on the bundled models.
     as many op nodes as the text IR has nodes and one node per input and
     output; int8 edges carry the scale and zero point the IR gives; names
     with DOT and XML syntax in them; unwritable files fail with exit 1;
+  - `qkc eval --plot` writes an SVG that parses, with one bar per int8
+    layer of eval's JSON, in its order and with its SQNR; without --calib,
+    none; unwritable files fail with exit 1;
   - `qkc interp` writes logits.npy with the test accuracy;
   - `qkc compile --emit` obj/asm/llvm/ptx and --header write their files.
 
@@ -459,6 +462,65 @@ def check_inspect_dot_errors():
 
 
 suite.check("qkc inspect --dot: unwritable FILE, --print-after all, failed inspect", check_inspect_dot_errors)
+
+# ---- qkc eval --plot -------------------------------------------------------------------
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def svg_rects(svg, cls):
+    """The <rect class=cls> of an SVG file (parsed by xml.etree) with their titles."""
+    import xml.etree.ElementTree as ET
+    root = ET.parse(svg).getroot()
+    expect(root.tag == SVG_NS + "svg", "%s: the root is %s, not svg" % (svg, root.tag))
+    return [(r, r.find(SVG_NS + "title").text) for r in root.iter(SVG_NS + "rect") if r.get("class") == cls]
+
+
+def check_eval_plot():
+    import json
+    j, svg = path("eval-cnn.json"), path("eval-cnn.svg")
+    for f in (j, svg):
+        if os.path.exists(f):
+            os.remove(f)
+    ok([QKC, "eval", CNN, "--data", X, "--labels", Y, "--calib", CALIB, "--json", j, "--plot", svg], timeout=300)
+    with open(j) as f:
+        layers = json.load(f)["layers"]
+    bars = svg_rects(svg, "bar")
+    expect(len(layers) == 7 and len(bars) == len(layers), "%d bars for the %d layers of eval --json" % (
+        len(bars), len(layers)))
+    for (rect, title), layer in zip(bars, layers):
+        want = "%s (%s): %.1f dB" % (layer["layer"], layer["op"], layer["sqnr_db"])
+        expect(title == want, "bar %r, want %r (eval --json's layers in order)" % (title, want))
+        expect(float(rect.get("height")) > 0, "layer %s: an empty bar" % layer["layer"])
+    # a higher SQNR is a taller bar
+    hs = sorted((lay["sqnr_db"], float(r.get("height"))) for (r, _), lay in zip(bars, layers))
+    expect(all(a[1] <= b[1] for a, b in zip(hs, hs[1:])), "bar heights out of SQNR order: %s" % hs)
+    expect(len(svg_rects(svg, "prec-bar")) == 3, "the fp16, int8 and int8-dynamic SQNR bars")
+    # no calibration: no int8 layers, and the row says so
+    svg2 = path("eval-mlp.svg")
+    ok([QKC, "eval", MLP, "--data", X, "--plot", svg2], timeout=300)
+    expect(not svg_rects(svg2, "bar"), "eval without --calib drew layer bars")
+    with open(svg2) as f:
+        expect("no calibration data" in f.read(), "eval --plot without --calib does not say why int8 is missing")
+    return "%d layer bars: %s" % (len(bars), ", ".join("%.1f" % lay["sqnr_db"] for lay in layers))
+
+
+suite.check("qkc eval --plot: an SVG with a bar per int8 layer of the JSON", check_eval_plot)
+
+
+def check_eval_plot_errors():
+    r = run([QKC, "eval", MLP, "--data", X, "--plot", path("no-such-dir", "p.svg")])
+    expect(r.rc == 1 and "cannot write the plot" in r.err and "no-such-dir" in r.err,
+           "--plot into a missing folder: want exit 1 and a message", r)
+    expect("fp32" not in r.out, "--plot into a missing folder: the precisions were compiled first", r)
+    r = run([QKC, "eval", MLP, "--data", X, "--plot", "/dev/full"], timeout=300)
+    expect(r.rc == 1 and "/dev/full: error: cannot write the plot" in r.err, "--plot /dev/full: want exit 1", r)
+    expect(os.path.exists("/dev/full") and not os.path.isfile("/dev/full"), "/dev/full is gone")
+    r = run([QKC, "eval", path("missing.onnx"), "--data", X, "--plot", path("missing.svg")])
+    expect(r.rc == 1 and not os.path.exists(path("missing.svg")), "a failed eval leaves a --plot FILE", r)
+
+
+suite.check("qkc eval --plot: unwritable FILE, failed eval", check_eval_plot_errors)
 
 
 def check_emit_kinds():
