@@ -460,7 +460,7 @@ int drv_eval(const char *model, const EvalOptions *e, Diag *d)
             "size KB", "compile ms");
     FILE *js = e->json ? fopen(e->json, "w") : NULL;
     if (e->json && !js)
-        diag_error(d, loc_file(e->json), "cannot write");
+        diag_error(d, loc_file(e->json), "cannot write the JSON (--json): %s", strerror(errno));
     if (js)
         fprintf(js, "{\n  \"model\": \"%s\", \"samples\": %lld, \"rows\": %lld,\n  \"variants\": [", model,
                 (long long)v[0].n, (long long)v[0].rows);
@@ -493,11 +493,15 @@ int drv_eval(const char *model, const EvalOptions *e, Diag *d)
     } else {
         pd.no_layers = *v[2].why ? v[2].why : "int8 did not run";
     }
+    rc = e->json && !js;
     if (js) {
         fprintf(js, "\n}\n");
-        fclose(js);
+        bool written = !ferror(js);
+        if (fclose(js) != 0 || !written) {
+            diag_error(d, loc_file(e->json), "cannot write the JSON (--json): %s", strerror(errno));
+            rc = 1;
+        }
     }
-    rc = 0;
     if (e->plot) {
         pd.samples = (long long)v[0].n;
         pd.nprec = nv;

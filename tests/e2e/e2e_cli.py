@@ -18,7 +18,7 @@ command doing its job on the bundled models.
     with DOT and XML syntax in them; unwritable files fail with exit 1;
   - `qkc eval --plot` writes an SVG that parses, with one bar per int8
     layer of eval's JSON, in its order and with its SQNR; without --calib,
-    none; unwritable files fail with exit 1;
+    none; unwritable files (--plot, --json) fail with exit 1;
   - `qkc interp` writes logits.npy with the test accuracy;
   - `qkc compile --emit` obj/asm/llvm/ptx and --header write their files.
 
@@ -496,9 +496,11 @@ def check_eval_plot():
     hs = sorted((lay["sqnr_db"], float(r.get("height"))) for (r, _), lay in zip(bars, layers))
     expect(all(a[1] <= b[1] for a, b in zip(hs, hs[1:])), "bar heights out of SQNR order: %s" % hs)
     expect(len(svg_rects(svg, "prec-bar")) == 3, "the fp16, int8 and int8-dynamic SQNR bars")
-    # no calibration: no int8 layers, and the row says so
+    # no calibration: no int8 layers, and the row says so; an unwritable
+    # --json is exit 1 but does not stop the plot
     svg2 = path("eval-mlp.svg")
-    ok([QKC, "eval", MLP, "--data", X, "--plot", svg2], timeout=300)
+    r = run([QKC, "eval", MLP, "--data", X, "--plot", svg2, "--json", path("no-such-dir", "e.json")], timeout=300)
+    expect(r.rc == 1 and "cannot write the JSON" in r.err, "--json into a missing folder: want exit 1", r)
     expect(not svg_rects(svg2, "bar"), "eval without --calib drew layer bars")
     with open(svg2) as f:
         expect("no calibration data" in f.read(), "eval --plot without --calib does not say why int8 is missing")
