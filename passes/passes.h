@@ -45,6 +45,10 @@ typedef struct PassCtx {
     bool verify;            /* run ir_verify after every pass (tests, debug) */
     FILE *dump;             /* where --print-after dumps go, or NULL */
     const char *print_after; /* a pass name, "all", or NULL */
+    /* How a dump is written (NULL: ir_print, the text form); `qkc inspect
+     * --dot` draws a Graphviz graph instead. */
+    void (*dump_fn)(void *ctx, const Graph *g, FILE *f);
+    void *dump_ctx;
     /* What is left of the bound on the bytes of constants a model may
      * create (docs/usage.md; import takes its share first, ImportOptions):
      * folding draws from it and leaves a node that does not fit to run

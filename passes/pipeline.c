@@ -62,8 +62,12 @@ bool passes_run_from(Graph *g, PassCtx *pc, const char *from, const char *stop_a
         }
         if (pc->dump && pc->print_after &&
             (strcmp(pc->print_after, "all") == 0 || strcmp(pc->print_after, p->name) == 0)) {
-            fprintf(pc->dump, "# after %s\n", p->name);
-            ir_print(g, pc->dump);
+            if (pc->dump_fn) {
+                pc->dump_fn(pc->dump_ctx, g, pc->dump);
+            } else {
+                fprintf(pc->dump, "# after %s\n", p->name);
+                ir_print(g, pc->dump);
+            }
         }
         if (stop_after && strcmp(stop_after, p->name) == 0)
             break;

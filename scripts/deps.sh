@@ -6,7 +6,8 @@ set -eu
 
 PKGS="cmake ninja-build pkg-config llvm-19-dev lld-19 clang-19 libclang-rt-19-dev \
 re2c libcmocka-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev \
-python3-onnx python3-numpy python3-torch python3-torchvision qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
+python3-onnx python3-numpy python3-torch python3-torchvision qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
+graphviz"
 
 missing=""
 for p in $PKGS; do

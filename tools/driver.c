@@ -199,8 +199,12 @@ static Graph *to_fused(const char *model, const DriverOptions *o, PassCtx *pc, D
         return NULL;
     if (o->dump && (o->dump_import || (o->print_after && (strcmp(o->print_after, "import") == 0 ||
                                                           strcmp(o->print_after, "all") == 0)))) {
-        fprintf(o->dump, "# after import\n");
-        ir_print(g, o->dump);
+        if (o->dump_fn) {
+            o->dump_fn(o->dump_ctx, g, o->dump);
+        } else {
+            fprintf(o->dump, "# after import\n");
+            ir_print(g, o->dump);
+        }
     }
     if ((o->verify && !ir_verify(g, d)) || !passes_run(g, pc, "fuse")) {
         ir_graph_free(g);
@@ -376,8 +380,8 @@ Graph *drv_lower(const char *model, const DriverOptions *o, Diag *d)
                       .weights_log2 = o->weights_log2, .pow2 = o->pow2, .nkeep = o->nkeep, .keep = o->keep,
                       .io_int8 = o->io_int8};
     int64_t const_left = 0;
-    PassCtx pc = {.d = d, .verify = o->verify, .dump = o->dump, .print_after = o->print_after, .quant = &q,
-                  .const_left = &const_left};
+    PassCtx pc = {.d = d, .verify = o->verify, .dump = o->dump, .print_after = o->print_after,
+                  .dump_fn = o->dump_fn, .dump_ctx = o->dump_ctx, .quant = &q, .const_left = &const_left};
     if ((o->precision == PREC_INT8 || o->precision == PREC_MIXED) && !o->profile && !o->profile_mem && o->ncalib == 0) {
         diag_error(d, loc_none(), "--precision int8 needs calibration data (--calib DATA) or a profile (--profile FILE)");
         return NULL;

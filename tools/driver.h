@@ -25,6 +25,8 @@ typedef struct DriverOptions {
     const char *print_after;   /* dump IR after this pass ("all", "import") */
     bool dump_import;          /* ... and after import in any case (qkc inspect) */
     FILE *dump;
+    void (*dump_fn)(void *ctx, const Graph *g, FILE *f); /* the dumps' form (NULL: the IR text; PassCtx) */
+    void *dump_ctx;
     bool verbose;              /* stage times and a summary on stderr */
     /* precision (docs/quantization.md) */
     Precision precision;       /* fp32 (default), fp16, int8, mixed */

@@ -11,6 +11,7 @@
  * layer's output (dequantized) with its float counterpart. */
 #include "eval.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "calibrate.h"
+#include "plot.h"
 #include "report.h"
 #include "codegen/codegen.h"
 #include "qkc/qkrt.h"
@@ -267,7 +269,9 @@ static const Value *float_result(const Graph *g, const Value *v)
     return v;
 }
 
-static void per_layer(const char *model, const DriverOptions *o8, const Inputs *x, FILE *out, FILE *js, Diag *d)
+/* The int8 per-layer table (and its JSON, and its rows into pd when not NULL). */
+static void per_layer(const char *model, const DriverOptions *o8, const Inputs *x, FILE *out, FILE *js, PlotData *pd,
+                      Diag *d)
 {
     DriverOptions of = *o8;
     of.precision = PREC_FP32;
@@ -278,6 +282,8 @@ static void per_layer(const char *model, const DriverOptions *o8, const Inputs *
     Keep kf = {0}, kq = {0};
     if (!gf || !gq || !run_keep(gf, x, &kf, d) || !run_keep(gq, x, &kq, d)) {
         fprintf(out, "  (per-layer table unavailable: %s)\n", d->buf ? d->buf : "");
+        if (pd)
+            pd->no_layers = "unavailable (see the text output)";
         goto done;
     }
     Target t;
@@ -346,6 +352,11 @@ static void per_layer(const char *model, const DriverOptions *o8, const Inputs *
         if (isfinite(sq) && sq < 20)
             fprintf(stderr, "qkc: warning: layer '%s' (%s) has an output SQNR of %.1f dB on this data\n", n->name,
                     op_info[n->op].name, sq);
+        PlotLayer *grown = pd ? realloc(pd->layers, sizeof *grown * (size_t)(pd->nlayers + 1)) : NULL;
+        if (grown) {
+            pd->layers = grown;
+            grown[pd->nlayers++] = (PlotLayer){strdup(n->name), op_info[n->op].name, sq};
+        }
         count++;
     }
     if (js)
@@ -376,6 +387,20 @@ int drv_eval(const char *model, const EvalOptions *e, Diag *d)
     int rc = 1;
     char what[512] = "";
     size_t wl = 0;
+    PlotData pd = {.model = model};
+    /* --plot: an unwritable FILE is found now, not after the compiles (a
+     * file this check creates is removed again; the SVG comes at the end) */
+    struct stat st;
+    bool plot_existed = e->plot && stat(e->plot, &st) == 0;
+    FILE *pf = e->plot ? fopen(e->plot, "a") : NULL;
+    if (e->plot && !pf) {
+        diag_error(d, loc_file(e->plot), "cannot write the plot (--plot): %s", strerror(errno));
+        goto out;
+    }
+    if (pf)
+        fclose(pf);
+    if (pf && !plot_existed)
+        unlink(e->plot);
     for (int i = 0; i < e->ndata; i++) {
         const char *spec = e->data[i], *eq = strchr(spec, '=');
         if (eq && eq != spec)
@@ -435,7 +460,7 @@ int drv_eval(const char *model, const EvalOptions *e, Diag *d)
             "size KB", "compile ms");
     FILE *js = e->json ? fopen(e->json, "w") : NULL;
     if (e->json && !js)
-        diag_error(d, loc_file(e->json), "cannot write");
+        diag_error(d, loc_file(e->json), "cannot write the JSON (--json): %s", strerror(errno));
     if (js)
         fprintf(js, "{\n  \"model\": \"%s\", \"samples\": %lld, \"rows\": %lld,\n  \"variants\": [", model,
                 (long long)v[0].n, (long long)v[0].rows);
@@ -464,17 +489,38 @@ int drv_eval(const char *model, const EvalOptions *e, Diag *d)
     if (v[2].ok) {
         DriverOptions o8 = e->base;
         o8.precision = PREC_INT8;
-        per_layer(model, &o8, &x, out, js, d);
+        per_layer(model, &o8, &x, out, js, e->plot ? &pd : NULL, d);
+    } else {
+        pd.no_layers = *v[2].why ? v[2].why : "int8 did not run";
     }
+    rc = e->json && !js;
     if (js) {
         fprintf(js, "\n}\n");
-        fclose(js);
+        bool written = !ferror(js);
+        if (fclose(js) != 0 || !written) {
+            diag_error(d, loc_file(e->json), "cannot write the JSON (--json): %s", strerror(errno));
+            rc = 1;
+        }
     }
-    rc = 0;
+    if (e->plot) {
+        pd.samples = (long long)v[0].n;
+        pd.nprec = nv;
+        for (int i = 0; i < nv; i++)
+            pd.prec[i] = (PlotPrecision){v[i].name, v[i].ok, v[i].why, e->labels ? v[i].acc : NAN, v[i].agree,
+                                         v[i].sqnr};
+        FILE *f = fopen(e->plot, "w");
+        bool ok = f && drv_plot_svg(f, &pd);
+        ok = f && fclose(f) == 0 && ok;
+        if (!ok) {
+            diag_error(d, loc_file(e->plot), "cannot write the plot (--plot): %s", strerror(errno));
+            rc = 1;
+        }
+    }
 free_variants:
     for (int i = 0; i < nv; i++)
         free(v[i].out);
 out:
+    drv_plot_free(&pd);
     for (int i = 0; i < x.n; i++) {
         free((void *)x.name[i]);
         tensor_free(&x.t[i]);

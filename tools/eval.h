@@ -10,6 +10,7 @@ typedef struct EvalOptions {
     int ndata;
     const char *labels;   /* y.npy (i64) or NULL */
     const char *json;     /* also write the tables as JSON here, or NULL */
+    const char *plot;     /* and draw them as an SVG here (--plot), or NULL */
 } EvalOptions;
 
 /* Print the comparison table (and write JSON); 0 on success, 1 on error. */

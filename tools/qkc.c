@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "dot.h"
 #include "run.h"
 #include "driver.h"
 #include "eval.h"
@@ -155,8 +156,8 @@ static const char *usage_bench =
     "changes between runs; ratios measured together are what to quote.\n";
 
 static const char *usage_inspect =
-    "usage: qkc inspect MODEL [--print-after PASS|all] [--batch N] [--dim NAME=N] [--bind NAME=FILE.npy]\n"
-    "                   [--max-const-bytes N] [--precision fp16|int8 --calib DATA ...]\n"
+    "usage: qkc inspect MODEL [--print-after PASS|all] [--dot [FILE]] [--batch N] [--dim NAME=N]\n"
+    "                   [--bind NAME=FILE.npy] [--max-const-bytes N] [--precision fp16|int8 --calib DATA ...]\n"
     "\n"
     "Print the IR in its text form after import and, with --print-after, after\n"
     "the named pass (or all of them), then the planned workspace size. The\n"
@@ -166,6 +167,18 @@ static const char *usage_inspect =
     "so the IR shown is the one qkc compile would generate code for. (--precision mixed, with --min-sqnr, --max-accuracy-drop and\n"
     "--labels, chooses layers by compiling trials: inspect its choice with\n"
     "--precision int8 --keep-float LIST.)\n"
+    "\n"
+    "  --dot [FILE]           write the graph after the pass --print-after names (default:\n"
+    "                         the final IR, after the last pass; or import) in Graphviz's\n"
+    "                         DOT language instead of the text form, to FILE, or to stdout\n"
+    "                         when FILE is left out or is -: a node per IR node (op, name,\n"
+    "                         precision and kernel family; on the final IR, the kernel for\n"
+    "                         this machine), an edge per value (dtype, shape; scale and zero\n"
+    "                         point of int8 values, per tensor or per-channel (N)), inputs\n"
+    "                         and outputs as nodes of their own, constants listed in the\n"
+    "                         labels of the nodes that read them. Render it with\n"
+    "                         `dot -Tsvg FILE -o graph.svg` (Debian package graphviz)\n"
+    "\n"
     "Passes, in order:\n"
     "%s";
 
@@ -195,7 +208,8 @@ static const char *usage_calibrate =
     "                         qkc compile)\n";
 
 static const char *usage_eval =
-    "usage: qkc eval MODEL --data X.npy [--labels Y.npy] [--calib DATA] [--json FILE] [options]\n"
+    "usage: qkc eval MODEL --data X.npy [--labels Y.npy] [--calib DATA] [--json FILE] [--plot FILE.svg]\n"
+    "                [options]\n"
     "\n"
     "Compile MODEL in fp32, fp16, int8 (default quantization options, or those\n"
     "given) and int8-dynamic (no data needed) for this machine, run each artifact\n"
@@ -218,7 +232,10 @@ static const char *usage_eval =
     "  --dim NAME=N           fix a named symbolic dim (as for qkc compile)\n"
     "  --max-const-bytes N    the bound on constants the model may create (as for\n"
     "                         qkc compile)\n"
-    "  --json FILE            the tables as JSON too\n";
+    "  --json FILE            the tables as JSON too\n"
+    "  --plot FILE.svg        the tables drawn as an SVG too: accuracy, agreement and\n"
+    "                         output SQNR per precision, and a bar per int8 layer (its\n"
+    "                         SQNR, in graph order, named; red under 20 dB)\n";
 
 static const char *usage_interp =
     "usage: qkc interp MODEL --input [NAME=]FILE.npy ... --output-dir DIR [--batch N]\n"
@@ -283,6 +300,13 @@ static void lists_free(void)
 }
 
 static bool is_help(const char *s) { return strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0; }
+
+/* A model file by its name (.onnx, .onnxtxt): what an optional value must not swallow. */
+static bool is_model_path(const char *s)
+{
+    size_t n = strlen(s);
+    return (n > 5 && strcmp(s + n - 5, ".onnx") == 0) || (n > 8 && strcmp(s + n - 8, ".onnxtxt") == 0);
+}
 
 /* The value of an option: "--opt VALUE" or "--opt=VALUE". */
 static const char *opt_value(Args *a, const char *name, const char *alias)
@@ -797,6 +821,8 @@ static int cmd_eval(Args *a)
             e.labels = v;
         } else if ((v = opt_value(a, "--json", NULL))) {
             e.json = v;
+        } else if ((v = opt_value(a, "--plot", NULL))) {
+            e.plot = v;
         } else if ((v = opt_value(a, "--dim", NULL))) {
             dims[o->ndim++] = v;
         } else if ((v = opt_value(a, "--max-const-bytes", NULL))) {
@@ -831,7 +857,7 @@ static int cmd_inspect(Args *a)
 {
     const char **dims = list_new(a->argc);
     DriverOptions o = {.dump = stdout, .dump_import = true, .verify = true};
-    const char *model = NULL, *v;
+    const char *model = NULL, *v, *dot = NULL;
     const char **binds = list_new(a->argc), **calib = list_new(a->argc), **keep = list_new(a->argc * 8);
     for (a->i = 2; a->i < a->argc; a->i++) {
         const char *s = a->argv[a->i];
@@ -848,6 +874,12 @@ static int cmd_inspect(Args *a)
             return 0;
         } else if ((v = opt_value(a, "--print-after", NULL))) {
             o.print_after = v;
+        } else if (strcmp(s, "--dot") == 0) {
+            /* FILE is optional: the next argument unless it is an option or a model */
+            const char *next = a->i + 1 < a->argc ? a->argv[a->i + 1] : NULL;
+            dot = next && (next[0] != '-' || !next[1]) && !is_model_path(next) ? a->argv[++a->i] : "-";
+        } else if (strncmp(s, "--dot=", 6) == 0) {
+            dot = s + 6;
         } else if ((v = opt_value(a, "--batch", NULL))) {
             o.batch = parse_int("--batch", v, 1, INT32_MAX);
         } else if ((v = opt_value(a, "--bind", NULL))) {
@@ -890,11 +922,46 @@ static int cmd_inspect(Args *a)
         fprintf(stderr, ", or all)\n");
         return 2;
     }
+    Target host;
+    char *graph = NULL;
+    size_t graph_len = 0;
+    if (dot) {
+        if (after && strcmp(after, "all") == 0) {
+            fprintf(stderr, "qkc inspect: --dot draws one graph: --print-after names one pass (or import), not all\n");
+            return 2;
+        }
+        /* the graph after one pass (the last by default) instead of the
+         * text, kept in memory: FILE is written only when all went well */
+        o.print_after = after ? after : pass_pipeline[pass_pipeline_len - 1].name;
+        o.dump_import = false;
+        o.dump = open_memstream(&graph, &graph_len);
+        if (!o.dump) {
+            fprintf(stderr, "qkc inspect: out of memory\n");
+            return 1;
+        }
+        Diag quiet;
+        diag_init(&quiet, NULL);
+        o.dump_fn = drv_dot_dump;
+        o.dump_ctx = cg_target_resolve(NULL, NULL, &host, &quiet) ? &host : NULL; /* kernels for this machine */
+        diag_fini(&quiet);
+    }
     Diag d;
     diag_init(&d, stderr);
     Graph *g = drv_lower(model, &o, &d);
     int rc = g ? 0 : 1;
-    if (g)
+    bool to_stdout = dot && (!*dot || strcmp(dot, "-") == 0);
+    if (dot) {
+        fclose(o.dump);
+        FILE *f = rc ? NULL : to_stdout ? stdout : fopen(dot, "w");
+        bool written = f && fwrite(graph, 1, graph_len, f) == graph_len;
+        written = f && (f == stdout ? fflush(f) : fclose(f)) == 0 && written;
+        if (!rc && !written) {
+            fprintf(stderr, "qkc inspect: cannot write --dot %s: %s\n", to_stdout ? "to stdout" : dot, strerror(errno));
+            rc = 1;
+        }
+        free(graph);
+    }
+    if (g && !rc && !to_stdout)
         printf("# workspace: %lld B static + %lld B per batch item; constants %lld B\n", (long long)g->ws_static,
                (long long)g->ws_batch, (long long)ir_graph_const_bytes(g));
     ir_graph_free(g);

@@ -12,6 +12,13 @@ command doing its job on the bundled models.
     --repeat;
   - `qkc inspect --print-after all` prints the IR after import and after
     every pass of passes/pipeline.c; --print-after PASS only that one;
+  - `qkc inspect --dot` on every bundled model: Graphviz renders it, with
+    as many op nodes as the text IR has nodes and one node per input and
+    output; int8 edges carry the scale and zero point the IR gives; names
+    with DOT and XML syntax in them; unwritable files fail with exit 1;
+  - `qkc eval --plot` writes an SVG that parses, with one bar per int8
+    layer of eval's JSON, in its order and with its SQNR; without --calib,
+    none; unwritable files (--plot, --json) fail with exit 1;
   - `qkc interp` writes logits.npy with the test accuracy;
   - `qkc compile --emit` obj/asm/llvm/ptx and --header write their files.
 
@@ -301,6 +308,221 @@ def check_inspect_all():
 
 
 suite.check("qkc inspect --print-after all prints every pass", check_inspect_all)
+
+# ---- qkc inspect --dot ---------------------------------------------------------------
+
+DOT = "/usr/bin/dot"  # Debian's graphviz (scripts/deps.sh)
+CALIB = os.path.join(MODELS, "digits_calib_x.npy")
+
+
+def ir_counts(model, after, *opts):
+    """Nodes, inputs and outputs of the text IR after a pass, and its
+    constants' printed values (name -> text)."""
+    r = ok([QKC, "inspect", model, "--print-after", after] + list(opts))
+    part = r.out.split("# after %s\n" % after, 1)
+    expect(len(part) == 2, "no '# after %s' in the inspect output" % after, r)
+    lines = part[1].split("\n# workspace")[0].splitlines()
+    nodes = [ln for ln in lines if re.match(r"^  (%|_)\S*.* = [\w.]+\(", ln)]
+    consts = dict(re.findall(r"^  const  %(\S+): \S+ = \[([^\]]*)\]$", part[1], re.M))
+    return (len(nodes), sum(ln.startswith("  input ") for ln in lines), sum(ln.startswith("  output ") for ln in lines),
+            consts, nodes)
+
+
+def render(dot_file):
+    """dot -Tsvg: exit 0; the SVG's nodes by title (what Graphviz parsed)."""
+    import xml.etree.ElementTree as ET
+    if not os.path.exists(DOT):
+        raise Skip("no %s (Debian package graphviz)" % DOT)
+    svg = dot_file + ".svg"
+    r = run([DOT, "-Tsvg", dot_file, "-o", svg])
+    expect(r.rc == 0, "dot -Tsvg %s failed" % dot_file, r)
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    root = ET.parse(svg).getroot()
+    titles = [g.find("s:title", ns).text for g in root.iter("{http://www.w3.org/2000/svg}g")
+              if g.get("class") == "node"]
+    edges = []
+    for g in root.iter("{http://www.w3.org/2000/svg}g"):
+        if g.get("class") == "edge":
+            edges.append((g.find("s:title", ns).text, [t.text or "" for t in g.iter("{http://www.w3.org/2000/svg}text")]))
+    labels = {g.find("s:title", ns).text: [t.text or "" for t in g.iter("{http://www.w3.org/2000/svg}text")]
+              for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "node"}
+    return titles, edges, labels
+
+
+def check_dot_counts(model, after, *opts):
+    """The graph after `after` (None: the default, the final IR) has a node
+    per IR node, input and output, and renders."""
+    name = os.path.basename(model).replace(".onnx", "") + "-" + (after or "final") + ("-q" if opts else "")
+    f = path(name + ".dot")
+    if os.path.exists(f):
+        os.remove(f)
+    ok([QKC, "inspect", model, "--dot", f] + (["--print-after", after] if after else []) + list(opts))
+    titles, edges, labels = render(f)
+    nodes, ins, outs, consts, _ = ir_counts(model, after or pipeline_passes()[-1], *opts)
+    ops = [t for t in titles if re.match(r"^n\d+$", t)]
+    expect(len(ops) == nodes, "%s: the graph has %d op nodes, the IR %d" % (name, len(ops), nodes))
+    expect(sum(bool(re.match(r"^i\d+$", t)) for t in titles) == ins, "%s: input nodes" % name)
+    expect(sum(bool(re.match(r"^o\d+$", t)) for t in titles) == outs, "%s: output nodes" % name)
+    return len(ops), edges, labels, consts
+
+
+def check_inspect_dot_models():
+    done = []
+    for m in sorted(os.listdir(MODELS)):
+        if m.endswith(".onnx"):
+            n, _, _, _ = check_dot_counts(os.path.join(MODELS, m), None)
+            done.append("%s %d" % (m, n))
+    # after an early pass, and on stdout (the model is not taken for FILE)
+    check_dot_counts(CNN, "fuse")
+    r = ok([QKC, "inspect", "--dot", CNN, "--print-after", "import"])
+    expect(r.out.startswith("digraph") and r.out.rstrip().endswith("}") and "# workspace" not in r.out,
+           "inspect --dot without FILE: not one DOT graph on stdout", r)
+    r2 = ok([QKC, "inspect", CNN, "--dot=-", "--print-after", "import"])
+    expect(r2.out == r.out, "--dot=- and --dot differ")
+    return ", ".join(done)
+
+
+suite.check("qkc inspect --dot: a node per IR node on every bundled model; dot renders it", check_inspect_dot_models)
+
+
+def check_inspect_dot_int8():
+    """int8 CNN: the integer kernels' edges carry their scale and zero point
+    (those of the IR's QuantizeLinear/QLinear operands), the weights their
+    per-channel scheme; the graph after quantize has its own node count."""
+    opts = ("--precision", "int8", "--calib", CALIB)
+    n, edges, labels, consts = check_dot_counts(CNN, None, *opts)
+    _, _, _, _, lines = ir_counts(CNN, "plan", *opts)
+    quant = [e for e in edges if any(re.match(r"^[ui]8\[", t) for t in e[1])]
+    expect(len(quant) >= 8, "only %d int8 edges" % len(quant))
+    for title, texts in quant:
+        expect(any(re.match(r"^scale [\d.e+-]+, zp -?\d+$", t) for t in texts),
+               "int8 edge %s has no scale and zero point: %s" % (title, texts))
+    # the QuantizeLinear's output: the scale the IR gives it
+    q = [ln for ln in lines if "= QuantizeLinear(" in ln]
+    expect(len(q) == 1, "int8 CNN: %d QuantizeLinear nodes" % len(q))
+    scale_name = re.search(r"QuantizeLinear\(%\S+, %(\S+?),", q[0]).group(1)
+    want = float(consts[scale_name])
+    qid = [t for t, lab in labels.items() if lab and lab[0] == "QuantizeLinear"]
+    expect(len(qid) == 1, "no QuantizeLinear node in the graph: %s" % sorted(labels))
+    out = [texts for title, texts in edges if title.startswith(qid[0] + "->")]
+    got = [float(m.group(1)) for texts in out for t in texts for m in [re.match(r"^scale ([\d.e+-]+),", t)] if m]
+    expect(got and all(abs(g - want) <= 1e-3 * want for g in got),
+           "QuantizeLinear's edges say scale %s, the IR %s" % (got, want))
+    convs = [lab for lab in labels.values() if lab and lab[0].startswith("QLinearConv")]
+    expect(len(convs) == 4 and all(any("per-channel (" in t for t in lab) for lab in convs),
+           "QLinearConv labels without their weights' per-channel scheme: %s" % convs)
+    expect(all(any(t.startswith("int8 ") for t in lab) for lab in convs), "QLinearConv labels without int8")
+    m, _, _, _ = check_dot_counts(CNN, "quantize", *opts)
+    return "%d nodes, %d int8 edges; %d nodes after quantize" % (n, len(quant), m)
+
+
+suite.check("qkc inspect --dot: int8 edges carry scale and zero point", check_inspect_dot_int8)
+
+
+def check_inspect_dot_names():
+    """Names with DOT, HTML and XML syntax (quotes, <>&, braces, |, \\, a
+    newline, non-ASCII) reach the rendered graph as text."""
+    odd = 'a"b<c>&d\\e{f}|g\nh \u00fc;'
+    m = make_model([helper.make_node("Relu", ['in"<&>'], ["x}{|"], name=odd),
+                    helper.make_node("Sigmoid", ["x}{|"], ["out\\'"], name="-> [label=x]")],
+                   [tensor_info('in"<&>', TensorProto.FLOAT, [1, 4])],
+                   [tensor_info("out\\'", TensorProto.FLOAT, [1, 4])])
+    f = save(m, path("odd-names.onnx"))
+    d = path("odd-names.dot")
+    ok([QKC, "inspect", f, "--dot", d, "--print-after", "shape"])  # (later, the two ops fuse into one)
+    titles, _, labels = render(d)
+    expect(len([t for t in titles if re.match(r"^n\d+$", t)]) == 2, "odd names: node count %s" % titles)
+    texts = [t for lab in labels.values() for t in lab]
+    for want in (odd.replace("\n", "?"), "-> [label=x]", 'in"<&>', "out\\'"):
+        expect(want in texts, "odd names: %r not in the rendered labels %s" % (want, texts))
+
+
+suite.check("qkc inspect --dot: names are escaped", check_inspect_dot_names)
+
+
+def check_inspect_dot_errors():
+    r = run([QKC, "inspect", CNN, "--dot", path("no-such-dir", "g.dot")])
+    expect(r.rc == 1 and "cannot write --dot" in r.err and "no-such-dir" in r.err,
+           "--dot into a missing folder: want exit 1 and a message", r)
+    ro = path("read-only")
+    os.makedirs(ro, exist_ok=True)
+    os.chmod(ro, 0o555)
+    try:
+        r = run([QKC, "inspect", CNN, "--dot", os.path.join(ro, "g.dot")])
+        if os.geteuid() != 0:  # root writes anyway
+            expect(r.rc == 1 and "cannot write --dot" in r.err, "--dot into a read-only folder", r)
+    finally:
+        os.chmod(ro, 0o755)
+    r = run([QKC, "inspect", CNN, "--dot", "/dev/full"])
+    expect(r.rc == 1 and "cannot write --dot /dev/full" in r.err, "--dot /dev/full (disk full): want exit 1", r)
+    usage_error(["inspect", CNN, "--dot", path("x.dot"), "--print-after", "all"], r"--dot draws one graph")
+    r = run([QKC, "inspect", path("missing.onnx"), "--dot", path("missing.dot")])
+    expect(r.rc == 1 and not os.path.exists(path("missing.dot")), "a failed inspect writes its --dot FILE", r)
+    expect(os.path.exists("/dev/full") and not os.path.isfile("/dev/full"), "/dev/full is gone")
+
+
+suite.check("qkc inspect --dot: unwritable FILE, --print-after all, failed inspect", check_inspect_dot_errors)
+
+# ---- qkc eval --plot -------------------------------------------------------------------
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def svg_rects(svg, cls):
+    """The <rect class=cls> of an SVG file (parsed by xml.etree) with their titles."""
+    import xml.etree.ElementTree as ET
+    root = ET.parse(svg).getroot()
+    expect(root.tag == SVG_NS + "svg", "%s: the root is %s, not svg" % (svg, root.tag))
+    return [(r, r.find(SVG_NS + "title").text) for r in root.iter(SVG_NS + "rect") if r.get("class") == cls]
+
+
+def check_eval_plot():
+    import json
+    j, svg = path("eval-cnn.json"), path("eval-cnn.svg")
+    for f in (j, svg):
+        if os.path.exists(f):
+            os.remove(f)
+    ok([QKC, "eval", CNN, "--data", X, "--labels", Y, "--calib", CALIB, "--json", j, "--plot", svg], timeout=300)
+    with open(j) as f:
+        layers = json.load(f)["layers"]
+    bars = svg_rects(svg, "bar")
+    expect(len(layers) == 7 and len(bars) == len(layers), "%d bars for the %d layers of eval --json" % (
+        len(bars), len(layers)))
+    for (rect, title), layer in zip(bars, layers):
+        want = "%s (%s): %.1f dB" % (layer["layer"], layer["op"], layer["sqnr_db"])
+        expect(title == want, "bar %r, want %r (eval --json's layers in order)" % (title, want))
+        expect(float(rect.get("height")) > 0, "layer %s: an empty bar" % layer["layer"])
+    # a higher SQNR is a taller bar
+    hs = sorted((lay["sqnr_db"], float(r.get("height"))) for (r, _), lay in zip(bars, layers))
+    expect(all(a[1] <= b[1] for a, b in zip(hs, hs[1:])), "bar heights out of SQNR order: %s" % hs)
+    expect(len(svg_rects(svg, "prec-bar")) == 3, "the fp16, int8 and int8-dynamic SQNR bars")
+    # no calibration: no int8 layers, and the row says so; an unwritable
+    # --json is exit 1 but does not stop the plot
+    svg2 = path("eval-mlp.svg")
+    r = run([QKC, "eval", MLP, "--data", X, "--plot", svg2, "--json", path("no-such-dir", "e.json")], timeout=300)
+    expect(r.rc == 1 and "cannot write the JSON" in r.err, "--json into a missing folder: want exit 1", r)
+    expect(not svg_rects(svg2, "bar"), "eval without --calib drew layer bars")
+    with open(svg2) as f:
+        expect("no calibration data" in f.read(), "eval --plot without --calib does not say why int8 is missing")
+    return "%d layer bars: %s" % (len(bars), ", ".join("%.1f" % lay["sqnr_db"] for lay in layers))
+
+
+suite.check("qkc eval --plot: an SVG with a bar per int8 layer of the JSON", check_eval_plot)
+
+
+def check_eval_plot_errors():
+    r = run([QKC, "eval", MLP, "--data", X, "--plot", path("no-such-dir", "p.svg")])
+    expect(r.rc == 1 and "cannot write the plot" in r.err and "no-such-dir" in r.err,
+           "--plot into a missing folder: want exit 1 and a message", r)
+    expect("fp32" not in r.out, "--plot into a missing folder: the precisions were compiled first", r)
+    r = run([QKC, "eval", MLP, "--data", X, "--plot", "/dev/full"], timeout=300)
+    expect(r.rc == 1 and "/dev/full: error: cannot write the plot" in r.err, "--plot /dev/full: want exit 1", r)
+    expect(os.path.exists("/dev/full") and not os.path.isfile("/dev/full"), "/dev/full is gone")
+    r = run([QKC, "eval", path("missing.onnx"), "--data", X, "--plot", path("missing.svg")])
+    expect(r.rc == 1 and not os.path.exists(path("missing.svg")), "a failed eval leaves a --plot FILE", r)
+
+
+suite.check("qkc eval --plot: unwritable FILE, failed eval", check_eval_plot_errors)
 
 
 def check_emit_kinds():
