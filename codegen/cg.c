@@ -101,6 +101,12 @@ void cg_packed_input(Cg *cg, int j)
         cg->kernels[cg->nkernels - 1].packed_in |= (uint64_t)1 << j;
 }
 
+void cg_stage(Cg *cg, const char *what)
+{
+    if (cg->o->stage)
+        cg->o->stage(cg->o->stage_ctx, what);
+}
+
 int cg_lanes32(const Target *t) { return (t->arch == ARCH_AARCH64 ? 128 : t->vector_bits) / 32; }
 
 LLVMValueRef cg_splat(Cg *cg, LLVMValueRef s, int w)
@@ -883,6 +889,7 @@ static const char *kernel_key(Cg *cg, const Node *n)
 static bool gen_kernels(Cg *cg)
 {
     bool ok = true;
+    cg_stage(cg, "generating kernels");
     StrMap seen; /* key -> index + 1 of the first kernel with it */
     strmap_init(&seen, cg->g->arena);
     for (int i = 0; i < cg->g->nnodes; i++) {
@@ -943,6 +950,7 @@ static bool emit_module(Cg *cg, LLVMModuleRef m, LLVMTargetMachineRef tm)
     case EMIT_OBJ: {
         LLVMTargetMachineRef save = cg->tm;
         cg->tm = tm;
+        cg_stage(cg, "emitting code");
         bool ok = cg_emit_file(cg, m, o->emit == EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile, o->out);
         cg->tm = save;
         if (ok && o->emit == EMIT_OBJ && o->header)
@@ -957,8 +965,11 @@ static bool emit_module(Cg *cg, LLVMModuleRef m, LLVMTargetMachineRef tm)
         close(fd);
         LLVMTargetMachineRef save = cg->tm;
         cg->tm = tm;
+        cg_stage(cg, "emitting code");
         bool ok = cg_emit_file(cg, m, LLVMObjectFile, tmp);
         cg->tm = save;
+        if (ok)
+            cg_stage(cg, "linking");
         ok = ok && cg_link_so(cg->t, tmp, o->out, cg->d);
         unlink(tmp);
         return ok;

@@ -78,6 +78,8 @@ LLVMValueRef cg_const_blob(Cg *cg, const char *name, const void *data, size_t by
 void cg_packed_input(Cg *cg, int j);
 /* A stack slot in the kernel's entry block (promoted to a register by
  * LLVM); for accumulators carried across loops. */
+/* The compile's stage hook (CgOptions.stage), when there is one. */
+void cg_stage(Cg *cg, const char *what);
 LLVMValueRef cg_alloca(Cg *cg, LLVMTypeRef t, const char *name);
 /* The 32-bit lanes of the vectors the kernels use: AArch64 NEON is 128 bits
  * whatever the core's SVE width. */

@@ -65,6 +65,10 @@ typedef struct CgOptions {
     uint64_t model_hash;    /* hash of the model bytes and options */
     int opt_level;          /* 0..3 */
     bool verify_ir;         /* LLVMVerifyModule before optimizing (always on in tests) */
+    /* Called as each stage starts ("generating kernels", "optimizing",
+     * "emitting code", "linking"), for progress on a terminal; may be NULL. */
+    void (*stage)(void *ctx, const char *what);
+    void *stage_ctx;
 } CgOptions;
 
 /* A short description of the kernel codegen generates for node n on t

@@ -11,6 +11,7 @@
 
 bool cg_optimize(Cg *cg)
 {
+    cg_stage(cg, "optimizing");
     LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
     LLVMPassBuilderOptionsSetLoopVectorization(opts, 1);
     LLVMPassBuilderOptionsSetSLPVectorization(opts, 1);

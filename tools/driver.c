@@ -487,22 +487,52 @@ static bool compile_mixed(const char *model, const DriverOptions *o, Diag *d)
     return ok;
 }
 
+/* A compile's stages on a terminal (stderr), one line rewritten in place
+ * and erased at the end: big models take a while in LLVM. */
+typedef struct Stages {
+    const char *model;
+    double t0;
+    bool shown;
+} Stages;
+
+static void show_stage(void *ctx, const char *what)
+{
+    Stages *s = ctx;
+    const char *base = strrchr(s->model, '/');
+    fprintf(stderr, "\rqkc: compiling %s: %s (%.1f s)\033[K", base ? base + 1 : s->model, what, now() - s->t0);
+    fflush(stderr);
+    s->shown = true;
+}
+
+static void end_stages(Stages *s)
+{
+    if (s->shown)
+        fprintf(stderr, "\r\033[K");
+    s->shown = false;
+}
+
 bool drv_compile(const char *model, const DriverOptions *o, Diag *d)
 {
     if (o->precision == PREC_MIXED)
         return compile_mixed(model, o, d);
     double t0 = now();
+    Stages st = {.model = model, .t0 = t0};
+    bool tty = !o->verbose && isatty(2);
     CgOptions co = {.emit = o->emit, .out = o->out, .header = o->header, .opt_level = o->opt_level,
-                    .verify_ir = o->verify};
+                    .verify_ir = o->verify, .stage = tty ? show_stage : NULL, .stage_ctx = &st};
     if (!cg_target_resolve(o->target, o->cpu, &co.target, d))
         return false;
     if (o->emit == EMIT_PTX && co.target.arch != ARCH_NVPTX)
         return diag_error(d, loc_none(), "--emit ptx needs --target nvptx");
     if (o->header && o->emit != EMIT_OBJ)
         return diag_error(d, loc_none(), "--header goes with --emit obj");
+    if (tty)
+        show_stage(&st, "importing, passes");
     Graph *g = drv_lower(model, o, d);
-    if (!g)
+    if (!g) {
+        end_stages(&st);
         return false;
+    }
     double t1 = now(), t2 = t1;
     bool ok = true;
     char *prefix = NULL;
@@ -535,6 +565,7 @@ bool drv_compile(const char *model, const DriverOptions *o, Diag *d)
         co.prefix = o->prefix ? o->prefix : prefix;
         ok = cg_compile(g, &co, d);
     }
+    end_stages(&st);
     double t3 = now();
     if (ok && o->verbose)
         fprintf(stderr,

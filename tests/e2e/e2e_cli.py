@@ -551,4 +551,42 @@ def check_emit_kinds():
 
 suite.check("qkc compile --emit obj/asm/llvm/ptx, --header, -v", check_emit_kinds)
 
+
+def check_compile_stages_on_a_terminal():
+    """stderr a terminal: the stages in one line rewritten in place, erased
+    at the end; not a terminal (every other check): nothing."""
+    import pty
+    import select
+    import subprocess
+    out = path("mlp_tty.so")
+    master, slave = pty.openpty()
+    p = subprocess.Popen([QKC, "compile", MLP, "-o", out], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=slave)
+    os.close(slave)
+    data = b""
+    while True:
+        r, _, _ = select.select([master], [], [], TIMEOUT)
+        if not r:
+            p.kill()
+            raise Failure("qkc compile on a terminal: no end in %d s" % TIMEOUT)
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(master)
+    expect(p.wait(TIMEOUT) == 0, "qkc compile on a terminal failed: %r" % data)
+    text = data.decode("utf-8", "replace")
+    stages = re.findall(r"\rqkc: compiling mlp\.onnx: ([a-z, ]+) \(\d+\.\d s\)\x1b\[K", text)
+    expect(stages == ["importing, passes", "generating kernels", "optimizing", "emitting code", "linking"],
+           "stages shown: %s in %r" % (stages, text))
+    expect(text.endswith("\r\x1b[K"), "the line is not erased at the end: %r" % text[-40:])
+    r = ok([QKC, "compile", MLP, "-o", out])
+    expect(r.err == "", "not a terminal: qkc compile printed %r" % r.err)
+
+
+suite.check("qkc compile on a terminal shows its stages, elsewhere nothing", check_compile_stages_on_a_terminal)
+
 suite.finish()
