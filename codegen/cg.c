@@ -662,8 +662,8 @@ static DescTypes desc_types(Cg *cg)
     t.arg = LLVMStructTypeInContext(cg->ctx, arg, 3, 0);
     LLVMTypeRef launch[] = {p, i64, i64, i32, i32, p};
     t.launch = LLVMStructTypeInContext(cg->ctx, launch, 6, 0);
-    LLVMTypeRef art[] = {i32, i32, p, p, p, p, i64, i32, i32, p, p, i64, i64, p, p, p, i64, i32, p, i64};
-    t.artifact = LLVMStructTypeInContext(cg->ctx, art, 20, 0);
+    LLVMTypeRef art[] = {i32, i32, p, p, p, p, i64, i32, i32, p, p, i64, i64, p, p, p, i64, i32, p, i64, p};
+    t.artifact = LLVMStructTypeInContext(cg->ctx, art, 21, 0);
     return t;
 }
 
@@ -750,9 +750,11 @@ static void export_fn(LLVMValueRef fn)
     LLVMSetVisibility(fn, LLVMDefaultVisibility);
 }
 
-/* The descriptor and the exported functions, in module m (the CPU module,
- * or the host module of a GPU artifact). */
-static void gen_descriptor(Cg *cg, LLVMModuleRef m, LLVMValueRef entry, const char *ptx, size_t ptx_len)
+/* The descriptor, in module m (the CPU module, or the host module of a GPU
+ * artifact), `next` its next CPU variant (or NULL); with `exported`, the
+ * functions that export it. Returns the descriptor's global. */
+static LLVMValueRef gen_descriptor(Cg *cg, LLVMModuleRef m, LLVMValueRef entry, const char *ptx, size_t ptx_len,
+                                   LLVMValueRef next, bool exported)
 {
     DescTypes dt = desc_types(cg);
     Graph *g = cg->g;
@@ -793,11 +795,14 @@ static void gen_descriptor(Cg *cg, LLVMModuleRef m, LLVMValueRef entry, const ch
         cg_i32(cg, ptx ? cg->nkernels : 0),
         launches,
         LLVMConstInt(cg->i64, ptx ? 0 : cg->t->cpu_features, 0),
+        next ? next : null,
     };
     LLVMValueRef desc = LLVMAddGlobal(m, dt.artifact, "qk.artifact");
-    LLVMSetInitializer(desc, LLVMConstNamedStruct(dt.artifact, f, 20));
+    LLVMSetInitializer(desc, LLVMConstNamedStruct(dt.artifact, f, 21));
     LLVMSetGlobalConstant(desc, 1);
     LLVMSetLinkage(desc, LLVMInternalLinkage);
+    if (!exported)
+        return desc;
 
     /* const qkrt_artifact *qkc_artifact(void) — or <prefix>_artifact */
     char name[160];
@@ -819,6 +824,26 @@ static void gen_descriptor(Cg *cg, LLVMModuleRef m, LLVMValueRef entry, const ch
         LLVMBuildRet(b, LLVMBuildCall2(b, LLVMGlobalGetValueType(entry), entry, a, 5, ""));
     }
     LLVMDisposeBuilder(b);
+    return desc;
+}
+
+/* Every function of m defined after `after` (NULL: all) compiles for CPU t,
+ * whatever the module's target machine says: a fat artifact's variants
+ * live in one module, each with its own instruction set. */
+static void tag_functions(Cg *cg, LLVMModuleRef m, LLVMValueRef after, const Target *t)
+{
+    LLVMAttributeRef cpu = LLVMCreateStringAttribute(cg->ctx, "target-cpu", 10, t->cpu, (unsigned)strlen(t->cpu));
+    LLVMAttributeRef feat = t->features && *t->features
+                                ? LLVMCreateStringAttribute(cg->ctx, "target-features", 15, t->features,
+                                                            (unsigned)strlen(t->features))
+                                : NULL;
+    for (LLVMValueRef f = after ? LLVMGetNextFunction(after) : LLVMGetFirstFunction(m); f; f = LLVMGetNextFunction(f)) {
+        if (LLVMIsDeclaration(f))
+            continue;
+        LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, cpu);
+        if (feat)
+            LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, feat);
+    }
 }
 
 /* ---- the whole compile -------------------------------------------------- */
@@ -1017,16 +1042,29 @@ bool cg_compile(Graph *g, const CgOptions *o, Diag *d)
                 cg.const_globals[i] = cg_const_blob(&cg, "qk.w", v->data, (size_t)value_bytes(v));
         }
     }
+    if (!cg.t->gpu) {
+        /* one variant per CPU (a fat artifact: --cpu A,B,...), each chained
+         * to the one before; the last, the most demanding, is exported */
+        LLVMValueRef desc = NULL;
+        for (int v = 0; v <= o->nmore && ok; v++) {
+            cg.t = v ? &o->more[v - 1] : &o->target;
+            cg.nkernels = 0;
+            LLVMValueRef last = LLVMGetLastFunction(cg.mod);
+            ok = gen_kernels(&cg);
+            if (!ok)
+                break;
+            LLVMValueRef entry = gen_entry(&cg);
+            desc = gen_descriptor(&cg, cg.mod, entry, NULL, 0, desc, v == o->nmore);
+            if (o->nmore)
+                tag_functions(&cg, cg.mod, last, cg.t);
+        }
+        cg.t = &o->target;
+        ok = ok && (!o->verify_ir || verify(&cg, cg.mod)) && cg_optimize(&cg) && emit_module(&cg, cg.mod, cg.tm);
+        goto out;
+    }
     ok = gen_kernels(&cg);
     if (!ok)
         goto out;
-
-    if (!cg.t->gpu) {
-        LLVMValueRef entry = gen_entry(&cg);
-        gen_descriptor(&cg, cg.mod, entry, NULL, 0);
-        ok = (!o->verify_ir || verify(&cg, cg.mod)) && cg_optimize(&cg) && emit_module(&cg, cg.mod, cg.tm);
-        goto out;
-    }
 
     /* NVPTX: kernels -> PTX; the host module carries it */
     ok = (!o->verify_ir || verify(&cg, cg.mod)) && cg_optimize(&cg);
@@ -1059,7 +1097,7 @@ bool cg_compile(Graph *g, const CgOptions *o, Diag *d)
         goto out;
     }
     host = new_module(&cg, g->name, cg.t->host_triple, host_tm);
-    gen_descriptor(&cg, host, NULL, ptx, ptx_len);
+    gen_descriptor(&cg, host, NULL, ptx, ptx_len, NULL, true);
     ok = (!o->verify_ir || verify(&cg, host)) && emit_module(&cg, host, host_tm);
 
 out:

@@ -47,6 +47,10 @@ typedef struct Target {
  * conservative baseline. Unknown names are errors (LLVM would only warn,
  * then miscompile or abort). */
 bool cg_target_resolve(const char *arch, const char *cpu, Target *t, Diag *d);
+/* --cpu as a list "A,B,..." (or a named set: "portable", x86-64-v2 to AVX-512
+ * VNNI): up to max targets into out, sorted from the least demanding to
+ * the most; a single CPU gives one. Returns how many, 0 on an error. */
+int cg_target_resolve_list(const char *arch, const char *cpus, Target *out, int max, Diag *d);
 /* The microkernel of node n on t, in words and as a name tag ("14x32c4"),
  * or NULL when n has none (codegen/k_mm.c). */
 const char *cg_mm_desc(const Target *t, const Node *n, char *buf, size_t len);
@@ -57,6 +61,11 @@ const char *cg_host_arch(void);
 
 typedef struct CgOptions {
     Target target;
+    /* A fat artifact (CPU targets, shared objects): the same model for
+     * these CPUs too, each a variant the runtime may choose at load; the
+     * list goes from target, the least demanding, to the most. */
+    const Target *more;
+    int nmore;
     EmitKind emit;
     const char *out;        /* output path */
     const char *header;     /* --header path for EMIT_OBJ, or NULL */

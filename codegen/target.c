@@ -257,3 +257,77 @@ LLVMTargetMachineRef cg_target_machine(const char *triple, const char *cpu, cons
                                          : LLVMCodeGenLevelNone;
     return LLVMCreateTargetMachine(tgt, triple, cpu, features, lvl, LLVMRelocPIC, LLVMCodeModelDefault);
 }
+
+/* Named sets of CPUs for fat artifacts. */
+static const struct {
+    const char *name, *arch, *cpus;
+} cpu_sets[] = {
+    /* every x86-64 CPU of the last 15 years, each at its best level:
+     * SSE4.2, AVX2+FMA, AVX-512, AVX-512 with VNNI (the exact int8 dot) */
+    {"portable", "x86_64", "x86-64-v2,x86-64-v3,x86-64-v4,cascadelake"},
+};
+
+static int popcount64(uint64_t x)
+{
+    int n = 0;
+    for (; x; x &= x - 1)
+        n++;
+    return n;
+}
+
+int cg_target_resolve_list(const char *arch, const char *cpus, Target *out, int max, Diag *d)
+{
+    if (!cpus || !strchr(cpus, ','))
+        for (size_t i = 0; cpus && i < N(cpu_sets); i++)
+            if (strcmp(cpus, cpu_sets[i].name) == 0) {
+                if (arch && strcmp(arch, cpu_sets[i].arch) != 0 && strcmp(arch, "x86-64") != 0) {
+                    diag_error(d, loc_none(), "--cpu %s is a set of %s CPUs, not %s ones", cpus, cpu_sets[i].arch,
+                               arch);
+                    return 0;
+                }
+                cpus = cpu_sets[i].cpus;
+                arch = cpu_sets[i].arch;
+                break;
+            }
+    if (!cpus || !strchr(cpus, ','))
+        return cg_target_resolve(arch, cpus, &out[0], d) ? 1 : 0;
+    int n = 0;
+    const char *s = cpus;
+    while (s) {
+        const char *end = strchr(s, ',');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        char name[64];
+        if (len == 0 || len >= sizeof name) {
+            diag_error(d, loc_none(), "--cpu %s: an empty or overlong CPU name in the list", cpus);
+            return 0;
+        }
+        memcpy(name, s, len);
+        name[len] = 0;
+        if (n == max) {
+            diag_error(d, loc_none(), "--cpu %s: more than %d CPUs", cpus, max);
+            return 0;
+        }
+        if (!cg_target_resolve(arch, name, &out[n], d))
+            return 0;
+        if (out[n].gpu) {
+            diag_error(d, loc_none(), "--cpu %s: a list of CPUs (a fat artifact) is for CPU targets, not %s", cpus,
+                       out[n].name);
+            return 0;
+        }
+        for (int k = 0; k < n; k++)
+            if (strcmp(out[k].cpu, out[n].cpu) == 0) {
+                diag_error(d, loc_none(), "--cpu %s: '%s' is listed twice", cpus, out[n].cpu);
+                return 0;
+            }
+        n++;
+        s = end ? end + 1 : NULL;
+    }
+    /* least demanding first (the chain's order at load is the reverse) */
+    for (int i = 1; i < n; i++)
+        for (int k = i; k > 0 && popcount64(out[k].cpu_features) < popcount64(out[k - 1].cpu_features); k--) {
+            Target t = out[k];
+            out[k] = out[k - 1];
+            out[k - 1] = t;
+        }
+    return n;
+}

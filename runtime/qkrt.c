@@ -276,7 +276,7 @@ static qkrt_status check_artifact(const qkrt_artifact *a, const char *what)
     if (!gpu) {
         if (!a->run)
             return qkrt_fail(QKRT_ERR_FORMAT, "%s: CPU artifact without a run function", what);
-        return check_cpu(a, what);
+        return QKRT_OK;
     }
     if (!a->ptx || (a->consts_size > 0 && !a->consts) || a->num_launches < 1 || !a->launches)
         return qkrt_fail(QKRT_ERR_FORMAT, "%s: nvptx artifact without PTX, constants or launches", what);
@@ -356,12 +356,60 @@ static qkrt_status check_elf(const char *path)
 }
 
 /* Validate, set up the device for NVPTX, and hand out the model. */
+enum { MAX_VARIANTS = 16 };
+
+/* A fat artifact's variant for this CPU: the one $QKRT_CPU names, else the
+ * first of the chain this CPU can run; every variant checked as a whole
+ * artifact, and like the first (the same inputs, outputs and workspace). */
+static qkrt_status pick_variant(qkrt_model *m)
+{
+    const qkrt_artifact *a = m->a, *pick = NULL;
+    const char *want = getenv("QKRT_CPU");
+    if (want && !*want)
+        want = NULL;
+    char names[256] = "";
+    size_t len = 0;
+    int n = 0;
+    for (const qkrt_artifact *v = a; v; v = v->next, n++) {
+        qkrt_status s;
+        if (n == MAX_VARIANTS)
+            return qkrt_fail(QKRT_ERR_FORMAT, "%s: more than %d CPU variants", m->name, MAX_VARIANTS);
+        if (v != a && (s = check_artifact(v, m->name)))
+            return s;
+        if (v != a && (strcmp(v->target, a->target) || v->num_inputs != a->num_inputs ||
+                       v->num_outputs != a->num_outputs || v->ws_static != a->ws_static || v->ws_batch != a->ws_batch))
+            return qkrt_fail(QKRT_ERR_FORMAT, "%s: CPU variant %d differs from the first in its target, inputs, "
+                             "outputs or workspace", m->name, n);
+        if (len < sizeof names)
+            len += (size_t)snprintf(names + len, sizeof names - len, "%s'%.40s'", n ? ", " : "", v->cpu ? v->cpu : "?");
+        if (!pick && (want ? v->cpu && !strcmp(v->cpu, want) : !(v->cpu_features & ~qkrt_cpu_features())))
+            pick = v;
+    }
+    if (want && !pick)
+        return qkrt_fail(QKRT_ERR_UNSUPPORTED, "%s: QKRT_CPU=%s, but the artifact was compiled for CPU %s", m->name,
+                         want, names);
+    if (!pick) { /* none fits: say what the least demanding lacks */
+        for (pick = a; pick->next; pick = pick->next)
+            ;
+    }
+    qkrt_status s = check_cpu(pick, m->name);
+    if (s)
+        return s;
+    m->a = pick;
+    return QKRT_OK;
+}
+
 static qkrt_status finish_model(qkrt_model *m, qkrt_model **out)
 {
     const qkrt_artifact *a = m->a;
     qkrt_status s = check_artifact(a, m->name);
     if (s)
         return s;
+    if (strcmp(a->target, "nvptx") != 0) {
+        if ((s = pick_variant(m)))
+            return s;
+        a = m->a;
+    }
     for (int i = 0; i < a->num_inputs; i++)
         m->has_batch |= is_batched(&a->inputs[i]);
     for (int i = 0; i < a->num_outputs; i++)

@@ -520,8 +520,16 @@ bool drv_compile(const char *model, const DriverOptions *o, Diag *d)
     bool tty = !o->verbose && isatty(2);
     CgOptions co = {.emit = o->emit, .out = o->out, .header = o->header, .opt_level = o->opt_level,
                     .verify_ir = o->verify, .stage = tty ? show_stage : NULL, .stage_ctx = &st};
-    if (!cg_target_resolve(o->target, o->cpu, &co.target, d))
+    Target cpus[8];
+    int ncpu = cg_target_resolve_list(o->target, o->cpu, cpus, 8, d);
+    if (ncpu == 0)
         return false;
+    co.target = cpus[0];
+    co.more = cpus + 1;
+    co.nmore = ncpu - 1;
+    if (ncpu > 1 && o->emit != EMIT_SO && o->emit != EMIT_ASM && o->emit != EMIT_LLVM)
+        return diag_error(d, loc_none(), "--cpu %s: a fat artifact picks its CPU's code when the runtime loads it: "
+                          "--emit so (not obj)", o->cpu);
     if (o->emit == EMIT_PTX && co.target.arch != ARCH_NVPTX)
         return diag_error(d, loc_none(), "--emit ptx needs --target nvptx");
     if (o->header && o->emit != EMIT_OBJ)
@@ -541,7 +549,7 @@ bool drv_compile(const char *model, const DriverOptions *o, Diag *d)
         uint64_t h = drv_hash_file(model, 1469598103934665603ull);
         char opts[256];
         snprintf(opts, sizeof opts, "%s|%s|%s|%lld|O%d|p%d|%s|%d%d%d%d%d%d", QKC_VERSION, co.target.name,
-                 co.target.cpu, (long long)o->batch, o->opt_level, (int)o->precision,
+                 ncpu > 1 ? o->cpu : co.target.cpu, (long long)o->batch, o->opt_level, (int)o->precision,
                  o->calib_method ? o->calib_method : "", o->act_s8, o->weights_per_tensor, o->weights_log2, o->pow2,
                  o->io_int8, o->no_bias_correction);
         h = drv_hash_str(opts, h);

@@ -203,8 +203,9 @@ bool drv_report(const char *path, const Graph *g, const CalibProfile *prof, cons
     FILE *f = path ? fopen(path, "w") : fopen("/dev/null", "w");
     if (!f)
         return diag_error(d, loc_file(path), "cannot write the report");
-    Target t;
-    cg_target_resolve(o->target, o->cpu, &t, d);
+    Target all[8], t; /* a fat artifact's kernels: described for the most demanding CPU */
+    int n = cg_target_resolve_list(o->target, o->cpu, all, 8, d);
+    t = all[n > 0 ? n - 1 : 0];
     fprintf(f, "{\n  \"qkc_report\": 1,\n  \"model\": \"%s\",\n  \"precision\": \"%s\",\n", g->file ? g->file : "",
             o->mixed ? "mixed" : "int8");
     fprintf(f, "  \"calib_method\": \"%s\", \"activations\": \"%s\", \"weights\": \"%s\", \"pow2_scales\": %s,\n",

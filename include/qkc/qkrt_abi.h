@@ -110,6 +110,11 @@ typedef struct qkrt_artifact {
     const qkrt_gpu_launch *launches;
     /* CPU artifacts: bit (1 << QKRT_CPU_<X>) for each feature its code needs */
     uint64_t cpu_features;
+    /* A fat artifact (qkc compile --cpu A,B,...): the same model compiled
+     * for another CPU, the next choice (NULL: none). qkc_artifact() returns
+     * the most demanding; the runtime takes the first in the chain whose
+     * cpu_features this CPU has (or the one QKRT_CPU names). */
+    const struct qkrt_artifact *next;
 } qkrt_artifact;
 
 typedef const qkrt_artifact *(*qkrt_artifact_fn)(void);

@@ -1305,6 +1305,19 @@ def _():
                      r"--cpu native" % (cpu, flag.replace("_", "")), artifact=a)
 
 
+@case("compile: --cpu lists (fat artifacts) that cannot be")
+def _():
+    mlp = os.path.join(MODELS, "mlp.onnx")
+    for cpus, extra, pat in (("portable", ["--emit", "obj"], r"--emit so \(not obj\)"),
+                             ("x86-64-v2,,x86-64-v3", [], r"an empty or overlong CPU name"),
+                             ("x86-64-v3,x86-64-v3", [], r"'x86-64-v3' is listed twice"),
+                             ("sm_80,sm_90", ["--target", "nvptx"], r"is for CPU targets, not nvptx"),
+                             ("portable", ["--target", "aarch64"], r"a set of x86_64 CPUs, not aarch64 ones"),
+                             ("x86-64-v3,bogus", [], r"unknown CPU 'bogus' for x86_64")):
+        compile_fails(mlp, r"--cpu|unknown CPU", pat, extra=["--cpu", cpus] + extra)
+    return "6 lists refused"
+
+
 @case("run: an artifact that does not exist")
 def _():
     a = path("no_such_model.so")

@@ -37,6 +37,8 @@ the same as the reference interpreter running the lowered int8 graph.
 
     e2e_quant_targets.py QKC SOURCE_DIR WORK_DIR [--ptxas PTXAS] [-v]"""
 import os
+import platform
+import re
 import shutil
 import sys
 
@@ -251,6 +253,59 @@ suite.check("mlp int8-dynamic: every x86-64 and AArch64 CPU == qkc interp, bit f
             "mlp", True)
 suite.check("mlp int8-dynamic: every x86-64 and AArch64 CPU == qkc interp, bit for bit (with stress rows)",
             check_dynamic, "mlp", False)
+
+
+# ---- a fat artifact (--cpu portable): each variant this CPU runs == the interpreter ---------------------
+
+PORTABLE = ["x86-64-v2", "x86-64-v3", "x86-64-v4", "cascadelake"]
+
+
+def check_fat(m):
+    """One .so with a variant per CPU level: forced with QKRT_CPU, every
+    variant the host can run gives the interpreter's bits; the others are
+    refused with the features they need; unforced, the runtime takes the
+    most demanding one that runs; under qemu -cpu Nehalem (SSE4.2),
+    x86-64-v2's."""
+    if platform.machine() != "x86_64":
+        raise Skip("x86-64 CPU variants")
+    inp = stress_input()
+    ref = logits_of([QKC, "interp", ONNX[m], "-i", inp, "--precision", "int8", "--profile", profile(m)],
+                    path("out", m + "-fat-interp"))
+    so = path("%s-fat.so" % m)
+    ok([QKC, "compile", ONNX[m], "-o", so, "--precision", "int8", "--profile", profile(m), "--cpu", "portable"])
+    ran, refused = [], []
+    for cpu in PORTABLE + [""]:
+        env = dict(os.environ, QKRT_CPU=cpu)
+        d = path("out", "%s-fat-%s" % (m, cpu or "auto"))
+        f = os.path.join(d, "logits.npy")
+        if os.path.exists(f):
+            os.remove(f)
+        r = run([QKC, "run", so, "-i", inp, "-d", d], env=env)
+        if r.rc != 0:
+            expect(cpu and re.search(r"compiled for CPU '%s', which has .*; this CPU does not" % cpu, r.err),
+                   "QKRT_CPU=%s: refused without the features it lacks" % cpu, r)
+            refused.append(cpu)
+            continue
+        why = first_diff(load_npy(f), ref)
+        expect(not why, "QKRT_CPU=%s: %s" % (cpu or "(unset)", why))
+        ran.append(cpu or "auto")
+    expect(len(ran) >= 2, "only %s ran" % ran)
+    expect(refused == [c for c in PORTABLE if c not in ran], "refused %s, ran %s" % (refused, ran))
+    r = run([QKC, "run", so, "-i", inp, "-d", path("out", m + "-fat-bad")], env=dict(os.environ, QKRT_CPU="znver9"))
+    expect(r.rc == 1 and "QKRT_CPU=znver9, but the artifact was compiled for CPU 'cascadelake', 'x86-64-v4', "
+           "'x86-64-v3', 'x86-64-v2'" in r.err, "QKRT_CPU naming no variant", r)
+    qemu = shutil.which("qemu-x86_64")
+    if qemu:
+        d = path("out", m + "-fat-nehalem")
+        got = logits_of([qemu, "-cpu", "Nehalem", QKC, "run", so, "-i", inp], d)
+        why = first_diff(got, ref)
+        expect(not why, "under qemu -cpu Nehalem: %s" % why)
+        ran.append("qemu Nehalem")
+    return "equal on %s; refused %s" % (", ".join(ran), ", ".join(refused) or "none")
+
+
+for _m in ("cnn", "mlp"):
+    suite.check("%s int8 --cpu portable: each variant this CPU runs == qkc interp, bit for bit" % _m, check_fat, _m)
 
 
 # ---- fp16: the same bits on every CPU, and as the interpreter (docs/quantization.md, "fp16") -------------
