@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#define QKRT_ABI_VERSION 3u
+#define QKRT_ABI_VERSION 4u
 #define QKRT_MAGIC 0x54524b51u /* "QKRT" little-endian */
 #define QKRT_DIM_BATCH (-1)    /* dims[0] of a tensor whose batch is chosen per run */
 

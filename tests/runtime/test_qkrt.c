@@ -505,7 +505,7 @@ static void test_refuses_broken_descriptors(void **state)
         const char *msg;
     } cases[] = {
         {"magic", QKRT_ERR_FORMAT, "artifact: not a qkc artifact (bad magic 0xdeadbeef)"},
-        {"abi", QKRT_ERR_FORMAT, "artifact: artifact ABI version 2, this runtime reads 3: recompile the model with "
+        {"abi", QKRT_ERR_FORMAT, "artifact: artifact ABI version 3, this runtime reads 4: recompile the model with "
                                  "this qkc"},
         {"target", QKRT_ERR_UNSUPPORTED, "add: artifact for target 'riscv64'"},
         {"no target", QKRT_ERR_FORMAT, "add: artifact has no target"},
