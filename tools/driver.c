@@ -579,7 +579,7 @@ bool drv_compile(const char *model, const DriverOptions *o, Diag *d)
         fprintf(stderr,
                 "qkc: %s -> %s (%s, cpu %s): %d nodes, %lld B constants, workspace %lld B + %lld B per batch item\n"
                 "qkc: import+passes%s %.1f ms, codegen+link %.1f ms\n",
-                model, o->out, co.target.name, co.target.cpu, g->nnodes, (long long)ir_graph_const_bytes(g),
+                model, o->out, co.target.name, ncpu > 1 ? o->cpu : co.target.cpu, g->nnodes, (long long)ir_graph_const_bytes(g),
                 (long long)g->ws_static, (long long)g->ws_batch, o->precision == PREC_INT8 ? "+calibration" : "",
                 (t2 - t0) * 1e3, (t3 - t2) * 1e3);
     free(prefix);
