@@ -60,6 +60,11 @@ typedef struct MmPlan {
      * padded input row; R: the rows of the ring */
     bool conv;
     int64_t C, Cp, H, Wd, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, Wp, R;
+    /* a 1-D conv whose padded row would not fit the ring: its output row in
+     * OH chunks of OW pixels, each a row of its own (H = OH of them) whose
+     * ring slot holds only the Wp input columns its windows read, `chunk`
+     * columns after the previous one's; 0: not chunked */
+    int64_t chunk;
 } MmPlan;
 
 enum { RING_MAX_BYTES = 256 << 10, CONV_MAX_KW = 11 };
@@ -152,8 +157,21 @@ static bool plan_conv(const Target *t, const Node *n, MmPlan *p)
     p->K = p->KH * p->KW * p->Cp;
     p->Wp = (p->OW - 1) * p->SW + (p->KW - 1) * p->DW + 1;
     p->R = (p->KH - 1) * p->DH + 1;
-    if (p->R * p->Wp * p->Cp * (p->integer ? 1 : 4) > RING_MAX_BYTES)
-        return false;
+    int64_t es = p->integer ? 1 : 4;
+    if (p->R * p->Wp * p->Cp * es > RING_MAX_BYTES) {
+        /* 1-D (a speech front end's 384 channels over 500 steps): the
+         * largest chunk of output pixels that divides the row and fits */
+        int64_t owc = 0;
+        for (int64_t c = p->OW - 1; nsp == 1 && c >= p->MR && !owc; c--)
+            if (p->OW % c == 0 && ((c - 1) * p->SW + (p->KW - 1) * p->DW + 1) * p->Cp * es <= RING_MAX_BYTES)
+                owc = c;
+        if (!owc)
+            return false;
+        p->chunk = owc * p->SW;
+        p->OH = p->H = p->OW / owc;
+        p->OW = owc;
+        p->Wp = (owc - 1) * p->SW + (p->KW - 1) * p->DW + 1;
+    }
     p->batch0 = x->shape.d[0] == DIM_BATCH;
     p->rows_static = p->OH * (p->batch0 ? 1 : x->shape.d[0]);
     p->M = p->OH * p->OW;
@@ -790,24 +808,33 @@ static void pack_ring_row(Cg *cg, const Mm *m, LLVMValueRef ih, LLVMValueRef pad
     CgIf inside;
     cg_if_begin(cg, &inside, LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, ih, cg_i64(cg, 0), ""),
                                           LLVMBuildICmp(b, LLVMIntSLT, ih, cg_i64(cg, p->H), ""), ""));
+    /* ring column j holds input column col0 + j of row ih (a chunk: of the
+     * one row), j over the columns that exist */
+    int64_t hr = p->chunk ? 1 : p->H; /* the input's own rows */
+    LLVMValueRef col0 = p->chunk ? LLVMBuildNSWSub(b, LLVMBuildNSWMul(b, ih, cg_i64(cg, p->chunk), ""),
+                                                   cg_i64(cg, p->PW), "col0")
+                                 : cg_i64(cg, -p->PW);
+    LLVMValueRef jlo = LLVMBuildNSWSub(b, cg_i64(cg, 0), col0, ""), jhi = LLVMBuildNSWSub(b, cg_i64(cg, p->Wd), col0, "");
+    jlo = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, jlo, cg_i64(cg, 0), ""), jlo, cg_i64(cg, 0), "jlo");
+    jhi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, jhi, cg_i64(cg, p->Wp), ""), jhi, cg_i64(cg, p->Wp), "jhi");
     /* 8-bit integers 4 channels at a time: one 32-bit store of 4 loads */
     int cstep = p->integer && p->C % 4 == 0 ? 4 : 1;
     CgLoop lc, lw;
     LLVMValueRef c = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, p->C), cg_i64(cg, cstep), "c");
     LLVMValueRef src = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, m->cn, cg_i64(cg, p->C), ""), c, ""),
-                                       cg_i64(cg, p->H * p->Wd), "");
-    src = LLVMBuildNSWAdd(b, src, LLVMBuildNSWMul(b, ih, cg_i64(cg, p->Wd), ""), "");
-    LLVMValueRef to = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, cg_i64(cg, p->PW), cg_i64(cg, p->Cp), ""), c, "");
-    LLVMValueRef iw = cg_for_begin(cg, &lw, cg_i64(cg, 0), cg_i64(cg, p->Wd < p->Wp - p->PW ? p->Wd : p->Wp - p->PW),
-                                   cg_i64(cg, 1), "iw");
-    LLVMValueRef at = LLVMBuildNSWAdd(b, to, LLVMBuildNSWMul(b, iw, cg_i64(cg, p->Cp), ""), "");
+                                       cg_i64(cg, hr * p->Wd), "");
+    if (!p->chunk)
+        src = LLVMBuildNSWAdd(b, src, LLVMBuildNSWMul(b, ih, cg_i64(cg, p->Wd), ""), "");
+    src = LLVMBuildNSWAdd(b, src, col0, "");
+    LLVMValueRef iw = cg_for_begin(cg, &lw, jlo, jhi, cg_i64(cg, 1), "j");
+    LLVMValueRef at = LLVMBuildNSWAdd(b, c, LLVMBuildNSWMul(b, iw, cg_i64(cg, p->Cp), ""), "");
     if (cstep == 1) {
         LLVMValueRef x = cg_load(cg, p->ta, m->A, LLVMBuildNSWAdd(b, src, iw, ""));
         cg_store(cg, m->tam, dst, at, x);
     } else {
         LLVMValueRef w = cg_i32(cg, 0);
         for (int u = 0; u < 4; u++) {
-            LLVMValueRef idx = LLVMBuildNSWAdd(b, src, LLVMBuildNSWAdd(b, iw, cg_i64(cg, u * p->H * p->Wd), ""), "");
+            LLVMValueRef idx = LLVMBuildNSWAdd(b, src, LLVMBuildNSWAdd(b, iw, cg_i64(cg, u * hr * p->Wd), ""), "");
             LLVMValueRef x = LLVMBuildZExt(b, cg_load(cg, p->ta, m->A, idx), cg->i32, "");
             w = LLVMBuildOr(b, w, LLVMBuildShl(b, x, cg_i32(cg, 8 * u), ""), "");
         }

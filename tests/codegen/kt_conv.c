@@ -322,6 +322,9 @@ void kt_conv(void)
         /* 1-D on the microkernels (as 2-D of height 1): a speech front end's */
         {"mk_1d_batchN_pad_bias", 1, -1, 5, 16, 1, {23}, {3}, {1}, {0}, {1, 1}, NULL, true, NULL, NULL, true},
         {"mk_1d_stride2_dil2_relu", 1, 2, 7, 12, 1, {30}, {3}, {2}, {2}, {2, 1}, NULL, true, RELU, NULL, false},
+        /* rows too wide for the ring (64 channels x 1100 steps): output rows in chunks */
+        {"mk_1d_chunked_batchN", 1, -1, 64, 8, 1, {1100}, {3}, {1}, {0}, {1, 1}, NULL, true, NULL, NULL, true},
+        {"mk_1d_chunked_s2_d2", 1, 1, 70, 9, 1, {1901}, {3}, {2}, {2}, {2, 3}, NULL, false, RELU, NULL, false},
         /* windows that do not overlap (patch embeddings): pass "patchify"'s MatMul */
         {"patch16_batchN_bias", 2, -1, 3, 8, 1, {32, 48}, {16, 16}, {16, 16}, {0}, {0}, NULL, true, NULL, NULL, true},
         {"patch4x4_relu", 2, 2, 5, 12, 1, {8, 12}, {4, 4}, {4, 4}, {0}, {0}, NULL, false, RELU, NULL, false},

@@ -1087,6 +1087,9 @@ void kt_qconv(void)
         /* 1-D and 3-D */
         {"qc_1d_k5_s2_i8pack", true, 'u', 's', 'u', 1, -1, 4, 17, 1, {33}, {5}, {2}, {1}, {2, 2}, NULL, KT_WIDE,
          .gw = G_RAIL, .xzp = 128, .yzp = 128, .xs = 0.02, .ws = {0.01}, .bias_rand = true},
+        /* a row too wide for the ring (256 channels x 1100 steps): in chunks */
+        {"qc_1d_chunked_rows", true, 'u', 's', 'u', 1, -1, 256, 9, 1, {1100}, {3}, {2}, {1}, {1, 2}, NULL, KT_RAND,
+         .gw = G_RAND, .xzp = 128, .yzp = 128, .xs = 0.02, .ws = {0.01}, .bias_rand = true},
         {"qc_3d_i16pack", true, 's', 's', 's', 3, 1, 2, 8, 1, {4, 5, 6}, {2, 3, 3}, {1, 2, 1}, {2, 1, 1},
          {1, 0, 1, 0, 1, 1}, NULL, KT_WIDE, .gw = G_RAIL, .xzp = -128, .nwzp = 2, .wzp = {5, -5}, .yzp = 0,
          .xs = 0.02, .ws = {0.01}, .arm = true},
