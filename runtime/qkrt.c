@@ -355,16 +355,16 @@ static qkrt_status check_elf(const char *path)
     return QKRT_OK;
 }
 
-/* Validate, set up the device for NVPTX, and hand out the model. */
 enum { MAX_VARIANTS = 16 };
 
-/* A fat artifact's variant for this CPU: the one $QKRT_CPU names, else the
- * first of the chain this CPU can run; every variant checked as a whole
- * artifact, and like the first (the same inputs, outputs and workspace). */
+/* The variant of a CPU artifact for this CPU: of a fat one (a chain), the
+ * one $QKRT_CPU names, else the first this CPU can run; every variant
+ * checked as a whole artifact, and like the first (the same inputs, outputs
+ * and workspace). An artifact with one CPU ignores QKRT_CPU. */
 static qkrt_status pick_variant(qkrt_model *m)
 {
     const qkrt_artifact *a = m->a, *pick = NULL;
-    const char *want = getenv("QKRT_CPU");
+    const char *want = a->next ? getenv("QKRT_CPU") : NULL;
     if (want && !*want)
         want = NULL;
     char names[256] = "";
@@ -399,6 +399,8 @@ static qkrt_status pick_variant(qkrt_model *m)
     return QKRT_OK;
 }
 
+/* Validate, choose the CPU variant or set up the device for NVPTX, and hand
+ * out the model. */
 static qkrt_status finish_model(qkrt_model *m, qkrt_model **out)
 {
     const qkrt_artifact *a = m->a;
