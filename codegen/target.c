@@ -267,14 +267,6 @@ static const struct {
     {"portable", "x86_64", "x86-64-v2,x86-64-v3,x86-64-v4,cascadelake"},
 };
 
-static int popcount64(uint64_t x)
-{
-    int n = 0;
-    for (; x; x &= x - 1)
-        n++;
-    return n;
-}
-
 int cg_target_resolve_list(const char *arch, const char *cpus, Target *out, int max, Diag *d)
 {
     if (!cpus || !strchr(cpus, ','))
@@ -324,7 +316,7 @@ int cg_target_resolve_list(const char *arch, const char *cpus, Target *out, int 
     }
     /* least demanding first (the chain's order at load is the reverse) */
     for (int i = 1; i < n; i++)
-        for (int k = i; k > 0 && popcount64(out[k].cpu_features) < popcount64(out[k - 1].cpu_features); k--) {
+        for (int k = i; k > 0 && __builtin_popcountll(out[k].cpu_features) < __builtin_popcountll(out[k - 1].cpu_features); k--) {
             Target t = out[k];
             out[k] = out[k - 1];
             out[k - 1] = t;

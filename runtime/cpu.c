@@ -9,6 +9,7 @@
  * the same value). */
 #include "internal.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #if defined(__x86_64__)
@@ -40,59 +41,52 @@ static int amx_permitted(void)
 #endif
 }
 
+/* Where CPUID reports each feature, and the register state it needs the OS
+ * to save (AVX: YMM; AVX-512: opmask and ZMM too). */
+enum { EAX, EBX, ECX, EDX };
+enum { ANY, YMM, ZMM };
+static const struct {
+    unsigned leaf, sub;
+    unsigned char reg, bit, state, id;
+} cpuid_bits[] = {
+    {1, 0, ECX, 0, ANY, QKRT_CPU_SSE3},           {1, 0, ECX, 9, ANY, QKRT_CPU_SSSE3},
+    {1, 0, ECX, 19, ANY, QKRT_CPU_SSE41},         {1, 0, ECX, 20, ANY, QKRT_CPU_SSE42},
+    {1, 0, ECX, 22, ANY, QKRT_CPU_MOVBE},         {1, 0, ECX, 23, ANY, QKRT_CPU_POPCNT},
+    {1, 0, ECX, 28, YMM, QKRT_CPU_AVX},           {1, 0, ECX, 12, YMM, QKRT_CPU_FMA},
+    {1, 0, ECX, 29, YMM, QKRT_CPU_F16C},          {7, 0, EBX, 3, ANY, QKRT_CPU_BMI},
+    {7, 0, EBX, 8, ANY, QKRT_CPU_BMI2},           {7, 0, ECX, 8, ANY, QKRT_CPU_GFNI},
+    {7, 0, EBX, 5, YMM, QKRT_CPU_AVX2},           {7, 0, ECX, 9, YMM, QKRT_CPU_VAES},
+    {7, 0, ECX, 10, YMM, QKRT_CPU_VPCLMULQDQ},    {7, 0, EBX, 16, ZMM, QKRT_CPU_AVX512F},
+    {7, 0, EBX, 17, ZMM, QKRT_CPU_AVX512DQ},      {7, 0, EBX, 21, ZMM, QKRT_CPU_AVX512IFMA},
+    {7, 0, EBX, 28, ZMM, QKRT_CPU_AVX512CD},      {7, 0, EBX, 30, ZMM, QKRT_CPU_AVX512BW},
+    {7, 0, EBX, 31, ZMM, QKRT_CPU_AVX512VL},      {7, 0, ECX, 1, ZMM, QKRT_CPU_AVX512VBMI},
+    {7, 0, ECX, 6, ZMM, QKRT_CPU_AVX512VBMI2},    {7, 0, ECX, 11, ZMM, QKRT_CPU_AVX512VNNI},
+    {7, 0, ECX, 12, ZMM, QKRT_CPU_AVX512BITALG},  {7, 0, ECX, 14, ZMM, QKRT_CPU_AVX512VPOPCNTDQ},
+    {7, 0, EDX, 23, ZMM, QKRT_CPU_AVX512FP16},    {7, 1, EAX, 4, YMM, QKRT_CPU_AVXVNNI},
+    {7, 1, EAX, 5, ZMM, QKRT_CPU_AVX512BF16},     {0x80000001, 0, ECX, 5, ANY, QKRT_CPU_LZCNT},
+};
+
 static uint64_t detect(void)
 {
-    unsigned a, b, c, d;
-    uint64_t f = 0;
-    if (!__get_cpuid(1, &a, &b, &c, &d))
+    unsigned r[4];
+    if (!__get_cpuid(1, &r[EAX], &r[EBX], &r[ECX], &r[EDX]))
         return 0;
-    int osxsave = (c >> 27) & 1;
-    uint64_t xcr0 = osxsave ? xgetbv0() : 0;
-    int ymm = (xcr0 & 0x6) == 0x6, zmm = ymm && (xcr0 & 0xe0) == 0xe0, tiles = (xcr0 & 0x60000) == 0x60000;
-    f |= (c & 1) ? BIT(SSE3) : 0;
-    f |= (c >> 9 & 1) ? BIT(SSSE3) : 0;
-    f |= (c >> 19 & 1) ? BIT(SSE41) : 0;
-    f |= (c >> 20 & 1) ? BIT(SSE42) : 0;
-    f |= (c >> 22 & 1) ? BIT(MOVBE) : 0;
-    f |= (c >> 23 & 1) ? BIT(POPCNT) : 0;
-    if (ymm) {
-        f |= (c >> 28 & 1) ? BIT(AVX) : 0;
-        f |= (c >> 12 & 1) ? BIT(FMA) : 0;
-        f |= (c >> 29 & 1) ? BIT(F16C) : 0;
+    uint64_t xcr0 = (r[ECX] >> 27 & 1) ? xgetbv0() : 0; /* OSXSAVE */
+    bool ymm = (xcr0 & 0x6) == 0x6, zmm = ymm && (xcr0 & 0xe0) == 0xe0, tiles = (xcr0 & 0x60000) == 0x60000;
+    uint64_t f = 0;
+    for (unsigned i = 0; i < sizeof cpuid_bits / sizeof cpuid_bits[0]; i++) {
+        unsigned char st = cpuid_bits[i].state;
+        if ((st == YMM && !ymm) || (st == ZMM && !zmm) ||
+            !__get_cpuid_count(cpuid_bits[i].leaf, cpuid_bits[i].sub, &r[EAX], &r[EBX], &r[ECX], &r[EDX]))
+            continue;
+        f |= (uint64_t)(r[cpuid_bits[i].reg] >> cpuid_bits[i].bit & 1) << cpuid_bits[i].id;
     }
-    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
-        f |= (b >> 3 & 1) ? BIT(BMI) : 0;
-        f |= (b >> 8 & 1) ? BIT(BMI2) : 0;
-        f |= (c >> 8 & 1) ? BIT(GFNI) : 0;
-        if (ymm) {
-            f |= (b >> 5 & 1) ? BIT(AVX2) : 0;
-            f |= (c >> 9 & 1) ? BIT(VAES) : 0;
-            f |= (c >> 10 & 1) ? BIT(VPCLMULQDQ) : 0;
-        }
-        if (zmm) {
-            static const struct { int reg, bit, id; } z[] = {
-                {1, 16, QKRT_CPU_AVX512F},     {1, 17, QKRT_CPU_AVX512DQ},       {1, 21, QKRT_CPU_AVX512IFMA},
-                {1, 28, QKRT_CPU_AVX512CD},    {1, 30, QKRT_CPU_AVX512BW},       {1, 31, QKRT_CPU_AVX512VL},
-                {2, 1, QKRT_CPU_AVX512VBMI},   {2, 6, QKRT_CPU_AVX512VBMI2},     {2, 11, QKRT_CPU_AVX512VNNI},
-                {2, 12, QKRT_CPU_AVX512BITALG}, {2, 14, QKRT_CPU_AVX512VPOPCNTDQ}, {3, 23, QKRT_CPU_AVX512FP16},
-            };
-            for (unsigned i = 0; i < sizeof z / sizeof z[0]; i++) {
-                unsigned r = z[i].reg == 1 ? b : z[i].reg == 2 ? c : d;
-                f |= (r >> z[i].bit & 1) ? 1ull << z[i].id : 0;
-            }
-        }
-        if (tiles && (d >> 24 & 1) && amx_permitted()) {
-            f |= BIT(AMX_TILE);
-            f |= (d >> 25 & 1) ? BIT(AMX_INT8) : 0;
-            f |= (d >> 22 & 1) ? BIT(AMX_BF16) : 0;
-        }
-        if (a >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) {
-            f |= ymm && (a >> 4 & 1) ? BIT(AVXVNNI) : 0;
-            f |= zmm && (a >> 5 & 1) ? BIT(AVX512BF16) : 0;
-        }
+    if (tiles && __get_cpuid_count(7, 0, &r[EAX], &r[EBX], &r[ECX], &r[EDX]) && (r[EDX] >> 24 & 1) &&
+        amx_permitted()) {
+        f |= BIT(AMX_TILE);
+        f |= (r[EDX] >> 25 & 1) ? BIT(AMX_INT8) : 0;
+        f |= (r[EDX] >> 22 & 1) ? BIT(AMX_BF16) : 0;
     }
-    if (__get_cpuid(0x80000001, &a, &b, &c, &d))
-        f |= (c >> 5 & 1) ? BIT(LZCNT) : 0;
     return f;
 }
 #elif defined(__aarch64__)
