@@ -1171,9 +1171,15 @@ CNN_SO = path("cnn.so")
 CNN_B3_SO = path("cnn_b3.so")
 
 
+_compiled = []
+
+
 def cnn_so():
-    if not os.path.exists(CNN_SO):
+    """The CNN compiled once per run (a file left by an older qkc may have
+    another ABI)."""
+    if not _compiled:
         ok([QKC, "compile", os.path.join(MODELS, "cnn.onnx"), "-o", CNN_SO])
+        _compiled.append(CNN_SO)
     return CNN_SO
 
 

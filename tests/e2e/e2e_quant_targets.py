@@ -144,12 +144,16 @@ def profile(m):
     return _profiles[m]
 
 
-def logits_of(cmd, d):
+def logits_of(cmd, d, env=None):
+    """The logits `cmd -d d` writes; None (with the Result) when it fails and env is given."""
     f = os.path.join(d, "logits.npy")
     if os.path.exists(f):
         os.remove(f)
-    ok(cmd + ["-d", d], timeout=120)
-    return load_npy(f)
+    if env is None:
+        ok(cmd + ["-d", d], timeout=120)
+        return load_npy(f)
+    r = run(cmd + ["-d", d], timeout=120, env=env)
+    return (load_npy(f) if r.rc == 0 else None), r
 
 
 def first_diff(a, b):
@@ -275,18 +279,14 @@ def check_fat(m):
     ok([QKC, "compile", ONNX[m], "-o", so, "--precision", "int8", "--profile", profile(m), "--cpu", "portable"])
     ran, refused = [], []
     for cpu in PORTABLE + [""]:
-        env = dict(os.environ, QKRT_CPU=cpu)
-        d = path("out", "%s-fat-%s" % (m, cpu or "auto"))
-        f = os.path.join(d, "logits.npy")
-        if os.path.exists(f):
-            os.remove(f)
-        r = run([QKC, "run", so, "-i", inp, "-d", d], env=env)
-        if r.rc != 0:
+        got, r = logits_of([QKC, "run", so, "-i", inp], path("out", "%s-fat-%s" % (m, cpu or "auto")),
+                           env=dict(os.environ, QKRT_CPU=cpu))
+        if got is None:
             expect(cpu and re.search(r"compiled for CPU '%s', which has .*; this CPU does not" % cpu, r.err),
                    "QKRT_CPU=%s: refused without the features it lacks" % cpu, r)
             refused.append(cpu)
             continue
-        why = first_diff(load_npy(f), ref)
+        why = first_diff(got, ref)
         expect(not why, "QKRT_CPU=%s: %s" % (cpu or "(unset)", why))
         ran.append(cpu or "auto")
     expect(len(ran) >= 2, "only %s ran" % ran)
