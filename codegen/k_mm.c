@@ -26,7 +26,8 @@
  * output rows (n, oh), every group of channels inside. Each call packs the
  * input rows its windows need into a ring of R = (KH-1)*DH+1 rows on the
  * stack, laid out [iw][c] with the padding written in (0, or the input's
- * zero point) and c rounded up to the dot's k-group, so the microkernel
+ * zero point) and c rounded up to the dot's k-group (pmaddwd: widened to
+ * 16 bits, so each pair is one broadcast load), so the microkernel
  * reads A without bounds checks; an input row is packed once per call,
  * whatever the number of windows that read it.
  *
@@ -157,7 +158,7 @@ static bool plan_conv(const Target *t, const Node *n, MmPlan *p)
     p->K = p->KH * p->KW * p->Cp;
     p->Wp = (p->OW - 1) * p->SW + (p->KW - 1) * p->DW + 1;
     p->R = (p->KH - 1) * p->DH + 1;
-    int64_t es = p->integer ? 1 : 4;
+    int64_t es = !p->integer ? 4 : p->dot == DOT_PMADDWD ? 2 : 1; /* a ring element (pmaddwd: widened) */
     if (p->R * p->Wp * p->Cp * es > RING_MAX_BYTES) {
         /* 1-D (a speech front end's 384 channels over 500 steps): the
          * largest chunk of output pixels that divides the row and fits */
@@ -530,7 +531,9 @@ static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef *y
  * Instead the tile's rows are widened once into an i16 buffer on the stack
  * (K rounded up to even with a 0, which B's zero padding multiplies), so a
  * step broadcasts each pair with one load; aptr[i] then point into it. The
- * values are the same, so is every sum. At most AWIDE_MAX_BYTES of stack. */
+ * values are the same, so is every sum. At most AWIDE_MAX_BYTES of stack.
+ * A conv's ring is that buffer already: pmaddwd packs its input rows
+ * widened (pack_ring_row), so the tiles read pairs the same way. */
 enum { AWIDE_MAX_BYTES = 64 << 10 };
 
 static void widen_rows(Cg *cg, const Mm *m, LLVMValueRef *aptr, int mr)
@@ -563,8 +566,11 @@ static void emit_tile(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef row, i
     int full = p->MR * p->G;
     Acc acc = {.mr = mr, .U = full / (mr * p->G)};
     acc.U = acc.U < 1 ? 1 : acc.U > 4 ? 4 : acc.U;
-    int64_t csteps = p->conv ? p->Cp / p->kg : p->K / p->kg; /* packed steps of the inner loop */
-    if (acc.U > 1 && csteps < 2 * acc.U)
+    /* packed steps of the inner loop: a conv's taps of one kernel row are
+     * one run of the ring when DW is 1 (iw = ow*SW + kw: the windows'
+     * [kw][c] are consecutive, as B's k is), else a run per kw */
+    int64_t csteps = p->Cp / p->kg, rsteps = !p->conv ? p->K / p->kg : p->DW == 1 ? p->KW * csteps : csteps;
+    if (acc.U > 1 && rsteps < 2 * acc.U)
         acc.U = 1;
     LLVMValueRef zero = LLVMConstNull(m->vt);
     for (int u = 0; u < acc.U; u++)
@@ -597,14 +603,14 @@ static void emit_tile(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef row, i
                                LLVMBuildNSWAdd(b, slot, cg_i64(cg, p->R), ""), slot, "slot");
         LLVMValueRef rbase = cg_gep(cg, m->tam, m->ring, LLVMBuildNSWMul(b, slot, cg_i64(cg, p->Wp * p->Cp), ""));
         LLVMValueRef kq_h = LLVMBuildNSWMul(b, kh, cg_i64(cg, p->KW * csteps), "");
-        for (int64_t kw = 0; kw < p->KW; kw++) {
+        for (int64_t kw = 0; kw < p->KW; kw += rsteps / csteps) {
             for (int i = 0; i < mr; i++) {
                 LLVMValueRef iw = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, row, cg_i64(cg, i), ""),
                                                                      cg_i64(cg, p->SW), ""),
                                                   cg_i64(cg, kw * p->DW), "");
                 aptr[i] = cg_gep(cg, m->tam, rbase, LLVMBuildNSWMul(b, iw, cg_i64(cg, p->Cp), ""));
             }
-            k_steps(cg, m, &acc, grp, LLVMBuildNSWAdd(b, kq_h, cg_i64(cg, kw * csteps), ""), aptr, csteps, 0);
+            k_steps(cg, m, &acc, grp, LLVMBuildNSWAdd(b, kq_h, cg_i64(cg, kw * csteps), ""), aptr, rsteps, 0);
         }
         lh.no_unroll = true;
         cg_for_end(cg, &lh);
@@ -817,8 +823,10 @@ static void pack_ring_row(Cg *cg, const Mm *m, LLVMValueRef ih, LLVMValueRef pad
     LLVMValueRef jlo = LLVMBuildNSWSub(b, cg_i64(cg, 0), col0, ""), jhi = LLVMBuildNSWSub(b, cg_i64(cg, p->Wd), col0, "");
     jlo = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, jlo, cg_i64(cg, 0), ""), jlo, cg_i64(cg, 0), "jlo");
     jhi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, jhi, cg_i64(cg, p->Wp), ""), jhi, cg_i64(cg, p->Wp), "jhi");
-    /* 8-bit integers 4 channels at a time: one 32-bit store of 4 loads */
-    int cstep = p->integer && p->C % 4 == 0 ? 4 : 1;
+    /* integers 32 bits at a time: 4 channels of 8 bits, or 2 widened to
+     * 16 bits (pmaddwd), from as many loads */
+    bool wide = m->tam == DT_I16, s = p->ta == DT_I8;
+    int per = wide ? 2 : 4, cstep = p->integer && p->C % per == 0 ? per : 1;
     CgLoop lc, lw;
     LLVMValueRef c = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, p->C), cg_i64(cg, cstep), "c");
     LLVMValueRef src = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, m->cn, cg_i64(cg, p->C), ""), c, ""),
@@ -830,13 +838,18 @@ static void pack_ring_row(Cg *cg, const Mm *m, LLVMValueRef ih, LLVMValueRef pad
     LLVMValueRef at = LLVMBuildNSWAdd(b, c, LLVMBuildNSWMul(b, iw, cg_i64(cg, p->Cp), ""), "");
     if (cstep == 1) {
         LLVMValueRef x = cg_load(cg, p->ta, m->A, LLVMBuildNSWAdd(b, src, iw, ""));
+        if (wide)
+            x = s ? LLVMBuildSExt(b, x, cg->i16, "") : LLVMBuildZExt(b, x, cg->i16, "");
         cg_store(cg, m->tam, dst, at, x);
     } else {
         LLVMValueRef w = cg_i32(cg, 0);
-        for (int u = 0; u < 4; u++) {
+        for (int u = 0; u < cstep; u++) {
             LLVMValueRef idx = LLVMBuildNSWAdd(b, src, LLVMBuildNSWAdd(b, iw, cg_i64(cg, u * hr * p->Wd), ""), "");
-            LLVMValueRef x = LLVMBuildZExt(b, cg_load(cg, p->ta, m->A, idx), cg->i32, "");
-            w = LLVMBuildOr(b, w, LLVMBuildShl(b, x, cg_i32(cg, 8 * u), ""), "");
+            LLVMValueRef x = cg_load(cg, p->ta, m->A, idx);
+            if (wide)
+                x = s ? LLVMBuildSExt(b, x, cg->i16, "") : LLVMBuildZExt(b, x, cg->i16, "");
+            x = LLVMBuildZExt(b, x, cg->i32, "");
+            w = LLVMBuildOr(b, w, LLVMBuildShl(b, x, cg_i32(cg, (wide ? 16 : 8) * u), ""), "");
         }
         LLVMValueRef st = LLVMBuildStore(b, w, cg_gep(cg, m->tam, dst, at));
         LLVMSetAlignment(st, 4);
@@ -859,6 +872,8 @@ static void emit_conv(Cg *cg, Mm *m)
     LLVMValueRef pad = p->integer ? ((m->n->nin > 2 && m->n->in[2]) ? cg_load(cg, p->ta, cg->arg[2], cg_i64(cg, 0))
                                                     : LLVMConstInt(cg->i8, 0, 0))
                                   : LLVMConstReal(cg->f32, 0.0);
+    if (m->tam == DT_I16) /* (a widened ring) */
+        pad = p->ta == DT_I8 ? LLVMBuildSExt(b, pad, cg->i16, "") : LLVMBuildZExt(b, pad, cg->i16, "");
     /* the input rows packed so far: [next_n, next_ih) is the state */
     LLVMValueRef next_n = cg_alloca(cg, cg->i64, "ring.n"), next_ih = cg_alloca(cg, cg->i64, "ring.ih");
     LLVMBuildStore(b, cg_i64(cg, -1), next_n);
@@ -902,7 +917,8 @@ CgResult cg_k_mm(Cg *cg, const Node *n)
         m.ystride = p.OH * p.OW;
     }
     m.A = cg->arg[0];
-    m.tam = p.conv && !p.integer ? DT_F32 : p.ta; /* (a conv's ring holds f32) */
+    /* a conv's ring holds f32, or for pmaddwd the input widened to i16 */
+    m.tam = p.conv && !p.integer ? DT_F32 : p.conv && p.dot == DOT_PMADDWD ? DT_I16 : p.ta;
     m.Y = cg->arg[n->nin];
     m.vt = LLVMVectorType(p.integer ? cg->i32 : cg->f32, (unsigned)p.W);
     int64_t GW = (int64_t)p.G * p.W, Np = p.npg * GW;
@@ -923,7 +939,7 @@ CgResult cg_k_mm(Cg *cg, const Node *n)
         const Value *bz = n->nin > (ql ? 5 : 3) ? n->in[ql ? 5 : 3] : NULL;
         m.flip = (p.dot == DOT_VNNI && p.ta == DT_I8) || (p.dot == DOT_SDOT && p.ta == DT_U8);
         m.delta = !m.flip ? 0 : p.ta == DT_I8 ? 128 : -128;
-        m.awide = p.dot == DOT_PMADDWD && !p.conv && (int64_t)p.MR * (p.K + 1) * 2 <= AWIDE_MAX_BYTES;
+        m.awide = p.dot == DOT_PMADDWD && (p.conv || (int64_t)p.MR * (p.K + 1) * 2 <= AWIDE_MAX_BYTES);
         int32_t *c = calloc((size_t)Np * 2, sizeof(int32_t));
         if (!c) {
             free(colsum);
