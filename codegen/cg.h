@@ -148,6 +148,10 @@ typedef struct CgIf {
 } CgIf;
 void cg_if_begin(Cg *cg, CgIf *c, LLVMValueRef cond);
 void cg_if_end(Cg *cg, CgIf *c);
+/* Window taps (conv, pool): the output range [lo, hi) whose position
+ * o*S - P + k*D lies in [0, I), for tap k; O bounds it. */
+void cg_tap_range(Cg *cg, int64_t I, int64_t O, int64_t S, int64_t P, int64_t D, LLVMValueRef k, LLVMValueRef *lo,
+                  LLVMValueRef *hi);
 
 /* A strided loop nest over a (collapsed) index space: element offsets of
  * up to CG_NEST_OPS operands advance with per-dim strides. Dim 0's extent

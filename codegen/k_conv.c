@@ -65,15 +65,7 @@ static LLVMValueRef act(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef v
 /* Output range [lo, hi) where o*S - P + k*D lies in [0, I), for tap k. */
 static void tap_range(Cg *cg, const ConvDesc *c, int dim, LLVMValueRef k, LLVMValueRef *lo, LLVMValueRef *hi)
 {
-    LLVMBuilderRef b = cg->b;
-    LLVMValueRef zero = cg_i64(cg, 0), S = cg_i64(cg, c->S[dim]);
-    LLVMValueRef t = LLVMBuildNSWSub(b, cg_i64(cg, c->P[dim]), LLVMBuildNSWMul(b, k, cg_i64(cg, c->D[dim]), ""), "");
-    LLVMValueRef l = LLVMBuildSDiv(b, LLVMBuildNSWAdd(b, t, cg_i64(cg, c->S[dim] - 1), ""), S, "");
-    *lo = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, t, zero, ""), l, zero, "lo");
-    LLVMValueRef u = LLVMBuildNSWAdd(b, t, cg_i64(cg, c->I[dim] - 1), "");
-    LLVMValueRef h = LLVMBuildNSWAdd(b, LLVMBuildSDiv(b, u, S, ""), cg_i64(cg, 1), "");
-    h = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, h, cg_i64(cg, c->O[dim]), ""), h, cg_i64(cg, c->O[dim]), "");
-    *hi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, u, zero, ""), zero, h, "hi");
+    cg_tap_range(cg, c->I[dim], c->O[dim], c->S[dim], c->P[dim], c->D[dim], k, lo, hi);
 }
 
 /* input coordinate o*S - P + k*D */

@@ -156,52 +156,78 @@ static void pool_one(Cg *cg, const Node *n, const PoolDesc *p, LLVMValueRef plan
         cg_store(cg, DT_I64, IDX, yi, ai);
 }
 
-/* Whether every window of p lies inside the input (no padding reached),
- * with at most 27 positions: the unrolled form below. */
-static bool windows_inside(const PoolDesc *p)
+/* Whether every window reaches the input along every dim (pads smaller
+ * than the kernel do; a window wholly in the padding is pool_one's). */
+static bool windows_touch(const PoolDesc *p)
 {
-    int64_t taps = 1;
-    for (int d = 0; d < 3; d++) {
-        if (p->P[d] != 0 || (p->O[d] - 1) * p->S[d] + (p->K[d] - 1) * p->D[d] >= p->I[d])
-            return false;
-        taps *= p->K[d];
-    }
-    return taps <= 27;
+    for (int d = 0; d < 3; d++)
+        for (int64_t o = 0; o < p->O[d]; o++) {
+            bool any = false;
+            for (int64_t j = 0; j < p->K[d] && !any; j++) {
+                int64_t x = o * p->S[d] - p->P[d] + j * p->D[d];
+                any = x >= 0 && x < p->I[d];
+            }
+            if (!any)
+                return false;
+        }
+    return true;
 }
 
-/* Float MaxPool without indices whose windows lie inside: the taps
- * unrolled, no bounds checks (the ow loop vectorizes). The same result as
- * pool_one: NaNs skipped, the first non-NaN value taken, then only a
- * strictly greater one; only NaNs give a NaN. */
-static void maxpool_inside(Cg *cg, const Node *n, const PoolDesc *p, LLVMValueRef plane, LLVMValueRef o[3],
-                           LLVMValueRef yi)
+/* CPU MaxPool without indices, row-wise: an output row starts at the
+ * type's start value (NaN for floats, the lowest integer), then each tap
+ * whose input row exists folds its input row into it over the output
+ * positions where the tap lands inside (cg_tap_range: no bounds checks, no
+ * padded copy), so the inner loop runs along the row and vectorizes. The
+ * same result as pool_one: taps come in the window's order, a value is
+ * taken when strictly greater or when the kept one is NaN (so NaNs are
+ * skipped, the first of equal values stays, and only NaNs give a NaN). */
+static void maxpool_rows(Cg *cg, const Node *n, const PoolDesc *p)
 {
     LLVMBuilderRef b = cg->b;
     DType dt = n->in[0]->dtype;
-    LLVMValueRef xbase = LLVMBuildNSWMul(b, plane, cg_i64(cg, p->I[0] * p->I[1] * p->I[2]), "");
-    LLVMValueRef a = NULL;
-    for (int64_t j0 = 0; j0 < p->K[0]; j0++)
-        for (int64_t j1 = 0; j1 < p->K[1]; j1++)
-            for (int64_t j2 = 0; j2 < p->K[2]; j2++) {
-                LLVMValueRef pos[3];
-                int64_t j[3] = {j0, j1, j2};
-                for (int d = 0; d < 3; d++)
-                    pos[d] = coord(cg, p, d, o[d], cg_i64(cg, j[d]));
-                LLVMValueRef flat = LLVMBuildNSWAdd(
-                    b, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, pos[0], cg_i64(cg, p->I[1]), ""), pos[1], ""),
-                                       cg_i64(cg, p->I[2]), ""),
-                    pos[2], "");
-                LLVMValueRef x = cg_load(cg, dt, cg->arg[0], LLVMBuildNSWAdd(b, xbase, flat, ""));
-                if (!a) {
-                    a = x;
-                    continue;
-                }
-                LLVMValueRef take = LLVMBuildOr(b, LLVMBuildFCmp(b, LLVMRealOGT, x, a, ""),
-                                                LLVMBuildAnd(b, LLVMBuildFCmp(b, LLVMRealUNO, a, a, ""),
-                                                             LLVMBuildFCmp(b, LLVMRealORD, x, x, ""), ""), "");
-                a = LLVMBuildSelect(b, take, x, a, "");
-            }
-    cg_store(cg, dt, cg->arg[1], yi, a);
+    bool fl = dtype_is_float(dt);
+    LLVMTypeRef ct = cg_calc_type(cg, dt);
+    LLVMValueRef start = fl ? LLVMConstReal(ct, NAN) : lowest(cg, dt);
+    int64_t iplane = p->I[0] * p->I[1] * p->I[2], oplane = p->O[0] * p->O[1] * p->O[2];
+    int64_t rows = p->O[0] * p->O[1];
+    CgLoop par, li, l0, l1, l2, lw;
+    LLVMValueRef r = cg_par_begin(cg, &par, p->batch ? 0 : p->N_static * p->C * rows, p->batch ? p->C * rows : 0);
+    LLVMValueRef plane = LLVMBuildUDiv(b, r, cg_i64(cg, rows), "plane"), rr = LLVMBuildURem(b, r, cg_i64(cg, rows), "");
+    LLVMValueRef o0 = LLVMBuildUDiv(b, rr, cg_i64(cg, p->O[1]), "od"), o1 = LLVMBuildURem(b, rr, cg_i64(cg, p->O[1]), "oh");
+    LLVMValueRef yrow = cg_gep(cg, dt, cg->arg[1], LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, plane, cg_i64(cg, oplane), ""),
+                                                                   LLVMBuildNSWMul(b, rr, cg_i64(cg, p->O[2]), ""), ""));
+    LLVMValueRef xplane = cg_gep(cg, dt, cg->arg[0], LLVMBuildNSWMul(b, plane, cg_i64(cg, iplane), ""));
+    LLVMValueRef i = cg_for_begin(cg, &li, cg_i64(cg, 0), cg_i64(cg, p->O[2]), cg_i64(cg, 1), "init");
+    cg_store(cg, dt, yrow, i, start);
+    cg_for_end(cg, &li);
+    LLVMValueRef j0 = cg_for_begin(cg, &l0, cg_i64(cg, 0), cg_i64(cg, p->K[0]), cg_i64(cg, 1), "j0");
+    LLVMValueRef j1 = cg_for_begin(cg, &l1, cg_i64(cg, 0), cg_i64(cg, p->K[1]), cg_i64(cg, 1), "j1");
+    LLVMValueRef id = coord(cg, p, 0, o0, j0), ih = coord(cg, p, 1, o1, j1);
+    CgIf inside;
+    cg_if_begin(cg, &inside, LLVMBuildAnd(b, in_range(cg, id, 0, p->I[0]), in_range(cg, ih, 0, p->I[1]), ""));
+    /* x index of output position ow for tap j2: xrow + ow*S */
+    LLVMValueRef xrow0 = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, id, cg_i64(cg, p->I[1]), ""), ih, ""),
+                                         cg_i64(cg, p->I[2]), "");
+    LLVMValueRef j2 = cg_for_begin(cg, &l2, cg_i64(cg, 0), cg_i64(cg, p->K[2]), cg_i64(cg, 1), "j2");
+    LLVMValueRef lo, hi;
+    cg_tap_range(cg, p->I[2], p->O[2], p->S[2], p->P[2], p->D[2], j2, &lo, &hi);
+    LLVMValueRef xrow = cg_gep(cg, dt, xplane, LLVMBuildNSWAdd(b, xrow0, coord(cg, p, 2, cg_i64(cg, 0), j2), ""));
+    LLVMValueRef ow = cg_for_begin(cg, &lw, lo, hi, cg_i64(cg, 1), "ow");
+    LLVMValueRef x = cg_load(cg, dt, xrow, LLVMBuildNSWMul(b, ow, cg_i64(cg, p->S[2]), ""));
+    LLVMValueRef a = cg_load(cg, dt, yrow, ow), take;
+    if (fl)
+        take = LLVMBuildOr(b, LLVMBuildFCmp(b, LLVMRealOGT, x, a, ""),
+                           LLVMBuildAnd(b, LLVMBuildFCmp(b, LLVMRealUNO, a, a, ""), LLVMBuildFCmp(b, LLVMRealORD, x, x, ""), ""),
+                           "");
+    else
+        take = LLVMBuildICmp(b, dt == DT_I8 ? LLVMIntSGT : LLVMIntUGT, x, a, "");
+    cg_store(cg, dt, yrow, ow, LLVMBuildSelect(b, take, x, a, ""));
+    cg_for_end(cg, &lw);
+    cg_for_end(cg, &l2);
+    cg_if_end(cg, &inside);
+    cg_for_end(cg, &l1);
+    cg_for_end(cg, &l0);
+    cg_par_end(cg, &par);
 }
 
 bool cg_k_pool(Cg *cg, const Node *n)
@@ -224,6 +250,10 @@ bool cg_k_pool(Cg *cg, const Node *n)
         cg_par_end(cg, &par);
         return true;
     }
+    if (n->op == OP_MAXPOOL && !(n->nout > 1 && n->out[1]) && windows_touch(&p)) {
+        maxpool_rows(cg, n, &p);
+        return true;
+    }
     CgLoop par, l0, l1, l2;
     LLVMValueRef plane = cg_par_begin(cg, &par, p.batch ? 0 : planes, p.batch ? p.C : 0);
     o[0] = cg_for_begin(cg, &l0, cg_i64(cg, 0), cg_i64(cg, p.O[0]), cg_i64(cg, 1), "od");
@@ -235,12 +265,7 @@ bool cg_k_pool(Cg *cg, const Node *n)
                                            cg_i64(cg, p.O[2]), ""),
                         o[2], ""),
         "");
-    bool fast = n->op == OP_MAXPOOL && !(n->nout > 1 && n->out[1]) && dtype_is_float(n->in[0]->dtype) &&
-                windows_inside(&p);
-    if (fast)
-        maxpool_inside(cg, n, &p, plane, o, yi);
-    else
-        pool_one(cg, n, &p, plane, o, yi);
+    pool_one(cg, n, &p, plane, o, yi);
     cg_for_end(cg, &l2);
     cg_for_end(cg, &l1);
     cg_for_end(cg, &l0);

@@ -109,6 +109,22 @@ void cg_if_end(Cg *cg, CgIf *c)
     LLVMPositionBuilderAtEnd(cg->b, c->done);
 }
 
+/* Window taps (conv, pool): the output range [lo, hi) whose position
+ * o*S - P + k*D lies in [0, I), for tap k; O bounds it. */
+void cg_tap_range(Cg *cg, int64_t I, int64_t O, int64_t S, int64_t P, int64_t D, LLVMValueRef k, LLVMValueRef *lo,
+                  LLVMValueRef *hi)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef zero = cg_i64(cg, 0), Sv = cg_i64(cg, S);
+    LLVMValueRef t = LLVMBuildNSWSub(b, cg_i64(cg, P), LLVMBuildNSWMul(b, k, cg_i64(cg, D), ""), "");
+    LLVMValueRef l = LLVMBuildSDiv(b, LLVMBuildNSWAdd(b, t, cg_i64(cg, S - 1), ""), Sv, "");
+    *lo = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, t, zero, ""), l, zero, "lo");
+    LLVMValueRef u = LLVMBuildNSWAdd(b, t, cg_i64(cg, I - 1), "");
+    LLVMValueRef h = LLVMBuildNSWAdd(b, LLVMBuildSDiv(b, u, Sv, ""), cg_i64(cg, 1), "");
+    h = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, h, cg_i64(cg, O), ""), h, cg_i64(cg, O), "");
+    *hi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, u, zero, ""), zero, h, "hi");
+}
+
 /* ---- nests -------------------------------------------------------------- */
 
 void cg_nest_init(Nest *ns, const Shape *shape)
