@@ -392,6 +392,72 @@ static void qconv_channels(Cg *cg, const Node *n, const QConv *c, LLVMValueRef W
     cg_par_end(cg, &par);
 }
 
+/* CPU, few output channels per group (depthwise): row-wise, like
+ * k_conv.c's conv_cpu in exact integers. The parallel loop runs over
+ * output rows (n, m, od, oh); a row of i32 accumulators on the stack takes
+ * (w - w_zp) * (x - x_zp) for each input channel of the group and each tap,
+ * over the output positions where the tap lands inside the input
+ * (cg_tap_range: the padding adds (x_zp - x_zp) * w = 0, so it is
+ * skipped), along the row; then the row is stored or requantized. */
+enum { QROW_MAX = 16384 }; /* accumulators of one row on the stack */
+
+static void qconv_rows(Cg *cg, const Node *n, const QConv *c)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef X = cg->arg[c->ix], W = cg->arg[c->iw];
+    int64_t iplane = c->I[0] * c->I[1] * c->I[2], oplane = c->O[0] * c->O[1] * c->O[2];
+    int64_t taps = c->K[0] * c->K[1] * c->K[2], rows = c->M * c->O[0] * c->O[1];
+    LLVMValueRef acc = cg_alloca(cg, LLVMArrayType2(cg->i32, (uint64_t)c->O[2]), "acc");
+    CgLoop par, li, lc, lk[3], lw, lo_;
+    LLVMValueRef r = cg_par_begin(cg, &par, c->batch ? 0 : c->N_static * rows, c->batch ? rows : 0);
+    LLVMValueRef nn = LLVMBuildUDiv(b, r, cg_i64(cg, rows), "n"), rr = LLVMBuildURem(b, r, cg_i64(cg, rows), "");
+    int64_t prow = c->O[0] * c->O[1]; /* output rows per plane */
+    LLVMValueRef m = LLVMBuildUDiv(b, rr, cg_i64(cg, prow), "m"), pr = LLVMBuildURem(b, rr, cg_i64(cg, prow), "");
+    LLVMValueRef o[3];
+    o[0] = LLVMBuildUDiv(b, pr, cg_i64(cg, c->O[1]), "od");
+    o[1] = LLVMBuildURem(b, pr, cg_i64(cg, c->O[1]), "oh");
+    LLVMValueRef g = LLVMBuildUDiv(b, m, cg_i64(cg, c->Mg), "g");
+    LLVMValueRef xzp = cg_qparam(cg, n, c->ixz, cg_i64(cg, 0), false), wzp = cg_qparam(cg, n, c->iwz, m, false);
+    LLVMValueRef i = cg_for_begin(cg, &li, cg_i64(cg, 0), cg_i64(cg, c->O[2]), cg_i64(cg, 1), "init");
+    cg_store(cg, DT_I32, acc, i, cg_i32(cg, 0));
+    cg_for_end(cg, &li);
+    LLVMValueRef ci = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, c->Cg), cg_i64(cg, 1), "ci");
+    LLVMValueRef xplane = cg_gep(cg, c->tx, X, LLVMBuildNSWMul(b, mul_add(cg, nn, c->C, mul_add(cg, g, c->Cg, ci)),
+                                                               cg_i64(cg, iplane), ""));
+    LLVMValueRef wbase = LLVMBuildNSWMul(b, mul_add(cg, m, c->Cg, ci), cg_i64(cg, taps), "");
+    LLVMValueRef k[3], p[2];
+    k[0] = cg_for_begin(cg, &lk[0], cg_i64(cg, 0), cg_i64(cg, c->K[0]), cg_i64(cg, 1), "kd");
+    p[0] = coord(cg, c, 0, o[0], k[0]);
+    k[1] = cg_for_begin(cg, &lk[1], cg_i64(cg, 0), cg_i64(cg, c->K[1]), cg_i64(cg, 1), "kh");
+    p[1] = coord(cg, c, 1, o[1], k[1]);
+    CgIf inside;
+    cg_if_begin(cg, &inside, LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntULT, p[0], cg_i64(cg, c->I[0]), ""),
+                                          LLVMBuildICmp(b, LLVMIntULT, p[1], cg_i64(cg, c->I[1]), ""), ""));
+    LLVMValueRef xrow0 = LLVMBuildNSWMul(b, mul_add(cg, p[0], c->I[1], p[1]), cg_i64(cg, c->I[2]), "");
+    k[2] = cg_for_begin(cg, &lk[2], cg_i64(cg, 0), cg_i64(cg, c->K[2]), cg_i64(cg, 1), "kw");
+    LLVMValueRef wi = LLVMBuildNSWAdd(b, wbase, mul_add(cg, mul_add(cg, k[0], c->K[1], k[1]), c->K[2], k[2]), "");
+    LLVMValueRef wv = LLVMBuildSub(b, cg_widen_i32(cg, c->tw, cg_load(cg, c->tw, W, wi)), wzp, "w");
+    LLVMValueRef lo, hi;
+    cg_tap_range(cg, c->I[2], c->O[2], c->S[2], c->P[2], c->D[2], k[2], &lo, &hi);
+    /* x index of output position ow: xrow + ow*S */
+    LLVMValueRef xrow = cg_gep(cg, c->tx, xplane, LLVMBuildNSWAdd(b, xrow0, coord(cg, c, 2, cg_i64(cg, 0), k[2]), ""));
+    LLVMValueRef ow = cg_for_begin(cg, &lw, lo, hi, cg_i64(cg, 1), "ow");
+    LLVMValueRef xv = cg_widen_i32(cg, c->tx, cg_load(cg, c->tx, xrow, LLVMBuildNSWMul(b, ow, cg_i64(cg, c->S[2]), "")));
+    LLVMValueRef prod = LLVMBuildMul(b, wv, LLVMBuildSub(b, xv, xzp, ""), "");
+    cg_store(cg, DT_I32, acc, ow, LLVMBuildAdd(b, cg_load(cg, DT_I32, acc, ow), prod, ""));
+    cg_for_end(cg, &lw);
+    cg_for_end(cg, &lk[2]);
+    cg_if_end(cg, &inside);
+    cg_for_end(cg, &lk[1]);
+    cg_for_end(cg, &lk[0]);
+    cg_for_end(cg, &lc);
+    LLVMValueRef ybase = mul_add(cg, mul_add(cg, nn, c->M, m), oplane, LLVMBuildNSWMul(b, pr, cg_i64(cg, c->O[2]), ""));
+    ow = cg_for_begin(cg, &lo_, cg_i64(cg, 0), cg_i64(cg, c->O[2]), cg_i64(cg, 1), "ow");
+    qconv_store(cg, n, c, cg_load(cg, DT_I32, acc, ow), m, LLVMBuildNSWAdd(b, ybase, ow, ""));
+    cg_for_end(cg, &lo_);
+    cg_par_end(cg, &par);
+}
+
 bool cg_k_qconv(Cg *cg, const Node *n)
 {
     QConv c;
@@ -402,6 +468,10 @@ bool cg_k_qconv(Cg *cg, const Node *n)
     if (wp) {
         cg_packed_input(cg, c.iw);
         qconv_channels(cg, n, &c, wp, pt);
+        return true;
+    }
+    if (!cg->t->gpu && c.O[2] <= QROW_MAX) {
+        qconv_rows(cg, n, &c);
         return true;
     }
     int64_t plane = c.O[0] * c.O[1] * c.O[2], per_n = c.M * plane;

@@ -1084,6 +1084,13 @@ void kt_qconv(void)
          NULL, KT_WIDE, .gw = G_RAIL, .xzp = 255, .yzp = 0, .xs = 0.02, .ws = {0.01}, .bias_rand = true},
         {"qc_depthwise_x8_i16pack_u8w", true, 'u', 'u', 's', 2, 1, 2, 16, 2, {6, 6}, {3, 3}, {1, 1}, {0}, P1, NULL,
          KT_WIDE, .gw = G_RAIL, .xzp = 0, .nwzp = 1, .wzp = {128}, .yzp = 0, .xs = 0.02, .ws = {0.01}},
+        /* depthwise rows wider than a vector (the row-wise kernel's
+         * vector body and remainder; MobileNet's 3x3 s1 and s2 p1) */
+        {"qc_depthwise_rows_s1_c24", true, 'u', 's', 'u', 2, -1, 24, 24, 24, {13, 45}, {3, 3}, {1, 1}, {0}, P1, NULL,
+         KT_WIDE, .gw = G_RAIL, .xzp = 3, .yzp = 128, .xs = 0.02, .ws = {0.01, 0.03, 0.002}, .nws = 3,
+         .bias_rand = true, .arm = true},
+        {"qc_depthwise_rows_s2_d2_1d", true, 's', 's', 's', 1, 2, 6, 12, 6, {70}, {5}, {2}, {2}, {4, 3}, NULL,
+         KT_WIDE, .gw = G_RAIL, .xzp = -7, .yzp = 5, .xs = 0.05, .ws = {0.01}},
         /* 1-D and 3-D */
         {"qc_1d_k5_s2_i8pack", true, 'u', 's', 'u', 1, -1, 4, 17, 1, {33}, {5}, {2}, {1}, {2, 2}, NULL, KT_WIDE,
          .gw = G_RAIL, .xzp = 128, .yzp = 128, .xs = 0.02, .ws = {0.01}, .bias_rand = true},
