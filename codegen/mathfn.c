@@ -35,6 +35,7 @@
 #include <math.h>
 
 #include "cg.h"
+#include "qkc/qkrt_abi.h"
 
 /* A constant f32 of x's type (scalar or vector splat). */
 static LLVMValueRef fc(Cg *cg, LLVMValueRef like, double v)
@@ -705,9 +706,16 @@ LLVMValueRef cg_convert(Cg *cg, LLVMValueRef v, DType from, DType to)
 
 LLVMValueRef cg_rne(Cg *cg, LLVMValueRef v)
 {
-    /* |v| + 2^23 (2^52 for f64) - 2^23 rounds |v| < 2^23 to nearest even
-     * (no llvm.rint: a libm call on plain x86-64); the sign is put back
-     * after, so -0.3 gives -0 */
+    /* one instruction where the target has it (SSE4.1 roundps/pd with
+     * imm 8, AArch64 frintn, PTX cvt.rni): the same values, -0.3 gives -0 */
+    const Target *t = cg->t;
+    if (t->arch != ARCH_X86_64 || (t->cpu_features >> QKRT_CPU_SSE41 & 1)) {
+        LLVMTypeRef ty = LLVMTypeOf(v);
+        return cg_intrin(cg, "llvm.roundeven", &ty, 1, &v, 1);
+    }
+    /* else |v| + 2^23 (2^52 for f64) - 2^23 rounds |v| < 2^23 to nearest
+     * even (no llvm.rint: a libm call on plain x86-64); the sign is put
+     * back after, so -0.3 gives -0 */
     LLVMValueRef m = fc(cg, v, int_limit(cg, v));
     LLVMValueRef a = fabs_(cg, v);
     LLVMValueRef r = copysign_(cg, fsub_(cg, fadd_(cg, a, m), m), v);
@@ -746,20 +754,21 @@ LLVMValueRef cg_quantize(Cg *cg, LLVMValueRef x, LLVMValueRef s, LLVMValueRef zp
 
 LLVMValueRef cg_requant(Cg *cg, LLVMValueRef acc, LLVMValueRef m, LLVMValueRef zp, DType t)
 {
+    /* acc * M in f64, rounded to nearest even, + zp, saturated: all in f64
+     * (exact: a rounded |v| below 2^52 is an integer, + zp exact; beyond,
+     * it saturates either way), so the only conversion is f64 -> i32 of a
+     * value in range, which vectorizes on every ISA (an i64 one has no
+     * AVX2 instruction) */
     LLVMBuilderRef b = cg->b;
     LLVMValueRef v = LLVMBuildFMul(b, LLVMBuildSIToFP(b, acc, cg->f64, ""), LLVMBuildFPExt(b, m, cg->f64, ""), "");
-    LLVMValueRef lim = LLVMConstReal(cg->f64, 1099511627776.0); /* 2^40: beyond, saturate */
-    v = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, v, lim, ""), lim, v, "");
-    v = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, v, LLVMBuildFNeg(b, lim, ""), ""), LLVMBuildFNeg(b, lim, ""), v, "");
     v = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealUNO, v, v, ""), LLVMConstReal(cg->f64, 0), v, ""); /* M NaN */
-    LLVMValueRef r = LLVMBuildFPToSI(b, cg_rne(cg, v), cg->i64, "");
-    r = LLVMBuildAdd(b, r, LLVMBuildSExt(b, zp, cg->i64, ""), "");
+    LLVMValueRef r = LLVMBuildFAdd(b, cg_rne(cg, v), LLVMBuildSIToFP(b, zp, cg->f64, ""), "");
     LLVMValueRef qmin, qmax;
     cg_qrange(cg, t, &qmin, &qmax);
-    LLVMValueRef lo = LLVMBuildSExt(b, qmin, cg->i64, ""), hi = LLVMBuildSExt(b, qmax, cg->i64, "");
-    r = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, r, lo, ""), lo, r, "");
-    r = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, r, hi, ""), hi, r, "");
-    return LLVMBuildTrunc(b, r, cg->i32, "q");
+    LLVMValueRef lo = LLVMBuildSIToFP(b, qmin, cg->f64, ""), hi = LLVMBuildSIToFP(b, qmax, cg->f64, "");
+    r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, r, lo, ""), lo, r, "");
+    r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, r, hi, ""), hi, r, "");
+    return LLVMBuildFPToSI(b, r, cg->i32, "q");
 }
 
 LLVMValueRef cg_qact(Cg *cg, const Attrs *a, LLVMValueRef q, LLVMValueRef y_s, LLVMValueRef y_zp, DType t)
