@@ -346,6 +346,9 @@ typedef struct Mm {
     LLVMTypeRef vt;           /* <W x f32> or <W x i32> */
     LLVMValueRef tile;        /* [MR * G * W] accumulator spill for the epilogue */
     LLVMValueRef c0, c1;      /* integer corrections per column (constants), or NULL */
+    bool c0_bias;             /* c0 includes QLinear*'s constant i32 bias */
+    LLVMValueRef mult;        /* QLinear*: the multiplier per column f32(f32(a_s * b_s) / y_s) when
+                               * the scales are constants (computed here as the kernel would), or NULL */
     bool rowsum;              /* some B zero point is not 0 */
     bool flip;                /* A's top bit flipped for the dot instruction */
     bool awide;               /* pmaddwd: the tile's A rows widened to i16 first (a_wide) */
@@ -688,11 +691,16 @@ static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef *y
             if (!ql) {
                 cg_int_out(cg, n, v, col, m->Y, yi);
             } else {
-                if (n->nin > 8 && n->in[8]) /* the i32 bias */
+                if (n->nin > 8 && n->in[8] && !m->c0_bias) /* the i32 bias */
                     v = LLVMBuildAdd(b, v, cg_load(cg, DT_I32, cg->arg[8], col), "");
-                LLVMValueRef as = cg_qparam(cg, n, 1, cg_i64(cg, 0), true), bsv = cg_qparam(cg, n, 4, col, true);
                 LLVMValueRef ys = cg_qparam(cg, n, 6, cg_i64(cg, 0), true), yz = cg_qparam(cg, n, 7, cg_i64(cg, 0), false);
-                LLVMValueRef mult = LLVMBuildFDiv(b, LLVMBuildFMul(b, as, bsv, ""), ys, "M");
+                LLVMValueRef mult;
+                if (m->mult) {
+                    mult = cg_load(cg, DT_F32, m->mult, col);
+                } else {
+                    LLVMValueRef as = cg_qparam(cg, n, 1, cg_i64(cg, 0), true), bsv = cg_qparam(cg, n, 4, col, true);
+                    mult = LLVMBuildFDiv(b, LLVMBuildFMul(b, as, bsv, ""), ys, "M");
+                }
                 LLVMValueRef q = cg_qact(cg, &n->a, cg_requant(cg, v, mult, yz, p->ty), ys, yz, p->ty);
                 cg_store(cg, p->ty, m->Y, yi, LLVMBuildTrunc(b, q, cg_mem_type(cg, p->ty), ""));
             }
@@ -955,6 +963,27 @@ CgResult cg_k_mm(Cg *cg, const Node *n)
             m.rowsum = m.rowsum || zb != 0;
             c[j] = (int32_t)((uint32_t)0 - (uint32_t)m.delta * (uint32_t)colsum[j]);
             c[Np + j] = (int32_t)((uint32_t)p.K * (uint32_t)zb - (uint32_t)colsum[j]);
+        }
+        /* QLinear*: a constant i32 bias joins c0 (the same sum mod 2^32),
+         * constant scales give the multipliers (f32 arithmetic, as the
+         * kernel's: a_s * b_s rounded, then / y_s) */
+        const Value *bias = ql && n->nin > 8 ? n->in[8] : NULL;
+        if (bias && bias->kind == VAL_CONST && bias->dtype == DT_I32 && shape_numel(&bias->shape) == p.N) {
+            for (int64_t j = 0; j < p.N; j++)
+                c[j] = (int32_t)((uint32_t)c[j] + (uint32_t)((const int32_t *)bias->data)[j]);
+            m.c0_bias = true;
+        }
+        const Value *as = ql ? n->in[1] : NULL, *bs = ql ? n->in[4] : NULL, *ys = ql ? n->in[6] : NULL;
+        float *mult = NULL;
+        if (as && bs && ys && as->kind == VAL_CONST && bs->kind == VAL_CONST && ys->kind == VAL_CONST &&
+            as->dtype == DT_F32 && bs->dtype == DT_F32 && ys->dtype == DT_F32 && (mult = calloc((size_t)Np, 4))) {
+            int64_t nb = shape_numel(&bs->shape);
+            for (int64_t j = 0; j < p.N; j++) {
+                volatile float ab = ((const float *)as->data)[0] * ((const float *)bs->data)[nb == 1 ? 0 : j];
+                mult[j] = ab / ((const float *)ys->data)[0];
+            }
+            m.mult = cg_const_blob(cg, "qk.mult", mult, sizeof(float) * (size_t)Np);
+            free(mult);
         }
         m.c0 = cg_const_blob(cg, "qk.c0", c, sizeof(int32_t) * (size_t)Np);
         m.c1 = cg_const_blob(cg, "qk.c1", c + Np, sizeof(int32_t) * (size_t)Np);
