@@ -9,10 +9,11 @@
  *    broadcast input value per tap (zero in the padding), so the inner loop
  *    is a unit-stride FMA over channels whatever the image size;
  *  - row-wise (depthwise and narrow convs): the parallel loop runs over
- *    output planes (n, m); a plane starts as the bias and accumulates
- *    w * x-row for each input channel and tap, over the output positions
- *    where the tap lands inside the input (bounds computed per tap: no
- *    padded buffer, no im2col); the inner loop runs along an output row.
+ *    output rows (n, m, od, oh); a row starts as the bias and accumulates
+ *    w * x-row for each input channel and tap whose input row exists, over
+ *    the output positions where the tap lands inside the input (bounds
+ *    computed per tap: no padded buffer, no im2col); the inner loop runs
+ *    along the row, which stays in L1 across the taps.
  * GPU (and CPU for 16-bit types in narrow convs): one output element per
  * iteration of the parallel loop, with bounds checks per tap. */
 #include <stdlib.h>
@@ -87,55 +88,53 @@ static void conv_cpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, L
 {
     LLVMBuilderRef b = cg->b;
     int64_t plane = c->O[0] * c->O[1] * c->O[2], iplane = c->I[0] * c->I[1] * c->I[2];
-    int64_t taps = c->K[0] * c->K[1] * c->K[2];
+    int64_t taps = c->K[0] * c->K[1] * c->K[2], prow = c->O[0] * c->O[1], rows = c->M * prow;
     CgLoop par;
-    LLVMValueRef nm = cg_par_begin(cg, &par, c->batch ? 0 : c->N_static * c->M, c->batch ? c->M : 0);
+    LLVMValueRef r = cg_par_begin(cg, &par, c->batch ? 0 : c->N_static * rows, c->batch ? rows : 0);
+    LLVMValueRef nm = LLVMBuildUDiv(b, r, cg_i64(cg, prow), ""), pr = LLVMBuildURem(b, r, cg_i64(cg, prow), "");
     LLVMValueRef nn = LLVMBuildUDiv(b, nm, cg_i64(cg, c->M), "n"), m = LLVMBuildURem(b, nm, cg_i64(cg, c->M), "m");
+    LLVMValueRef od = LLVMBuildUDiv(b, pr, cg_i64(cg, c->O[1]), "od"), oh = LLVMBuildURem(b, pr, cg_i64(cg, c->O[1]), "oh");
     LLVMValueRef g = LLVMBuildUDiv(b, m, cg_i64(cg, c->Mg), "g");
-    LLVMValueRef yp = cg_gep(cg, DT_F32, Y, LLVMBuildNSWMul(b, nm, cg_i64(cg, plane), ""));
+    LLVMValueRef yp = cg_gep(cg, DT_F32, Y, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, nm, cg_i64(cg, plane), ""),
+                                                            LLVMBuildNSWMul(b, pr, cg_i64(cg, c->O[2]), ""), ""));
     LLVMValueRef init = B ? cg_load(cg, DT_F32, B, m) : cg_f32(cg, 0);
     CgLoop l;
-    LLVMValueRef i = cg_for_begin(cg, &l, cg_i64(cg, 0), cg_i64(cg, plane), cg_i64(cg, 1), "init");
+    LLVMValueRef i = cg_for_begin(cg, &l, cg_i64(cg, 0), cg_i64(cg, c->O[2]), cg_i64(cg, 1), "init");
     cg_store(cg, DT_F32, yp, i, init);
     cg_for_end(cg, &l);
 
-    CgLoop lc, lkd, lkh, lkw, lod, loh, low;
+    CgLoop lc, lkd, lkh, lkw, low;
     LLVMValueRef ci = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, c->Cg), cg_i64(cg, 1), "ci");
     LLVMValueRef ch = mul_add(cg, g, c->Cg, ci);
     LLVMValueRef xp = cg_gep(cg, DT_F32, X, LLVMBuildNSWMul(b, mul_add(cg, nn, c->C, ch), cg_i64(cg, iplane), ""));
     LLVMValueRef wbase = LLVMBuildNSWMul(b, mul_add(cg, m, c->Cg, ci), cg_i64(cg, taps), "");
     LLVMValueRef kd = cg_for_begin(cg, &lkd, cg_i64(cg, 0), cg_i64(cg, c->K[0]), cg_i64(cg, 1), "kd");
     LLVMValueRef kh = cg_for_begin(cg, &lkh, cg_i64(cg, 0), cg_i64(cg, c->K[1]), cg_i64(cg, 1), "kh");
+    LLVMValueRef id = in_coord(cg, c, 0, od, kd), ih = in_coord(cg, c, 1, oh, kh);
+    CgIf inside;
+    cg_if_begin(cg, &inside, LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntULT, id, cg_i64(cg, c->I[0]), ""),
+                                          LLVMBuildICmp(b, LLVMIntULT, ih, cg_i64(cg, c->I[1]), ""), ""));
     LLVMValueRef kw = cg_for_begin(cg, &lkw, cg_i64(cg, 0), cg_i64(cg, c->K[2]), cg_i64(cg, 1), "kw");
     LLVMValueRef widx = LLVMBuildNSWAdd(b, wbase, mul_add(cg, mul_add(cg, kd, c->K[1], kh), c->K[2], kw), "");
     LLVMValueRef w = cg_load(cg, DT_F32, W, widx);
-    LLVMValueRef lo[3], hi[3];
-    tap_range(cg, c, 0, kd, &lo[0], &hi[0]);
-    tap_range(cg, c, 1, kh, &lo[1], &hi[1]);
-    tap_range(cg, c, 2, kw, &lo[2], &hi[2]);
-    LLVMValueRef od = cg_for_begin(cg, &lod, lo[0], hi[0], cg_i64(cg, 1), "od");
-    LLVMValueRef id = in_coord(cg, c, 0, od, kd);
-    LLVMValueRef oh = cg_for_begin(cg, &loh, lo[1], hi[1], cg_i64(cg, 1), "oh");
-    LLVMValueRef ih = in_coord(cg, c, 1, oh, kh);
+    LLVMValueRef lo, hi;
+    tap_range(cg, c, 2, kw, &lo, &hi);
     /* x row start so that x index = xrow + ow*S */
     LLVMValueRef xrow = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, mul_add(cg, id, c->I[1], ih), cg_i64(cg, c->I[2]), ""),
                                         in_coord(cg, c, 2, cg_i64(cg, 0), kw), "");
-    LLVMValueRef yrow = LLVMBuildNSWMul(b, mul_add(cg, od, c->O[1], oh), cg_i64(cg, c->O[2]), "");
-    LLVMValueRef ow = cg_for_begin(cg, &low, lo[2], hi[2], cg_i64(cg, 1), "ow");
+    LLVMValueRef ow = cg_for_begin(cg, &low, lo, hi, cg_i64(cg, 1), "ow");
     LLVMValueRef xv = cg_load(cg, DT_F32, xp, mul_add(cg, ow, c->S[2], xrow));
-    LLVMValueRef yi = LLVMBuildNSWAdd(b, yrow, ow, "");
-    cg_store(cg, DT_F32, yp, yi, LLVMBuildFAdd(b, cg_load(cg, DT_F32, yp, yi), LLVMBuildFMul(b, w, xv, ""), ""));
+    cg_store(cg, DT_F32, yp, ow, LLVMBuildFAdd(b, cg_load(cg, DT_F32, yp, ow), LLVMBuildFMul(b, w, xv, ""), ""));
     cg_for_end(cg, &low);
-    cg_for_end(cg, &loh);
-    cg_for_end(cg, &lod);
     cg_for_end(cg, &lkw);
+    cg_if_end(cg, &inside);
     cg_for_end(cg, &lkh);
     cg_for_end(cg, &lkd);
     cg_for_end(cg, &lc);
 
     if (n->a.act != ACT_NONE) {
         CgLoop le;
-        i = cg_for_begin(cg, &le, cg_i64(cg, 0), cg_i64(cg, plane), cg_i64(cg, 1), "act");
+        i = cg_for_begin(cg, &le, cg_i64(cg, 0), cg_i64(cg, c->O[2]), cg_i64(cg, 1), "act");
         cg_store(cg, DT_F32, yp, i, cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, cg_load(cg, DT_F32, yp, i)));
         cg_for_end(cg, &le);
     }
