@@ -346,7 +346,7 @@ static const CgFamily *const family[OP_COUNT] = {
 
 const char *cg_kernel_desc(const Target *t, const Node *n)
 {
-    static char mmbuf[128];
+    static char mmbuf[256];
     const char *mm = cg_mm_desc(t, n, mmbuf, sizeof mmbuf);
     if (mm)
         return mm;

@@ -21,6 +21,9 @@ typedef enum DotKind {
     DOT_PMADDWD,  /* x86 pmaddwd: i16 pairs -> i32 (SSE2, AVX2, AVX-512BW) */
     DOT_VNNI,     /* x86 vpdpbusd: 4 u8 x s8 -> i32, no saturation (AVX512-VNNI, AVX-VNNI) */
     DOT_SDOT,     /* AArch64 sdot: 4 s8 x s8 -> i32 (FEAT_DotProd) */
+    DOT_PMADDUBSW,/* x86 pmaddubsw then pmaddwd by 1: 4 u8 x s8 -> i32 (SSSE3, AVX2, AVX-512BW); its i16
+                   * pair sums saturate, so never a target's choice: k_mm.c takes it for a layer
+                   * whose constant weights prove no pair can (e.g. --weight-bits 7) */
 } DotKind;
 
 typedef struct Target {

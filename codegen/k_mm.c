@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "cg.h"
+#include "qkc/qkrt_abi.h"
 
 typedef struct MmPlan {
     bool integer;
@@ -61,6 +62,10 @@ typedef struct MmPlan {
      * padded input row; R: the rows of the ring */
     bool conv;
     int64_t C, Cp, H, Wd, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, Wp, R;
+    /* integer: s8 weights whose every pair (k, k+1), k even, of a column
+     * sums within [-128, 128] on each sign (|w| <= 64 does): a u8 x s8 pair
+     * sum then fits i16 (255 * 128 = 32640), so pmaddubsw cannot saturate */
+    bool pairs_fit;
     /* a 1-D conv whose padded row would not fit the ring: its output row in
      * OH chunks of OW pixels, each a row of its own (H = OH of them) whose
      * ring slot holds only the Wp input columns its windows read, `chunk`
@@ -102,18 +107,41 @@ static void plan_tiles(const Target *t, MmPlan *p)
             p->dot = t->arch == ARCH_X86_64 ? DOT_PMADDWD : DOT_GENERIC;
         if (p->dot == DOT_VNNI && p->W < 8)
             p->dot = DOT_PMADDWD;
-        p->kg = p->dot == DOT_VNNI || p->dot == DOT_SDOT ? 4 : p->dot == DOT_PMADDWD ? 2 : 1;
+        if (p->dot == DOT_PMADDWD && p->pairs_fit && (t->cpu_features >> QKRT_CPU_SSSE3 & 1))
+            p->dot = DOT_PMADDUBSW;
+        p->kg = p->dot == DOT_PMADDWD ? 2 : p->dot == DOT_GENERIC ? 1 : 4;
     }
     int gmax = t->vregs >= 32 && p->W == 4 ? 4 : 2;
     int64_t panels = (p->N + p->W - 1) / p->W;
     p->G = (int)(panels < gmax ? panels : gmax);
-    int budget = t->vregs - p->G - 1 - (p->dot == DOT_PMADDWD || p->dot == DOT_GENERIC ? 1 : 0);
+    /* (a register for the widened A pair, or pmaddubsw's ones) */
+    int budget = t->vregs - p->G - 1 - (p->dot == DOT_PMADDWD || p->dot == DOT_GENERIC || p->dot == DOT_PMADDUBSW);
     p->MR = budget / p->G;
     if (p->MR > 14)
         p->MR = 14;
     if (p->MR < 1)
         p->MR = 1;
     p->npg = (p->N + (int64_t)p->G * p->W - 1) / ((int64_t)p->G * p->W);
+}
+
+/* Whether s8 weights w[n, k] (element (n*K + k)*kstride... through idx)
+ * have every pair (k, k+1), k even, of each column n within pmaddubsw's
+ * range (see MmPlan.pairs_fit): conv weights W[n][c][taps] pair channels
+ * (c, c+1) of each tap (B's k order: (tap, c)); GEMM weights B[k][n]. */
+static bool weights_pair_fit(const Value *w, bool conv, int64_t N, int64_t K, int64_t taps)
+{
+    if (w->kind != VAL_CONST || w->dtype != DT_I8)
+        return false;
+    const int8_t *d = w->data;
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t t = 0; t < taps; t++)
+            for (int64_t k = 0; k < K; k += 2) {
+                int64_t i0 = conv ? (n * K + k) * taps + t : k * N + n, i1 = conv ? i0 + taps : i0 + N;
+                int a = d[i0], b = k + 1 < K ? d[i1] : 0;
+                if ((a > 0 ? a : 0) + (b > 0 ? b : 0) > 128 || (a < 0 ? a : 0) + (b < 0 ? b : 0) < -128)
+                    return false;
+            }
+    return true;
 }
 
 /* A 1-D or 2-D convolution with one group and constant weights (see the
@@ -153,6 +181,7 @@ static bool plan_conv(const Target *t, const Node *n, MmPlan *p)
     p->DH = h < 0 ? 1 : a->dilations[0], p->DW = a->dilations[w_];
     if (p->N < 8 || p->KW > CONV_MAX_KW || p->C < 1 || p->OH < 1 || p->OW < 1 || p->KH < 1 || p->KW < 1)
         return false; /* (few output channels: the row-wise kernels) */
+    p->pairs_fit = p->integer && weights_pair_fit(w, true, p->N, p->C, p->KH * p->KW);
     plan_tiles(t, p);
     p->Cp = (p->C + p->kg - 1) / p->kg * p->kg;
     p->K = p->KH * p->KW * p->Cp;
@@ -247,6 +276,7 @@ static bool plan(const Target *t, const Node *n, MmPlan *p)
         return false;
     if (p->K * p->N < MM_MIN_KN)
         return false;
+    p->pairs_fit = p->integer && weights_pair_fit(b, false, p->N, p->K, 1);
     plan_tiles(t, p);
     return true;
 }
@@ -257,6 +287,7 @@ static const char *dot_name(DotKind d)
     case DOT_VNNI: return "vnni";
     case DOT_SDOT: return "sdot";
     case DOT_PMADDWD: return "pmaddwd";
+    case DOT_PMADDUBSW: return "pmaddubsw (no weight pair can saturate it)";
     default: return "widen";
     }
 }
@@ -286,6 +317,13 @@ const char *cg_mm_tag(const Target *t, const Node *n, char *buf, size_t len)
 
 /* ---- packing (compile time) --------------------------------------------- */
 
+/* Bytes of a packed B element: the float type's, i8 for the 4-wide dots,
+ * else i16 (pmaddwd, generic). */
+static int b_bytes(const MmPlan *p)
+{
+    return !p->integer ? dtype_size(p->tb) : p->kg == 4 ? 1 : 2;
+}
+
 /* The element of the weights that is B[k, n]: through the desc's strides,
  * or for a conv W[n][c][kh][kw] with k = (kh*KW + kw)*Cp + c; false for the
  * zeros of the channels past C. */
@@ -304,7 +342,7 @@ static bool b_index(const MmPlan *p, const GemmDesc *g, int64_t k, int64_t n, in
 static void *pack(const MmPlan *p, const Value *b, const GemmDesc *g, size_t *bytes, int32_t *colsum)
 {
     int64_t GW = (int64_t)p->G * p->W, Kp = (p->K + p->kg - 1) / p->kg * p->kg;
-    int es = !p->integer ? dtype_size(p->tb) : p->dot == DOT_VNNI || p->dot == DOT_SDOT ? 1 : 2;
+    int es = b_bytes(p);
     *bytes = (size_t)(p->npg * Kp * GW * es);
     unsigned char *dst = calloc(*bytes + 64, 1);
     if (!dst)
@@ -377,7 +415,7 @@ static LLVMValueRef load_b(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef k
 {
     const MmPlan *p = m->p;
     int64_t GW = (int64_t)p->G * p->W;
-    int es = !p->integer ? dtype_size(p->tb) : p->dot == DOT_VNNI || p->dot == DOT_SDOT ? 1 : 2;
+    int es = b_bytes(p);
     int64_t step = GW * p->kg * es; /* bytes per packed step */
     LLVMValueRef off = LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, kq, cg_i64(cg, step), ""),
                                        cg_i64(cg, (int64_t)j * p->W * p->kg * es), "");
@@ -405,7 +443,8 @@ static LLVMValueRef load_a(Cg *cg, const Mm *m, LLVMValueRef ptr, int tail)
     bool s = p->ta == DT_I8;
     switch (p->dot) {
     case DOT_VNNI:
-    case DOT_SDOT: {
+    case DOT_SDOT:
+    case DOT_PMADDUBSW: {
         LLVMValueRef w;
         if (!tail) {
             w = load_align1(cg, cg->i32, ptr);
@@ -464,6 +503,19 @@ static LLVMValueRef madd(Cg *cg, const Mm *m, LLVMValueRef acc, LLVMValueRef a, 
         LLVMTypeRef v16 = LLVMVectorType(cg->i8, 16), ovl[2] = {m->vt, v16};
         LLVMValueRef args[3] = {acc, LLVMBuildBitCast(b, a, v16, ""), LLVMBuildBitCast(b, bv, v16, "")};
         return cg_intrin(cg, "llvm.aarch64.neon.sdot", ovl, 2, args, 3);
+    }
+    case DOT_PMADDUBSW: { /* u8 x s8 pairs -> i16 (exact: pairs_fit), pairs of those -> i32 */
+        LLVMTypeRef v8 = LLVMVectorType(cg->i8, (unsigned)(4 * p->W));
+        LLVMValueRef args[2] = {LLVMBuildBitCast(b, a, v8, ""), LLVMBuildBitCast(b, bv, v8, "")};
+        const char *ub = p->W == 16 ? "llvm.x86.avx512.pmaddubs.w.512"
+                         : p->W == 8 ? "llvm.x86.avx2.pmadd.ub.sw"
+                                     : "llvm.x86.ssse3.pmadd.ub.sw.128";
+        const char *wd = p->W == 16 ? "llvm.x86.avx512.pmaddw.d.512"
+                         : p->W == 8 ? "llvm.x86.avx2.pmadd.wd"
+                                     : "llvm.x86.sse2.pmadd.wd";
+        LLVMValueRef pairs[2] = {cg_intrin(cg, ub, NULL, 0, args, 2),
+                                 cg_splat(cg, LLVMConstInt(cg->i16, 1, 0), 2 * p->W)};
+        return LLVMBuildAdd(b, acc, cg_intrin(cg, wd, NULL, 0, pairs, 2), "");
     }
     case DOT_PMADDWD: {
         LLVMTypeRef h = LLVMVectorType(cg->i16, (unsigned)(2 * p->W));
@@ -756,7 +808,7 @@ static void emit_group(Cg *cg, Mm *m, LLVMValueRef gi, LLVMValueRef start, LLVMV
     const MmPlan *p = m->p;
     LLVMBuilderRef b = cg->b;
     int64_t GW = (int64_t)p->G * p->W;
-    int64_t es = !p->integer ? dtype_size(p->tb) : p->dot == DOT_VNNI || p->dot == DOT_SDOT ? 1 : 2;
+    int64_t es = b_bytes(p);
     int64_t gbytes = (p->K + p->kg - 1) / p->kg * p->kg * GW * es;
     LLVMValueRef grp = byte_ptr(cg, m->Bp, LLVMBuildNSWMul(b, gi, cg_i64(cg, gbytes), ""));
     m->col0 = LLVMBuildNSWMul(b, gi, cg_i64(cg, GW), "col0");
@@ -945,7 +997,7 @@ CgResult cg_k_mm(Cg *cg, const Node *n)
     if (p.integer) {
         /* corrections per column (docs/quantization.md; see the header) */
         const Value *bz = n->nin > (ql ? 5 : 3) ? n->in[ql ? 5 : 3] : NULL;
-        m.flip = (p.dot == DOT_VNNI && p.ta == DT_I8) || (p.dot == DOT_SDOT && p.ta == DT_U8);
+        m.flip = ((p.dot == DOT_VNNI || p.dot == DOT_PMADDUBSW) && p.ta == DT_I8) || (p.dot == DOT_SDOT && p.ta == DT_U8);
         m.delta = !m.flip ? 0 : p.ta == DT_I8 ? 128 : -128;
         m.awide = p.dot == DOT_PMADDWD && (p.conv || (int64_t)p.MR * (p.K + 1) * 2 <= AWIDE_MAX_BYTES);
         int32_t *c = calloc((size_t)Np * 2, sizeof(int32_t));

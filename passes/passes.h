@@ -22,6 +22,8 @@ typedef struct QuantOptions {
     bool act_s8;            /* activations symmetric i8 (else asymmetric u8) */
     bool weights_per_tensor;/* else per output channel */
     bool weights_log2;      /* weights as signed powers of two times the scale */
+    int weight_bits;        /* 7: weights in [-64, 64] (no pair of them can saturate x86's pmaddubsw, so CPUs
+                             * without VNNI run it exactly); else 8: [-127, 127] */
     bool pow2;              /* every scale a power of two */
     bool io_int8;           /* graph inputs and outputs stay quantized (pass "io") */
     int nkeep;              /* nodes left in float: names or op types */

@@ -9,7 +9,8 @@
  *     the profile (u8 asymmetric or i8 symmetric, optionally power-of-two
  *     scales);
  *   - its weight becomes an int8 constant (per output channel or per
- *     tensor, symmetric [-127, 127], or signed powers of two) behind a DQ;
+ *     tensor, symmetric [-127, 127] ([-64, 64] with 7 bits), or signed
+ *     powers of two) behind a DQ;
  *     with channel means of its input (QuantOptions.means), its bias is
  *     corrected for the mean error the rounded weights add (empirical bias
  *     correction: b -= sum_k (W_q - W)[c,k] * E[x_k]);
@@ -283,7 +284,8 @@ static void quantize_weight(Q *q, Node *n, const Value *x, const float *xdiv)
     Value *scale = ir_const_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_scale", w->name)), DT_F32, &ss, NULL);
     float *sd = scale->data;
     for (int64_t c = 0; c < C; c++) {
-        double top = o->weights_log2 ? 64.0 : 127.0; /* log2: the largest weight maps to 2^6 */
+        /* log2: the largest weight maps to 2^6; 7 bits: to 64 */
+        double top = o->weights_log2 || o->weight_bits == 7 ? 64.0 : 127.0;
         sd[c] = amax[c] > 0 ? (float)(amax[c] / top) : 1.0f;
         if (o->pow2)
             sd[c] = pow2_up(sd[c]);
@@ -297,7 +299,8 @@ static void quantize_weight(Q *q, Node *n, const Value *x, const float *xdiv)
             v = fabs(r) >= 1 ? copysign(ldexp(1.0, (int)floor(log2(fabs(r)))), r) : 0;
         else
             v = nearbyint(r);
-        qd[i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+        double lim = o->weight_bits == 7 ? 64 : 127;
+        qd[i] = (int8_t)(v > lim ? lim : v < -lim ? -lim : v);
     }
     free(amax);
     correct_bias(q, n, x, wd, qd, sd, C, axis, inner, xdiv);

@@ -377,7 +377,7 @@ static bool check_keep(const Graph *g, const DriverOptions *o, Diag *d)
 Graph *drv_lower(const char *model, const DriverOptions *o, Diag *d)
 {
     QuantOptions q = {.precision = o->precision, .act_s8 = o->act_s8, .weights_per_tensor = o->weights_per_tensor,
-                      .weights_log2 = o->weights_log2, .pow2 = o->pow2, .nkeep = o->nkeep, .keep = o->keep,
+                      .weights_log2 = o->weights_log2, .weight_bits = o->weight_bits, .pow2 = o->pow2, .nkeep = o->nkeep, .keep = o->keep,
                       .io_int8 = o->io_int8};
     int64_t const_left = 0;
     PassCtx pc = {.d = d, .verify = o->verify, .dump = o->dump, .print_after = o->print_after,
@@ -548,10 +548,10 @@ bool drv_compile(const char *model, const DriverOptions *o, Diag *d)
         /* the artifact's identity: model bytes and everything that changes the code */
         uint64_t h = drv_hash_file(model, 1469598103934665603ull);
         char opts[256];
-        snprintf(opts, sizeof opts, "%s|%s|%s|%lld|O%d|p%d|%s|%d%d%d%d%d%d", QKC_VERSION, co.target.name,
+        snprintf(opts, sizeof opts, "%s|%s|%s|%lld|O%d|p%d|%s|%d%d%d%d%d%d|w%d", QKC_VERSION, co.target.name,
                  ncpu > 1 ? o->cpu : co.target.cpu, (long long)o->batch, o->opt_level, (int)o->precision,
                  o->calib_method ? o->calib_method : "", o->act_s8, o->weights_per_tensor, o->weights_log2, o->pow2,
-                 o->io_int8, o->no_bias_correction);
+                 o->io_int8, o->no_bias_correction, o->weight_bits == 7 ? 7 : 8);
         h = drv_hash_str(opts, h);
         for (int i = 0; i < o->ncalib; i++)
             h = hash_calib(o->calib[i], h);

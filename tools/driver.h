@@ -39,6 +39,7 @@ typedef struct DriverOptions {
     bool act_s8;               /* --activations s8 */
     bool weights_per_tensor;   /* --weights per-tensor */
     bool weights_log2;         /* --weights log2 */
+    int weight_bits;           /* --weight-bits 7 (else 8) */
     bool pow2;                 /* --pow2-scales */
     bool no_bias_correction;   /* --no-bias-correction */
     double smooth;             /* --smooth ALPHA (SmoothQuant's migration strength); 0: off */

@@ -211,8 +211,9 @@ bool drv_report(const char *path, const Graph *g, const CalibProfile *prof, cons
     fprintf(f, "  \"calib_method\": \"%s\", \"activations\": \"%s\", \"weights\": \"%s\", \"pow2_scales\": %s,\n",
             o->calib_method ? o->calib_method : QKC_DEFAULT_CALIB, o->act_s8 ? "s8" : "u8",
             o->weights_log2 ? "log2" : o->weights_per_tensor ? "per-tensor" : "per-channel", o->pow2 ? "true" : "false");
-    fprintf(f, "  \"bias_correction\": %s, \"io\": \"%s\", \"smooth\": %g,\n",
-            o->no_bias_correction ? "false" : "true", o->io_int8 ? "int8" : "float", o->smooth);
+    fprintf(f, "  \"bias_correction\": %s, \"io\": \"%s\", \"smooth\": %g, \"weight_bits\": %d,\n",
+            o->no_bias_correction ? "false" : "true", o->io_int8 ? "int8" : "float", o->smooth,
+            o->weight_bits == 7 ? 7 : 8);
     fprintf(f, "  \"layers\": [");
     int count = 0, warned = 0;
     for (int i = 0; i < g->nnodes; i++) {

@@ -183,6 +183,8 @@ static void qm_run(Qm *m, const char *name, bool arm, int threads)
 
 /* ---- integer data -------------------------------------------------------- */
 
+static const double vx_u8_255[] = {255}, vx_s8_m128[] = {-128};
+
 typedef enum Gen {
     G_RAND,   /* uniform over the type */
     G_RAIL,   /* mostly lo and hi (u8 0/255, i8 -128/127), some random */
@@ -192,7 +194,10 @@ typedef enum Gen {
     G_SMALL,  /* in [zp - 3, zp + 3] */
     G_NONNEG, /* >= the element's zero point (x - zp >= 0) */
     G_NONPOS, /* <= the element's zero point */
-    G_CHSIGN  /* channel (or column) even: G_NONNEG, odd: G_NONPOS */
+    G_CHSIGN, /* channel (or column) even: G_NONNEG, odd: G_NONPOS */
+    G_RAIL7,  /* i8 in [-64, 64] (--weight-bits 7), mostly its rails: k_mm.c's pmaddubsw, whose
+               * pair sums reach 255 * 128 = 32640 */
+    G_OVER7   /* 64 but 65 at every 7th: a pair of 129 (pmaddubsw would saturate): pmaddwd */
 } Gen;
 
 static int64_t gen_one(char t, Gen g, int64_t i, int64_t ch, int64_t zp)
@@ -214,6 +219,11 @@ static int64_t gen_one(char t, Gen g, int64_t i, int64_t ch, int64_t zp)
     case G_NONNEG: return kt_pick((int)zp, (int)hi);
     case G_NONPOS: return kt_pick((int)lo, (int)zp);
     case G_CHSIGN: return ch % 2 == 0 ? kt_pick((int)zp, (int)hi) : kt_pick((int)lo, (int)zp);
+    case G_RAIL7: {
+        int r = kt_pick(0, 4);
+        return r < 2 ? -64 : r < 4 ? 64 : kt_pick(-64, 64);
+    }
+    case G_OVER7: return i % 7 == 3 ? 65 : 64;
     default: return kt_pick((int)lo, (int)hi);
     }
 }
@@ -669,6 +679,17 @@ void kt_qmatmul(void)
          .azp = {255}, .nazp = 1, .arm = true},
         {"mk_mmi_s8s8_m29n45k100_bzp", MMI, 's', 's', 'i', 2, 2, {29, 100}, {100, 45}, KT_WIDE, .gb = G_RAIL,
          .azp = {-128}, .nazp = 1, .bzp = {127, -128, 0}, .nbzp = 3},
+        /* weights in [-64, 64] (x86 without VNNI: pmaddubsw, exact because
+         * no pair of them can saturate it) against a = 255 everywhere and
+         * rails; s8 activations (flipped); K odd; one pair of 129: pmaddwd */
+        {"mk_mmi_u8s8_rail7_a255", MMI, 'u', 's', 'i', 2, 2, {7, 131}, {131, 40}, KT_VALUES, .va = vx_u8_255,
+         .nva = 1, .gb = G_RAIL7, .arm = true},
+        {"mk_mmi_u8s8_rail7_batchN_azp_bzp", MMI, 'u', 's', 'i', 2, 2, {-1, 64}, {64, 70}, KT_WIDE, .gb = G_RAIL7,
+         .azp = {255}, .nazp = 1, .bzp = {-64, 64, 0}, .nbzp = 3},
+        {"mk_mmi_s8s8_rail7_m13", MMI, 's', 's', 'i', 2, 2, {13, 67}, {67, 24}, KT_WIDE, .gb = G_RAIL7,
+         .azp = {-128, 127}, .nazp = 2},
+        {"mk_mmi_u8s8_over7_a255", MMI, 'u', 's', 'i', 2, 2, {3, 128}, {128, 40}, KT_VALUES, .va = vx_u8_255,
+         .nva = 1, .gb = G_OVER7},
     };
     for (int i = 0; i < NELEM(mmi); i++)
         qmm_case(&mmi[i]);
@@ -1011,7 +1032,6 @@ static void qdq_conv_case(const QdqConvSpec *q)
     qm_run(&m, q->name, q->arm, 0);
 }
 
-static const double vx_u8_255[] = {255}, vx_s8_m128[] = {-128};
 
 void kt_qconv(void)
 {
@@ -1091,6 +1111,13 @@ void kt_qconv(void)
          .bias_rand = true, .arm = true},
         {"qc_depthwise_rows_s2_d2_1d", true, 's', 's', 's', 1, 2, 6, 12, 6, {70}, {5}, {2}, {2}, {4, 3}, NULL,
          KT_WIDE, .gw = G_RAIL, .xzp = -7, .yzp = 5, .xs = 0.05, .ws = {0.01}},
+        /* weights in [-64, 64]: the conv microkernel on pmaddubsw (x86
+         * without VNNI), a ring of u8 in k-groups of 4 (C 37: 3 of padding) */
+        {"qc_rail7_3x3_p1_c37", true, 'u', 's', 'u', 2, -1, 37, 24, 1, {9, 13}, {3, 3}, {0}, {0}, P1, NULL,
+         KT_WIDE, .gw = G_RAIL7, .xzp = 7, .yzp = 128, .xs = 0.02, .ws = {0.01, 0.003}, .nws = 2,
+         .bias_rand = true, .arm = true},
+        {"qc_rail7_s2_s8x", true, 's', 's', 's', 2, 1, 16, 16, 1, {9, 9}, {3, 3}, {2, 2}, {0}, P1, NULL, KT_WIDE,
+         .gw = G_RAIL7, .xzp = 0, .yzp = 0, .xs = 0.05, .ws = {0.01}},
         /* 1-D and 3-D */
         {"qc_1d_k5_s2_i8pack", true, 'u', 's', 'u', 1, -1, 4, 17, 1, {33}, {5}, {2}, {1}, {2, 2}, NULL, KT_WIDE,
          .gw = G_RAIL, .xzp = 128, .yzp = 128, .xs = 0.02, .ws = {0.01}, .bias_rand = true},

@@ -4,8 +4,9 @@ quantization options give the same output bits on every target and CPU, and
 the same as the reference interpreter running the lowered int8 graph.
 
   1. The MLP and the CNN, with the default int8 options and with
-     --activations s8, --weights per-tensor, --pow2-scales, --weights log2 and
-     --smooth 0.5 (SmoothQuant: per-axis entry quantization, scaled weights),
+     --activations s8, --weights per-tensor, --pow2-scales, --weights log2,
+     --smooth 0.5 (SmoothQuant: per-axis entry quantization, scaled weights)
+     and --weight-bits 7 (x86 without VNNI: pmaddubsw kernels),
      compiled for x86-64 (the host's own CPU, x86-64-v2, x86-64-v3,
      skylake-avx512: SSE, AVX2 and AVX-512 code paths) and AArch64 (generic,
      and neoverse-n1 for the default and s8 options; run under qemu by
@@ -36,6 +37,7 @@ the same as the reference interpreter running the lowered int8 graph.
      `qkc run` equals the interpreter bit for bit (skipped otherwise).
 
     e2e_quant_targets.py QKC SOURCE_DIR WORK_DIR [--ptxas PTXAS] [-v]"""
+import json
 import os
 import platform
 import re
@@ -53,7 +55,8 @@ CALIB = os.path.join(MODELS, "digits_calib_x.npy")
 ONNX = {"mlp": os.path.join(MODELS, "mlp.onnx"), "cnn": os.path.join(MODELS, "cnn.onnx")}
 
 VARIANTS = [("default", []), ("s8", ["--activations", "s8"]), ("per-tensor", ["--weights", "per-tensor"]),
-            ("pow2", ["--pow2-scales"]), ("log2", ["--weights", "log2"]), ("smooth", ["--smooth", "0.5"])]
+            ("pow2", ["--pow2-scales"]), ("log2", ["--weights", "log2"]), ("smooth", ["--smooth", "0.5"]),
+            ("w7", ["--weight-bits", "7"])]
 # the other calibration methods (other scales, so other requantization
 # multipliers): on the host CPU and AArch64 generic only, to stay cheap
 CALIB_VARIANTS = [("percentile", ["--calib-method", "percentile"]), ("entropy", ["--calib-method", "entropy"]),
@@ -257,6 +260,42 @@ suite.check("mlp int8-dynamic: every x86-64 and AArch64 CPU == qkc interp, bit f
             "mlp", True)
 suite.check("mlp int8-dynamic: every x86-64 and AArch64 CPU == qkc interp, bit for bit (with stress rows)",
             check_dynamic, "mlp", False)
+
+
+def check_weight_bits_kernels():
+    """--weight-bits 7 puts the CNN's weights in [-64, 64]: for x86-64-v3
+    (AVX2, no VNNI) every microkernel of its int8 report is pmaddubsw's (and
+    its kernels' names say c4), with the default 8 bits pmaddwd's; the
+    report records the option; top-1 stays fp32's on the test images."""
+    kinds = {}
+    for bits in ("8", "7"):
+        rep, so = path("cnn-w%s.json" % bits), path("cnn-w%s-v3.so" % bits)
+        ok([QKC, "compile", ONNX["cnn"], "-o", so, "--precision", "int8", "--profile", profile("cnn"), "--cpu",
+            "x86-64-v3", "--weight-bits", bits, "--report", rep])
+        with open(rep) as f:
+            r = json.load(f)
+        expect(r.get("weight_bits") == int(bits), "report weight_bits %r" % r.get("weight_bits"))
+        mk = [l["kernel"] for l in r["layers"] if "tiles" in l.get("kernel", "")]
+        expect(mk, "no microkernel in the report of --weight-bits %s" % bits)
+        kinds[bits] = sorted(set(k.split(", ")[2] for k in mk))
+        names = ok(["nm", so]).out
+        expect(("c2__x86v256" in names) == (bits == "8"),
+               "kernel names of --weight-bits %s: %s" % (bits, sorted(set(re.findall(r"\d+x\d+c\d__x86v\d+", names)))))
+    expect(kinds["7"] == ["pmaddubsw (no weight pair can saturate it)"], "--weight-bits 7 kernels: %s" % kinds["7"])
+    # (8 bits: layers of full-range weights on pmaddwd; a 1-channel conv
+    # pairs each weight with a 0 and may take pmaddubsw either way)
+    expect("pmaddwd" in kinds["8"], "--weight-bits 8 kernels: %s" % kinds["8"])
+    imgs = path("images.npy")
+    np.save(imgs, load_npy(X)[:48])
+    f32 = logits_of([QKC, "interp", ONNX["cnn"], "-i", imgs], path("out", "cnn-w7-fp32"))
+    q = logits_of([QKC, "interp", ONNX["cnn"], "-i", imgs, "--precision", "int8", "--profile", profile("cnn"),
+                   "--weight-bits", "7"], path("out", "cnn-w7-int8"))
+    agree = float(np.mean(f32.argmax(1) == q.argmax(1)))
+    expect(agree >= 0.97, "--weight-bits 7: top-1 agrees with fp32 on %.0f%% of the images" % (100 * agree))
+    return "7 bits: %s; 8 bits: %s; top-1 = fp32's on %.0f%%" % (kinds["7"], kinds["8"], 100 * agree)
+
+
+suite.check("cnn int8 --weight-bits 7: pmaddubsw kernels on AVX2 (8 bits: pmaddwd)", check_weight_bits_kernels)
 
 
 # ---- a fat artifact (--cpu portable): each variant this CPU runs == the interpreter ---------------------
