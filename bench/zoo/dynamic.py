@@ -7,8 +7,10 @@ For each model (default: bert, distilbert, gpt2, vit_hf, whisper_encoder;
 bench/zoo/build_models.py into WORK/models as `make zoo` does (random
 weights, nothing downloaded), on the opset-17 copy:
 
-  qkc   fp32 and --precision int8-dynamic (no data), run by `qkc run` on the
-        zoo's test batch (8 samples);
+  qkc   fp32, --precision int8-dynamic (no data), and int8-dynamic with
+        --weight-bits 7 (weights in [-64, 64]: x86 CPUs without VNNI run its
+        products on pmaddubsw, exactly), run by `qkc run` on the zoo's test
+        batch (8 samples);
   ORT   the fp32 model, and quantize_dynamic (QInt8 weights, per channel,
         the transformers' usual choice; and per tensor, its default).
 
@@ -64,10 +66,11 @@ def main():
         man = json.load(f)["models"]
     qk = Qkrt(build_qkrt_so(os.path.dirname(qkc), ddir))
     cpu = "%s (%s)" % zoo.cpu_summary()
-    rows = ["| model | qkc int8-dynamic top-1 / SQNR dB | ORT dynamic per-channel top-1 / SQNR | "
-            "ORT dynamic per-tensor top-1 / SQNR | qkc fp32 b1 ms | qkc int8-dynamic b1 ms | ORT fp32 b1 ms | "
-            "ORT dynamic per-channel b1 ms | qkc dyn / ORT dyn |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| model | qkc int8-dynamic top-1 / SQNR dB | qkc with --weight-bits 7 | "
+            "ORT dynamic per-channel top-1 / SQNR | "
+            "ORT dynamic per-tensor top-1 / SQNR | qkc fp32 b1 ms | qkc int8-dynamic b1 ms | qkc w7 b1 ms | "
+            "ORT fp32 b1 ms | ORT dynamic per-channel b1 ms | qkc dyn / ORT dyn | qkc w7 / ORT dyn |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     failed = 0
     targets = []
     for name in names:
@@ -82,7 +85,8 @@ def main():
         dims = ["--dim", ",".join("%s=%d" % kv for kv in e.get("dims", {}).items())] if e.get("dims") else []
         ref = dict(zip(out_names, zoo.ort_session(src).run(out_names, x8)))
         res, so = {}, {}
-        for tag, opts in (("fp32", []), ("dyn", ["--precision", "int8-dynamic"])):
+        for tag, opts in (("fp32", []), ("dyn", ["--precision", "int8-dynamic"]),
+                          ("dyn7", ["--precision", "int8-dynamic", "--weight-bits", "7"])):
             so[tag] = os.path.join(ddir, "%s.%s.so" % (name, tag))
             r = subprocess.run([qkc, "compile", src, "-o", so[tag]] + dims + opts, capture_output=True, text=True)
             d = os.path.join(ddir, "out", "%s.%s" % (name, tag))
@@ -108,14 +112,16 @@ def main():
         sf, sd = zoo.ort_session(src), zoo.ort_session(ort_m["pc"])
         t = zoo.time_all({"qkc fp32": zoo.QkRunner(qk, so["fp32"], x1, shapes),
                           "qkc dyn": zoo.QkRunner(qk, so["dyn"], x1, shapes),
+                          "qkc dyn7": zoo.QkRunner(qk, so["dyn7"], x1, shapes),
                           "ORT fp32": lambda: sf.run(out_names, x1), "ORT dyn": lambda: sd.run(out_names, x1)})
 
         def aq(k):
             return "%.1f%% / %.1f" % (100 * q[k][0], q[k][1])
 
-        rows.append("| %s | %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
-            name, aq("qkc dyn"), aq("ORT pc"), aq("ORT pt"), 1e3 * t["qkc fp32"], 1e3 * t["qkc dyn"],
-            1e3 * t["ORT fp32"], 1e3 * t["ORT dyn"], t["qkc dyn"] / t["ORT dyn"]))
+        rows.append("| %s | %s | %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
+            name, aq("qkc dyn"), aq("qkc dyn7"), aq("ORT pc"), aq("ORT pt"), 1e3 * t["qkc fp32"],
+            1e3 * t["qkc dyn"], 1e3 * t["qkc dyn7"], 1e3 * t["ORT fp32"], 1e3 * t["ORT dyn"],
+            t["qkc dyn"] / t["ORT dyn"], t["qkc dyn7"] / t["ORT dyn"]))
         print(rows[-1], flush=True)
         # issue 10's targets: SQNR >= both of ORT's schemes, latency <= ORT's dynamic
         best_ort = max(q["ORT pc"][1], q["ORT pt"][1])
@@ -123,6 +129,11 @@ def main():
             "PASS" if q["qkc dyn"][1] >= best_ort else "MISS", name, q["qkc dyn"][1], best_ort))
         r = t["qkc dyn"] / t["ORT dyn"]
         targets.append("%s %s: int8-dynamic latency %.2fx ORT's dynamic" % ("PASS" if r <= 1.0 else "MISS", name, r))
+        # with 7-bit weights (x86 without VNNI: the pmaddubsw kernels ORT uses, exact here): both again
+        r7 = t["qkc dyn7"] / t["ORT dyn"]
+        targets.append("%s %s: int8-dynamic --weight-bits 7 SQNR %.1f dB vs ORT's best %.1f dB, latency %.2fx "
+                       "ORT's dynamic" % ("PASS" if q["qkc dyn7"][1] >= best_ort and r7 <= 1.0 else "MISS", name,
+                                          q["qkc dyn7"][1], best_ort, r7))
     head = ["# qkc int8-dynamic vs ONNX Runtime quantize_dynamic (the zoo's transformers)", "",
             "`python3 bench/zoo/dynamic.py` on %s, %s; qkc at %s. Opset-17 models of `bench/zoo/build_models.py` "
             "(random weights), test batch of 8 for the accuracy columns (top-1 agreement over the last axis and "

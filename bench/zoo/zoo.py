@@ -509,22 +509,24 @@ def zoo_model(e, mdir, work, qkc, qk, quick):
         else:
             calib_opts = [a for i in e["inputs"] for a in ("--calib", "%s=%s" % (i["name"], os.path.join(
                 mdir, i["calib"])))]
-        for prec, opts in (("fp16", ["--precision", "fp16"]), ("int8", ["--precision", "int8"] + calib_opts)):
-            if prec == "int8" and not row["fp32"][primary]["compiles"]:
+        # int8w7: --weight-bits 7 (x86 without VNNI: exact pmaddubsw kernels)
+        for prec, opts in (("fp16", ["--precision", "fp16"]), ("int8", ["--precision", "int8"] + calib_opts),
+                           ("int8w7", ["--precision", "int8", "--weight-bits", "7"] + calib_opts)):
+            if prec.startswith("int8") and not row["fp32"][primary]["compiles"]:
                 # it would fail the same way, but only after calibrating (minutes on big models)
                 row["errors"].append("int8: not tried (the fp32 model does not compile)")
                 continue
             so = os.path.join(sodir, "%s_op%s.%s.so" % (name, primary, prec))
             log("%s: qkc compile %s" % (name, prec))
             c = compile_(os.path.join(mdir, e["onnx"][primary]), so, opts,
-                         batch=row.get("int8_batch", TEST_BATCH) if prec == "int8" else TEST_BATCH)
+                         batch=row.get("int8_batch", TEST_BATCH) if prec.startswith("int8") else TEST_BATCH)
             row["compile"][prec] = c
             if not c["ok"]:
                 row["errors"].append("%s: %s" % (prec, c["why"]))
                 continue
             try:
                 y = qkc.run(so, files8, out_names, os.path.join(work, "out", "%s.%s" % (name, prec)),
-                            chunk=row.get("int8_batch") if prec == "int8" else None)
+                            chunk=row.get("int8_batch") if prec.startswith("int8") else None)
             except Exception as ex:
                 row["errors"].append("%s: %s" % (prec, str(ex)[:300]))
                 continue
@@ -532,7 +534,7 @@ def zoo_model(e, mdir, work, qkc, qk, quick):
             if prec == "fp16":
                 row["fp16_err"] = rel_err(y, ort_ref())
             else:
-                row["int8_agree"], row["int8_sqnr"] = agree_sqnr(y, ort_ref())
+                row[prec + "_agree"], row[prec + "_sqnr"] = agree_sqnr(y, ort_ref())
 
     # 4. ONNX Runtime int8, when qkc compiled something to compare with
     ort8 = None
@@ -569,8 +571,9 @@ def zoo_model(e, mdir, work, qkc, qk, quick):
             s32 = ort_session(os.path.join(mdir, e["onnx"][primary]))
             shapes = {n: y.shape for n, y in zip(out_names, s32.run(out_names, feeds))}
             fns = {"qkc fp32": QkRunner(qk, p32, feeds, shapes), "ORT fp32": lambda s=s32: s.run(out_names, feeds)}
-            if "int8" in variants and not row.get("int8_batch"):
-                fns["qkc int8"] = QkRunner(qk, variants["int8"], feeds, shapes)
+            for v in ("int8", "int8w7"):
+                if v in variants and not row.get("int8_batch"):
+                    fns["qkc " + v] = QkRunner(qk, variants[v], feeds, shapes)
             if ort8:
                 s8b = ort_session(ort8)
                 fns["ORT int8"] = lambda s=s8b: s.run(out_names, feeds)
@@ -622,11 +625,11 @@ def fmt(v, kind):
 def tables(rows):
     L = []
     L.append("| model | params | op13 | op17 | op18 | fp32 max err | fp16 max err | int8 top-1 | int8 SQNR dB | "
-             "ORT int8 top-1 | ORT int8 SQNR dB |")
-    L.append("|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|")
+             "int8 w7 top-1 / SQNR dB | ORT int8 top-1 | ORT int8 SQNR dB |")
+    L.append("|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         if r.get("skipped"):
-            L.append("| %s | — | skipped: %s | | | | | | | | |" % (r["name"], r["skipped"][:150].replace("|", "/")))
+            L.append("| %s | — | skipped: %s | | | | | | | | | |" % (r["name"], r["skipped"][:150].replace("|", "/")))
             continue
         cells = []
         for k in ("13", "17", "18"):
@@ -640,22 +643,24 @@ def tables(rows):
             else:
                 cells.append("ok" if c["err"] <= FP32_TARGET else "ok, err %.0e" % c["err"])
         p = r["fp32"].get("17") or next(iter(r["fp32"].values()), {})
-        L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        L.append("| %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s |" % (
             r["name"] + (" (held out)" if r["heldout"] else "") + (
                 " (--batch %d)" % r["fixed_batch"] if r.get("fixed_batch") else ""),
             "%.1fM" % (r["params"] / 1e6) if r.get("params") else "—", " | ".join(cells),
             fmt(p.get("err"), "err"), fmt(r.get("fp16_err"), "err"), fmt(r.get("int8_agree"), "pct"),
-            fmt(r.get("int8_sqnr"), "db"), fmt(r.get("ort_int8_agree"), "pct"), fmt(r.get("ort_int8_sqnr"), "db")))
+            fmt(r.get("int8_sqnr"), "db"), fmt(r.get("int8w7_agree"), "pct"), fmt(r.get("int8w7_sqnr"), "db"),
+            fmt(r.get("ort_int8_agree"), "pct"), fmt(r.get("ort_int8_sqnr"), "db")))
     L.append("")
-    L.append("| model | qkc fp32 b1 | ORT fp32 b1 | qkc int8 b1 | ORT int8 b1 | qkc fp32 b8 | ORT fp32 b8 | "
-             "qkc int8 b8 | ORT int8 b8 | compile s fp32 / fp16 / int8 | compiler peak MiB |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    L.append("| model | qkc fp32 b1 | ORT fp32 b1 | qkc int8 b1 | qkc int8 w7 b1 | ORT int8 b1 | qkc fp32 b8 | "
+             "ORT fp32 b8 | qkc int8 b8 | qkc int8 w7 b8 | ORT int8 b8 | compile s fp32 / fp16 / int8 | "
+             "compiler peak MiB |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         if r.get("skipped"):
             continue
         lat = r.get("latency_ms", {})
         cells = [fmt(lat.get(b, {}).get(k), "ms") for b in ("1", "8")
-                 for k in ("qkc fp32", "ORT fp32", "qkc int8", "ORT int8")]
+                 for k in ("qkc fp32", "ORT fp32", "qkc int8", "qkc int8w7", "ORT int8")]
         comp = r["compile"]
         c32 = comp.get("fp32@17") or next((v for k, v in comp.items() if k.startswith("fp32")), {})
         secs = " / ".join(("%.1f" % comp[k]["secs"]) if comp.get(k, {}).get("ok") else
@@ -679,8 +684,10 @@ def report(rows, args, cpu, elapsed, qkc_rev, has_dim, path):
          "- %s" % versions(), "",
          "fp32 max err = max|qkc - ORT| / max|ORT| on the 8-sample test batch (target <= 1e-4); op13/op17/op18: "
          "qkc compiles and runs the fp32 model of that opset (`—`: no such copy). int8 top-1: agreement of the "
-         "argmax over the last axis with ORT fp32; SQNR against ORT fp32. ORT int8: quantize_static, QDQ, MinMax, "
-         "per-channel, same calibration samples. Latency: ms per batch, one thread, medians, alternating.", ""]
+         "argmax over the last axis with ORT fp32; SQNR against ORT fp32. int8 w7: `--weight-bits 7` (weights "
+         "in [-64, 64]; on x86 without VNNI its products run on pmaddubsw, exactly). ORT int8: quantize_static, "
+         "QDQ, MinMax, per-channel, same calibration samples. Latency: ms per batch, one thread, medians, "
+         "alternating.", ""]
     L += tables(rows)
     fails = [(r["name"], e) for r in rows for e in r.get("errors", [])]
     if fails:
