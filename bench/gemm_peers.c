@@ -1058,6 +1058,7 @@ static void setup_case(const kase *k, int T) {
 #endif
         add_qkc(k, QK_QLM, "int8-q8", "qkc QLinearMatMul", "qlm", T);
         add_qkc(k, QK_PTQ8, "int8-q8", "qkc PTQ --io int8", "ptq8", T);
+        add_qkc(k, QK_PTQ8, "int8-q8", "qkc PTQ w7 --io int8", "ptq8w7", T);
 #ifdef HAVE_XNNPACK
         add_xnn_fc(k, 2);
 #endif
@@ -1082,6 +1083,7 @@ static void setup_case(const kase *k, int T) {
         add_dnnl_conv(k, "u8s8s32", "oneDNN", 1);
 #endif
         add_qkc(k, QK_PTQ8, "int8-q8", "qkc PTQ --io int8", "ptq8", T);
+        add_qkc(k, QK_PTQ8, "int8-q8", "qkc PTQ w7 --io int8", "ptq8w7", T);
 #ifdef HAVE_XNNPACK
         add_xnn_conv(k, 2);
 #endif

@@ -487,7 +487,8 @@ def compile_models(build, work, meta):
         x = os.path.join(work, f"{tag}_x.npy")
         jobs = [("f32", src("f32"), []), ("f16", src("f32"), ["--precision", "fp16"]),
                 ("ptq", src("f32"), ["--precision", "int8", "--calib", x]),
-                ("ptq8", src("f32"), ["--precision", "int8", "--calib", x, "--io", "int8"])]
+                ("ptq8", src("f32"), ["--precision", "int8", "--calib", x, "--io", "int8"]),
+                ("ptq8w7", src("f32"), ["--precision", "int8", "--calib", x, "--io", "int8", "--weight-bits", "7"])]
         if s.get("conv"):
             jobs.append(("ci", src("ci"), []))
         else:
@@ -874,7 +875,9 @@ def main():
         "QLinearMatMul": "QLinearMatMul model: u8 in, s8 weight per-tensor, u8 out requantized (like XNNPACK qs8)",
         "PTQ --io int8": "--precision int8 --calib X --io int8 of the f32 model: one QLinearMatMul/QLinearConv, "
                          "u8 in/out, per-channel weights + bias correction",
-        "PTQ": "--precision int8 --calib X of the f32 model: f32 in/out (quantize, integer op, dequantize)"}}
+        "PTQ": "--precision int8 --calib X of the f32 model: f32 in/out (quantize, integer op, dequantize)",
+        "PTQ w7 --io int8": "as PTQ --io int8, with --weight-bits 7 (weights in [-64, 64]: without VNNI, the "
+                            "exact pmaddubsw kernels)"}}
     for s in mj["gemm"]:
         tag = s["tag"]
         meta["cases"].append(s)

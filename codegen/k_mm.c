@@ -6,7 +6,7 @@
  * lanes of one vector register), columns past N zero; within a group, k
  * runs outermost, so a microkernel streams it once:
  *     float:          [group][k][G*W]             f32 or f16
- *     int8, VNNI/sdot: [group][k/4][G*W][4]        i8   (4 products per i32 lane)
+ *     int8, VNNI/sdot/pmaddubsw: [group][k/4][G*W][4]  i8 (4 products per i32 lane)
  *     int8, pmaddwd:  [group][k/2][G*W][2]        i16  (2 products per i32 lane)
  *     int8, generic:  [group][k][G*W]             i16
  * A tile of `mr` rows × G panels keeps mr*G vector accumulators in
@@ -32,9 +32,11 @@
  * whatever the number of windows that read it.
  *
  * Integer exactness (docs/quantization.md): the sums are exact int32. VNNI
- * (vpdpbusd: u8 x s8) and sdot (s8 x s8) take A with its top bit flipped
- * when its signedness differs (a' = a ± 128), pmaddwd and the generic form
- * widen both sides; with colsum[n] = sum_k B[k, n] and the zero points,
+ * (vpdpbusd: u8 x s8), pmaddubsw (u8 x s8 pairs into a saturating i16,
+ * then pairs of those by pmaddwd with 1s: taken only for weights that
+ * prove it never saturates, MmPlan.pairs_fit) and sdot (s8 x s8) take A
+ * with its top bit flipped when its signedness differs (a' = a ± 128),
+ * pmaddwd and the generic form widen both sides; with colsum[n] = sum_k B[k, n] and the zero points,
  *     sum_k (a - za)(b - zb) = S + c0[n] + za * c1[n] - zb[n] * rowsum(a)
  * where S is the kernel's sum, c0 = -delta * colsum, c1 = K * zb - colsum,
  * all folded at compile time (rowsum only when some zb is not 0). Every
@@ -124,10 +126,11 @@ static void plan_tiles(const Target *t, MmPlan *p)
     p->npg = (p->N + (int64_t)p->G * p->W - 1) / ((int64_t)p->G * p->W);
 }
 
-/* Whether s8 weights w[n, k] (element (n*K + k)*kstride... through idx)
- * have every pair (k, k+1), k even, of each column n within pmaddubsw's
- * range (see MmPlan.pairs_fit): conv weights W[n][c][taps] pair channels
- * (c, c+1) of each tap (B's k order: (tap, c)); GEMM weights B[k][n]. */
+/* Whether constant s8 weights have every pair that one pmaddubsw lane adds
+ * within its range (MmPlan.pairs_fit), for each column n: a GEMM's B[K][N]
+ * pairs rows (k, k+1), k even; a conv's W[N][C][taps] pairs channels
+ * (c, c+1), c even, of each tap (B's k order is (tap, c), C rounded up
+ * with zeros). */
 static bool weights_pair_fit(const Value *w, bool conv, int64_t N, int64_t K, int64_t taps)
 {
     if (w->kind != VAL_CONST || w->dtype != DT_I8)

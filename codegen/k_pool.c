@@ -6,7 +6,8 @@
  * divisor also counts positions inside the padding (p in [-P_begin,
  * I + P_end)), never the ceil_mode overhang beyond it. The parallel loop is
  * over output planes (CPU) or output elements (GPU); the same per-output
- * code serves both. */
+ * code serves both. On CPUs, MaxPool without indices runs row-wise instead
+ * (maxpool_rows: output rows, vectorized along them). */
 #include <math.h>
 
 #include "cg.h"
