@@ -9,8 +9,9 @@
  *     the profile (u8 asymmetric or i8 symmetric, optionally power-of-two
  *     scales);
  *   - its weight becomes an int8 constant (per output channel or per
- *     tensor, symmetric [-127, 127] ([-64, 64] with 7 bits), or signed
- *     powers of two) behind a DQ;
+ *     tensor, symmetric [-127, 127] (--weight-bits 7: adjacent pairs
+ *     along the reduction axis within [-128, 128] too), or signed powers
+ *     of two) behind a DQ;
  *     with channel means of its input (QuantOptions.means), its bias is
  *     corrected for the mean error the rounded weights add (empirical bias
  *     correction: b -= sum_k (W_q - W)[c,k] * E[x_k]);
@@ -280,13 +281,34 @@ static void quantize_weight(Q *q, Node *n, const Value *x, const float *xdiv)
         int64_t c = C == 1 ? 0 : (i / inner) % ws->d[axis];
         amax[c] = fmax(amax[c], fabs((double)wd[i]));
     }
+    /* 7 bits: adjacent weights along the reduction axis (a Conv's input
+     * channels, a MatMul's rows, a transposed Gemm's columns) pair up as
+     * x86's pmaddubsw adds them; each pair's same-signed part must map
+     * within [-128, 128] (then 255 * the pair fits int16: exact without
+     * VNNI), each weight within [-127, 127]. The scale is the smallest
+     * with both; a channel's largest weight usually pairs with a smaller
+     * one, so this keeps more than a plain 7-bit range [-64, 64]. */
+    bool pairs = o->weight_bits == 7 && !o->weights_log2;
+    int pax = n->op == OP_CONV ? 1 : n->op == OP_GEMM && n->a.trans_b ? 1 : 0; /* the reduction axis */
+    int64_t pstride = 1; /* elements between neighbors along it */
+    for (int i = pax + 1; i < ws->rank; i++)
+        pstride *= ws->d[i];
+    double *pmax = pairs ? calloc((size_t)C, sizeof(double)) : NULL;
+    for (int64_t i = 0; pmax && i < total; i++) {
+        if ((i / pstride) % ws->d[pax] % 2)
+            continue; /* the pair's second */
+        int64_t c = C == 1 ? 0 : (i / inner) % ws->d[axis];
+        double a = wd[i], b = (i / pstride) % ws->d[pax] + 1 < ws->d[pax] ? wd[i + pstride] : 0;
+        double pos = fmax(a, 0) + fmax(b, 0), neg = fmin(a, 0) + fmin(b, 0);
+        pmax[c] = fmax(pmax[c], fmax(pos, -neg));
+    }
     Shape ss = {.rank = C == 1 ? 0 : 1, .d = {C}};
     Value *scale = ir_const_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_scale", w->name)), DT_F32, &ss, NULL);
     float *sd = scale->data;
     for (int64_t c = 0; c < C; c++) {
-        /* log2: the largest weight maps to 2^6; 7 bits: to 64 */
-        double top = o->weights_log2 || o->weight_bits == 7 ? 64.0 : 127.0;
-        sd[c] = amax[c] > 0 ? (float)(amax[c] / top) : 1.0f;
+        double top = o->weights_log2 ? 64.0 : 127.0; /* log2: the largest weight maps to 2^6 */
+        double need = pmax ? fmax(amax[c] / top, pmax[c] / 128) : amax[c] / top;
+        sd[c] = need > 0 ? (float)need : 1.0f;
         if (o->pow2)
             sd[c] = pow2_up(sd[c]);
     }
@@ -299,9 +321,22 @@ static void quantize_weight(Q *q, Node *n, const Value *x, const float *xdiv)
             v = fabs(r) >= 1 ? copysign(ldexp(1.0, (int)floor(log2(fabs(r)))), r) : 0;
         else
             v = nearbyint(r);
-        double lim = o->weight_bits == 7 ? 64 : 127;
-        qd[i] = (int8_t)(v > lim ? lim : v < -lim ? -lim : v);
+        qd[i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
     }
+    /* 7 bits: a pair whose two roundings pushed it past 128 (by 1 at most)
+     * gives back the one rounded further from its value */
+    for (int64_t i = 0; pmax && i < total; i++) {
+        if ((i / pstride) % ws->d[pax] % 2 || (i / pstride) % ws->d[pax] + 1 >= ws->d[pax])
+            continue;
+        int64_t j = i + pstride, c = C == 1 ? 0 : (i / inner) % ws->d[axis];
+        int sum = qd[i] + qd[j];
+        if ((qd[i] > 0) == (qd[j] > 0) && qd[i] != 0 && qd[j] != 0 && (sum > 128 || sum < -128)) {
+            double ei = abs(qd[i]) - fabs(wd[i] / sd[c]), ej = abs(qd[j]) - fabs(wd[j] / sd[c]);
+            int64_t k = ei >= ej ? i : j;
+            qd[k] = (int8_t)(qd[k] - (qd[k] > 0 ? 1 : -1));
+        }
+    }
+    free(pmax);
     free(amax);
     correct_bias(q, n, x, wd, qd, sd, C, axis, inner, xdiv);
     Value *dv = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_dq", w->name)), DT_F32, ws, VAL_TEMP);

@@ -425,6 +425,114 @@ static void test_long_chain(void **state)
     free(src);
 }
 
+/* ---- pass "quantize": --weight-bits 7 ----------------------------------- */
+
+static bool any_range(void *ctx, const char *value, double *lo, double *hi)
+{
+    (void)ctx, (void)value;
+    *lo = -3, *hi = 3;
+    return true;
+}
+
+/* The float weight a DequantizeLinear of int8 weights came from (by name). */
+static const Value *float_weight(const Graph *g, const Node *dq)
+{
+    const char *qname = dq->in[0]->name;
+    for (int i = 0; i < g->nvalues; i++) {
+        const Value *v = g->values[i];
+        size_t n = strlen(v->name);
+        if (v->kind == VAL_CONST && v->dtype == DT_F32 && strncmp(qname, v->name, n) == 0 &&
+            strcmp(qname + n, "_q") == 0)
+            return v;
+    }
+    return NULL;
+}
+
+/* Weights as --weight-bits 7 quantizes them, checked against the float
+ * weights: each in [-127, 127] and within 1 of w / s; every two neighbors
+ * along the reduction axis (a Conv's input channels at one tap, a
+ * MatMul's rows) within [-128, 128] on each sign, so 255 times them fits
+ * int16 (x86 pmaddubsw); the scale the least that allows both (a weight at
+ * 127 or a pair at 128 up to the rounding of the scale). With 8 bits: each
+ * channel's largest weight at 127. Odd extents (the last one unpaired)
+ * and pairs of large weights of one sign (the channel's scale set by them). */
+static void test_quantize_weight_pairs(void **state)
+{
+    (void)state;
+    static const char *src =
+        "<ir_version: 7, opset_import: [\"\" : 13]>\n"
+        "g (float[N,5,6,6] x, float[N,9] v) => (float[N,4,6,6] y, float[N,7] z)\n"
+        "<float[4,5,3,3] w = {%s}, float[9,7] b = {%s}>\n"
+        "{\n  y = Conv<pads = [1, 1, 1, 1]>(x, w)\n  z = MatMul(v, b)\n}\n";
+    char cw[4 * 45 * 16], bw[63 * 16];
+    size_t o = 0;
+    for (int i = 0; i < 180; i++) /* channel 1: input channels 0 and 1 both near the top at tap 4 */
+        o += (size_t)snprintf(cw + o, sizeof cw - o, "%s%.4f", i ? "," : "",
+                              i == 45 + 4 ? 0.9 : i == 45 + 9 + 4 ? 0.85 : 0.5 * frand());
+    o = 0;
+    for (int i = 0; i < 63; i++) /* column 2: rows 4 and 5 both large and negative */
+        o += (size_t)snprintf(bw + o, sizeof bw - o, "%s%.4f", i ? "," : "",
+                              i == 4 * 7 + 2 ? -1.0 : i == 5 * 7 + 2 ? -0.95 : frand());
+    char *text = malloc(strlen(src) + sizeof cw + sizeof bw);
+    sprintf(text, src, cw, bw);
+    for (int bits = 7; bits <= 8; bits++) {
+        Diag d;
+        diag_init(&d, NULL);
+        Graph *g = load(text, &d);
+        QuantOptions q = {.precision = PREC_INT8, .range = any_range, .weight_bits = bits};
+        PassCtx pc = {.d = &d, .verify = true, .quant = &q};
+        if (!passes_run(g, &pc, "quantize"))
+            fail_msg("passes failed:\n%s", d.buf ? d.buf : "");
+        int seen = 0;
+        for (int i = 0; i < g->nnodes; i++) {
+            const Node *dq = g->nodes[i];
+            if (dq->op != OP_DEQUANTIZE || dq->in[0]->kind != VAL_CONST || dq->in[0]->dtype != DT_I8)
+                continue;
+            const Value *w = float_weight(g, dq);
+            assert_non_null(w);
+            bool conv = w->shape.rank == 4;
+            /* per channel: the output channel (Conv dim 0, MatMul dim 1); pairs
+             * along the reduction axis (Conv dim 1, stride 9; MatMul dim 0, stride 7) */
+            int64_t nch = conv ? 4 : 7, red = conv ? 5 : 9, pst = conv ? 9 : 7, total = shape_numel(&w->shape);
+            const int8_t *qd = dq->in[0]->data;
+            const float *wd = w->data, *sd = dq->in[1]->data;
+            for (int64_t c = 0; c < nch; c++) {
+                double s = sd[c], amax = 0, pmax = 0;
+                int qmax = 0;
+                for (int64_t i2 = 0; i2 < total; i2++) {
+                    if ((conv ? i2 / 45 : i2 % 7) != c)
+                        continue;
+                    int64_t r = i2 / pst % red;
+                    assert_true(qd[i2] >= -127 && qd[i2] <= 127);
+                    if (fabs(qd[i2] - wd[i2] / s) > (bits == 7 ? 1.0 : 0.5) + 1e-6)
+                        fail_msg("%d bits: weight %lld: %d for %.6f / %.6g", bits, (long long)i2, qd[i2], wd[i2], s);
+                    amax = fmax(amax, fabs(wd[i2]));
+                    qmax = abs(qd[i2]) > qmax ? abs(qd[i2]) : qmax;
+                    if (r % 2 == 0) {
+                        int a = qd[i2], b2 = r + 1 < red ? qd[i2 + pst] : 0;
+                        double fa = wd[i2], fb = r + 1 < red ? wd[i2 + pst] : 0;
+                        int pos = (a > 0 ? a : 0) + (b2 > 0 ? b2 : 0), neg = (a < 0 ? a : 0) + (b2 < 0 ? b2 : 0);
+                        if (bits == 7 && (pos > 128 || neg < -128))
+                            fail_msg("weights %lld and its neighbor: %d and %d", (long long)i2, a, b2);
+                        pmax = fmax(pmax, fmax(fmax(fa, 0) + fmax(fb, 0), -(fmin(fa, 0) + fmin(fb, 0))));
+                    }
+                }
+                double want = bits == 7 ? fmax(amax / 127, pmax / 128) : amax / 127;
+                if (fabs(s - want) > 1e-6 * want)
+                    fail_msg("%d bits, %s channel %lld: scale %.9g, want %.9g", bits, conv ? "Conv" : "MatMul",
+                             (long long)c, s, want);
+                if (bits == 8)
+                    assert_int_equal(qmax, 127);
+            }
+            seen++;
+        }
+        assert_int_equal(seen, 2);
+        ir_graph_free(g);
+        diag_fini(&d);
+    }
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_fold_and_dce),     cmocka_unit_test(test_plan),
         cmocka_unit_test(test_print_after),      cmocka_unit_test(test_long_chain),
         cmocka_unit_test(test_fuse_eltwise),     cmocka_unit_test(test_patchify),
+        cmocka_unit_test(test_quantize_weight_pairs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
