@@ -684,8 +684,9 @@ def report(rows, args, cpu, elapsed, qkc_rev, has_dim, path):
          "- %s" % versions(), "",
          "fp32 max err = max|qkc - ORT| / max|ORT| on the 8-sample test batch (target <= 1e-4); op13/op17/op18: "
          "qkc compiles and runs the fp32 model of that opset (`—`: no such copy). int8 top-1: agreement of the "
-         "argmax over the last axis with ORT fp32; SQNR against ORT fp32. int8 w7: `--weight-bits 7` (weights "
-         "in [-64, 64]; on x86 without VNNI its products run on pmaddubsw, exactly). ORT int8: quantize_static, "
+         "argmax over the last axis with ORT fp32; SQNR against ORT fp32. int8 w7: `--weight-bits 7` (each two "
+         "neighboring weights within [-128, 128]: on x86 without VNNI its products run on pmaddubsw, exactly). "
+         "ORT int8: quantize_static, "
          "QDQ, MinMax, per-channel, same calibration samples. Latency: ms per batch, one thread, medians, "
          "alternating.", ""]
     L += tables(rows)
