@@ -377,8 +377,8 @@ static bool check_keep(const Graph *g, const DriverOptions *o, Diag *d)
 Graph *drv_lower(const char *model, const DriverOptions *o, Diag *d)
 {
     QuantOptions q = {.precision = o->precision, .act_s8 = o->act_s8, .weights_per_tensor = o->weights_per_tensor,
-                      .weights_log2 = o->weights_log2, .weight_bits = o->weight_bits, .pow2 = o->pow2, .nkeep = o->nkeep, .keep = o->keep,
-                      .io_int8 = o->io_int8};
+                      .weights_log2 = o->weights_log2, .weight_bits = o->weight_bits, .pow2 = o->pow2,
+                      .nkeep = o->nkeep, .keep = o->keep, .io_int8 = o->io_int8};
     int64_t const_left = 0;
     PassCtx pc = {.d = d, .verify = o->verify, .dump = o->dump, .print_after = o->print_after,
                   .dump_fn = o->dump_fn, .dump_ctx = o->dump_ctx, .quant = &q, .const_left = &const_left};
