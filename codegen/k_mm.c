@@ -388,8 +388,8 @@ typedef struct Mm {
     LLVMValueRef tile;        /* [MR * G * W] accumulator spill for the epilogue */
     LLVMValueRef c0, c1;      /* integer corrections per column (constants), or NULL */
     bool c0_bias;             /* c0 includes QLinear*'s constant i32 bias */
-    LLVMValueRef mult;        /* QLinear*: the multiplier per column f32(f32(a_s * b_s) / y_s) when
-                               * the scales are constants (computed here as the kernel would), or NULL */
+    LLVMValueRef mult;        /* QLinear*: the multiplier per column (interp_req_scale) when the
+                               * scales are constants, or NULL */
     bool rowsum;              /* some B zero point is not 0 */
     bool flip;                /* A's top bit flipped for the dot instruction */
     bool awide;               /* pmaddwd: the tile's A rows widened to i16 first (a_wide) */
@@ -1020,8 +1020,8 @@ CgResult cg_k_mm(Cg *cg, const Node *n)
             c[Np + j] = (int32_t)((uint32_t)p.K * (uint32_t)zb - (uint32_t)colsum[j]);
         }
         /* QLinear*: a constant i32 bias joins c0 (the same sum mod 2^32),
-         * constant scales give the multipliers (f32 arithmetic, as the
-         * kernel's: a_s * b_s rounded, then / y_s) */
+         * constant scales give the multipliers (interp_req_scale: the
+         * interpreter's own f32 arithmetic) */
         const Value *bias = ql && n->nin > 8 ? n->in[8] : NULL;
         if (bias && bias->kind == VAL_CONST && bias->dtype == DT_I32 && shape_numel(&bias->shape) == p.N) {
             for (int64_t j = 0; j < p.N; j++)
@@ -1033,10 +1033,9 @@ CgResult cg_k_mm(Cg *cg, const Node *n)
         if (as && bs && ys && as->kind == VAL_CONST && bs->kind == VAL_CONST && ys->kind == VAL_CONST &&
             as->dtype == DT_F32 && bs->dtype == DT_F32 && ys->dtype == DT_F32 && (mult = calloc((size_t)Np, 4))) {
             int64_t nb = shape_numel(&bs->shape);
-            for (int64_t j = 0; j < p.N; j++) {
-                volatile float ab = ((const float *)as->data)[0] * ((const float *)bs->data)[nb == 1 ? 0 : j];
-                mult[j] = ab / ((const float *)ys->data)[0];
-            }
+            for (int64_t j = 0; j < p.N; j++)
+                mult[j] = interp_req_scale(((const float *)as->data)[0], ((const float *)bs->data)[nb == 1 ? 0 : j],
+                                           ((const float *)ys->data)[0]);
             m.mult = cg_const_blob(cg, "qk.mult", mult, sizeof(float) * (size_t)Np);
             free(mult);
         }

@@ -65,8 +65,7 @@ static int64_t quantize(float x, float s, int64_t zp, int64_t lo, int64_t hi)
     return sat_rne(q, zp, lo, hi);
 }
 
-/* M = f32(f32(a_s * b_s) / y_s): two f32 operations. */
-static float req_scale(float as, float bs, float ys)
+float interp_req_scale(float as, float bs, float ys)
 {
     float p = as * bs;
     float m = p / ys;
@@ -351,7 +350,7 @@ bool interp_qmatmul(const Node *n, const Tensor *const *in, Tensor *const *out, 
                     int_out_store(n, in, y, yi, j, acc);
                     continue;
                 }
-                float mul = req_scale(scale_at(as, m), scale_at(bs, j), ysc);
+                float mul = interp_req_scale(scale_at(as, m), scale_at(bs, j), ysc);
                 interp_stu(y, yi, (uint64_t)clamp_act(requantize(wrap32(acc), mul, yz, lo, hi), alo, ahi));
             }
     }
@@ -414,7 +413,7 @@ bool interp_qconv(const Node *n, const Tensor *const *in, Tensor *const *out, Di
     for (int64_t b = 0; b < x->shape.d[0]; b++)
         for (int64_t m = 0; m < M; m++) {
             int64_t zw = zp_at(wzp, m);
-            float mul = ql ? req_scale(xsc, scale_at(ws, m), ysc) : 0;
+            float mul = ql ? interp_req_scale(xsc, scale_at(ws, m), ysc) : 0;
             for (int64_t op = 0; op < nout; op++, yi++) {
                 int64_t o[3], t[3], p[3], acc = 0;
                 interp_unflat(op, w.out, o);

@@ -311,5 +311,9 @@ bool interp_run_observe(const Graph *g, int64_t batch, const Tensor *inputs, Ten
 /* Evaluate one node on concrete tensors; outputs must be allocated with the
  * right dtype and shape (NULL data for an omitted optional output). */
 bool interp_node(const Node *n, const Tensor *const *in, Tensor *const *out, Diag *d);
+/* The requantization multiplier of QLinearMatMul/QLinearConv,
+ * M = f32(f32(a_s * b_s) / y_s): two f32 operations (docs/quantization.md);
+ * codegen folds it with this when the scales are constants. */
+float interp_req_scale(float as, float bs, float ys);
 
 #endif
