@@ -22,14 +22,22 @@
  * Convolutions (Conv, ConvInteger, QLinearConv: 1-D or 2-D, one group) run on the
  * same tiles as an implicit GEMM without an im2col buffer: columns are the
  * output channels, k runs over (kh, kw, c) and the rows of a tile are MR
- * consecutive output pixels of one output row. The parallel index runs over
- * output rows (n, oh), every group of channels inside. Each call packs the
- * input rows its windows need into a ring of R = (KH-1)*DH+1 rows on the
- * stack, laid out [iw][c] with the padding written in (0, or the input's
- * zero point) and c rounded up to the dot's k-group (pmaddwd: widened to
- * 16 bits, so each pair is one broadcast load), so the microkernel
- * reads A without bounds checks; an input row is packed once per call,
- * whatever the number of windows that read it.
+ * consecutive output pixels of a band, counted row-major (a tile may span
+ * output rows: a 7x7 plane is 8 full tiles and one pixel, not 7 rows of
+ * 6 + 1). A band is up to BR output rows of one image, as many as their
+ * input rows fit BAND_BYTES; the parallel index runs over output rows
+ * (n, oh), cut into bands, and each band runs every group of channels over
+ * all its pixels, so a group's packed weights are read from cache by every
+ * tile of the band rather than from memory once per output row. Each call
+ * packs the input rows its bands need into a ring of Rb = (BR-1)*SH + R
+ * rows (R = (KH-1)*DH+1) on the stack, laid out [iw][c] with the padding
+ * written in (0, or the input's zero point) and c rounded up to the dot's
+ * k-group (pmaddwd: widened to 16 bits, so each pair is one broadcast
+ * load), so the microkernel reads A without bounds checks; an input row is
+ * packed once per call, whatever the number of windows that read it, by
+ * 8x8 (WxW) transposes in registers. A tile's results are transposed back
+ * the same way: Y is NCHW, the tile's pixels are consecutive in it, so each
+ * output channel's pixels are one vector store.
  *
  * Integer exactness (docs/quantization.md): the sums are exact int32. VNNI
  * (vpdpbusd: u8 x s8), pmaddubsw (u8 x s8 pairs into a saturating i16,
@@ -61,9 +69,10 @@ typedef struct MmPlan {
     DType ta, tb, ty;     /* storage types of A, B, Y */
     /* convolutions: the input (C, H, Wd), output (OH, OW; N is M), kernel,
      * strides, pads, dilations; Cp: C rounded up to kg; Wp: the width of a
-     * padded input row; R: the rows of the ring */
+     * padded input row; R: the input rows one output row reads; BR: the
+     * output rows of a band, Rb: the rows of the ring (a band's input) */
     bool conv;
-    int64_t C, Cp, H, Wd, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, Wp, R;
+    int64_t C, Cp, H, Wd, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, Wp, R, BR, Rb;
     /* integer: s8 weights whose every pair (k, k+1), k even, of a column
      * sums within [-128, 128] on each sign (|w| <= 64 does): a u8 x s8 pair
      * sum then fits i16 (255 * 128 = 32640), so pmaddubsw cannot saturate */
@@ -75,7 +84,7 @@ typedef struct MmPlan {
     int64_t chunk;
 } MmPlan;
 
-enum { RING_MAX_BYTES = 256 << 10, CONV_MAX_KW = 11 };
+enum { RING_MAX_BYTES = 256 << 10, BAND_BYTES = 128 << 10, CONV_MAX_KW = 11 };
 
 /* Matrix products with fewer weights run the plain kernels of k_gemm.c:
  * as fast at that size (measured: a 16x16 MatMul at batch 1 and 64), while
@@ -205,6 +214,16 @@ static bool plan_conv(const Target *t, const Node *n, MmPlan *p)
         p->OW = owc;
         p->Wp = (owc - 1) * p->SW + (p->KW - 1) * p->DW + 1;
     }
+    /* a band: as many output rows as their input rows fit BAND_BYTES (at
+     * least one), so that a group's packed weights, read once per tile,
+     * serve every pixel of the band from cache */
+    int64_t rowb = p->Wp * p->Cp * es;
+    p->BR = 1;
+    while (p->BR < p->OH && (p->BR * p->SH + p->R) * rowb <= BAND_BYTES)
+        p->BR++;
+    int64_t bands = (p->OH + p->BR - 1) / p->BR;
+    p->BR = (p->OH + bands - 1) / bands; /* (as even as they can be) */
+    p->Rb = (p->BR - 1) * p->SH + p->R;
     p->batch0 = x->shape.d[0] == DIM_BATCH;
     p->rows_static = p->OH * (p->batch0 ? 1 : x->shape.d[0]);
     p->M = p->OH * p->OW;
@@ -386,6 +405,7 @@ typedef struct Mm {
     DType tam;                /* the type of A in memory where the tiles read it */
     LLVMTypeRef vt;           /* <W x f32> or <W x i32> */
     LLVMValueRef tile;        /* [MR * G * W] accumulator spill for the epilogue */
+    LLVMValueRef tout;        /* conv: [MR * G * W] of the epilogue's results (tout_type) */
     LLVMValueRef c0, c1;      /* integer corrections per column (constants), or NULL */
     bool c0_bias;             /* c0 includes QLinear*'s constant i32 bias */
     LLVMValueRef mult;        /* QLinear*: the multiplier per column (interp_req_scale) when the
@@ -395,8 +415,8 @@ typedef struct Mm {
     bool awide;               /* pmaddwd: the tile's A rows widened to i16 first (a_wide) */
     int32_t delta;            /* what the flip adds to each A value */
     LLVMValueRef col0;        /* the first column of the group being generated */
-    /* conv: the ring, and the output row being generated (n, oh, and its
-     * first input row) */
+    /* conv: the ring, and the band being generated (image n, its first
+     * output row oh and that row's first input row) */
     LLVMValueRef ring, cn, coh, cih;
     int64_t ystride;          /* Y elements between columns: 1, or OH*OW */
 } Mm;
@@ -583,6 +603,87 @@ static void k_steps(Cg *cg, const Mm *m, Acc *acc, LLVMValueRef grp, LLVMValueRe
 
 static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef *yb, int mr, int64_t ncols);
 
+/* The W x W transpose of rows v[0..W) (vectors of W lanes, W a power of
+ * two; rows no one reads may be undef): for d = W/2, ..., 1, pairs of
+ * rows (r, r + d) exchange the blocks that swap bit d of the row and the
+ * lane index (two shuffles each: unpack/shuffle/permute on x86). */
+static void transpose(Cg *cg, LLVMValueRef *v, int W)
+{
+    LLVMBuilderRef b = cg->b;
+    for (int d = W / 2; d >= 1; d /= 2)
+        for (int r = 0; r < W; r++) {
+            if (r & d)
+                continue;
+            LLVMValueRef m0[16], m1[16];
+            for (int k = 0; k < W; k++) {
+                m0[k] = cg_i32(cg, (k & d) ? W + k - d : k);
+                m1[k] = cg_i32(cg, (k & d) ? W + k : k + d);
+            }
+            LLVMValueRef x = v[r], y = v[r + d];
+            v[r] = LLVMBuildShuffleVector(b, x, y, LLVMConstVector(m0, (unsigned)W), "");
+            v[r + d] = LLVMBuildShuffleVector(b, x, y, LLVMConstVector(m1, (unsigned)W), "");
+        }
+}
+
+/* The element type of a conv's tout: Y's, or i32 for QLinearConv's 8-bit
+ * results (transposed as i32: byte vectors would be scalarized) */
+static LLVMTypeRef tout_type(Cg *cg, const Mm *m)
+{
+    return m->n->op == OP_QLINEAR_CONV ? cg->i32 : cg_mem_type(cg, m->p->ty);
+}
+
+/* A conv tile's results (tout: [pixel][column]) into Y, whose pixels are
+ * consecutive per column (NCHW): blocks of W pixels x W columns
+ * transposed in registers, each column's pixels one vector store at
+ * Y[y0 + i0 + col * ystride], instead of a scalar store per element. */
+static void transpose_store(Cg *cg, const Mm *m, LLVMValueRef y0, int mr, int64_t ncols)
+{
+    const MmPlan *p = m->p;
+    LLVMBuilderRef b = cg->b;
+    int W = p->W;
+    int64_t GW = (int64_t)p->G * W;
+    LLVMTypeRef yt = cg_mem_type(cg, p->ty), et = tout_type(cg, m), vt = LLVMVectorType(et, (unsigned)W);
+    LLVMTargetDataRef dl = LLVMGetModuleDataLayout(cg->mod);
+    unsigned al = (unsigned)LLVMABISizeOfType(dl, et), yal = (unsigned)LLVMABISizeOfType(dl, yt);
+    for (int j = 0; j < p->G && j * W < ncols; j++)
+        for (int i0 = 0; i0 < mr; i0 += W) {
+            int nr = mr - i0 < W ? mr - i0 : W;
+            LLVMValueRef v[16];
+            for (int t = 0; t < W; t++) {
+                if (t >= nr) {
+                    v[t] = LLVMGetUndef(vt);
+                    continue;
+                }
+                LLVMValueRef at = LLVMBuildInBoundsGEP2(b, et, m->tout, (LLVMValueRef[]){cg_i64(cg, (i0 + t) * GW + j * W)}, 1, "");
+                v[t] = LLVMBuildLoad2(b, vt, at, "");
+                LLVMSetAlignment(v[t], al);
+            }
+            transpose(cg, v, W);
+            LLVMValueRef keep[16];
+            for (int t = 0; t < nr; t++)
+                keep[t] = cg_i32(cg, t);
+            for (int c = 0; c < W && j * W + c < ncols; c++) {
+                LLVMValueRef col = LLVMBuildNSWAdd(b, m->col0, cg_i64(cg, j * W + c), "");
+                LLVMValueRef at = LLVMBuildNSWAdd(b, LLVMBuildNSWAdd(b, y0, cg_i64(cg, i0), ""),
+                                                  LLVMBuildNSWMul(b, col, cg_i64(cg, m->ystride), ""), "");
+                LLVMValueRef x = nr == W ? v[c] : LLVMBuildShuffleVector(b, v[c], LLVMGetUndef(vt), LLVMConstVector(keep, (unsigned)nr), "");
+                if (yt != et)
+                    x = LLVMBuildTrunc(b, x, LLVMVectorType(yt, (unsigned)nr), "");
+                LLVMValueRef st = LLVMBuildStore(b, x, LLVMBuildInBoundsGEP2(b, yt, m->Y, &at, 1, ""));
+                LLVMSetAlignment(st, yal);
+            }
+        }
+}
+
+/* The ring slot of input row ih (which may be negative: the padding) */
+static LLVMValueRef ring_slot(Cg *cg, const Mm *m, LLVMValueRef ih)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef rb = cg_i64(cg, m->p->Rb), slot = LLVMBuildSRem(b, ih, rb, "");
+    return LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, slot, cg_i64(cg, 0), ""), LLVMBuildNSWAdd(b, slot, rb, ""),
+                           slot, "slot");
+}
+
 /* pmaddwd without a wide A in memory would assemble each broadcast pair
  * from two bytes (loads, a widening shuffle and a broadcast shuffle per
  * row and step: the shuffle port, not the multiplier, bounds the loop).
@@ -615,7 +716,8 @@ static void widen_rows(Cg *cg, const Mm *m, LLVMValueRef *aptr, int mr)
 }
 
 /* One tile: rows [row, row + mr) of the group whose packed B is at `grp`
- * (conv: output pixels ow = row.. of the output row m->cn, m->coh);
+ * (conv: output pixels row.. of the band that starts at output row m->coh
+ * of image m->cn, counted row-major over the band: a tile may span rows);
  * ncols: its valid columns (G*W, or fewer in the last group). */
 static void emit_tile(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef row, int mr, int64_t ncols)
 {
@@ -648,25 +750,44 @@ static void emit_tile(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef row, i
             widen_rows(cg, m, aptr, mr);
         k_steps(cg, m, &acc, grp, cg_i64(cg, 0), aptr, p->K / p->kg, (int)(p->K % p->kg));
     } else {
-        /* taps: kh (a loop; its ring row), kw (unrolled), then channels */
+        /* taps: kh (a loop; each pixel's ring row), kw (unrolled), then
+         * channels. Pixel i of the tile: band row r_i, column ow_i; its Y
+         * offset is linear in i (the band's rows are consecutive) */
         LLVMValueRef ybase = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, m->cn, cg_i64(cg, p->N * p->M), ""),
                                              LLVMBuildNSWMul(b, m->coh, cg_i64(cg, p->OW), ""), "");
-        for (int i = 0; i < mr; i++)
-            yb[i] = LLVMBuildNSWAdd(b, ybase, LLVMBuildNSWAdd(b, row, cg_i64(cg, i), ""), "");
+        LLVMValueRef s0[14], owi[14];
+        LLVMValueRef slot0 = p->BR == 1 ? ring_slot(cg, m, m->cih) : NULL;
+        for (int i = 0; i < mr; i++) {
+            LLVMValueRef pix = LLVMBuildNSWAdd(b, row, cg_i64(cg, i), "pix");
+            yb[i] = LLVMBuildNSWAdd(b, ybase, pix, "");
+            if (p->BR == 1) {
+                s0[i] = slot0, owi[i] = pix;
+            } else { /* the ring slot of its first input row */
+                LLVMValueRef r = LLVMBuildSDiv(b, pix, cg_i64(cg, p->OW), "brow");
+                owi[i] = LLVMBuildNSWSub(b, pix, LLVMBuildNSWMul(b, r, cg_i64(cg, p->OW), ""), "ow");
+                s0[i] = ring_slot(cg, m, LLVMBuildNSWAdd(b, m->cih, LLVMBuildNSWMul(b, r, cg_i64(cg, p->SH), ""), ""));
+            }
+        }
         CgLoop lh;
         LLVMValueRef kh = cg_for_begin(cg, &lh, cg_i64(cg, 0), cg_i64(cg, p->KH), cg_i64(cg, 1), "kh");
-        LLVMValueRef ih = LLVMBuildNSWAdd(b, m->cih, LLVMBuildNSWMul(b, kh, cg_i64(cg, p->DH), ""), "");
-        LLVMValueRef slot = LLVMBuildSRem(b, ih, cg_i64(cg, p->R), "");
-        slot = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, slot, cg_i64(cg, 0), ""),
-                               LLVMBuildNSWAdd(b, slot, cg_i64(cg, p->R), ""), slot, "slot");
-        LLVMValueRef rbase = cg_gep(cg, m->tam, m->ring, LLVMBuildNSWMul(b, slot, cg_i64(cg, p->Wp * p->Cp), ""));
+        LLVMValueRef dh = LLVMBuildNSWMul(b, kh, cg_i64(cg, p->DH), "");
+        LLVMValueRef rbase[14];
+        for (int i = 0; i < mr; i++) { /* slot s0 + kh*DH, wrapped (kh*DH < R <= Rb) */
+            if (i > 0 && s0[i] == s0[i - 1]) {
+                rbase[i] = rbase[i - 1];
+                continue;
+            }
+            LLVMValueRef sl = LLVMBuildNSWAdd(b, s0[i], dh, "");
+            sl = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGE, sl, cg_i64(cg, p->Rb), ""),
+                                 LLVMBuildNSWSub(b, sl, cg_i64(cg, p->Rb), ""), sl, "");
+            rbase[i] = cg_gep(cg, m->tam, m->ring, LLVMBuildNSWMul(b, sl, cg_i64(cg, p->Wp * p->Cp), ""));
+        }
         LLVMValueRef kq_h = LLVMBuildNSWMul(b, kh, cg_i64(cg, p->KW * csteps), "");
         for (int64_t kw = 0; kw < p->KW; kw += rsteps / csteps) {
             for (int i = 0; i < mr; i++) {
-                LLVMValueRef iw = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, row, cg_i64(cg, i), ""),
-                                                                     cg_i64(cg, p->SW), ""),
+                LLVMValueRef iw = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, owi[i], cg_i64(cg, p->SW), ""),
                                                   cg_i64(cg, kw * p->DW), "");
-                aptr[i] = cg_gep(cg, m->tam, rbase, LLVMBuildNSWMul(b, iw, cg_i64(cg, p->Cp), ""));
+                aptr[i] = cg_gep(cg, m->tam, rbase[i], LLVMBuildNSWMul(b, iw, cg_i64(cg, p->Cp), ""));
             }
             k_steps(cg, m, &acc, grp, LLVMBuildNSWAdd(b, kq_h, cg_i64(cg, kw * csteps), ""), aptr, rsteps, 0);
         }
@@ -687,12 +808,15 @@ static void emit_tile(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef row, i
             LLVMSetAlignment(st, 4);
         }
     tile_epilogue(cg, m, row, yb, mr, ncols);
+    if (p->conv)
+        transpose_store(cg, m, yb[0], mr, ncols);
 }
 
 /* The epilogue of a tile: for each row and valid column, the float
  * epilogue (Gemm's of k_gemm.c, or a conv's bias and activation) or the
  * integer corrections and requantization, read from the tile buffer (a
- * loop the vectorizer turns into vectors); Y[yb[i] + col * ystride]. */
+ * loop the vectorizer turns into vectors); Y[yb[i] + col * ystride], or
+ * for a conv tout[i][c], for transpose_store. */
 static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef *yb, int mr, int64_t ncols)
 {
     const MmPlan *p = m->p;
@@ -723,7 +847,9 @@ static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef *y
         LLVMValueRef c = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, ncols), cg_i64(cg, 1), "c");
         LLVMValueRef col = LLVMBuildNSWAdd(b, m->col0, c, "col");
         LLVMValueRef ti = LLVMBuildNSWAdd(b, cg_i64(cg, (int64_t)i * GW), c, "");
-        LLVMValueRef yi = LLVMBuildNSWAdd(b, yb[i], LLVMBuildNSWMul(b, col, cg_i64(cg, m->ystride), ""), "");
+        /* (a conv's results go to tout, stored by transpose_store) */
+        LLVMValueRef Yd = p->conv ? m->tout : m->Y;
+        LLVMValueRef yi = p->conv ? ti : LLVMBuildNSWAdd(b, yb[i], LLVMBuildNSWMul(b, col, cg_i64(cg, m->ystride), ""), "");
         if (!p->integer) {
             LLVMValueRef v = LLVMBuildLoad2(b, cg->f32, LLVMBuildInBoundsGEP2(b, cg->f32, m->tile, &ti, 1, ""), "");
             if (p->conv) {
@@ -733,7 +859,7 @@ static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef *y
             } else {
                 v = cg_gemm_epilogue(cg, n, &m->g, v, LLVMBuildNSWMul(b, col, cg_i64(cg, m->g.scn), ""));
             }
-            cg_store(cg, p->ty, m->Y, yi, v);
+            cg_store(cg, p->ty, Yd, yi, v);
         } else {
             bool ql = n->op == OP_QLINEAR_MATMUL || n->op == OP_QLINEAR_CONV;
             LLVMValueRef v = LLVMBuildLoad2(b, cg->i32, LLVMBuildInBoundsGEP2(b, cg->i32, m->tile, &ti, 1, ""), "");
@@ -744,7 +870,7 @@ static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef *y
                 v = LLVMBuildSub(b, v, LLVMBuildMul(b, cg_qparam(cg, n, ql ? 5 : 3, col, false), rs, ""), "");
             }
             if (!ql) {
-                cg_int_out(cg, n, v, col, m->Y, yi);
+                cg_int_out(cg, n, v, col, Yd, yi);
             } else {
                 if (n->nin > 8 && n->in[8] && !m->c0_bias) /* the i32 bias */
                     v = LLVMBuildAdd(b, v, cg_load(cg, DT_I32, cg->arg[8], col), "");
@@ -757,7 +883,10 @@ static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef *y
                     mult = LLVMBuildFDiv(b, LLVMBuildFMul(b, as, bsv, ""), ys, "M");
                 }
                 LLVMValueRef q = cg_qact(cg, &n->a, cg_requant(cg, v, mult, yz, p->ty), ys, yz, p->ty);
-                cg_store(cg, p->ty, m->Y, yi, LLVMBuildTrunc(b, q, cg_mem_type(cg, p->ty), ""));
+                if (p->conv) /* (transposed as i32, then narrowed) */
+                    LLVMBuildStore(b, q, LLVMBuildInBoundsGEP2(b, cg->i32, Yd, &yi, 1, ""));
+                else
+                    cg_store(cg, p->ty, Yd, yi, LLVMBuildTrunc(b, q, cg_mem_type(cg, p->ty), ""));
             }
         }
         lc.no_unroll = true; /* (vectorized, not unrolled: it runs once per tile) */
@@ -767,12 +896,13 @@ static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef *y
 
 /* Rows [start, end) of one group: full tiles, then the remainder as tiles
  * of the powers of two below MR, largest first (13 = 8 + 4 + 1: three tile
- * shapes of code, not MR - 1). A conv row narrower than MR is one tile. */
+ * shapes of code, not MR - 1). A conv's single-row band narrower than MR
+ * is one tile. */
 static void emit_rows(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef start, LLVMValueRef end, int64_t ncols)
 {
     const MmPlan *p = m->p;
     LLVMBuilderRef b = cg->b;
-    if (p->conv && p->OW < p->MR) {
+    if (p->conv && p->BR == 1 && p->OW < p->MR) {
         emit_tile(cg, m, grp, start, (int)p->OW, ncols);
         return;
     }
@@ -857,28 +987,35 @@ static void emit_gemm(Cg *cg, Mm *m)
     cg_if_end(cg, &nonempty);
 }
 
+/* The index in A of input row ih, channel c, column col0 (of image m->cn;
+ * a chunk's row: of the one input row) */
+static LLVMValueRef ring_src(Cg *cg, const Mm *m, LLVMValueRef c, LLVMValueRef ih, LLVMValueRef col0)
+{
+    const MmPlan *p = m->p;
+    LLVMBuilderRef b = cg->b;
+    int64_t hr = p->chunk ? 1 : p->H;
+    LLVMValueRef src = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, m->cn, cg_i64(cg, p->C), ""), c, ""),
+                                       cg_i64(cg, hr * p->Wd), "");
+    if (!p->chunk)
+        src = LLVMBuildNSWAdd(b, src, LLVMBuildNSWMul(b, ih, cg_i64(cg, p->Wd), ""), "");
+    return LLVMBuildNSWAdd(b, src, col0, "");
+}
+
 /* Pack input row ih of image m->cn into its ring slot: [iw][c] over the
- * padded width; the padding (and the channels past C) `pad`. The slot is
- * filled with the pad (a vectorized fill), then the input row copied in,
- * channel by channel: unit-stride loads, stores Cp apart (kept scalar: as
+ * padded width; the padding (and the channels past C) `pad`. The pad is
+ * filled in (a vectorized fill), then the input row transposed in: blocks
+ * of W channels x W columns through registers, and what is left over
+ * channel by channel (unit-stride loads, stores Cp apart, kept scalar: as
  * vectors they would be byte scatters). */
 static void pack_ring_row(Cg *cg, const Mm *m, LLVMValueRef ih, LLVMValueRef pad)
 {
     const MmPlan *p = m->p;
     LLVMBuilderRef b = cg->b;
-    LLVMValueRef slot = LLVMBuildSRem(b, ih, cg_i64(cg, p->R), "");
-    slot = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, slot, cg_i64(cg, 0), ""),
-                           LLVMBuildNSWAdd(b, slot, cg_i64(cg, p->R), ""), slot, "slot");
-    LLVMValueRef dst = cg_gep(cg, m->tam, m->ring, LLVMBuildNSWMul(b, slot, cg_i64(cg, p->Wp * p->Cp), ""));
-    CgLoop lf;
-    LLVMValueRef i = cg_for_begin(cg, &lf, cg_i64(cg, 0), cg_i64(cg, p->Wp * p->Cp), cg_i64(cg, 1), "fill");
-    cg_store(cg, m->tam, dst, i, pad);
-    cg_for_end(cg, &lf);
-    CgIf inside;
-    cg_if_begin(cg, &inside, LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, ih, cg_i64(cg, 0), ""),
-                                          LLVMBuildICmp(b, LLVMIntSLT, ih, cg_i64(cg, p->H), ""), ""));
+    LLVMValueRef dst = cg_gep(cg, m->tam, m->ring, LLVMBuildNSWMul(b, ring_slot(cg, m, ih), cg_i64(cg, p->Wp * p->Cp), ""));
+    LLVMValueRef inrow = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, ih, cg_i64(cg, 0), ""),
+                                      LLVMBuildICmp(b, LLVMIntSLT, ih, cg_i64(cg, p->H), ""), "");
     /* ring column j holds input column col0 + j of row ih (a chunk: of the
-     * one row), j over the columns that exist */
+     * one row), j over the columns that exist: [jlo, jhi) */
     int64_t hr = p->chunk ? 1 : p->H; /* the input's own rows */
     LLVMValueRef col0 = p->chunk ? LLVMBuildNSWSub(b, LLVMBuildNSWMul(b, ih, cg_i64(cg, p->chunk), ""),
                                                    cg_i64(cg, p->PW), "col0")
@@ -886,17 +1023,79 @@ static void pack_ring_row(Cg *cg, const Mm *m, LLVMValueRef ih, LLVMValueRef pad
     LLVMValueRef jlo = LLVMBuildNSWSub(b, cg_i64(cg, 0), col0, ""), jhi = LLVMBuildNSWSub(b, cg_i64(cg, p->Wd), col0, "");
     jlo = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, jlo, cg_i64(cg, 0), ""), jlo, cg_i64(cg, 0), "jlo");
     jhi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, jhi, cg_i64(cg, p->Wp), ""), jhi, cg_i64(cg, p->Wp), "jhi");
+    /* the pad: everywhere in a row of the padding, else (when C is Cp:
+     * no channel padding) in the columns outside [jlo, jhi) only */
+    LLVMValueRef all = cg_i64(cg, p->Wp * p->Cp), flo = all, fhi = all;
+    if (p->Cp == p->C) {
+        LLVMValueRef jl = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, jhi, jlo, ""), jhi, jlo, "");
+        flo = LLVMBuildSelect(b, inrow, LLVMBuildNSWMul(b, jl, cg_i64(cg, p->Cp), ""), all, "");
+        fhi = LLVMBuildSelect(b, inrow, LLVMBuildNSWMul(b, jhi, cg_i64(cg, p->Cp), ""), all, "");
+    }
+    CgLoop lf, lf2;
+    LLVMValueRef i = cg_for_begin(cg, &lf, cg_i64(cg, 0), flo, cg_i64(cg, 1), "fill");
+    cg_store(cg, m->tam, dst, i, pad);
+    cg_for_end(cg, &lf);
+    i = cg_for_begin(cg, &lf2, fhi, all, cg_i64(cg, 1), "fill2");
+    cg_store(cg, m->tam, dst, i, pad);
+    cg_for_end(cg, &lf2);
+    CgIf inside;
+    cg_if_begin(cg, &inside, inrow);
+    /* f32 and the integer rings: blocks of W channels x W columns, loaded
+     * as W vectors (one per channel; integers widened to 32 bits),
+     * transposed in registers and stored as W vectors (one per column,
+     * integers narrowed to the ring's type); the columns past the last
+     * block one by one */
+    bool wide = m->tam == DT_I16, s = p->ta == DT_I8;
+    int64_t cfrom = 0;
+    if ((p->integer || p->ta == DT_F32) && p->C >= p->W) {
+        int W = p->W;
+        LLVMTypeRef at_ = cg_mem_type(cg, p->ta), rt = cg_mem_type(cg, m->tam);
+        LLVMTypeRef vt = LLVMVectorType(at_, (unsigned)W), wt = LLVMVectorType(cg->i32, (unsigned)W);
+        LLVMTargetDataRef dl = LLVMGetModuleDataLayout(cg->mod);
+        unsigned aal = (unsigned)LLVMABISizeOfType(dl, at_), ral = (unsigned)LLVMABISizeOfType(dl, rt);
+        LLVMValueRef span = LLVMBuildNSWSub(b, jhi, jlo, "");
+        span = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, span, cg_i64(cg, 0), ""), span, cg_i64(cg, 0), "");
+        LLVMValueRef jv = LLVMBuildNSWAdd(b, jlo, LLVMBuildAnd(b, span, cg_i64(cg, -(int64_t)W), ""), "jv");
+        cfrom = p->C / W * W;
+        CgLoop lb, lv, lt;
+        LLVMValueRef c0 = cg_for_begin(cg, &lb, cg_i64(cg, 0), cg_i64(cg, cfrom), cg_i64(cg, W), "cb");
+        LLVMValueRef src = ring_src(cg, m, c0, ih, col0);
+        LLVMValueRef j = cg_for_begin(cg, &lv, jlo, jv, cg_i64(cg, W), "jb");
+        LLVMValueRef v[16];
+        for (int t = 0; t < W; t++) {
+            LLVMValueRef at = LLVMBuildNSWAdd(b, src, LLVMBuildNSWAdd(b, j, cg_i64(cg, t * hr * p->Wd), ""), "");
+            v[t] = LLVMBuildLoad2(b, vt, LLVMBuildInBoundsGEP2(b, at_, m->A, &at, 1, ""), "");
+            LLVMSetAlignment(v[t], aal);
+            if (p->integer)
+                v[t] = s ? LLVMBuildSExt(b, v[t], wt, "") : LLVMBuildZExt(b, v[t], wt, "");
+        }
+        transpose(cg, v, W);
+        for (int u = 0; u < W; u++) {
+            LLVMValueRef at = LLVMBuildNSWAdd(b, c0, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, j, cg_i64(cg, u), ""), cg_i64(cg, p->Cp), ""), "");
+            LLVMValueRef x = p->integer ? LLVMBuildTrunc(b, v[u], LLVMVectorType(rt, (unsigned)W), "") : v[u];
+            LLVMValueRef st = LLVMBuildStore(b, x, LLVMBuildInBoundsGEP2(b, rt, dst, &at, 1, ""));
+            LLVMSetAlignment(st, ral);
+        }
+        lv.no_unroll = lv.no_vectorize = true;
+        cg_for_end(cg, &lv);
+        j = cg_for_begin(cg, &lt, jv, jhi, cg_i64(cg, 1), "jt");
+        for (int t = 0; t < W; t++) {
+            LLVMValueRef x = cg_load(cg, p->ta, m->A, LLVMBuildNSWAdd(b, src, LLVMBuildNSWAdd(b, j, cg_i64(cg, t * hr * p->Wd), ""), ""));
+            if (wide)
+                x = s ? LLVMBuildSExt(b, x, cg->i16, "") : LLVMBuildZExt(b, x, cg->i16, "");
+            cg_store(cg, m->tam, dst, LLVMBuildNSWAdd(b, LLVMBuildNSWAdd(b, c0, cg_i64(cg, t), ""),
+                                                  LLVMBuildNSWMul(b, j, cg_i64(cg, p->Cp), ""), ""), x);
+        }
+        lt.no_unroll = lt.no_vectorize = true;
+        cg_for_end(cg, &lt);
+        cg_for_end(cg, &lb);
+    }
     /* integers 32 bits at a time: 4 channels of 8 bits, or 2 widened to
      * 16 bits (pmaddwd), from as many loads */
-    bool wide = m->tam == DT_I16, s = p->ta == DT_I8;
     int per = wide ? 2 : 4, cstep = p->integer && p->C % per == 0 ? per : 1;
     CgLoop lc, lw;
-    LLVMValueRef c = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, p->C), cg_i64(cg, cstep), "c");
-    LLVMValueRef src = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, m->cn, cg_i64(cg, p->C), ""), c, ""),
-                                       cg_i64(cg, hr * p->Wd), "");
-    if (!p->chunk)
-        src = LLVMBuildNSWAdd(b, src, LLVMBuildNSWMul(b, ih, cg_i64(cg, p->Wd), ""), "");
-    src = LLVMBuildNSWAdd(b, src, col0, "");
+    LLVMValueRef c = cg_for_begin(cg, &lc, cg_i64(cg, cfrom), cg_i64(cg, p->C), cg_i64(cg, cstep), "c");
+    LLVMValueRef src = ring_src(cg, m, c, ih, col0);
     LLVMValueRef iw = cg_for_begin(cg, &lw, jlo, jhi, cg_i64(cg, 1), "j");
     LLVMValueRef at = LLVMBuildNSWAdd(b, c, LLVMBuildNSWMul(b, iw, cg_i64(cg, p->Cp), ""), "");
     if (cstep == 1) {
@@ -923,14 +1122,16 @@ static void pack_ring_row(Cg *cg, const Mm *m, LLVMValueRef ih, LLVMValueRef pad
     cg_if_end(cg, &inside);
 }
 
-/* Conv: the parallel index runs over output rows (n, oh); each packs the
- * input rows it needs that the call has not packed yet, then runs every
- * group of output channels over the row's pixels. */
+/* Conv: the parallel index runs over output rows (n, oh), cut into bands
+ * of at most BR rows of one image; each band packs the input rows it needs
+ * that the call has not packed yet (rows between windows, SH > R, are
+ * skipped), then runs every group of output channels over the band's
+ * pixels, so a group's weights stay in cache for all of them. */
 static void emit_conv(Cg *cg, Mm *m)
 {
     const MmPlan *p = m->p;
     LLVMBuilderRef b = cg->b;
-    m->ring = cg_alloca(cg, LLVMArrayType2(cg_mem_type(cg, m->tam), (uint64_t)(p->R * p->Wp * p->Cp)), "ring");
+    m->ring = cg_alloca(cg, LLVMArrayType2(cg_mem_type(cg, m->tam), (uint64_t)(p->Rb * p->Wp * p->Cp)), "ring");
     LLVMSetAlignment(m->ring, 64);
     LLVMValueRef pad = p->integer ? ((m->n->nin > 2 && m->n->in[2]) ? cg_load(cg, p->ta, cg->arg[2], cg_i64(cg, 0))
                                                     : LLVMConstInt(cg->i8, 0, 0))
@@ -941,27 +1142,56 @@ static void emit_conv(Cg *cg, Mm *m)
     LLVMValueRef next_n = cg_alloca(cg, cg->i64, "ring.n"), next_ih = cg_alloca(cg, cg->i64, "ring.ih");
     LLVMBuildStore(b, cg_i64(cg, -1), next_n);
     LLVMBuildStore(b, cg_i64(cg, 0), next_ih);
-    CgLoop lr;
-    LLVMValueRef r = cg_for_begin(cg, &lr, cg->par_lo, cg->par_hi, cg_i64(cg, 1), "orow");
+    /* for (r = lo; r < hi; r += nb) */
+    LLVMValueRef rslot = cg_alloca(cg, cg->i64, "orow");
+    LLVMBuildStore(b, cg->par_lo, rslot);
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "band.head");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "band.body");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "band.exit");
+    LLVMBuildBr(b, head);
+    LLVMPositionBuilderAtEnd(b, head);
+    LLVMValueRef r = LLVMBuildLoad2(b, cg->i64, rslot, "");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, r, cg->par_hi, ""), body, exit);
+    LLVMPositionBuilderAtEnd(b, body);
     m->cn = LLVMBuildSDiv(b, r, cg_i64(cg, p->OH), "n");
     m->coh = LLVMBuildSRem(b, r, cg_i64(cg, p->OH), "oh");
+    LLVMValueRef nb = cg_i64(cg, 1);
+    if (p->BR > 1) { /* min(BR, rows left in the image, rows left in the slice) */
+        LLVMValueRef left = LLVMBuildNSWSub(b, cg_i64(cg, p->OH), m->coh, "");
+        LLVMValueRef hl = LLVMBuildNSWSub(b, cg->par_hi, r, "");
+        left = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, hl, left, ""), hl, left, "");
+        nb = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, left, cg_i64(cg, p->BR), ""), left, cg_i64(cg, p->BR), "nb");
+    }
     m->cih = LLVMBuildNSWSub(b, LLVMBuildNSWMul(b, m->coh, cg_i64(cg, p->SH), ""), cg_i64(cg, p->PH), "ih0");
-    LLVMValueRef ih_end = LLVMBuildNSWAdd(b, m->cih, cg_i64(cg, p->R), "");
+    LLVMValueRef ih_end = LLVMBuildNSWAdd(b, m->cih, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, LLVMBuildNSWSub(b, nb, cg_i64(cg, 1), ""),
+                                                                                     cg_i64(cg, p->SH), ""),
+                                                                  cg_i64(cg, p->R), ""), "ih_end");
     LLVMValueRef same = LLVMBuildICmp(b, LLVMIntEQ, LLVMBuildLoad2(b, cg->i64, next_n, ""), m->cn, "");
     LLVMValueRef from = LLVMBuildLoad2(b, cg->i64, next_ih, "");
     from = LLVMBuildSelect(b, LLVMBuildAnd(b, same, LLVMBuildICmp(b, LLVMIntSGT, from, m->cih, ""), ""), from, m->cih,
                            "from");
     CgLoop lp;
     LLVMValueRef ih = cg_for_begin(cg, &lp, from, ih_end, cg_i64(cg, 1), "ih");
-    pack_ring_row(cg, m, ih, pad);
+    if (p->SH > p->R) { /* (ih + PH) % SH < R: a row some window reads */
+        CgIf read;
+        LLVMValueRef t = LLVMBuildURem(b, LLVMBuildNSWAdd(b, ih, cg_i64(cg, p->PH), ""), cg_i64(cg, p->SH), "");
+        cg_if_begin(cg, &read, LLVMBuildICmp(b, LLVMIntULT, t, cg_i64(cg, p->R), ""));
+        pack_ring_row(cg, m, ih, pad);
+        cg_if_end(cg, &read);
+    } else {
+        pack_ring_row(cg, m, ih, pad);
+    }
     cg_for_end(cg, &lp);
     LLVMBuildStore(b, m->cn, next_n);
     LLVMBuildStore(b, ih_end, next_ih);
+    LLVMValueRef npix = p->BR == 1 ? cg_i64(cg, p->OW) : LLVMBuildNSWMul(b, nb, cg_i64(cg, p->OW), "npix");
     CgLoop lg;
     LLVMValueRef gi = cg_for_begin(cg, &lg, cg_i64(cg, 0), cg_i64(cg, p->npg), cg_i64(cg, 1), "grp");
-    emit_group(cg, m, gi, cg_i64(cg, 0), cg_i64(cg, p->OW));
+    emit_group(cg, m, gi, cg_i64(cg, 0), npix);
     cg_for_end(cg, &lg);
-    cg_for_end(cg, &lr);
+    LLVMBuildStore(b, LLVMBuildNSWAdd(b, r, nb, ""), rslot);
+    LLVMBuildBr(b, head);
+    LLVMPositionBuilderAtEnd(b, exit);
 }
 
 CgResult cg_k_mm(Cg *cg, const Node *n)
@@ -1045,6 +1275,8 @@ CgResult cg_k_mm(Cg *cg, const Node *n)
     }
     free(colsum);
     m.tile = cg_alloca(cg, LLVMArrayType2(p.integer ? cg->i32 : cg->f32, (uint64_t)(p.MR * GW)), "tile");
+    if (p.conv)
+        m.tout = cg_alloca(cg, LLVMArrayType2(tout_type(cg, &m), (uint64_t)(p.MR * GW)), "tout");
 
     /* the parallel index: GEMM (group, row) pairs; conv output rows */
     CgKernel *k = &cg->kernels[cg->nkernels - 1];

@@ -322,6 +322,18 @@ void kt_conv(void)
         /* 1-D on the microkernels (as 2-D of height 1): a speech front end's */
         {"mk_1d_batchN_pad_bias", 1, -1, 5, 16, 1, {23}, {3}, {1}, {0}, {1, 1}, NULL, true, NULL, NULL, true},
         {"mk_1d_stride2_dil2_relu", 1, 2, 7, 12, 1, {30}, {3}, {2}, {2}, {2, 1}, NULL, true, RELU, NULL, false},
+        /* bands of output rows (k_mm.c): tiles that span rows (OW 11 and 7:
+         * not multiples of MR), bands cut at the image's end (batch N),
+         * several bands per image with the rows between 1x1 s2 windows
+         * not packed; the ring packed in 8x8 transposed blocks with channel
+         * (20, 130, 16 + 1) and column tails; N 40 and 17: a last group
+         * narrower than the tile */
+        {"mk_band_tiles_span_rows", 2, -1, 20, 40, 1, {13, 11}, {3, 3}, {0}, {0}, {1, 1, 1, 1}, NULL, true, RELU,
+         NULL, true},
+        {"mk_bands_1x1_s2_skip_rows", 2, 2, 130, 40, 1, {40, 14}, {1, 1}, {2, 2}, {0}, {0}, NULL, true, NULL, NULL,
+         false},
+        {"mk_k5_d2_pack_tails", 2, 1, 17, 17, 1, {20, 19}, {5, 5}, {0}, {2, 2}, {4, 4, 4, 4}, NULL, false, NULL,
+         NULL, true},
         /* rows too wide for the ring (64 channels x 1100 steps): output rows in chunks */
         {"mk_1d_chunked_batchN", 1, -1, 64, 8, 1, {1100}, {3}, {1}, {0}, {1, 1}, NULL, true, NULL, NULL, true},
         {"mk_1d_chunked_s2_d2", 1, 1, 70, 9, 1, {1901}, {3}, {2}, {2}, {2, 3}, NULL, false, RELU, NULL, false},

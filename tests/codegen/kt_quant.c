@@ -1118,6 +1118,13 @@ void kt_qconv(void)
          .bias_rand = true, .arm = true},
         {"qc_rail7_s2_s8x", true, 's', 's', 's', 2, 1, 16, 16, 1, {9, 9}, {3, 3}, {2, 2}, {0}, P1, NULL, KT_WIDE,
          .gw = G_RAIL7, .xzp = 0, .yzp = 0, .xs = 0.05, .ws = {0.01}},
+        /* bands of rows on the microkernel: tiles spanning rows, bands cut
+         * at each image's end, results transposed as i32 then narrowed */
+        {"qc_bands_span_rows_batch2", true, 'u', 's', 'u', 2, 2, 40, 24, 1, {17, 11}, {3, 3}, {0}, {0}, P1, NULL,
+         KT_WIDE, .gw = G_RAIL, .xzp = 128, .yzp = 128, .xs = 0.02, .ws = {0.01, 0.003}, .nws = 2,
+         .bias_rand = true, .arm = true},
+        {"qc_bands_1x1_s2_s8", true, 's', 's', 's', 2, -1, 200, 17, 1, {30, 13}, {1, 1}, {2, 2}, {0}, {0}, NULL,
+         KT_WIDE, .gw = G_RAIL, .xzp = -3, .yzp = 1, .xs = 0.05, .ws = {0.01}, .threads = 3},
         /* 1-D and 3-D */
         {"qc_1d_k5_s2_i8pack", true, 'u', 's', 'u', 1, -1, 4, 17, 1, {33}, {5}, {2}, {1}, {2, 2}, NULL, KT_WIDE,
          .gw = G_RAIL, .xzp = 128, .yzp = 128, .xs = 0.02, .ws = {0.01}, .bias_rand = true},
