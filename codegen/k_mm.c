@@ -19,7 +19,9 @@
  * a thread's slice is cut into row tiles of MR rows and a remainder, per
  * group. The last group, when N does not fill it, has its own code.
  *
- * Convolutions (Conv, ConvInteger, QLinearConv: 1-D or 2-D, one group) run on the
+ * Convolutions (Conv, ConvInteger, QLinearConv: 1-D or 2-D; one group, or
+ * groups of >= 8 output channels, each group its own GEMM whose k reads its
+ * channels of the ring) run on the
  * same tiles as an implicit GEMM without an im2col buffer: columns are the
  * output channels, k runs over (kh, kw, c) and the rows of a tile are MR
  * consecutive output pixels of a band, counted row-major (a tile may span
@@ -82,6 +84,12 @@ typedef struct MmPlan {
      * ring slot holds only the Wp input columns its windows read, `chunk`
      * columns after the previous one's; 0: not chunked */
     int64_t chunk;
+    /* grouped convs: groups of Ng output channels reading Cw input
+     * channels each; a group's k runs over (kh, kw, Cg channels) (Cg: Cp
+     * with one group, else Cw) from channel offset g*Cw of the ring; its
+     * columns are cpg groups of G*W (the last maybe narrower). One group
+     * (and every GEMM): Ng = N, cpg = npg. */
+    int64_t groups, Cw, Cg, Ng, cpg;
 } MmPlan;
 
 enum { RING_MAX_BYTES = 256 << 10, BAND_BYTES = 128 << 10, CONV_MAX_KW = 11 };
@@ -133,6 +141,7 @@ static void plan_tiles(const Target *t, MmPlan *p)
     if (p->MR < 1)
         p->MR = 1;
     p->npg = (p->N + (int64_t)p->G * p->W - 1) / ((int64_t)p->G * p->W);
+    p->groups = 1, p->Ng = p->N, p->cpg = p->npg;
 }
 
 /* Whether constant s8 weights have every pair that one pmaddubsw lane adds
@@ -164,7 +173,7 @@ static bool plan_conv(const Target *t, const Node *n, MmPlan *p)
     const Value *x = n->in[0], *w = n->in[ql ? 3 : 1], *y = n->out[0];
     const Attrs *a = &n->a;
     int nsp = a->nsp;
-    if ((nsp != 1 && nsp != 2) || a->group != 1 || !w || w->kind != VAL_CONST || x->shape.rank != 2 + nsp ||
+    if ((nsp != 1 && nsp != 2) || a->group < 1 || !w || w->kind != VAL_CONST || x->shape.rank != 2 + nsp ||
         y->shape.rank != 2 + nsp)
         return false;
     if (n->op == OP_CONV) {
@@ -191,12 +200,21 @@ static bool plan_conv(const Target *t, const Node *n, MmPlan *p)
     p->SH = h < 0 ? 1 : a->strides[0], p->SW = a->strides[w_];
     p->PH = h < 0 ? 0 : a->pads[0], p->PW = a->pads[w_];
     p->DH = h < 0 ? 1 : a->dilations[0], p->DW = a->dilations[w_];
-    if (p->N < 8 || p->KW > CONV_MAX_KW || p->C < 1 || p->OH < 1 || p->OW < 1 || p->KH < 1 || p->KW < 1)
-        return false; /* (few output channels: the row-wise kernels) */
-    p->pairs_fit = p->integer && weights_pair_fit(w, true, p->N, p->C, p->KH * p->KW);
+    int64_t groups = a->group, N = p->N;
+    if (p->C % groups || N % groups || N / groups < 8 || p->KW > CONV_MAX_KW || p->C < 1 || p->OH < 1 ||
+        p->OW < 1 || p->KH < 1 || p->KW < 1)
+        return false; /* (few output channels per group: the row-wise kernels) */
+    p->Cw = p->C / groups;
+    p->pairs_fit = p->integer && weights_pair_fit(w, true, N, p->Cw, p->KH * p->KW);
+    p->N = N / groups; /* (the tile's columns: one group's) */
     plan_tiles(t, p);
+    p->groups = groups, p->Ng = p->N, p->cpg = p->npg;
+    p->N = N, p->npg = groups * p->cpg;
     p->Cp = (p->C + p->kg - 1) / p->kg * p->kg;
-    p->K = p->KH * p->KW * p->Cp;
+    p->Cg = groups == 1 ? p->Cp : p->Cw;
+    if (p->Cg % p->kg)
+        return false; /* (a group's channels must fill the dot's k-groups) */
+    p->K = p->KH * p->KW * p->Cg;
     p->Wp = (p->OW - 1) * p->SW + (p->KW - 1) * p->DW + 1;
     p->R = (p->KH - 1) * p->DH + 1;
     int64_t es = !p->integer ? 4 : p->dot == DOT_PMADDWD ? 2 : 1; /* a ring element (pmaddwd: widened) */
@@ -347,17 +365,17 @@ static int b_bytes(const MmPlan *p)
 }
 
 /* The element of the weights that is B[k, n]: through the desc's strides,
- * or for a conv W[n][c][kh][kw] with k = (kh*KW + kw)*Cp + c; false for the
- * zeros of the channels past C. */
+ * or for a conv W[n][c][kh][kw] with k = (kh*KW + kw)*Cg + c; false for the
+ * zeros of the channels past Cw. */
 static bool b_index(const MmPlan *p, const GemmDesc *g, int64_t k, int64_t n, int64_t *i)
 {
     if (!p->conv) {
         *i = k * g->sbk + n * g->sbn;
         return true;
     }
-    int64_t tap = k / p->Cp, c = k % p->Cp;
-    *i = (n * p->C + c) * p->KH * p->KW + tap;
-    return c < p->C;
+    int64_t tap = k / p->Cg, c = k % p->Cg;
+    *i = (n * p->Cw + c) * p->KH * p->KW + tap;
+    return c < p->Cw;
 }
 
 /* Pack B into the microkernel's layout; for integers also colsum[n]. */
@@ -370,7 +388,7 @@ static void *pack(const MmPlan *p, const Value *b, const GemmDesc *g, size_t *by
     if (!dst)
         return NULL;
     for (int64_t n = 0; n < p->N; n++) {
-        int64_t grp = n / GW, c = n % GW;
+        int64_t grp = n / p->Ng * p->cpg + n % p->Ng / GW, c = n % p->Ng % GW;
         int64_t base = grp * Kp * GW;
         int32_t sum = 0;
         for (int64_t k = 0; k < p->K; k++) {
@@ -415,6 +433,7 @@ typedef struct Mm {
     bool awide;               /* pmaddwd: the tile's A rows widened to i16 first (a_wide) */
     int32_t delta;            /* what the flip adds to each A value */
     LLVMValueRef col0;        /* the first column of the group being generated */
+    LLVMValueRef gch;         /* conv: its conv group's first input channel */
     /* conv: the ring, and the band being generated (image n, its first
      * output row oh and that row's first input row) */
     LLVMValueRef ring, cn, coh, cih;
@@ -729,7 +748,8 @@ static void emit_tile(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef row, i
     /* packed steps of the inner loop: a conv's taps of one kernel row are
      * one run of the ring when DW is 1 (iw = ow*SW + kw: the windows'
      * [kw][c] are consecutive, as B's k is), else a run per kw */
-    int64_t csteps = p->Cp / p->kg, rsteps = !p->conv ? p->K / p->kg : p->DW == 1 ? p->KW * csteps : csteps;
+    int64_t csteps = p->Cg / p->kg;
+    int64_t rsteps = !p->conv ? p->K / p->kg : p->DW == 1 && p->groups == 1 ? p->KW * csteps : csteps;
     if (acc.U > 1 && rsteps < 2 * acc.U)
         acc.U = 1;
     LLVMValueRef zero = LLVMConstNull(m->vt);
@@ -787,7 +807,8 @@ static void emit_tile(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef row, i
             for (int i = 0; i < mr; i++) {
                 LLVMValueRef iw = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, owi[i], cg_i64(cg, p->SW), ""),
                                                   cg_i64(cg, kw * p->DW), "");
-                aptr[i] = cg_gep(cg, m->tam, rbase[i], LLVMBuildNSWMul(b, iw, cg_i64(cg, p->Cp), ""));
+                aptr[i] = cg_gep(cg, m->tam, rbase[i],
+                                 LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, iw, cg_i64(cg, p->Cp), ""), m->gch, ""));
             }
             k_steps(cg, m, &acc, grp, LLVMBuildNSWAdd(b, kq_h, cg_i64(cg, kw * csteps), ""), aptr, rsteps, 0);
         }
@@ -935,7 +956,7 @@ static void emit_rows(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef start,
 }
 
 /* Rows [start, end) of the group gi: its packed B, first column, and the
- * last group's own code when N does not fill it. */
+ * last group's own code when N (a grouped conv's: Ng) does not fill it. */
 static void emit_group(Cg *cg, Mm *m, LLVMValueRef gi, LLVMValueRef start, LLVMValueRef end)
 {
     const MmPlan *p = m->p;
@@ -944,17 +965,25 @@ static void emit_group(Cg *cg, Mm *m, LLVMValueRef gi, LLVMValueRef start, LLVMV
     int64_t es = b_bytes(p);
     int64_t gbytes = (p->K + p->kg - 1) / p->kg * p->kg * GW * es;
     LLVMValueRef grp = byte_ptr(cg, m->Bp, LLVMBuildNSWMul(b, gi, cg_i64(cg, gbytes), ""));
-    m->col0 = LLVMBuildNSWMul(b, gi, cg_i64(cg, GW), "col0");
-    int64_t last_cols = p->N - (p->npg - 1) * GW;
+    /* (a grouped conv: column group gi is part sub of conv group g) */
+    LLVMValueRef g = cg_i64(cg, 0), sub = gi;
+    if (p->groups > 1) {
+        g = LLVMBuildSDiv(b, gi, cg_i64(cg, p->cpg), "cgrp");
+        sub = LLVMBuildSRem(b, gi, cg_i64(cg, p->cpg), "sub");
+    }
+    m->col0 = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, g, cg_i64(cg, p->Ng), ""), LLVMBuildNSWMul(b, sub, cg_i64(cg, GW), ""),
+                              "col0");
+    m->gch = LLVMBuildNSWMul(b, g, cg_i64(cg, p->groups > 1 ? p->Cw : 0), "gch");
+    int64_t last_cols = p->Ng - (p->cpg - 1) * GW;
     if (last_cols == GW) {
         emit_rows(cg, m, grp, start, end, GW);
-    } else if (p->npg == 1) {
+    } else if (p->cpg == 1) {
         emit_rows(cg, m, grp, start, end, last_cols);
     } else {
         LLVMBasicBlockRef bl = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "grp.last");
         LLVMBasicBlockRef bf = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "grp.full");
         LLVMBasicBlockRef bd = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "grp.done");
-        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, gi, cg_i64(cg, p->npg - 1), ""), bl, bf);
+        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, sub, cg_i64(cg, p->cpg - 1), ""), bl, bf);
         LLVMPositionBuilderAtEnd(b, bl);
         emit_rows(cg, m, grp, start, end, last_cols);
         LLVMBuildBr(b, bd);

@@ -334,6 +334,12 @@ void kt_conv(void)
          false},
         {"mk_k5_d2_pack_tails", 2, 1, 17, 17, 1, {20, 19}, {5, 5}, {0}, {2, 2}, {4, 4, 4, 4}, NULL, false, NULL,
          NULL, true},
+        /* grouped convs on the microkernel (>= 8 output channels per group):
+         * RegNet's 8 in / 8 out per group at stride 2; 20 per group, two
+         * column groups each (the second narrower), on 1x1 */
+        {"mk_grouped_g6_s2_regnet", 2, -1, 48, 48, 6, {15, 15}, {3, 3}, {2, 2}, {0}, {1, 1, 1, 1}, NULL, true, RELU,
+         NULL, true},
+        {"mk_grouped_g2_n20_1x1", 2, 2, 32, 40, 2, {9, 10}, {1, 1}, {0}, {0}, {0}, NULL, true, NULL, NULL, true},
         /* rows too wide for the ring (64 channels x 1100 steps): output rows in chunks */
         {"mk_1d_chunked_batchN", 1, -1, 64, 8, 1, {1100}, {3}, {1}, {0}, {1, 1}, NULL, true, NULL, NULL, true},
         {"mk_1d_chunked_s2_d2", 1, 1, 70, 9, 1, {1901}, {3}, {2}, {2}, {2, 3}, NULL, false, RELU, NULL, false},

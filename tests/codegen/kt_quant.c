@@ -1125,6 +1125,11 @@ void kt_qconv(void)
          .bias_rand = true, .arm = true},
         {"qc_bands_1x1_s2_s8", true, 's', 's', 's', 2, -1, 200, 17, 1, {30, 13}, {1, 1}, {2, 2}, {0}, {0}, NULL,
          KT_WIDE, .gw = G_RAIL, .xzp = -3, .yzp = 1, .xs = 0.05, .ws = {0.01}, .threads = 3},
+        /* grouped on the microkernel: 8 input channels per group (the dot's
+         * k-groups), 16 outputs, per-channel scales */
+        {"qc_grouped_g4_mk", true, 'u', 's', 'u', 2, -1, 32, 64, 4, {9, 11}, {3, 3}, {1, 2}, {0}, P1, NULL, KT_WIDE,
+         .gw = G_RAIL, .xzp = 128, .yzp = 128, .xs = 0.02, .ws = {0.01, 0.003, 0.02}, .nws = 3, .bias_rand = true,
+         .arm = true},
         /* 1-D and 3-D */
         {"qc_1d_k5_s2_i8pack", true, 'u', 's', 'u', 1, -1, 4, 17, 1, {33}, {5}, {2}, {1}, {2, 2}, NULL, KT_WIDE,
          .gw = G_RAIL, .xzp = 128, .yzp = 128, .xs = 0.02, .ws = {0.01}, .bias_rand = true},
