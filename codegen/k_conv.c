@@ -13,7 +13,10 @@
  *    w * x-row for each input channel and tap whose input row exists, over
  *    the output positions where the tap lands inside the input (bounds
  *    computed per tap: no padded buffer, no im2col); the inner loop runs
- *    along the row, which stays in L1 across the taps.
+ *    along the row, which stays in L1 across the taps. A 2-D depthwise
+ *    row's interior (where every tap lands inside) is one loop instead,
+ *    the taps summed in registers in the same order and stored once with
+ *    the activation; only its edges take the per-tap loops.
  * GPU (and CPU for 16-bit types in narrow convs): one output element per
  * iteration of the parallel loop, with bounds checks per tap. */
 #include <stdlib.h>
@@ -83,6 +86,61 @@ static LLVMValueRef mul_add(Cg *cg, LLVMValueRef a, int64_t s, LLVMValueRef b)
     return LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, a, cg_i64(cg, s), ""), b, "");
 }
 
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* The output positions [*lo, *hi) of dim 2 where every tap lands inside
+ * the input (empty: lo == hi). */
+static void interior(const ConvDesc *c, int64_t *lo, int64_t *hi)
+{
+    *lo = 0, *hi = c->O[2];
+    for (int64_t k = 0; k < c->K[2]; k++) {
+        int64_t off = k * c->D[2] - c->P[2]; /* o*S + off in [0, I) */
+        int64_t l = -floor_div(off, c->S[2]), h = floor_div(c->I[2] - 1 - off, c->S[2]) + 1;
+        *lo = l > *lo ? l : *lo;
+        *hi = h < *hi ? h : *hi;
+    }
+    if (*hi < *lo)
+        *hi = *lo = 0;
+}
+
+/* A depthwise 2-D row's interior [lo, hi): the taps of every kernel row
+ * whose input row exists, summed in registers in the order the tap loops
+ * use (so the sums are the same) and stored once, the activation fused. */
+static void depthwise_interior(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef xp, LLVMValueRef W,
+                               LLVMValueRef wbase, LLVMValueRef init, LLVMValueRef od, LLVMValueRef oh,
+                               LLVMValueRef yp, int64_t lo, int64_t hi)
+{
+    LLVMBuilderRef b = cg->b;
+    int64_t KH = c->K[1], KW = c->K[2];
+    LLVMValueRef ok[64], xrow[64], w[64];
+    LLVMValueRef id = in_coord(cg, c, 0, od, cg_i64(cg, 0));
+    for (int64_t kh = 0; kh < KH; kh++) {
+        LLVMValueRef ih = in_coord(cg, c, 1, oh, cg_i64(cg, kh));
+        ok[kh] = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntULT, id, cg_i64(cg, c->I[0]), ""),
+                              LLVMBuildICmp(b, LLVMIntULT, ih, cg_i64(cg, c->I[1]), ""), "");
+        ih = LLVMBuildSelect(b, ok[kh], ih, cg_i64(cg, 0), ""); /* (a row that exists: its loads are unused) */
+        xrow[kh] = LLVMBuildNSWMul(b, mul_add(cg, id, c->I[1], ih), cg_i64(cg, c->I[2]), "");
+        for (int64_t kw = 0; kw < KW; kw++)
+            w[kh * KW + kw] = cg_load(cg, DT_F32, W, LLVMBuildNSWAdd(b, wbase, cg_i64(cg, kh * KW + kw), ""));
+    }
+    CgLoop lo_;
+    LLVMValueRef ow = cg_for_begin(cg, &lo_, cg_i64(cg, lo), cg_i64(cg, hi), cg_i64(cg, 1), "ow");
+    LLVMValueRef acc = init;
+    for (int64_t kh = 0; kh < KH; kh++) {
+        LLVMValueRef sum = acc;
+        for (int64_t kw = 0; kw < KW; kw++) {
+            LLVMValueRef xi = LLVMBuildNSWAdd(b, xrow[kh], in_coord(cg, c, 2, ow, cg_i64(cg, kw)), "");
+            sum = LLVMBuildFAdd(b, sum, LLVMBuildFMul(b, w[kh * KW + kw], cg_load(cg, DT_F32, xp, xi), ""), "");
+        }
+        acc = LLVMBuildSelect(b, ok[kh], sum, acc, "");
+    }
+    cg_store(cg, DT_F32, yp, ow, cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, acc));
+    cg_for_end(cg, &lo_);
+}
+
 static void conv_cpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, LLVMValueRef W, LLVMValueRef B,
                      LLVMValueRef Y)
 {
@@ -98,12 +156,26 @@ static void conv_cpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, L
     LLVMValueRef yp = cg_gep(cg, DT_F32, Y, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, nm, cg_i64(cg, plane), ""),
                                                             LLVMBuildNSWMul(b, pr, cg_i64(cg, c->O[2]), ""), ""));
     LLVMValueRef init = B ? cg_load(cg, DT_F32, B, m) : cg_f32(cg, 0);
-    CgLoop l;
-    LLVMValueRef i = cg_for_begin(cg, &l, cg_i64(cg, 0), cg_i64(cg, c->O[2]), cg_i64(cg, 1), "init");
-    cg_store(cg, DT_F32, yp, i, init);
-    cg_for_end(cg, &l);
+    /* depthwise 2-D: the interior of the row in one pass (depthwise_interior),
+     * the loops below over the edges [0, ilo) and [ihi, O) only */
+    int64_t ilo = 0, ihi = 0;
+    if (c->Cg == 1 && c->K[0] == 1 && c->K[1] <= 64 && c->K[1] * c->K[2] <= 64)
+        interior(c, &ilo, &ihi);
+    int nparts = ihi > ilo ? 2 : 1;
+    int64_t part[2][2] = {{0, ihi > ilo ? ilo : c->O[2]}, {ihi, c->O[2]}};
+    if (ihi > ilo) {
+        LLVMValueRef xp0 = cg_gep(cg, DT_F32, X, LLVMBuildNSWMul(b, mul_add(cg, nn, c->C, g), cg_i64(cg, iplane), ""));
+        depthwise_interior(cg, n, c, xp0, W, LLVMBuildNSWMul(b, m, cg_i64(cg, taps), ""), init, od, oh, yp, ilo, ihi);
+    }
+    LLVMValueRef i;
+    for (int pi = 0; pi < nparts; pi++) {
+        CgLoop l;
+        i = cg_for_begin(cg, &l, cg_i64(cg, part[pi][0]), cg_i64(cg, part[pi][1]), cg_i64(cg, 1), "init");
+        cg_store(cg, DT_F32, yp, i, init);
+        cg_for_end(cg, &l);
+    }
 
-    CgLoop lc, lkd, lkh, lkw, low;
+    CgLoop lc, lkd, lkh, lkw;
     LLVMValueRef ci = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, c->Cg), cg_i64(cg, 1), "ci");
     LLVMValueRef ch = mul_add(cg, g, c->Cg, ci);
     LLVMValueRef xp = cg_gep(cg, DT_F32, X, LLVMBuildNSWMul(b, mul_add(cg, nn, c->C, ch), cg_i64(cg, iplane), ""));
@@ -122,19 +194,28 @@ static void conv_cpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, L
     /* x row start so that x index = xrow + ow*S */
     LLVMValueRef xrow = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, mul_add(cg, id, c->I[1], ih), cg_i64(cg, c->I[2]), ""),
                                         in_coord(cg, c, 2, cg_i64(cg, 0), kw), "");
-    LLVMValueRef ow = cg_for_begin(cg, &low, lo, hi, cg_i64(cg, 1), "ow");
-    LLVMValueRef xv = cg_load(cg, DT_F32, xp, mul_add(cg, ow, c->S[2], xrow));
-    cg_store(cg, DT_F32, yp, ow, LLVMBuildFAdd(b, cg_load(cg, DT_F32, yp, ow), LLVMBuildFMul(b, w, xv, ""), ""));
-    cg_for_end(cg, &low);
+    for (int pi = 0; pi < nparts; pi++) { /* (the tap's span within each edge part) */
+        LLVMValueRef plo = lo, phi = hi;
+        if (nparts == 2) {
+            LLVMValueRef a = cg_i64(cg, part[pi][0]), z = cg_i64(cg, part[pi][1]);
+            plo = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, lo, a, ""), lo, a, "");
+            phi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, hi, z, ""), hi, z, "");
+        }
+        CgLoop low;
+        LLVMValueRef ow = cg_for_begin(cg, &low, plo, phi, cg_i64(cg, 1), "ow");
+        LLVMValueRef xv = cg_load(cg, DT_F32, xp, mul_add(cg, ow, c->S[2], xrow));
+        cg_store(cg, DT_F32, yp, ow, LLVMBuildFAdd(b, cg_load(cg, DT_F32, yp, ow), LLVMBuildFMul(b, w, xv, ""), ""));
+        cg_for_end(cg, &low);
+    }
     cg_for_end(cg, &lkw);
     cg_if_end(cg, &inside);
     cg_for_end(cg, &lkh);
     cg_for_end(cg, &lkd);
     cg_for_end(cg, &lc);
 
-    if (n->a.act != ACT_NONE) {
+    for (int pi = 0; pi < nparts && n->a.act != ACT_NONE; pi++) {
         CgLoop le;
-        i = cg_for_begin(cg, &le, cg_i64(cg, 0), cg_i64(cg, c->O[2]), cg_i64(cg, 1), "act");
+        i = cg_for_begin(cg, &le, cg_i64(cg, part[pi][0]), cg_i64(cg, part[pi][1]), cg_i64(cg, 1), "act");
         cg_store(cg, DT_F32, yp, i, cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, cg_load(cg, DT_F32, yp, i)));
         cg_for_end(cg, &le);
     }

@@ -274,6 +274,14 @@ void kt_conv(void)
         {"2d_depthwise_x2_s2", 2, 1, 3, 6, 3, {8, 8}, {3, 3}, {2, 2}, {0}, {1, 1, 0, 0}, NULL, false, NULL, NULL,
          false},
         {"2d_group3_d2", 2, 2, 6, 9, 3, {9, 9}, {3, 3}, {0}, {2, 2}, {0}, NULL, true, NULL, NULL, false},
+        /* depthwise rows wider than a vector: the interior in one pass (3x3
+         * s1 and 5x5 s2 as in MobileNet and EfficientNet, a multiplier of
+         * 2 with dilation 2), the edges per tap */
+        {"dw_rows_3x3_clip", 2, -1, 6, 6, 6, {9, 45}, {3, 3}, {0}, {0}, {1, 1, 1, 1}, NULL, true, CLIP6, CLIP6_INITS,
+         true},
+        {"dw_rows_5x5_s2", 2, 1, 4, 4, 4, {11, 40}, {5, 5}, {2, 2}, {0}, {2, 2, 2, 2}, NULL, true, RELU, NULL, false},
+        {"dw_rows_x2_d2_asym", 2, 2, 3, 6, 3, {7, 33}, {3, 3}, {1, 1}, {2, 2}, {1, 3, 2, 0}, NULL, false, NULL, NULL,
+         false},
         /* 1-D */
         {"1d_k3_p1", 1, -1, 3, 4, 1, {17}, {3}, {0}, {0}, {1, 1}, NULL, true, NULL, NULL, true},
         {"1d_k5_s3_d2_asym", 1, 1, 2, 3, 1, {20}, {5}, {3}, {2}, {2, 0}, NULL, false, NULL, NULL, false},
