@@ -152,6 +152,9 @@ void cg_if_end(Cg *cg, CgIf *c);
  * o*S - P + k*D lies in [0, I), for tap k; O bounds it. */
 void cg_tap_range(Cg *cg, int64_t I, int64_t O, int64_t S, int64_t P, int64_t D, LLVMValueRef k, LLVMValueRef *lo,
                   LLVMValueRef *hi);
+/* The output range [lo, hi) (within [0, O)) where every tap k < K lands
+ * inside [0, I); empty: lo == hi. */
+void cg_tap_interior(int64_t I, int64_t O, int64_t K, int64_t S, int64_t P, int64_t D, int64_t *lo, int64_t *hi);
 
 /* A strided loop nest over a (collapsed) index space: element offsets of
  * up to CG_NEST_OPS operands advance with per-dim strides. Dim 0's extent

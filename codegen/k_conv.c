@@ -86,26 +86,6 @@ static LLVMValueRef mul_add(Cg *cg, LLVMValueRef a, int64_t s, LLVMValueRef b)
     return LLVMBuildNSWAdd(cg->b, LLVMBuildNSWMul(cg->b, a, cg_i64(cg, s), ""), b, "");
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-
-/* The output positions [*lo, *hi) of dim 2 where every tap lands inside
- * the input (empty: lo == hi). */
-static void interior(const ConvDesc *c, int64_t *lo, int64_t *hi)
-{
-    *lo = 0, *hi = c->O[2];
-    for (int64_t k = 0; k < c->K[2]; k++) {
-        int64_t off = k * c->D[2] - c->P[2]; /* o*S + off in [0, I) */
-        int64_t l = -floor_div(off, c->S[2]), h = floor_div(c->I[2] - 1 - off, c->S[2]) + 1;
-        *lo = l > *lo ? l : *lo;
-        *hi = h < *hi ? h : *hi;
-    }
-    if (*hi < *lo)
-        *hi = *lo = 0;
-}
-
 /* A depthwise 2-D row's interior [lo, hi): the taps of every kernel row
  * whose input row exists, summed in registers in the order the tap loops
  * use (so the sums are the same) and stored once, the activation fused. */
@@ -160,7 +140,7 @@ static void conv_cpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, L
      * the loops below over the edges [0, ilo) and [ihi, O) only */
     int64_t ilo = 0, ihi = 0;
     if (c->Cg == 1 && c->K[0] == 1 && c->K[1] <= 64 && c->K[1] * c->K[2] <= 64)
-        interior(c, &ilo, &ihi);
+        cg_tap_interior(c->I[2], c->O[2], c->K[2], c->S[2], c->P[2], c->D[2], &ilo, &ihi);
     int nparts = ihi > ilo ? 2 : 1;
     int64_t part[2][2] = {{0, ihi > ilo ? ilo : c->O[2]}, {ihi, c->O[2]}};
     if (ihi > ilo) {

@@ -398,8 +398,46 @@ static void qconv_channels(Cg *cg, const Node *n, const QConv *c, LLVMValueRef W
  * (w - w_zp) * (x - x_zp) for each input channel of the group and each tap,
  * over the output positions where the tap lands inside the input
  * (cg_tap_range: the padding adds (x_zp - x_zp) * w = 0, so it is
- * skipped), along the row; then the row is stored or requantized. */
+ * skipped), along the row; then the row is stored or requantized. A
+ * depthwise 2-D row's interior is one pass instead (qconv_interior): only
+ * its edges take the per-tap loops. */
 enum { QROW_MAX = 16384 }; /* accumulators of one row on the stack */
+
+/* A depthwise 2-D row's interior [lo, hi) (every tap inside the input):
+ * the taps of the kernel rows that exist (the others' weights 0) summed in
+ * registers and stored or requantized at once. */
+static void qconv_interior(Cg *cg, const Node *n, const QConv *c, LLVMValueRef xplane, LLVMValueRef wbase,
+                           LLVMValueRef xzp, LLVMValueRef wzp, LLVMValueRef o[2], LLVMValueRef m, LLVMValueRef ybase,
+                           int64_t lo, int64_t hi)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef W = cg->arg[c->iw];
+    int64_t KH = c->K[1], KW = c->K[2];
+    LLVMValueRef xrow[64], w[64];
+    LLVMValueRef pd = coord(cg, c, 0, o[0], cg_i64(cg, 0));
+    for (int64_t kh = 0; kh < KH; kh++) {
+        LLVMValueRef ph = coord(cg, c, 1, o[1], cg_i64(cg, kh));
+        LLVMValueRef ok = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntULT, pd, cg_i64(cg, c->I[0]), ""),
+                                       LLVMBuildICmp(b, LLVMIntULT, ph, cg_i64(cg, c->I[1]), ""), "");
+        LLVMValueRef pdc = LLVMBuildSelect(b, ok, pd, cg_i64(cg, 0), ""), phc = LLVMBuildSelect(b, ok, ph, cg_i64(cg, 0), "");
+        xrow[kh] = LLVMBuildNSWMul(b, mul_add(cg, pdc, c->I[1], phc), cg_i64(cg, c->I[2]), "");
+        for (int64_t kw = 0; kw < KW; kw++) {
+            LLVMValueRef wv = cg_widen_i32(cg, c->tw, cg_load(cg, c->tw, W, LLVMBuildNSWAdd(b, wbase, cg_i64(cg, kh * KW + kw), "")));
+            w[kh * KW + kw] = LLVMBuildSelect(b, ok, LLVMBuildSub(b, wv, wzp, ""), cg_i32(cg, 0), "");
+        }
+    }
+    CgLoop l;
+    LLVMValueRef ow = cg_for_begin(cg, &l, cg_i64(cg, lo), cg_i64(cg, hi), cg_i64(cg, 1), "ow");
+    LLVMValueRef acc = cg_i32(cg, 0);
+    for (int64_t kh = 0; kh < KH; kh++)
+        for (int64_t kw = 0; kw < KW; kw++) {
+            LLVMValueRef xi = LLVMBuildNSWAdd(b, xrow[kh], coord(cg, c, 2, ow, cg_i64(cg, kw)), "");
+            LLVMValueRef xv = LLVMBuildSub(b, cg_widen_i32(cg, c->tx, cg_load(cg, c->tx, xplane, xi)), xzp, "");
+            acc = LLVMBuildAdd(b, acc, LLVMBuildMul(b, w[kh * KW + kw], xv, ""), "");
+        }
+    qconv_store(cg, n, c, acc, m, LLVMBuildNSWAdd(b, ybase, ow, ""));
+    cg_for_end(cg, &l);
+}
 
 static void qconv_rows(Cg *cg, const Node *n, const QConv *c)
 {
@@ -418,9 +456,24 @@ static void qconv_rows(Cg *cg, const Node *n, const QConv *c)
     o[1] = LLVMBuildURem(b, pr, cg_i64(cg, c->O[1]), "oh");
     LLVMValueRef g = LLVMBuildUDiv(b, m, cg_i64(cg, c->Mg), "g");
     LLVMValueRef xzp = cg_qparam(cg, n, c->ixz, cg_i64(cg, 0), false), wzp = cg_qparam(cg, n, c->iwz, m, false);
-    LLVMValueRef i = cg_for_begin(cg, &li, cg_i64(cg, 0), cg_i64(cg, c->O[2]), cg_i64(cg, 1), "init");
-    cg_store(cg, DT_I32, acc, i, cg_i32(cg, 0));
-    cg_for_end(cg, &li);
+    LLVMValueRef ybase = mul_add(cg, mul_add(cg, nn, c->M, m), oplane, LLVMBuildNSWMul(b, pr, cg_i64(cg, c->O[2]), ""));
+    /* depthwise 2-D: the row's interior in one pass (qconv_interior), the
+     * loops below over its edges [0, ilo) and [ihi, O) only */
+    int64_t ilo = 0, ihi = 0;
+    if (c->Cg == 1 && c->K[0] == 1 && c->K[1] <= 64 && c->K[1] * c->K[2] <= 64)
+        cg_tap_interior(c->I[2], c->O[2], c->K[2], c->S[2], c->P[2], c->D[2], &ilo, &ihi);
+    int nparts = ihi > ilo ? 2 : 1;
+    int64_t part[2][2] = {{0, ihi > ilo ? ilo : c->O[2]}, {ihi, c->O[2]}};
+    if (ihi > ilo) {
+        LLVMValueRef xp0 = cg_gep(cg, c->tx, X, LLVMBuildNSWMul(b, mul_add(cg, nn, c->C, g), cg_i64(cg, iplane), ""));
+        qconv_interior(cg, n, c, xp0, LLVMBuildNSWMul(b, m, cg_i64(cg, taps), ""), xzp, wzp, o, m, ybase, ilo, ihi);
+    }
+    LLVMValueRef i;
+    for (int pi = 0; pi < nparts; pi++) {
+        i = cg_for_begin(cg, &li, cg_i64(cg, part[pi][0]), cg_i64(cg, part[pi][1]), cg_i64(cg, 1), "init");
+        cg_store(cg, DT_I32, acc, i, cg_i32(cg, 0));
+        cg_for_end(cg, &li);
+    }
     LLVMValueRef ci = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, c->Cg), cg_i64(cg, 1), "ci");
     LLVMValueRef xplane = cg_gep(cg, c->tx, X, LLVMBuildNSWMul(b, mul_add(cg, nn, c->C, mul_add(cg, g, c->Cg, ci)),
                                                                cg_i64(cg, iplane), ""));
@@ -441,20 +494,29 @@ static void qconv_rows(Cg *cg, const Node *n, const QConv *c)
     cg_tap_range(cg, c->I[2], c->O[2], c->S[2], c->P[2], c->D[2], k[2], &lo, &hi);
     /* x index of output position ow: xrow + ow*S */
     LLVMValueRef xrow = cg_gep(cg, c->tx, xplane, LLVMBuildNSWAdd(b, xrow0, coord(cg, c, 2, cg_i64(cg, 0), k[2]), ""));
-    LLVMValueRef ow = cg_for_begin(cg, &lw, lo, hi, cg_i64(cg, 1), "ow");
-    LLVMValueRef xv = cg_widen_i32(cg, c->tx, cg_load(cg, c->tx, xrow, LLVMBuildNSWMul(b, ow, cg_i64(cg, c->S[2]), "")));
-    LLVMValueRef prod = LLVMBuildMul(b, wv, LLVMBuildSub(b, xv, xzp, ""), "");
-    cg_store(cg, DT_I32, acc, ow, LLVMBuildAdd(b, cg_load(cg, DT_I32, acc, ow), prod, ""));
-    cg_for_end(cg, &lw);
+    for (int pi = 0; pi < nparts; pi++) { /* (the tap's span within each edge part) */
+        LLVMValueRef plo = lo, phi = hi;
+        if (nparts == 2) {
+            LLVMValueRef a = cg_i64(cg, part[pi][0]), z = cg_i64(cg, part[pi][1]);
+            plo = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, lo, a, ""), lo, a, "");
+            phi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, hi, z, ""), hi, z, "");
+        }
+        LLVMValueRef ow = cg_for_begin(cg, &lw, plo, phi, cg_i64(cg, 1), "ow");
+        LLVMValueRef xv = cg_widen_i32(cg, c->tx, cg_load(cg, c->tx, xrow, LLVMBuildNSWMul(b, ow, cg_i64(cg, c->S[2]), "")));
+        LLVMValueRef prod = LLVMBuildMul(b, wv, LLVMBuildSub(b, xv, xzp, ""), "");
+        cg_store(cg, DT_I32, acc, ow, LLVMBuildAdd(b, cg_load(cg, DT_I32, acc, ow), prod, ""));
+        cg_for_end(cg, &lw);
+    }
     cg_for_end(cg, &lk[2]);
     cg_if_end(cg, &inside);
     cg_for_end(cg, &lk[1]);
     cg_for_end(cg, &lk[0]);
     cg_for_end(cg, &lc);
-    LLVMValueRef ybase = mul_add(cg, mul_add(cg, nn, c->M, m), oplane, LLVMBuildNSWMul(b, pr, cg_i64(cg, c->O[2]), ""));
-    ow = cg_for_begin(cg, &lo_, cg_i64(cg, 0), cg_i64(cg, c->O[2]), cg_i64(cg, 1), "ow");
-    qconv_store(cg, n, c, cg_load(cg, DT_I32, acc, ow), m, LLVMBuildNSWAdd(b, ybase, ow, ""));
-    cg_for_end(cg, &lo_);
+    for (int pi = 0; pi < nparts; pi++) {
+        LLVMValueRef ow = cg_for_begin(cg, &lo_, cg_i64(cg, part[pi][0]), cg_i64(cg, part[pi][1]), cg_i64(cg, 1), "ow");
+        qconv_store(cg, n, c, cg_load(cg, DT_I32, acc, ow), m, LLVMBuildNSWAdd(b, ybase, ow, ""));
+        cg_for_end(cg, &lo_);
+    }
     cg_par_end(cg, &par);
 }
 

@@ -125,6 +125,24 @@ void cg_tap_range(Cg *cg, int64_t I, int64_t O, int64_t S, int64_t P, int64_t D,
     *hi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, u, zero, ""), zero, h, "hi");
 }
 
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+void cg_tap_interior(int64_t I, int64_t O, int64_t K, int64_t S, int64_t P, int64_t D, int64_t *lo, int64_t *hi)
+{
+    *lo = 0, *hi = O;
+    for (int64_t k = 0; k < K; k++) {
+        int64_t off = k * D - P; /* o*S + off in [0, I) */
+        int64_t l = -floor_div(off, S), h = floor_div(I - 1 - off, S) + 1;
+        *lo = l > *lo ? l : *lo;
+        *hi = h < *hi ? h : *hi;
+    }
+    if (*hi < *lo)
+        *hi = *lo = 0;
+}
+
 /* ---- nests -------------------------------------------------------------- */
 
 void cg_nest_init(Nest *ns, const Shape *shape)
