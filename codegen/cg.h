@@ -155,6 +155,9 @@ void cg_tap_range(Cg *cg, int64_t I, int64_t O, int64_t S, int64_t P, int64_t D,
 /* The output range [lo, hi) (within [0, O)) where every tap k < K lands
  * inside [0, I); empty: lo == hi. */
 void cg_tap_interior(int64_t I, int64_t O, int64_t K, int64_t S, int64_t P, int64_t D, int64_t *lo, int64_t *hi);
+/* Depthwise rows take the one-pass interior from this width on (narrower:
+ * the extra loops for the edges cost more than the stores they save). */
+enum { DW_MIN_INTERIOR = 16 };
 
 /* A strided loop nest over a (collapsed) index space: element offsets of
  * up to CG_NEST_OPS operands advance with per-dim strides. Dim 0's extent

@@ -141,6 +141,8 @@ static void conv_cpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, L
     int64_t ilo = 0, ihi = 0;
     if (c->Cg == 1 && c->K[0] == 1 && c->K[1] <= 64 && c->K[1] * c->K[2] <= 64)
         cg_tap_interior(c->I[2], c->O[2], c->K[2], c->S[2], c->P[2], c->D[2], &ilo, &ihi);
+    if (ihi - ilo < DW_MIN_INTERIOR)
+        ilo = ihi = 0;
     int nparts = ihi > ilo ? 2 : 1;
     int64_t part[2][2] = {{0, ihi > ilo ? ilo : c->O[2]}, {ihi, c->O[2]}};
     if (ihi > ilo) {
