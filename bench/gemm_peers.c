@@ -109,6 +109,18 @@ static int cmp_d(const void *a, const void *b) {
 
 static uint16_t f2h(float f) { return _cvtss_sh(f, 0); }
 static float h2f(uint16_t h) { return _cvtsh_ss(h); }
+/* bfloat16: f32's top half, rounded to nearest even (finite inputs) */
+static uint16_t f2bf(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return (uint16_t)((u + 0x7fff + (u >> 16 & 1)) >> 16);
+}
+static float bf2f(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
 
 /* ------------------------------------------------------------------ a case */
 
@@ -317,7 +329,7 @@ static void qkc_fini(contender *c) {
 }
 
 /* kinds of qkc artifact: how to feed it and check it */
-enum { QK_F32, QK_F16, QK_MMI_U8, QK_MMI_S8, QK_QLM, QK_PTQ8, QK_PTQ };
+enum { QK_F32, QK_F16, QK_BF16, QK_MMI_U8, QK_MMI_S8, QK_QLM, QK_PTQ8, QK_PTQ };
 
 static void add_qkc(const kase *k, int kind, const char *group, const char *who, const char *suffix, int T) {
     contender *c = add(group, who);
@@ -369,6 +381,7 @@ static void add_qkc(const kase *k, int kind, const char *group, const char *who,
     switch (kind) {
     case QK_F32: c->ok = check_f32(k, out, 1e-4, msg, n); break;
     case QK_F16: c->ok = check_f32(k, out, 2e-2, msg, n); break;
+    case QK_BF16: c->ok = check_f32(k, out, 5e-2, msg, n); break;
     case QK_MMI_U8: c->ok = check_i32(k, out, k->ref_u8, msg, n); break;
     case QK_MMI_S8: c->ok = check_i32(k, out, k->ref_s8, msg, n); break;
     case QK_QLM:
@@ -470,23 +483,28 @@ static void add_dnnl_matmul(const kase *k, const char *group, const char *who, d
     dnnl_state *s = calloc(1, sizeof *s);
     const dnnl_memory_desc_t *mw = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     /* the inputs */
-    size_t es = dt_a == dnnl_f32 ? 4 : dt_a == dnnl_f16 ? 2 : 1;
-    void *a = xmalloc((size_t)M * K * es), *wuser = xmalloc((size_t)K * N * (dt_w == dnnl_f32 ? 4 : dt_w == dnnl_f16 ? 2 : 1));
+    size_t es = dt_a == dnnl_f32 ? 4 : dt_a == dnnl_f16 || dt_a == dnnl_bf16 ? 2 : 1;
+    void *a = xmalloc((size_t)M * K * es),
+         *wuser = xmalloc((size_t)K * N * (dt_w == dnnl_f32 ? 4 : dt_w == dnnl_f16 || dt_w == dnnl_bf16 ? 2 : 1));
     if (dt_a == dnnl_f32)
         memcpy(a, k->x, (size_t)M * K * 4);
     else if (dt_a == dnnl_f16)
         for (size_t i = 0; i < (size_t)M * K; i++) ((uint16_t *)a)[i] = f2h(k->x[i]);
+    else if (dt_a == dnnl_bf16)
+        for (size_t i = 0; i < (size_t)M * K; i++) ((uint16_t *)a)[i] = f2bf(k->x[i]);
     else
         memcpy(a, dt_a == dnnl_u8 ? (void *)k->au8 : (void *)k->as8, (size_t)M * K);
     if (dt_w == dnnl_f32)
         memcpy(wuser, k->wf, (size_t)K * N * 4);
     else if (dt_w == dnnl_f16)
         for (size_t i = 0; i < (size_t)K * N; i++) ((uint16_t *)wuser)[i] = f2h(k->wf[i]);
+    else if (dt_w == dnnl_bf16)
+        for (size_t i = 0; i < (size_t)K * N; i++) ((uint16_t *)wuser)[i] = f2bf(k->wf[i]);
     else
         memcpy(wuser, k->wi, (size_t)K * N);
     void *wbuf;
     s->mem[1] = dnnl_reordered(&mw_user, wuser, mw, &wbuf);
-    size_t ys = dt_y == dnnl_f16 ? 2 : 4;
+    size_t ys = dt_y == dnnl_f16 || dt_y == dnnl_bf16 ? 2 : 4;
     void *y = xmalloc((size_t)M * N * ys);
     dnnl_memory_create(&s->mem[0], &ma, g_eng, a);
     dnnl_memory_create(&s->mem[2], &my, g_eng, y);
@@ -501,10 +519,11 @@ static void add_dnnl_matmul(const kase *k, const char *group, const char *who, d
     dnnl_run(c);
     if (dt_y == dnnl_s32)
         c->ok = check_i32(k, y, dt_a == dnnl_u8 ? k->ref_u8 : k->ref_s8, c->check, sizeof c->check);
-    else if (dt_y == dnnl_f16) {
+    else if (dt_y == dnnl_f16 || dt_y == dnnl_bf16) {
         float *yf = xmalloc(sizeof(float) * M * N);
-        for (size_t i = 0; i < (size_t)M * N; i++) yf[i] = h2f(((uint16_t *)y)[i]);
-        c->ok = check_f32(k, yf, 2e-2, c->check, sizeof c->check);
+        for (size_t i = 0; i < (size_t)M * N; i++)
+            yf[i] = dt_y == dnnl_f16 ? h2f(((uint16_t *)y)[i]) : bf2f(((uint16_t *)y)[i]);
+        c->ok = check_f32(k, yf, dt_y == dnnl_f16 ? 2e-2 : 5e-2, c->check, sizeof c->check);
         free(yf);
     } else
         c->ok = check_f32(k, y, 1e-4, c->check, sizeof c->check);
@@ -1045,6 +1064,10 @@ static void setup_case(const kase *k, int T) {
 #ifdef HAVE_DNNL
         add_dnnl_matmul(k, "fp16", "oneDNN", dnnl_f16, dnnl_f16, dnnl_f16);
 #endif
+        add_qkc(k, QK_BF16, "bf16", "qkc", "bf16", T);
+#ifdef HAVE_DNNL
+        add_dnnl_matmul(k, "bf16", "oneDNN", dnnl_bf16, dnnl_bf16, dnnl_bf16);
+#endif
 #ifdef HAVE_XNNPACK
         add_xnn_fc(k, 1);
 #endif
@@ -1078,6 +1101,7 @@ static void setup_case(const kase *k, int T) {
 #ifdef HAVE_XNNPACK
         add_xnn_conv(k, 1);
 #endif
+        add_qkc(k, QK_BF16, "bf16", "qkc", "bf16", T);
         add_qkc(k, QK_MMI_U8, "u8s8s32", "qkc", "ci", T);
 #ifdef HAVE_DNNL
         add_dnnl_conv(k, "u8s8s32", "oneDNN", 1);

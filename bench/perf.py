@@ -302,13 +302,14 @@ def target(ok, text, multi=False):
 GROUP_TITLE = {
     "fp32": "fp32",
     "fp16": "fp16",
+    "bf16": "bf16",
     "u8s8s32": "int8 u8*s8->s32",
     "s8s8s32": "int8 s8*s8->s32",
     "int8-q8": "int8 8-bit out",
     "int8-f32io": "int8 f32 in/out",
 }
 # the qkc row each peer of a group is compared with
-QKC_OF_GROUP = {"fp32": "qkc", "fp16": "qkc", "u8s8s32": "qkc", "s8s8s32": "qkc", "int8-q8": "qkc QLinearMatMul",
+QKC_OF_GROUP = {"fp32": "qkc", "fp16": "qkc", "bf16": "qkc", "u8s8s32": "qkc", "s8s8s32": "qkc", "int8-q8": "qkc QLinearMatMul",
                 "int8-f32io": "qkc PTQ"}
 
 
@@ -461,6 +462,14 @@ def gemm_section(args, work, build, meta):
         x = ratio(q32, q16)
         target(None if x is None else x >= 1.7, f"fp16 batch-1 layer {meta['shapes'][case]['short']}, 1 thread, >= 1.7x "
                f"qkc's fp32: fp16 {fus(q16)} us vs fp32 {fus(q32)} us: {fx(x)}")
+    q32, qb = med(c64, T1, "qkc", "fp32"), med(c64, T1, "qkc", "bf16")
+    x = ratio(q32, qb)
+    text = (f"bf16 GEMM 64x1024x1024, 1 thread, >= 1.5x qkc's fp32 on a CPU with AVX512-BF16: bf16 {fus(qb)} us vs "
+            f"fp32 {fus(q32)} us: {fx(x)}")
+    if "avx512_bf16" in machine()[1]:
+        target(None if x is None else x >= 1.5, text)
+    else:
+        target(None, text + " (this CPU has no AVX512-BF16: bf16 is widened to f32)")
     worst, n, npass = None, 0, 0
     for case in cases:
         for grp in ("fp32", "u8s8s32"):
@@ -486,6 +495,7 @@ def compile_models(build, work, meta):
         out = lambda k: os.path.join(art, f"{tag}_{k}.so")  # noqa: E731
         x = os.path.join(work, f"{tag}_x.npy")
         jobs = [("f32", src("f32"), []), ("f16", src("f32"), ["--precision", "fp16"]),
+                ("bf16", src("f32"), ["--precision", "bf16"]),
                 ("ptq", src("f32"), ["--precision", "int8", "--calib", x]),
                 ("ptq8", src("f32"), ["--precision", "int8", "--calib", x, "--io", "int8"]),
                 ("ptq8w7", src("f32"), ["--precision", "int8", "--calib", x, "--io", "int8", "--weight-bits", "7"])]
@@ -870,6 +880,8 @@ def main():
     meta = {"cases": [], "shapes": {}, "kinds": {
         "fp32": "MatMul/Conv, f32 in/out (model *_f32.onnx)",
         "fp16": "--precision fp16 of the f32 model: f32 in/out, Cast to f16, f16 MatMul/Conv, Cast back",
+        "bf16": "--precision bf16 of the f32 model: as fp16 in bfloat16 (oneDNN: bf16 matmul); on vdpbf16ps where "
+                "the CPU has AVX512-BF16",
         "u8s8s32 / s8s8s32": "MatMulInteger / ConvInteger model: u8 (or s8) input, constant s8 weight, i32 output, "
                              "zero points 0 (= oneDNN's u8s8s32)",
         "QLinearMatMul": "QLinearMatMul model: u8 in, s8 weight per-tensor, u8 out requantized (like XNNPACK qs8)",

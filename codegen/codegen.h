@@ -39,6 +39,8 @@ typedef struct Target {
                              * ops compute in half (same bits: one rounding either way) */
     int vregs;              /* SIMD registers (16: SSE/AVX2, 32: AVX-512/NEON): microkernel tiles */
     DotKind dot;            /* the int8 dot product of the microkernels */
+    bool bf16_dot;          /* vdpbf16ps (AVX512-BF16): bf16 pairs multiplied and added into f32 lanes,
+                             * the product of bf16 matrix products */
     uint64_t cpu_features;  /* what the code may use beyond the baseline (QKRT_CPU_* bits, qkrt_abi.h):
                              * the artifact records it, the runtime checks it */
     const char *libc_dirs[2]; /* where the target's libc lives, for linking (.so) */

@@ -1,11 +1,13 @@
 /* k_mm.c — register-blocked microkernels for matrix products whose B (the
  * weights) is a constant: Gemm and MatMul in f32 (or f16 storage), and
- * MatMulInteger / QLinearMatMul in exact int8 arithmetic.
+ * MatMulInteger / QLinearMatMul in exact int8 arithmetic, and bf16 (on
+ * vdpbf16ps where the target has it).
  *
  * B is packed at compile time into groups of G panels of W columns (W: the
  * lanes of one vector register), columns past N zero; within a group, k
  * runs outermost, so a microkernel streams it once:
- *     float:          [group][k][G*W]             f32 or f16
+ *     float:          [group][k][G*W]             f32, f16 or bf16
+ *     bf16, vdpbf16ps: [group][k/2][G*W][2]       bf16 (2 products per f32 lane)
  *     int8, VNNI/sdot/pmaddubsw: [group][k/4][G*W][4]  i8 (4 products per i32 lane)
  *     int8, pmaddwd:  [group][k/2][G*W][2]        i16  (2 products per i32 lane)
  *     int8, generic:  [group][k][G*W]             i16
@@ -63,7 +65,8 @@ typedef struct MmPlan {
     int W;                /* 32-bit lanes per vector */
     int G;                /* panels (vectors of W columns) per group */
     int MR;               /* rows of a full tile */
-    int kg;               /* k per packed step: 1, 2 (pmaddwd) or 4 (VNNI, sdot) */
+    int kg;               /* k per packed step: 1, 2 (pmaddwd, vdpbf16ps) or 4 (VNNI, sdot) */
+    bool bf16dot;         /* bf16 A and B: pairs into f32 lanes by vdpbf16ps (Target.bf16_dot) */
     int64_t M, N, K;
     int64_t rows_static;  /* rows of Y per batch item (or in all, without a batch) */
     bool batch0;
@@ -120,6 +123,10 @@ static void plan_tiles(const Target *t, MmPlan *p)
 {
     p->W = cg_lanes32(t);
     p->kg = 1;
+    if (!p->integer && p->ta == DT_BF16 && p->tb == DT_BF16 && t->bf16_dot && p->W >= 8) {
+        p->bf16dot = true;
+        p->kg = 2;
+    }
     if (p->integer) {
         p->dot = t->dot;
         if ((p->dot == DOT_VNNI || p->dot == DOT_SDOT) && p->tb != DT_I8) /* both want s8 weights */
@@ -177,8 +184,8 @@ static bool plan_conv(const Target *t, const Node *n, MmPlan *p)
         y->shape.rank != 2 + nsp)
         return false;
     if (n->op == OP_CONV) {
-        if ((y->dtype != DT_F32 && y->dtype != DT_F16) || x->dtype != y->dtype || w->dtype != y->dtype ||
-            (y->dtype == DT_F16 && !t->f16_convert))
+        if ((y->dtype != DT_F32 && y->dtype != DT_F16 && y->dtype != DT_BF16) || x->dtype != y->dtype ||
+            w->dtype != y->dtype || (y->dtype == DT_F16 && !t->f16_convert))
             return false;
         if (n->nin > 2 && n->in[2] && n->in[2]->dtype != y->dtype)
             return false;
@@ -217,7 +224,9 @@ static bool plan_conv(const Target *t, const Node *n, MmPlan *p)
     p->K = p->KH * p->KW * p->Cg;
     p->Wp = (p->OW - 1) * p->SW + (p->KW - 1) * p->DW + 1;
     p->R = (p->KH - 1) * p->DH + 1;
-    int64_t es = !p->integer ? 4 : p->dot == DOT_PMADDWD ? 2 : 1; /* a ring element (pmaddwd: widened) */
+    /* a ring element: f32 (f16 and bf16 converted), bf16 pairs for
+     * vdpbf16ps, integers (pmaddwd: widened) */
+    int64_t es = p->bf16dot ? 2 : !p->integer ? 4 : p->dot == DOT_PMADDWD ? 2 : 1;
     if (p->R * p->Wp * p->Cp * es > RING_MAX_BYTES) {
         /* 1-D (a speech front end's 384 channels over 500 steps): the
          * largest chunk of output pixels that divides the row and fits */
@@ -259,8 +268,8 @@ static bool plan(const Target *t, const Node *n, MmPlan *p)
     case OP_GEMM:
     case OP_MATMUL:
         a = n->in[0], b = n->in[1];
-        if (!const_2d(b) || (y->dtype != DT_F32 && y->dtype != DT_F16) || a->dtype != y->dtype ||
-            b->dtype != y->dtype)
+        if (!const_2d(b) || (y->dtype != DT_F32 && y->dtype != DT_F16 && y->dtype != DT_BF16) ||
+            a->dtype != y->dtype || b->dtype != y->dtype)
             return false;
         if ((n->op == OP_GEMM && n->a.trans_a) || (y->dtype == DT_F16 && !t->f16_convert))
             return false; /* (f16 without hardware conversion: the plain kernel) */
@@ -342,7 +351,8 @@ const char *cg_mm_desc(const Target *t, const Node *n, char *buf, size_t len)
         snprintf(buf, len, "%dx%dc%d tiles, packed weights, %s, exact i32%s", p.MR, p.G * p.W, p.kg, dot_name(p.dot),
                  how);
     else
-        snprintf(buf, len, "%dx%d tiles, packed %s weights%s", p.MR, p.G * p.W, dtype_name(p.tb), how);
+        snprintf(buf, len, "%dx%d%s tiles, packed %s weights%s%s", p.MR, p.G * p.W, p.bf16dot ? "c2" : "",
+                 dtype_name(p.tb), p.bf16dot ? ", vdpbf16ps into f32" : "", how);
     return buf;
 }
 
@@ -351,7 +361,8 @@ const char *cg_mm_tag(const Target *t, const Node *n, char *buf, size_t len)
     MmPlan p;
     if (!plan(t, n, &p))
         return NULL;
-    snprintf(buf, len, "%dx%d%s%s", p.MR, p.G * p.W, p.integer ? "c" : "", p.integer ? (p.kg == 4 ? "4" : p.kg == 2 ? "2" : "1") : "");
+    bool c = p.integer || p.bf16dot;
+    snprintf(buf, len, "%dx%d%s%s", p.MR, p.G * p.W, c ? "c" : "", c ? (p.kg == 4 ? "4" : p.kg == 2 ? "2" : "1") : "");
     return buf;
 }
 
@@ -465,7 +476,15 @@ static LLVMValueRef load_b(Cg *cg, const Mm *m, LLVMValueRef grp, LLVMValueRef k
     if (!p->integer) {
         if (p->tb == DT_F32)
             return load_align1(cg, m->vt, ptr);
+        if (p->bf16dot) /* W lanes of bf16 pairs */
+            return LLVMBuildBitCast(cg->b, load_align1(cg, LLVMVectorType(cg->i16, (unsigned)(2 * p->W)), ptr),
+                                    LLVMVectorType(LLVMBFloatTypeInContext(cg->ctx), (unsigned)(2 * p->W)), "");
         LLVMValueRef h = load_align1(cg, LLVMVectorType(cg->i16, (unsigned)p->W), ptr);
+        if (p->tb == DT_BF16) { /* bf16 is f32's top half */
+            LLVMValueRef w = LLVMBuildShl(cg->b, LLVMBuildZExt(cg->b, h, LLVMVectorType(cg->i32, (unsigned)p->W), ""),
+                                          cg_splat(cg, cg_i32(cg, 16), p->W), "");
+            return LLVMBuildBitCast(cg->b, w, m->vt, "");
+        }
         return LLVMBuildFPExt(cg->b, LLVMBuildBitCast(cg->b, h, LLVMVectorType(cg->f16, (unsigned)p->W), ""), m->vt, "");
     }
     if (p->dot == DOT_GENERIC)
@@ -480,6 +499,11 @@ static LLVMValueRef load_a(Cg *cg, const Mm *m, LLVMValueRef ptr, int tail)
 {
     const MmPlan *p = m->p;
     LLVMBuilderRef b = cg->b;
+    if (p->bf16dot) { /* a pair of bf16 in an i32, broadcast (the tail's: one, and a +0) */
+        LLVMValueRef w = tail ? LLVMBuildZExt(b, load_align1(cg, cg->i16, ptr), cg->i32, "") : load_align1(cg, cg->i32, ptr);
+        return LLVMBuildBitCast(b, cg_splat(cg, w, p->W), LLVMVectorType(LLVMBFloatTypeInContext(cg->ctx), (unsigned)(2 * p->W)),
+                                "");
+    }
     if (!p->integer)
         return cg_splat(cg, cg_load(cg, m->tam, ptr, cg_i64(cg, 0)), p->W);
     bool s = p->ta == DT_I8;
@@ -530,6 +554,11 @@ static LLVMValueRef madd(Cg *cg, const Mm *m, LLVMValueRef acc, LLVMValueRef a, 
 {
     const MmPlan *p = m->p;
     LLVMBuilderRef b = cg->b;
+    if (p->bf16dot) { /* acc + a[2i]*b[2i] + a[2i+1]*b[2i+1] per lane, each product exact */
+        LLVMValueRef args[3] = {acc, a, bv};
+        return cg_intrin(cg, p->W == 16 ? "llvm.x86.avx512bf16.dpbf16ps.512" : "llvm.x86.avx512bf16.dpbf16ps.256", NULL, 0,
+                         args, 3);
+    }
     if (!p->integer) {
         LLVMTypeRef t = m->vt;
         LLVMValueRef args[3] = {a, bv, acc};
@@ -1075,8 +1104,9 @@ static void pack_ring_row(Cg *cg, const Mm *m, LLVMValueRef ih, LLVMValueRef pad
      * integers narrowed to the ring's type); the columns past the last
      * block one by one */
     bool wide = m->tam == DT_I16, s = p->ta == DT_I8;
+    bool bits = p->integer || m->tam == DT_BF16; /* moved as integers (bf16: its bits) */
     int64_t cfrom = 0;
-    if ((p->integer || p->ta == DT_F32) && p->C >= p->W) {
+    if ((bits || p->ta == DT_F32) && p->C >= p->W) {
         int W = p->W;
         LLVMTypeRef at_ = cg_mem_type(cg, p->ta), rt = cg_mem_type(cg, m->tam);
         LLVMTypeRef vt = LLVMVectorType(at_, (unsigned)W), wt = LLVMVectorType(cg->i32, (unsigned)W);
@@ -1095,13 +1125,13 @@ static void pack_ring_row(Cg *cg, const Mm *m, LLVMValueRef ih, LLVMValueRef pad
             LLVMValueRef at = LLVMBuildNSWAdd(b, src, LLVMBuildNSWAdd(b, j, cg_i64(cg, t * hr * p->Wd), ""), "");
             v[t] = LLVMBuildLoad2(b, vt, LLVMBuildInBoundsGEP2(b, at_, m->A, &at, 1, ""), "");
             LLVMSetAlignment(v[t], aal);
-            if (p->integer)
+            if (bits)
                 v[t] = s ? LLVMBuildSExt(b, v[t], wt, "") : LLVMBuildZExt(b, v[t], wt, "");
         }
         transpose(cg, v, W);
         for (int u = 0; u < W; u++) {
             LLVMValueRef at = LLVMBuildNSWAdd(b, c0, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, j, cg_i64(cg, u), ""), cg_i64(cg, p->Cp), ""), "");
-            LLVMValueRef x = p->integer ? LLVMBuildTrunc(b, v[u], LLVMVectorType(rt, (unsigned)W), "") : v[u];
+            LLVMValueRef x = bits ? LLVMBuildTrunc(b, v[u], LLVMVectorType(rt, (unsigned)W), "") : v[u];
             LLVMValueRef st = LLVMBuildStore(b, x, LLVMBuildInBoundsGEP2(b, rt, dst, &at, 1, ""));
             LLVMSetAlignment(st, ral);
         }
@@ -1239,8 +1269,9 @@ CgResult cg_k_mm(Cg *cg, const Node *n)
         m.ystride = p.OH * p.OW;
     }
     m.A = cg->arg[0];
-    /* a conv's ring holds f32, or for pmaddwd the input widened to i16 */
-    m.tam = p.conv && !p.integer ? DT_F32 : p.conv && p.dot == DOT_PMADDWD ? DT_I16 : p.ta;
+    /* a conv's ring holds f32 (bf16 for vdpbf16ps), or for pmaddwd the
+     * input widened to i16 */
+    m.tam = p.conv && p.bf16dot ? DT_BF16 : p.conv && !p.integer ? DT_F32 : p.conv && p.dot == DOT_PMADDWD ? DT_I16 : p.ta;
     m.Y = cg->arg[n->nin];
     m.vt = LLVMVectorType(p.integer ? cg->i32 : cg->f32, (unsigned)p.W);
     int64_t GW = (int64_t)p.G * p.W, Np = p.npg * GW;

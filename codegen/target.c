@@ -211,6 +211,7 @@ bool cg_target_resolve(const char *arch, const char *cpu, Target *t, Diag *d)
             t->dot = strstr(t->features, "+dotprod") ? DOT_SDOT : DOT_GENERIC;
         }
         t->cpu_features = feature_bits(t->features);
+        t->bf16_dot = t->arch == ARCH_X86_64 && avx512 && strstr(t->features, "+avx512bf16") != NULL;
         return true;
     }
     if (cpu && strcmp(cpu, "native") == 0)
@@ -238,6 +239,7 @@ bool cg_target_resolve(const char *arch, const char *cpu, Target *t, Diag *d)
     t->vregs = ci->vregs;
     t->dot = ci->dot;
     t->cpu_features = feature_bits(ci->isa) | feature_bits(ci->features);
+    t->bf16_dot = t->arch == ARCH_X86_64 && t->vector_bits == 512 && strstr(t->features, "+avx512bf16") != NULL;
     return true;
 }
 

@@ -1,12 +1,13 @@
-/* fp16.c — pass "fp16": half-precision storage (--precision fp16).
+/* fp16.c — pass "fp16": 16-bit float storage (--precision fp16 or bf16).
  * requires: shapes; fuse done
  * gives: every f32 value computed by a float op (and every f32 constant
- *        such an op reads) stored as f16; kernels compute in the target's
- *        best type and round each result to f16. The model's inputs and
- *        outputs stay f32, through Cast nodes at the boundary, as do the
- *        inputs and outputs of ops that are not float math
- *        (QuantizeLinear, DequantizeLinear, Cast). Finite f32 constants
- *        beyond f16's range saturate to +-65504.
+ *        such an op reads) stored as f16 (bf16); kernels compute in the
+ *        target's best type and round each result to f16 (bf16). The
+ *        model's inputs and outputs stay f32, through Cast nodes at the
+ *        boundary, as do the inputs and outputs of ops that are not float
+ *        math (QuantizeLinear, DequantizeLinear, Cast). Finite f32
+ *        constants beyond f16's range saturate to +-65504 (bf16 has f32's
+ *        range: its constants are rounded, never saturated).
  * Does nothing for other precisions. */
 #include "passes.h"
 
@@ -19,6 +20,7 @@ static bool f16_op(const Node *n)
 
 typedef struct H {
     Graph *g;
+    DType half_t;  /* DT_F16 or DT_BF16 */
     Value **half;  /* by value id: its f16 version (constants, casts) */
     Value **full;  /* by value id: the f32 version of an f16 value */
     int cap;
@@ -43,7 +45,9 @@ static Value *as_half(H *h, Node *n, Value *v)
         return h->half[v->id];
     Value *r;
     if (v->kind == VAL_CONST) {
-        r = ir_const_new(h->g, ir_unique_name(h->g, arena_printf(h->g->arena, "%s_f16", v->name)), DT_F16, &v->shape, NULL);
+        bool bf = h->half_t == DT_BF16;
+        r = ir_const_new(h->g, ir_unique_name(h->g, arena_printf(h->g->arena, "%s_%s", v->name, bf ? "bf16" : "f16")),
+                         h->half_t, &v->shape, NULL);
         const float *src = v->data;
         uint16_t *dst = r->data;
         /* finite values beyond f16's range saturate to +-65504 rather than
@@ -51,6 +55,10 @@ static Value *as_half(H *h, Node *n, Value *v)
          * would be NaN) */
         for (int64_t i = 0, k = shape_numel(&v->shape); i < k; i++) {
             float f = src[i];
+            if (bf) {
+                dst[i] = f32_to_bf16(f);
+                continue;
+            }
             if (f > 65504.0f && f <= 3.4028235e38f)
                 f = 65504.0f;
             else if (f < -65504.0f && f >= -3.4028235e38f)
@@ -58,7 +66,7 @@ static Value *as_half(H *h, Node *n, Value *v)
             dst[i] = f32_to_f16(f);
         }
     } else {
-        cast_before(h, n, v, DT_F16, "f16", &r);
+        cast_before(h, n, v, h->half_t, h->half_t == DT_BF16 ? "bf16" : "f16", &r);
     }
     if (v->id < h->cap)
         h->half[v->id] = r;
@@ -67,10 +75,12 @@ static Value *as_half(H *h, Node *n, Value *v)
 
 bool pass_fp16(Graph *g, PassCtx *pc)
 {
-    if (!pc->quant || pc->quant->precision != PREC_FP16)
+    if (!pc->quant || (pc->quant->precision != PREC_FP16 && pc->quant->precision != PREC_BF16))
         return true;
+    DType ht = pc->quant->precision == PREC_BF16 ? DT_BF16 : DT_F16;
+    const char *hs = ht == DT_BF16 ? "bf16" : "f16";
     int cap = g->nvalues * 4 + 64;
-    H h = {g, calloc((size_t)cap, sizeof(Value *)), calloc((size_t)cap, sizeof(Value *)), cap};
+    H h = {g, ht, calloc((size_t)cap, sizeof(Value *)), calloc((size_t)cap, sizeof(Value *)), cap};
     if (!h.half || !h.full) {
         free(h.half);
         free(h.full);
@@ -87,7 +97,7 @@ bool pass_fp16(Graph *g, PassCtx *pc)
         if (!f16_op(n)) { /* f16 inputs back to f32 */
             for (int k = 0; k < n->nin; k++) {
                 Value *v = n->in[k];
-                if (!v || v->dtype != DT_F16 || v->id >= cap || !h.full[v->id])
+                if (!v || v->dtype != ht || v->id >= cap || !h.full[v->id])
                     continue;
                 n->in[k] = h.full[v->id];
             }
@@ -101,7 +111,7 @@ bool pass_fp16(Graph *g, PassCtx *pc)
             if (!y || y->dtype != DT_F32)
                 continue;
             if (y->is_output || y->kind != VAL_TEMP) { /* the output stays f32: produce f16, cast after */
-                Value *yh = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_f16", y->name)), DT_F16,
+                Value *yh = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_%s", y->name, hs)), ht,
                                          &y->shape, VAL_TEMP);
                 n->out[k] = yh;
                 yh->def = n;
@@ -115,7 +125,7 @@ bool pass_fp16(Graph *g, PassCtx *pc)
                     h.full[yh->id] = y;
                 continue;
             }
-            y->dtype = DT_F16;
+            y->dtype = ht;
             /* readers that are not float math get the f32 value back */
             Value *yf = NULL;
             for (int j = i + 1; j < nn; j++) {

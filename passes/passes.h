@@ -10,7 +10,7 @@
 
 /* PREC_INT8_DYNAMIC: int8 weights, activations quantized per run by
  * DynamicQuantizeLinear (no calibration). */
-typedef enum Precision { PREC_FP32, PREC_FP16, PREC_INT8, PREC_MIXED, PREC_INT8_DYNAMIC } Precision;
+typedef enum Precision { PREC_FP32, PREC_FP16, PREC_INT8, PREC_MIXED, PREC_INT8_DYNAMIC, PREC_BF16 } Precision;
 
 /* How to quantize (pass "quantize") — filled by the driver. */
 typedef struct QuantOptions {

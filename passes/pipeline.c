@@ -18,8 +18,8 @@ const PassInfo pass_pipeline[] = {
     {"fuse", pass_fuse, "fuse a constant bias Add and an activation into Conv/Gemm/MatMul"},
     /* int8: Q/DQ pairs from calibrated ranges, weights quantized (--precision int8) */
     {"quantize", pass_quantize, "insert QuantizeLinear/DequantizeLinear from calibrated ranges, quantize weights"},
-    /* fp16: weights and activations in half precision (--precision fp16) */
-    {"fp16", pass_fp16, "store weights and activations as fp16"},
+    /* fp16: weights and activations in 16-bit floats (--precision fp16, bf16) */
+    {"fp16", pass_fp16, "store weights and activations as fp16 (or bf16)"},
     /* DQ -> op -> Q patterns (ours or the model's) become integer kernels */
     {"qdq-fold", pass_qdq_fold, "fold QuantizeLinear/DequantizeLinear patterns into integer ops"},
     /* --io int8: the entry Q and exit DQ go, the interface stays integer */

@@ -428,16 +428,18 @@ int drv_eval(const char *model, const EvalOptions *e, Diag *d)
         diag_error(d, loc_file(e->labels), "labels must be i64 [%lld] (one per sample)", (long long)x.samples);
         goto out;
     }
-    Variant v[4] = {{"fp32"}, {"fp16"}, {"int8"}, {"int8-dynamic"}};
-    int nv = 4;
+    enum { V_INT8 = 3, V_DYN = 4 };
+    Variant v[5] = {{"fp32"}, {"fp16"}, {"bf16"}, {"int8"}, {"int8-dynamic"}};
+    static const Precision prec[5] = {PREC_FP32, PREC_FP16, PREC_BF16, PREC_INT8, PREC_INT8_DYNAMIC};
+    int nv = 5;
     for (int i = 0; i < nv; i++) {
         v[i].o = e->base;
-        v[i].o.precision = i == 0 ? PREC_FP32 : i == 1 ? PREC_FP16 : i == 2 ? PREC_INT8 : PREC_INT8_DYNAMIC;
+        v[i].o.precision = prec[i];
     }
     /* dynamic int8: u8 activations, float I/O; no calibration */
-    v[3].o.act_s8 = v[3].o.pow2 = v[3].o.io_int8 = false;
+    v[V_DYN].o.act_s8 = v[V_DYN].o.pow2 = v[V_DYN].o.io_int8 = false;
     if (!e->base.ncalib && !e->base.profile)
-        snprintf(v[2].why, sizeof v[2].why, "no calibration data (--calib DATA)");
+        snprintf(v[V_INT8].why, sizeof v[V_INT8].why, "no calibration data (--calib DATA)");
     for (int i = 0; i < nv; i++) {
         Diag quiet;
         diag_init(&quiet, NULL);
@@ -486,12 +488,12 @@ int drv_eval(const char *model, const EvalOptions *e, Diag *d)
     }
     if (js)
         fprintf(js, "\n  ]");
-    if (v[2].ok) {
+    if (v[V_INT8].ok) {
         DriverOptions o8 = e->base;
         o8.precision = PREC_INT8;
         per_layer(model, &o8, &x, out, js, e->plot ? &pd : NULL, d);
     } else {
-        pd.no_layers = *v[2].why ? v[2].why : "int8 did not run";
+        pd.no_layers = *v[V_INT8].why ? v[V_INT8].why : "int8 did not run";
     }
     rc = e->json && !js;
     if (js) {

@@ -25,7 +25,7 @@ typedef struct PlotLayer {
 typedef struct PlotData {
     const char *model;    /* for the title */
     long long samples;
-    PlotPrecision prec[4];
+    PlotPrecision prec[5];
     int nprec;
     PlotLayer *layers;
     int nlayers;

@@ -29,7 +29,7 @@ static const char *usage_main =
     "  run ARTIFACT ...       run a compiled model on .npy inputs\n"
     "  bench ARTIFACT ...     time a compiled model in process (median, min, throughput)\n"
     "  calibrate MODEL ...    collect int8 calibration statistics (a profile)\n"
-    "  eval MODEL ...         compare fp32, fp16, int8 and int8-dynamic on data\n"
+    "  eval MODEL ...         compare fp32, fp16, bf16, int8 and int8-dynamic on data\n"
     "                         (accuracy, SQNR, size)\n"
     "  inspect MODEL          print the IR after import and after passes\n"
     "  interp MODEL ...       run a model with the reference interpreter\n"
@@ -73,11 +73,13 @@ static const char *usage_compile =
     "\n"
     "precision (see docs/quantization.md):\n"
     "  --precision P          fp32 (default), fp16 (half-precision weights and\n"
-    "                         activations), int8 (post-training quantization,\n"
-    "                         calibrated) or int8-dynamic (int8 weights; each MatMul\n"
-    "                         and Gemm input quantized to u8 at run time from its\n"
-    "                         range in that run: no calibration data; for\n"
-    "                         transformers)\n"
+    "                         activations), bf16 (the same in bfloat16: fp32's\n"
+    "                         range, 8 significant bits; matrix products on\n"
+    "                         vdpbf16ps where the CPU has AVX512-BF16), int8\n"
+    "                         (post-training quantization, calibrated) or\n"
+    "                         int8-dynamic (int8 weights; each MatMul and Gemm input\n"
+    "                         quantized to u8 at run time from its range in that\n"
+    "                         run: no calibration data; for transformers)\n"
     "  --calib DATA           int8 calibration data: one .npy batch (one-input model),\n"
     "                         a directory of .npy batches, or NAME=FILE.npy per input\n"
     "  --profile FILE         reuse a calibration profile (qkc calibrate) instead\n"
@@ -168,12 +170,12 @@ static const char *usage_bench =
 
 static const char *usage_inspect =
     "usage: qkc inspect MODEL [--print-after PASS|all] [--dot [FILE]] [--batch N] [--dim NAME=N]\n"
-    "                   [--bind NAME=FILE.npy] [--max-const-bytes N] [--precision fp16|int8 --calib DATA ...]\n"
+    "                   [--bind NAME=FILE.npy] [--max-const-bytes N] [--precision fp16|bf16|int8 --calib DATA ...]\n"
     "\n"
     "Print the IR in its text form after import and, with --print-after, after\n"
     "the named pass (or all of them), then the planned workspace size. The\n"
     "options --batch, --dim, --bind, --max-const-bytes and the precision options of qkc\n"
-    "compile (--precision fp16|int8, --calib, --profile, --calib-method, --weights, --weight-bits,\n"
+    "compile (--precision fp16|bf16|int8, --calib, --profile, --calib-method, --weights, --weight-bits,\n"
     "--activations, --pow2-scales, --no-bias-correction, --smooth, --keep-float, --io) apply,\n"
     "so the IR shown is the one qkc compile would generate code for. (--precision mixed, with --min-sqnr, --max-accuracy-drop and\n"
     "--labels, chooses layers by compiling trials: inspect its choice with\n"
@@ -222,7 +224,7 @@ static const char *usage_eval =
     "usage: qkc eval MODEL --data X.npy [--labels Y.npy] [--calib DATA] [--json FILE] [--plot FILE.svg]\n"
     "                [options]\n"
     "\n"
-    "Compile MODEL in fp32, fp16, int8 (default quantization options, or those\n"
+    "Compile MODEL in fp32, fp16, bf16, int8 (default quantization options, or those\n"
     "given) and int8-dynamic (no data needed) for this machine, run each artifact\n"
     "on X and print one table: accuracy\n"
     "(with labels), top-1 agreement with fp32, output SQNR and max abs error against\n"
@@ -416,12 +418,12 @@ static bool quant_option(Args *a, const char *cmd, DriverOptions *o, const char 
     bool precision = what & QO_PRECISION;
     const char *s = a->argv[a->i], *v;
     if (precision && (v = opt_value(a, "--precision", NULL))) {
-        static const char *names[] = {"fp32", "fp16", "int8", "mixed", "int8-dynamic"}; /* as Precision */
+        static const char *names[] = {"fp32", "fp16", "int8", "mixed", "int8-dynamic", "bf16"}; /* as Precision */
         int k = 0;
-        while (k < 5 && strcmp(names[k], v) != 0)
+        while (k < 6 && strcmp(names[k], v) != 0)
             k++;
-        if (k == 5) {
-            fprintf(stderr, "qkc %s: --precision %s: use fp32, fp16, int8, int8-dynamic or mixed\n", cmd, v);
+        if (k == 6) {
+            fprintf(stderr, "qkc %s: --precision %s: use fp32, fp16, bf16, int8, int8-dynamic or mixed\n", cmd, v);
             exit(2);
         }
         o->precision = (Precision)k;

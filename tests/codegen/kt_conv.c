@@ -184,6 +184,61 @@ static void f16_layers(void)
     kt_text_free(&m);
 }
 
+/* bf16 storage through the microkernels: on a CPU with AVX512-BF16 (the
+ * host, where it has it) the pairs of k multiply on vdpbf16ps into f32
+ * lanes, elsewhere each bf16 is widened to f32 for FMAs; either way one
+ * f32 sum per output, rounded to bf16 (within an ulp of the interpreter's
+ * exact sum rounded once). Shapes for the pair layout: an odd K (the
+ * last pair half zero), 3 channels padded to 4 in the ring, channels
+ * transposed into the ring in blocks, and conv groups of 12 channels. */
+static void bf16_layers(void)
+{
+    KtText m = {0};
+    KtOpts o = {.arm = true};
+    kt_header(&m, 13);
+    kt_printf(&m, "bfc (bfloat16[N,16,7,9] x) => (bfloat16[] y)\n<");
+    kt_init_values(&m, "float", "w", 4, (int64_t[]){24, 16, 3, 3}, false);
+    kt_printf(&m, ", ");
+    kt_init_values(&m, "float", "b", 1, (int64_t[]){24}, false);
+    kt_printf(&m, ">\n{\n  wh = Cast<to = 16>(w)\n  bh = Cast<to = 16>(b)\n"
+                  "  c = Conv<pads = [1, 1, 1, 1]>(x, wh, bh)\n  y = Relu(c)\n}\n");
+    kt_case("bf16_conv_bias_relu", &o, m.s);
+    kt_text_free(&m);
+
+    kt_header(&m, 13);
+    kt_printf(&m, "bfs (bfloat16[N,3,23,21] x) => (bfloat16[] y)\n<");
+    kt_init_values(&m, "float", "w", 4, (int64_t[]){40, 3, 5, 5}, false);
+    kt_printf(&m, ">\n{\n  wh = Cast<to = 16>(w)\n"
+                  "  y = Conv<pads = [2, 2, 2, 2], strides = [2, 2]>(x, wh)\n}\n");
+    kt_case("bf16_conv_c3_s2_stem", &o, m.s);
+    kt_text_free(&m);
+
+    kt_header(&m, 13);
+    kt_printf(&m, "bfg (bfloat16[N,36,9,10] x) => (bfloat16[] y)\n<");
+    kt_init_values(&m, "float", "w", 4, (int64_t[]){36, 12, 3, 3}, false);
+    kt_printf(&m, ">\n{\n  wh = Cast<to = 16>(w)\n"
+                  "  y = Conv<group = 3, pads = [1, 1, 1, 1]>(x, wh)\n}\n");
+    kt_case("bf16_conv_grouped_g3", &o, m.s);
+    kt_text_free(&m);
+
+    kt_header(&m, 13);
+    kt_printf(&m, "bfm (bfloat16[N,131] x) => (bfloat16[] y)\n<");
+    kt_init_values(&m, "float", "fc", 2, (int64_t[]){40, 131}, false);
+    kt_printf(&m, ", ");
+    kt_init_values(&m, "float", "b", 1, (int64_t[]){40}, false);
+    kt_printf(&m, ">\n{\n  fh = Cast<to = 16>(fc)\n  bh = Cast<to = 16>(b)\n"
+                  "  y = Gemm<transB = 1>(x, fh, bh)\n}\n");
+    kt_case("bf16_gemm_tb_odd_k", &o, m.s);
+    kt_text_free(&m);
+
+    kt_header(&m, 13);
+    kt_printf(&m, "bfr (bfloat16[N,19,96] x) => (bfloat16[] y)\n<");
+    kt_init_values(&m, "float", "w", 2, (int64_t[]){96, 72}, false);
+    kt_printf(&m, ">\n{\n  wh = Cast<to = 16>(w)\n  y = MatMul(x, wh)\n}\n");
+    kt_case("bf16_matmul_rows", &o, m.s);
+    kt_text_free(&m);
+}
+
 /* A small network: the kernels one after another over the planned
  * workspace, with the batch. */
 static void mini_cnn(void)
@@ -363,4 +418,5 @@ void kt_conv(void)
     shared_kernels();
     conv_sweep(24);
     f16_layers();
+    bf16_layers();
 }

@@ -495,7 +495,7 @@ def check_eval_plot():
     # a higher SQNR is a taller bar
     hs = sorted((lay["sqnr_db"], float(r.get("height"))) for (r, _), lay in zip(bars, layers))
     expect(all(a[1] <= b[1] for a, b in zip(hs, hs[1:])), "bar heights out of SQNR order: %s" % hs)
-    expect(len(svg_rects(svg, "prec-bar")) == 3, "the fp16, int8 and int8-dynamic SQNR bars")
+    expect(len(svg_rects(svg, "prec-bar")) == 4, "the fp16, bf16, int8 and int8-dynamic SQNR bars")
     # no calibration: no int8 layers, and the row says so; an unwritable
     # --json is exit 1 but does not stop the plot
     svg2 = path("eval-mlp.svg")

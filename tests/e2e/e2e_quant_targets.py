@@ -22,16 +22,16 @@ the same as the reference interpreter running the lowered int8 graph.
      Gemm), on the same CPUs: the same bits as
      `qkc interp --precision int8-dynamic`, on 48 images and with the
      stress rows; top-1 as fp32's on the images.
-  2. fp16 artifacts of both models, on those x86-64 and AArch64 CPUs
+  2. fp16 and bf16 artifacts of both models, on those x86-64 and AArch64 CPUs
      (x86-64-v2 has no F16C, neoverse-n1 computes elementwise ops in native
-     fp16; the CPUs' kernels sum in different orders), as
-     docs/quantization.md says, agree with
-     `qkc interp --precision fp16` to within a few units in the last place
-     of a half (the interpreter rounds each product sum once, kernels
-     accumulate in fp32): the same NaN/inf pattern, every finite logit within
-     2^-8 of its sample's largest logit, and at most 5% of them not
-     bit-identical.
-  3. int8 and fp16 PTX of both models (--target nvptx --emit ptx --cpu sm_80
+     fp16, a host with AVX512-BF16 multiplies bf16 on vdpbf16ps; the CPUs'
+     kernels sum in different orders), as docs/quantization.md says, agree
+     with `qkc interp --precision fp16` (bf16) to within a few units in the
+     last place of a half (the interpreter rounds each product sum once,
+     kernels accumulate in fp32): the same NaN/inf pattern, every finite
+     logit within 2^-8 (bf16: 2^-5) of its sample's largest logit, and at
+     most 5% of them not bit-identical.
+  3. int8, fp16 and bf16 PTX of both models (--target nvptx --emit ptx --cpu sm_80
      / sm_90) pass `ptxas -arch=sm_80 / sm_90` (skipped when ptxas is absent).
   4. Where a CUDA driver and GPU are present, the int8 CNN for nvptx run by
      `qkc run` equals the interpreter bit for bit (skipped otherwise).
@@ -347,28 +347,33 @@ for _m in ("cnn", "mlp"):
     suite.check("%s int8 --cpu portable: each variant this CPU runs == qkc interp, bit for bit" % _m, check_fat, _m)
 
 
-# ---- fp16: the same bits on every CPU, and as the interpreter (docs/quantization.md, "fp16") -------------
+# ---- fp16 and bf16: within rounding of the interpreter on every CPU (docs/quantization.md, "fp16") ------
 
 FP16_TARGETS = [("x86_64", "native"), ("x86_64", "x86-64-v2"), ("x86_64", "x86-64-v3"), ("x86_64", "skylake-avx512"),
                 ("aarch64", "generic"), ("aarch64", "neoverse-n1")]  # v2: no F16C; neoverse-n1: FEAT_FP16
-_fp16 = {}
+# the tolerance, in units of a sample's largest logit: 8 units in the last
+# place of an fp16 (11 significant bits) or a bf16 (8)
+HALF_TOL = {"fp16": 2.0 ** -8, "bf16": 2.0 ** -5}
+_half = {}
 
 
-def fp16_outputs(m):
-    """fp16 artifacts of model m on every runnable target, run on the inputs."""
-    if m not in _fp16:
+def half_outputs(m, prec):
+    """fp16 (bf16) artifacts of model m on every runnable target, run on the
+    inputs. bf16 on a host with AVX512-BF16 (native) multiplies on vdpbf16ps;
+    the other CPUs widen to f32."""
+    if (m, prec) not in _half:
         inp = stress_input()
         outs = {}
         for arch, cpu in FP16_TARGETS:
             if (arch == "x86_64" and cpu not in RUNNABLE_X86) or (arch == "aarch64" and A64_WHY):
                 continue
-            so = path("%s-fp16-%s-%s.so" % (m, arch, cpu))
+            so = path("%s-%s-%s-%s.so" % (m, prec, arch, cpu))
             opts = ["--target", arch] + ([] if cpu == "native" else ["--cpu", cpu])
-            ok([QKC, "compile", ONNX[m], "-o", so, "--precision", "fp16"] + opts)
+            ok([QKC, "compile", ONNX[m], "-o", so, "--precision", prec] + opts)
             outs["%s/%s" % (arch, cpu)] = logits_of([QKC, "run", so, "-i", inp],
-                                                    path("out", "%s-fp16-%s-%s" % (m, arch, cpu)))
-        _fp16[m] = outs
-    return _fp16[m]
+                                                    path("out", "%s-%s-%s-%s" % (m, prec, arch, cpu)))
+        _half[m, prec] = outs
+    return _half[m, prec]
 
 
 def same_bits(a, b):
@@ -376,55 +381,60 @@ def same_bits(a, b):
     return (a.view(np.uint32) == b.view(np.uint32)) | (np.isnan(a) & np.isnan(b))
 
 
-def fp16_interp(m):
-    return logits_of([QKC, "interp", ONNX[m], "-i", stress_input(), "--precision", "fp16"],
-                     path("out", "%s-fp16-interp" % m))
+def half_interp(m, prec):
+    return logits_of([QKC, "interp", ONNX[m], "-i", stress_input(), "--precision", prec],
+                     path("out", "%s-%s-interp" % (m, prec)))
 
 
-def fp16_vs_interp(m, o, ref, who):
-    """o (an artifact's logits) within fp16 rounding of the interpreter's:
-    the same NaN/inf, and every finite logit within 2^-8 of its sample's
-    largest logit (small ones come out of cancellation; 4 units in the last
-    place). Returns how many logits are not bit-identical to it."""
+def half_vs_interp(m, prec, o, ref, who):
+    """o (an artifact's logits) within fp16 (bf16) rounding of the
+    interpreter's: the same NaN/inf, and every finite logit within
+    HALF_TOL of its sample's largest logit (small ones come out of
+    cancellation). Returns how many logits are not bit-identical to it."""
     fin = np.isfinite(ref)
     expect(np.array_equal(fin, np.isfinite(o)) and np.array_equal(np.isnan(ref), np.isnan(o)) and
-           np.array_equal(o[np.isinf(ref)], ref[np.isinf(ref)]), "fp16 %s %s: NaN/inf differ from the interpreter"
-           % (m, who))
+           np.array_equal(o[np.isinf(ref)], ref[np.isinf(ref)]), "%s %s %s: NaN/inf differ from the interpreter"
+           % (prec, m, who))
     rowmax = np.max(np.where(fin, np.abs(ref), 0), axis=1, keepdims=True).astype(np.float64)
-    tol = (2.0 ** -8 * np.maximum(rowmax, 2.0 ** -14) * np.ones_like(ref, dtype=np.float64))[fin]
+    tol = (HALF_TOL[prec] * np.maximum(rowmax, 2.0 ** -14) * np.ones_like(ref, dtype=np.float64))[fin]
     r, g = ref[fin].astype(np.float64), o[fin].astype(np.float64)
     bad = np.argwhere(np.abs(g - r) > tol)
     if len(bad):
         i = int(bad[0][0])
-        raise Failure("fp16 %s %s: %d of %d finite logits differ from `qkc interp --precision fp16` by more than "
-                      "2^-8 of their sample's largest logit, first %r vs %r" % (m, who, len(bad), r.size, g[i], r[i]))
+        raise Failure("%s %s %s: %d of %d finite logits differ from `qkc interp --precision %s` by more than "
+                      "%g of their sample's largest logit, first %r vs %r" % (
+                          prec, m, who, len(bad), r.size, prec, HALF_TOL[prec], g[i], r[i]))
     return int(np.sum(~same_bits(o, ref)))
 
 
-def check_fp16_targets(m):
+def check_half_targets(m, prec):
     """Kernels sum in an order that depends on the CPU's vector width (the
-    microkernel's tile), so CPUs may differ in a half's last place; each
-    must be within fp16 rounding of the interpreter."""
-    outs = fp16_outputs(m)
-    ref = fp16_interp(m)
+    microkernel's tile, vdpbf16ps's pairs), so CPUs may differ in a half's
+    last place; each must be within its rounding of the interpreter."""
+    outs = half_outputs(m, prec)
+    ref = half_interp(m, prec)
     notes = []
     for t, o in outs.items():
-        nd = fp16_vs_interp(m, o, ref, t)
+        half_vs_interp(m, prec, o, ref, t)
         nb = int(np.sum(~same_bits(o, outs["x86_64/native"])))
         notes.append("%s: %d differ from native" % (t, nb) if nb else t)
-    return "within fp16 rounding of the interpreter: " + ", ".join(notes)
+    return "within %s rounding of the interpreter: %s" % (prec, ", ".join(notes))
 
 
-def check_fp16_interp(m):
-    o = fp16_outputs(m)["x86_64/native"]
-    ndiff = fp16_vs_interp(m, o, fp16_interp(m), "x86_64/native")
-    expect(ndiff <= 0.05 * o.size, "fp16 %s: %d of %d logits not bit-identical to the interpreter" % (m, ndiff, o.size))
+def check_half_interp(m, prec):
+    o = half_outputs(m, prec)["x86_64/native"]
+    ndiff = half_vs_interp(m, prec, o, half_interp(m, prec), "x86_64/native")
+    expect(ndiff <= 0.05 * o.size, "%s %s: %d of %d logits not bit-identical to the interpreter" % (
+        prec, m, ndiff, o.size))
     return "%d of %d logits not bit-identical, all within tolerance" % (ndiff, o.size)
 
 
-for _m in ("cnn", "mlp"):
-    suite.check("%s fp16: every x86-64 and AArch64 CPU within fp16 rounding of qkc interp" % _m, check_fp16_targets, _m)
-    suite.check("%s fp16: == qkc interp --precision fp16 within fp16 rounding" % _m, check_fp16_interp, _m)
+for _p in ("fp16", "bf16"):
+    for _m in ("cnn", "mlp"):
+        suite.check("%s %s: every x86-64 and AArch64 CPU within %s rounding of qkc interp" % (_m, _p, _p),
+                    check_half_targets, _m, _p)
+        suite.check("%s %s: == qkc interp --precision %s within %s rounding" % (_m, _p, _p, _p),
+                    check_half_interp, _m, _p)
 
 
 # ---- 2. PTX through ptxas -------------------------------------------------------------------------------
@@ -446,7 +456,7 @@ def check_ptx(m, precision):
 
 
 for _m in ("cnn", "mlp"):
-    for _p in ("int8", "fp16"):
+    for _p in ("int8", "fp16", "bf16"):
         suite.check("%s %s PTX passes ptxas for sm_80 and sm_90" % (_m, _p), check_ptx, _m, _p)
 
 

@@ -10,7 +10,7 @@ set (360 digits; 512 sequences):
 
   1. fp32: accuracy at or above the floor the training script enforced
      (models/train_real.py MIN_ACC), so the artifact is the trained model;
-  2. fp16: accuracy within 0.5 points of fp32;
+  2. fp16 and bf16: accuracy within 0.5 points of fp32;
   3. int8 (qkc's defaults, calibrated on the digits' 200 calibration images
      or the task's 128 calibration sequences, never the test set): accuracy
      within 0.5 points of fp32, and the output SQNR against fp32 reported;
@@ -75,12 +75,13 @@ def check(name, data):
     x, y, calib = data
     labels = load_npy(y)
     out = {"fp32": logits(name, "fp32", x), "fp16": logits(name, "fp16", x, "--precision", "fp16"),
+           "bf16": logits(name, "bf16", x, "--precision", "bf16"),
            "int8": logits(name, "int8", x, "--precision", "int8", "--calib", calib),
            "int8-dynamic": logits(name, "dyn", x, "--precision", "int8-dynamic")}
     acc = {k: 100 * float(np.mean(v.argmax(1) == labels)) for k, v in out.items()}
     expect(acc["fp32"] >= 100 * MIN_ACC[name], "fp32 accuracy %.2f%% < the training floor %.2f%%" % (
         acc["fp32"], 100 * MIN_ACC[name]))
-    for p in ("fp16", "int8", "int8-dynamic"):
+    for p in ("fp16", "bf16", "int8", "int8-dynamic"):
         expect(acc[p] >= acc["fp32"] - MAX_DROP, "%s accuracy %.2f%% is more than %.1f points below fp32's %.2f%%" % (
             p, acc[p], MAX_DROP, acc["fp32"]))
     ref = out["fp32"].astype(np.float64)
@@ -88,11 +89,12 @@ def check(name, data):
     def sq(p):
         return 10 * np.log10(np.sum(ref ** 2) / max(np.sum((out[p] - ref) ** 2), 1e-300))
 
-    return "accuracy fp32 %.2f%%, fp16 %.2f%%, int8 %.2f%% (SQNR %.1f dB), int8-dynamic %.2f%% (SQNR %.1f dB)" % (
-        acc["fp32"], acc["fp16"], acc["int8"], sq("int8"), acc["int8-dynamic"], sq("int8-dynamic"))
+    return ("accuracy fp32 %.2f%%, fp16 %.2f%%, bf16 %.2f%% (SQNR %.1f dB), int8 %.2f%% (SQNR %.1f dB), "
+            "int8-dynamic %.2f%% (SQNR %.1f dB)" % (acc["fp32"], acc["fp16"], acc["bf16"], sq("bf16"), acc["int8"],
+                                                    sq("int8"), acc["int8-dynamic"], sq("int8-dynamic")))
 
 
 for _name, _data in CASES:
-    suite.check("%s: fp32 at its trained accuracy, fp16, int8 and int8-dynamic within %.1f points" % (_name, MAX_DROP), check,
-                _name, _data)
+    suite.check("%s: fp32 at its trained accuracy, fp16, bf16, int8 and int8-dynamic within %.1f points" % (
+        _name, MAX_DROP), check, _name, _data)
 suite.finish()
