@@ -88,7 +88,8 @@ static LLVMValueRef mul_add(Cg *cg, LLVMValueRef a, int64_t s, LLVMValueRef b)
 
 /* A depthwise 2-D row's interior [lo, hi): the taps of every kernel row
  * whose input row exists, summed in registers in the order the tap loops
- * use (so the sums are the same) and stored once, the activation fused. */
+ * use (so the sums are the same) and stored once into yp (of the output's
+ * type: f16/bf16 rounded once), the activation fused. */
 static void depthwise_interior(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef xp, LLVMValueRef W,
                                LLVMValueRef wbase, LLVMValueRef init, LLVMValueRef od, LLVMValueRef oh,
                                LLVMValueRef yp, int64_t lo, int64_t hi)
@@ -104,7 +105,7 @@ static void depthwise_interior(Cg *cg, const Node *n, const ConvDesc *c, LLVMVal
         ih = LLVMBuildSelect(b, ok[kh], ih, cg_i64(cg, 0), ""); /* (a row that exists: its loads are unused) */
         xrow[kh] = LLVMBuildNSWMul(b, mul_add(cg, id, c->I[1], ih), cg_i64(cg, c->I[2]), "");
         for (int64_t kw = 0; kw < KW; kw++)
-            w[kh * KW + kw] = cg_load(cg, DT_F32, W, LLVMBuildNSWAdd(b, wbase, cg_i64(cg, kh * KW + kw), ""));
+            w[kh * KW + kw] = cg_load(cg, c->dt, W, LLVMBuildNSWAdd(b, wbase, cg_i64(cg, kh * KW + kw), ""));
     }
     CgLoop lo_;
     LLVMValueRef ow = cg_for_begin(cg, &lo_, cg_i64(cg, lo), cg_i64(cg, hi), cg_i64(cg, 1), "ow");
@@ -113,18 +114,27 @@ static void depthwise_interior(Cg *cg, const Node *n, const ConvDesc *c, LLVMVal
         LLVMValueRef sum = acc;
         for (int64_t kw = 0; kw < KW; kw++) {
             LLVMValueRef xi = LLVMBuildNSWAdd(b, xrow[kh], in_coord(cg, c, 2, ow, cg_i64(cg, kw)), "");
-            sum = LLVMBuildFAdd(b, sum, LLVMBuildFMul(b, w[kh * KW + kw], cg_load(cg, DT_F32, xp, xi), ""), "");
+            sum = LLVMBuildFAdd(b, sum, LLVMBuildFMul(b, w[kh * KW + kw], cg_load(cg, c->dt, xp, xi), ""), "");
         }
         acc = LLVMBuildSelect(b, ok[kh], sum, acc, "");
     }
-    cg_store(cg, DT_F32, yp, ow, cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, acc));
+    cg_store(cg, c->dt, yp, ow, cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, acc));
     cg_for_end(cg, &lo_);
 }
 
+/* The widest output row conv_cpu sums in a stack buffer (f16/bf16 outputs) */
+enum { ROW_ACC_MAX = 16384 };
+
+/* The row-wise kernel: each output row accumulates tap by tap (a span of
+ * the row per tap) in f32: in the output itself when it is f32, else in a
+ * row buffer rounded once to f16/bf16 at the end. */
 static void conv_cpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, LLVMValueRef W, LLVMValueRef B,
                      LLVMValueRef Y)
 {
     LLVMBuilderRef b = cg->b;
+    DType dt = c->dt;
+    bool half = dt != DT_F32;
+    LLVMValueRef rowacc = half ? cg_alloca(cg, LLVMArrayType2(cg->f32, (uint64_t)c->O[2]), "rowacc") : NULL;
     int64_t plane = c->O[0] * c->O[1] * c->O[2], iplane = c->I[0] * c->I[1] * c->I[2];
     int64_t taps = c->K[0] * c->K[1] * c->K[2], prow = c->O[0] * c->O[1], rows = c->M * prow;
     CgLoop par;
@@ -133,9 +143,10 @@ static void conv_cpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, L
     LLVMValueRef nn = LLVMBuildUDiv(b, nm, cg_i64(cg, c->M), "n"), m = LLVMBuildURem(b, nm, cg_i64(cg, c->M), "m");
     LLVMValueRef od = LLVMBuildUDiv(b, pr, cg_i64(cg, c->O[1]), "od"), oh = LLVMBuildURem(b, pr, cg_i64(cg, c->O[1]), "oh");
     LLVMValueRef g = LLVMBuildUDiv(b, m, cg_i64(cg, c->Mg), "g");
-    LLVMValueRef yp = cg_gep(cg, DT_F32, Y, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, nm, cg_i64(cg, plane), ""),
-                                                            LLVMBuildNSWMul(b, pr, cg_i64(cg, c->O[2]), ""), ""));
-    LLVMValueRef init = B ? cg_load(cg, DT_F32, B, m) : cg_f32(cg, 0);
+    LLVMValueRef yp = cg_gep(cg, dt, Y, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, nm, cg_i64(cg, plane), ""),
+                                                        LLVMBuildNSWMul(b, pr, cg_i64(cg, c->O[2]), ""), ""));
+    LLVMValueRef ap = half ? rowacc : yp; /* where the row's f32 sums are */
+    LLVMValueRef init = B ? cg_load(cg, dt, B, m) : cg_f32(cg, 0);
     /* depthwise 2-D: the interior of the row in one pass (depthwise_interior),
      * the loops below over the edges [0, ilo) and [ihi, O) only */
     int64_t ilo = 0, ihi = 0;
@@ -146,21 +157,21 @@ static void conv_cpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, L
     int nparts = ihi > ilo ? 2 : 1;
     int64_t part[2][2] = {{0, ihi > ilo ? ilo : c->O[2]}, {ihi, c->O[2]}};
     if (ihi > ilo) {
-        LLVMValueRef xp0 = cg_gep(cg, DT_F32, X, LLVMBuildNSWMul(b, mul_add(cg, nn, c->C, g), cg_i64(cg, iplane), ""));
+        LLVMValueRef xp0 = cg_gep(cg, dt, X, LLVMBuildNSWMul(b, mul_add(cg, nn, c->C, g), cg_i64(cg, iplane), ""));
         depthwise_interior(cg, n, c, xp0, W, LLVMBuildNSWMul(b, m, cg_i64(cg, taps), ""), init, od, oh, yp, ilo, ihi);
     }
     LLVMValueRef i;
     for (int pi = 0; pi < nparts; pi++) {
         CgLoop l;
         i = cg_for_begin(cg, &l, cg_i64(cg, part[pi][0]), cg_i64(cg, part[pi][1]), cg_i64(cg, 1), "init");
-        cg_store(cg, DT_F32, yp, i, init);
+        cg_store(cg, DT_F32, ap, i, init);
         cg_for_end(cg, &l);
     }
 
     CgLoop lc, lkd, lkh, lkw;
     LLVMValueRef ci = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, c->Cg), cg_i64(cg, 1), "ci");
     LLVMValueRef ch = mul_add(cg, g, c->Cg, ci);
-    LLVMValueRef xp = cg_gep(cg, DT_F32, X, LLVMBuildNSWMul(b, mul_add(cg, nn, c->C, ch), cg_i64(cg, iplane), ""));
+    LLVMValueRef xp = cg_gep(cg, dt, X, LLVMBuildNSWMul(b, mul_add(cg, nn, c->C, ch), cg_i64(cg, iplane), ""));
     LLVMValueRef wbase = LLVMBuildNSWMul(b, mul_add(cg, m, c->Cg, ci), cg_i64(cg, taps), "");
     LLVMValueRef kd = cg_for_begin(cg, &lkd, cg_i64(cg, 0), cg_i64(cg, c->K[0]), cg_i64(cg, 1), "kd");
     LLVMValueRef kh = cg_for_begin(cg, &lkh, cg_i64(cg, 0), cg_i64(cg, c->K[1]), cg_i64(cg, 1), "kh");
@@ -170,7 +181,7 @@ static void conv_cpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, L
                                           LLVMBuildICmp(b, LLVMIntULT, ih, cg_i64(cg, c->I[1]), ""), ""));
     LLVMValueRef kw = cg_for_begin(cg, &lkw, cg_i64(cg, 0), cg_i64(cg, c->K[2]), cg_i64(cg, 1), "kw");
     LLVMValueRef widx = LLVMBuildNSWAdd(b, wbase, mul_add(cg, mul_add(cg, kd, c->K[1], kh), c->K[2], kw), "");
-    LLVMValueRef w = cg_load(cg, DT_F32, W, widx);
+    LLVMValueRef w = cg_load(cg, dt, W, widx);
     LLVMValueRef lo, hi;
     tap_range(cg, c, 2, kw, &lo, &hi);
     /* x row start so that x index = xrow + ow*S */
@@ -185,8 +196,8 @@ static void conv_cpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, L
         }
         CgLoop low;
         LLVMValueRef ow = cg_for_begin(cg, &low, plo, phi, cg_i64(cg, 1), "ow");
-        LLVMValueRef xv = cg_load(cg, DT_F32, xp, mul_add(cg, ow, c->S[2], xrow));
-        cg_store(cg, DT_F32, yp, ow, LLVMBuildFAdd(b, cg_load(cg, DT_F32, yp, ow), LLVMBuildFMul(b, w, xv, ""), ""));
+        LLVMValueRef xv = cg_load(cg, dt, xp, mul_add(cg, ow, c->S[2], xrow));
+        cg_store(cg, DT_F32, ap, ow, LLVMBuildFAdd(b, cg_load(cg, DT_F32, ap, ow), LLVMBuildFMul(b, w, xv, ""), ""));
         cg_for_end(cg, &low);
     }
     cg_for_end(cg, &lkw);
@@ -195,10 +206,10 @@ static void conv_cpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, L
     cg_for_end(cg, &lkd);
     cg_for_end(cg, &lc);
 
-    for (int pi = 0; pi < nparts && n->a.act != ACT_NONE; pi++) {
+    for (int pi = 0; pi < nparts && (half || n->a.act != ACT_NONE); pi++) { /* (halves: rounded once, here) */
         CgLoop le;
         i = cg_for_begin(cg, &le, cg_i64(cg, part[pi][0]), cg_i64(cg, part[pi][1]), cg_i64(cg, 1), "act");
-        cg_store(cg, DT_F32, yp, i, cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, cg_load(cg, DT_F32, yp, i)));
+        cg_store(cg, dt, yp, i, cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, cg_load(cg, DT_F32, ap, i)));
         cg_for_end(cg, &le);
     }
     cg_par_end(cg, &par);
@@ -346,8 +357,8 @@ bool cg_k_conv(Cg *cg, const Node *n)
         conv_elem(cg, n, &c, cg->arg[0], cg->arg[1], B, cg->arg[n->nin]);
     else if (c.Mg >= 8 && (packed = pack_weights(cg, n, &c)))
         conv_cpu_channels(cg, n, &c, cg->arg[0], packed, B, cg->arg[n->nin]);
-    else if (c.dt == DT_F32) /* the row-wise kernel accumulates in the output */
-        conv_cpu(cg, n, &c, cg->arg[0], cg->arg[1], B, cg->arg[n->nin]);
+    else if (c.dt == DT_F32 || ((c.dt == DT_F16 || c.dt == DT_BF16) && c.O[2] <= ROW_ACC_MAX))
+        conv_cpu(cg, n, &c, cg->arg[0], cg->arg[1], B, cg->arg[n->nin]); /* (row-wise, f32 sums) */
     else
         conv_elem(cg, n, &c, cg->arg[0], cg->arg[1], B, cg->arg[n->nin]);
     return true;

@@ -237,6 +237,34 @@ static void bf16_layers(void)
     kt_printf(&m, ">\n{\n  wh = Cast<to = 16>(w)\n  y = MatMul(x, wh)\n}\n");
     kt_case("bf16_matmul_rows", &o, m.s);
     kt_text_free(&m);
+
+    /* the row-wise kernel (depthwise, few channels per group) on halves:
+     * f32 sums, the interior stored once, the edges from a row buffer */
+    kt_header(&m, 13);
+    kt_printf(&m, "bfd (bfloat16[N,6,9,45] x) => (bfloat16[] y)\n<");
+    kt_init_values(&m, "float", "w", 4, (int64_t[]){6, 1, 3, 3}, false);
+    kt_printf(&m, ", ");
+    kt_init_values(&m, "float", "b", 1, (int64_t[]){6}, false);
+    kt_printf(&m, ">\n{\n  wh = Cast<to = 16>(w)\n  bh = Cast<to = 16>(b)\n"
+                  "  c = Conv<group = 6, pads = [1, 1, 1, 1]>(x, wh, bh)\n  y = Relu(c)\n}\n");
+    kt_case("bf16_dw_3x3_bias_relu", &o, m.s);
+    kt_text_free(&m);
+
+    kt_header(&m, 13);
+    kt_printf(&m, "f16d (float16[N,4,11,40] x) => (float16[] y)\n<");
+    kt_init_values(&m, "float", "w", 4, (int64_t[]){4, 1, 5, 5}, false);
+    kt_printf(&m, ">\n{\n  wh = Cast<to = 10>(w)\n"
+                  "  y = Conv<group = 4, pads = [2, 2, 2, 2], strides = [2, 2]>(x, wh)\n}\n");
+    kt_case("f16_dw_5x5_s2", &o, m.s);
+    kt_text_free(&m);
+
+    kt_header(&m, 13);
+    kt_printf(&m, "bfq (bfloat16[N,6,7,8] x) => (bfloat16[] y)\n<");
+    kt_init_values(&m, "float", "w", 4, (int64_t[]){8, 3, 3, 3}, false);
+    kt_printf(&m, ">\n{\n  wh = Cast<to = 16>(w)\n"
+                  "  y = Conv<group = 2, pads = [0, 1, 0, 1]>(x, wh)\n}\n");
+    kt_case("bf16_conv_g2_m4_rows", &o, m.s);
+    kt_text_free(&m);
 }
 
 /* A small network: the kernels one after another over the planned
