@@ -81,7 +81,8 @@ def machine():
         ls = {l.split(":", 1)[0].strip(): l.split(":", 1)[1].strip() for l in out.splitlines() if ":" in l}
         cf, cm = ls.get("CPU family", "?"), ls.get("Model", "?")
         # AMD family numbers (the model name of a VM's CPU often says only "AMD EPYC")
-        uarch = {"23": "Zen / Zen 2", "25": "Zen 3 / Zen 4", "26": "Zen 5"}.get(cf) \
+        # (family 25 is Zen 3 and Zen 4: Zen 4 is the one with AVX-512)
+        uarch = {"23": "Zen / Zen 2", "25": "Zen 4" if "avx512f" in flags else "Zen 3", "26": "Zen 5"}.get(cf) \
             if ls.get("Vendor ID") == "AuthenticAMD" else None
         fam = f"CPU family {cf} model {cm}" + (f" = AMD {uarch}" if uarch else "")
         if ls.get("Hypervisor vendor"):
