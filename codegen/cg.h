@@ -158,6 +158,14 @@ void cg_tap_interior(int64_t I, int64_t O, int64_t K, int64_t S, int64_t P, int6
 /* Depthwise rows take the one-pass interior from this width on (narrower:
  * the extra loops for the edges cost more than the stores they save). */
 enum { DW_MIN_INTERIOR = 16 };
+/* A row-wise conv's output row (dims [d][h][w] of I, O, K, S, P, D, the
+ * conv seen as 3-D; Cg input channels per group): for a depthwise 1-D or
+ * 2-D one of at most 64 taps, the interior [*lo, *hi) one pass sums (at
+ * least DW_MIN_INTERIOR wide, else empty), and the parts the per-tap loops
+ * cover, part[i] = [from, to): the whole row, or the two edges. Returns
+ * the number of parts. */
+int cg_dw_row_parts(int64_t Cg, const int64_t K[3], const int64_t I[3], const int64_t O[3], const int64_t S[3],
+                    const int64_t P[3], const int64_t D[3], int64_t *lo, int64_t *hi, int64_t part[2][2]);
 
 /* A strided loop nest over a (collapsed) index space: element offsets of
  * up to CG_NEST_OPS operands advance with per-dim strides. Dim 0's extent

@@ -9,7 +9,8 @@
  *    broadcast input value per tap (zero in the padding), so the inner loop
  *    is a unit-stride FMA over channels whatever the image size;
  *  - row-wise (depthwise and narrow convs): the parallel loop runs over
- *    output rows (n, m, od, oh); a row starts as the bias and accumulates
+ *    output rows (n, m, od, oh); a row (f32, or for f16/bf16 outputs an
+ *    f32 row buffer rounded once at the end) starts as the bias and accumulates
  *    w * x-row for each input channel and tap whose input row exists, over
  *    the output positions where the tap lands inside the input (bounds
  *    computed per tap: no padded buffer, no im2col); the inner loop runs
@@ -17,8 +18,9 @@
  *    row's interior (where every tap lands inside) is one loop instead,
  *    the taps summed in registers in the same order and stored once with
  *    the activation; only its edges take the per-tap loops.
- * GPU (and CPU for 16-bit types in narrow convs): one output element per
- * iteration of the parallel loop, with bounds checks per tap. */
+ * GPU (and CPU for f64, or f16/bf16 rows wider than ROW_ACC_MAX): one
+ * output element per iteration of the parallel loop, with bounds checks
+ * per tap. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,13 +151,8 @@ static void conv_cpu(Cg *cg, const Node *n, const ConvDesc *c, LLVMValueRef X, L
     LLVMValueRef init = B ? cg_load(cg, dt, B, m) : cg_f32(cg, 0);
     /* depthwise 2-D: the interior of the row in one pass (depthwise_interior),
      * the loops below over the edges [0, ilo) and [ihi, O) only */
-    int64_t ilo = 0, ihi = 0;
-    if (c->Cg == 1 && c->K[0] == 1 && c->K[1] <= 64 && c->K[1] * c->K[2] <= 64)
-        cg_tap_interior(c->I[2], c->O[2], c->K[2], c->S[2], c->P[2], c->D[2], &ilo, &ihi);
-    if (ihi - ilo < DW_MIN_INTERIOR)
-        ilo = ihi = 0;
-    int nparts = ihi > ilo ? 2 : 1;
-    int64_t part[2][2] = {{0, ihi > ilo ? ilo : c->O[2]}, {ihi, c->O[2]}};
+    int64_t ilo, ihi, part[2][2];
+    int nparts = cg_dw_row_parts(c->Cg, c->K, c->I, c->O, c->S, c->P, c->D, &ilo, &ihi, part);
     if (ihi > ilo) {
         LLVMValueRef xp0 = cg_gep(cg, dt, X, LLVMBuildNSWMul(b, mul_add(cg, nn, c->C, g), cg_i64(cg, iplane), ""));
         depthwise_interior(cg, n, c, xp0, W, LLVMBuildNSWMul(b, m, cg_i64(cg, taps), ""), init, od, oh, yp, ilo, ihi);

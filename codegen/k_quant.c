@@ -459,13 +459,8 @@ static void qconv_rows(Cg *cg, const Node *n, const QConv *c)
     LLVMValueRef ybase = mul_add(cg, mul_add(cg, nn, c->M, m), oplane, LLVMBuildNSWMul(b, pr, cg_i64(cg, c->O[2]), ""));
     /* depthwise 2-D: the row's interior in one pass (qconv_interior), the
      * loops below over its edges [0, ilo) and [ihi, O) only */
-    int64_t ilo = 0, ihi = 0;
-    if (c->Cg == 1 && c->K[0] == 1 && c->K[1] <= 64 && c->K[1] * c->K[2] <= 64)
-        cg_tap_interior(c->I[2], c->O[2], c->K[2], c->S[2], c->P[2], c->D[2], &ilo, &ihi);
-    if (ihi - ilo < DW_MIN_INTERIOR)
-        ilo = ihi = 0;
-    int nparts = ihi > ilo ? 2 : 1;
-    int64_t part[2][2] = {{0, ihi > ilo ? ilo : c->O[2]}, {ihi, c->O[2]}};
+    int64_t ilo, ihi, part[2][2];
+    int nparts = cg_dw_row_parts(c->Cg, c->K, c->I, c->O, c->S, c->P, c->D, &ilo, &ihi, part);
     if (ihi > ilo) {
         LLVMValueRef xp0 = cg_gep(cg, c->tx, X, LLVMBuildNSWMul(b, mul_add(cg, nn, c->C, g), cg_i64(cg, iplane), ""));
         qconv_interior(cg, n, c, xp0, LLVMBuildNSWMul(b, m, cg_i64(cg, taps), ""), xzp, wzp, o, m, ybase, ilo, ihi);

@@ -143,6 +143,19 @@ void cg_tap_interior(int64_t I, int64_t O, int64_t K, int64_t S, int64_t P, int6
         *hi = *lo = 0;
 }
 
+int cg_dw_row_parts(int64_t Cg, const int64_t K[3], const int64_t I[3], const int64_t O[3], const int64_t S[3],
+                    const int64_t P[3], const int64_t D[3], int64_t *lo, int64_t *hi, int64_t part[2][2])
+{
+    *lo = *hi = 0;
+    if (Cg == 1 && K[0] == 1 && K[1] <= 64 && K[1] * K[2] <= 64)
+        cg_tap_interior(I[2], O[2], K[2], S[2], P[2], D[2], lo, hi);
+    if (*hi - *lo < DW_MIN_INTERIOR)
+        *lo = *hi = 0;
+    part[0][0] = 0, part[0][1] = *hi > *lo ? *lo : O[2];
+    part[1][0] = *hi, part[1][1] = O[2];
+    return *hi > *lo ? 2 : 1;
+}
+
 /* ---- nests -------------------------------------------------------------- */
 
 void cg_nest_init(Nest *ns, const Shape *shape)
