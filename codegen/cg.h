@@ -134,6 +134,8 @@ typedef struct CgLoop {
     int interleave;    /* > 1: ask the vectorizer for this many vectors per
                         * iteration (long dependency chains, such as a math
                         * function's polynomials, then overlap) */
+    int vec_width;     /* > 0: vectorize with this many lanes, one vector per
+                        * iteration (a trip count it divides: no scalar rest) */
 } CgLoop;
 
 /* for (iv = lo; iv < hi; iv += step) { ...builder is in the body... } */
@@ -155,6 +157,12 @@ void cg_tap_range(Cg *cg, int64_t I, int64_t O, int64_t S, int64_t P, int64_t D,
 /* The output range [lo, hi) (within [0, O)) where every tap k < K lands
  * inside [0, I); empty: lo == hi. */
 void cg_tap_interior(int64_t I, int64_t O, int64_t K, int64_t S, int64_t P, int64_t D, int64_t *lo, int64_t *hi);
+/* Spans that cover [lo, hi) with whole vectors of V lanes: [lo, lo + k*V)
+ * and, when V does not divide hi - lo, [hi - V, hi), which overlaps the
+ * first: a loop over them recomputes some outputs (the same values, bit for
+ * bit), where a scalar remainder would cost more than the vectors. One span
+ * [lo, hi) when hi - lo < V. Returns the number of spans. */
+int cg_vec_spans(int64_t lo, int64_t hi, int V, int64_t span[2][2]);
 /* Depthwise rows take the one-pass interior from this width on (narrower:
  * the extra loops for the edges cost more than the stores they save). */
 enum { DW_MIN_INTERIOR = 16 };

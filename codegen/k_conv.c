@@ -109,19 +109,27 @@ static void depthwise_interior(Cg *cg, const Node *n, const ConvDesc *c, LLVMVal
         for (int64_t kw = 0; kw < KW; kw++)
             w[kh * KW + kw] = cg_load(cg, c->dt, W, LLVMBuildNSWAdd(b, wbase, cg_i64(cg, kh * KW + kw), ""));
     }
-    CgLoop lo_;
-    LLVMValueRef ow = cg_for_begin(cg, &lo_, cg_i64(cg, lo), cg_i64(cg, hi), cg_i64(cg, 1), "ow");
-    LLVMValueRef acc = init;
-    for (int64_t kh = 0; kh < KH; kh++) {
-        LLVMValueRef sum = acc;
-        for (int64_t kw = 0; kw < KW; kw++) {
-            LLVMValueRef xi = LLVMBuildNSWAdd(b, xrow[kh], in_coord(cg, c, 2, ow, cg_i64(cg, kw)), "");
-            sum = LLVMBuildFAdd(b, sum, LLVMBuildFMul(b, w[kh * KW + kw], cg_load(cg, c->dt, xp, xi), ""), "");
+    /* unit stride: whole vectors, the last one overlapping (cg_vec_spans),
+     * no scalar rest (strided rows: LLVM's choice, measured better) */
+    int V = c->S[2] == 1 ? cg_lanes32(cg->t) : 0;
+    int64_t span[2][2];
+    for (int si = 0, ns = cg_vec_spans(lo, hi, V, span); si < ns; si++) {
+        CgLoop lo_;
+        LLVMValueRef ow = cg_for_begin(cg, &lo_, cg_i64(cg, span[si][0]), cg_i64(cg, span[si][1]), cg_i64(cg, 1), "ow");
+        LLVMValueRef acc = init;
+        for (int64_t kh = 0; kh < KH; kh++) {
+            LLVMValueRef sum = acc;
+            for (int64_t kw = 0; kw < KW; kw++) {
+                LLVMValueRef xi = LLVMBuildNSWAdd(b, xrow[kh], in_coord(cg, c, 2, ow, cg_i64(cg, kw)), "");
+                sum = LLVMBuildFAdd(b, sum, LLVMBuildFMul(b, w[kh * KW + kw], cg_load(cg, c->dt, xp, xi), ""), "");
+            }
+            acc = LLVMBuildSelect(b, ok[kh], sum, acc, "");
         }
-        acc = LLVMBuildSelect(b, ok[kh], sum, acc, "");
+        cg_store(cg, c->dt, yp, ow, cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, acc));
+        if (V && (span[si][1] - span[si][0]) % V == 0)
+            lo_.vec_width = V;
+        cg_for_end(cg, &lo_);
     }
-    cg_store(cg, c->dt, yp, ow, cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, acc));
-    cg_for_end(cg, &lo_);
 }
 
 /* The widest output row conv_cpu sums in a stack buffer (f16/bf16 outputs) */

@@ -426,17 +426,25 @@ static void qconv_interior(Cg *cg, const Node *n, const QConv *c, LLVMValueRef x
             w[kh * KW + kw] = LLVMBuildSelect(b, ok, LLVMBuildSub(b, wv, wzp, ""), cg_i32(cg, 0), "");
         }
     }
-    CgLoop l;
-    LLVMValueRef ow = cg_for_begin(cg, &l, cg_i64(cg, lo), cg_i64(cg, hi), cg_i64(cg, 1), "ow");
-    LLVMValueRef acc = cg_i32(cg, 0);
-    for (int64_t kh = 0; kh < KH; kh++)
-        for (int64_t kw = 0; kw < KW; kw++) {
-            LLVMValueRef xi = LLVMBuildNSWAdd(b, xrow[kh], coord(cg, c, 2, ow, cg_i64(cg, kw)), "");
-            LLVMValueRef xv = LLVMBuildSub(b, cg_widen_i32(cg, c->tx, cg_load(cg, c->tx, xplane, xi)), xzp, "");
-            acc = LLVMBuildAdd(b, acc, LLVMBuildMul(b, w[kh * KW + kw], xv, ""), "");
-        }
-    qconv_store(cg, n, c, acc, m, LLVMBuildNSWAdd(b, ybase, ow, ""));
-    cg_for_end(cg, &l);
+    /* unit stride: whole vectors, the last one overlapping (cg_vec_spans),
+     * no scalar rest (strided rows: LLVM's choice, measured better) */
+    int V = c->S[2] == 1 ? cg_lanes32(cg->t) : 0;
+    int64_t span[2][2];
+    for (int si = 0, ns = cg_vec_spans(lo, hi, V, span); si < ns; si++) {
+        CgLoop l;
+        LLVMValueRef ow = cg_for_begin(cg, &l, cg_i64(cg, span[si][0]), cg_i64(cg, span[si][1]), cg_i64(cg, 1), "ow");
+        LLVMValueRef acc = cg_i32(cg, 0);
+        for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++) {
+                LLVMValueRef xi = LLVMBuildNSWAdd(b, xrow[kh], coord(cg, c, 2, ow, cg_i64(cg, kw)), "");
+                LLVMValueRef xv = LLVMBuildSub(b, cg_widen_i32(cg, c->tx, cg_load(cg, c->tx, xplane, xi)), xzp, "");
+                acc = LLVMBuildAdd(b, acc, LLVMBuildMul(b, w[kh * KW + kw], xv, ""), "");
+            }
+        qconv_store(cg, n, c, acc, m, LLVMBuildNSWAdd(b, ybase, ow, ""));
+        if (V && (span[si][1] - span[si][0]) % V == 0)
+            l.vec_width = V;
+        cg_for_end(cg, &l);
+    }
 }
 
 static void qconv_rows(Cg *cg, const Node *n, const QConv *c)

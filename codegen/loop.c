@@ -21,6 +21,7 @@ LLVMValueRef cg_for_begin(Cg *cg, CgLoop *l, LLVMValueRef lo, LLVMValueRef hi, L
     l->no_unroll = false;
     l->no_vectorize = false;
     l->interleave = 0;
+    l->vec_width = 0;
     LLVMBuildBr(cg->b, l->header);
     LLVMPositionBuilderAtEnd(cg->b, l->header);
     l->iv = LLVMBuildPhi(cg->b, cg->i64, name);
@@ -42,14 +43,18 @@ static LLVMMetadataRef hint(Cg *cg, const char *key, LLVMValueRef v)
 static void set_loop_hints(Cg *cg, LLVMValueRef br, const CgLoop *l)
 {
     LLVMMetadataRef tmp = LLVMTemporaryMDNode(cg->ctx, NULL, 0);
-    LLVMMetadataRef ops[4] = {tmp};
+    LLVMMetadataRef ops[5] = {tmp};
     int n = 1;
     if (l->no_unroll || l->no_vectorize)
         ops[n++] = hint(cg, "llvm.loop.unroll.disable", NULL);
-    if (l->no_vectorize)
+    if (l->no_vectorize) {
         ops[n++] = hint(cg, "llvm.loop.vectorize.enable", LLVMConstInt(LLVMInt1TypeInContext(cg->ctx), 0, 0));
-    else if (l->interleave > 1)
+    } else if (l->vec_width > 0) {
+        ops[n++] = hint(cg, "llvm.loop.vectorize.width", LLVMConstInt(cg->i32, (unsigned)l->vec_width, 0));
+        ops[n++] = hint(cg, "llvm.loop.interleave.count", LLVMConstInt(cg->i32, 1, 0));
+    } else if (l->interleave > 1) {
         ops[n++] = hint(cg, "llvm.loop.interleave.count", LLVMConstInt(cg->i32, (unsigned)l->interleave, 0));
+    }
     LLVMMetadataRef loop = LLVMMDNodeInContext2(cg->ctx, ops, (size_t)n);
     LLVMMetadataReplaceAllUsesWith(tmp, loop);
     LLVMSetMetadata(br, LLVMGetMDKindIDInContext(cg->ctx, "llvm.loop", 9), LLVMMetadataAsValue(cg->ctx, loop));
@@ -60,7 +65,7 @@ void cg_for_end(Cg *cg, CgLoop *l)
     LLVMValueRef next = LLVMBuildNSWAdd(cg->b, l->iv, l->step, "");
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(cg->b);
     LLVMValueRef br = LLVMBuildBr(cg->b, l->header);
-    if (l->no_unroll || l->no_vectorize || l->interleave > 1)
+    if (l->no_unroll || l->no_vectorize || l->interleave > 1 || l->vec_width > 0)
         set_loop_hints(cg, br, l);
     LLVMAddIncoming(l->iv, &next, &latch, 1);
     LLVMPositionBuilderAtEnd(cg->b, l->exit);
@@ -141,6 +146,16 @@ void cg_tap_interior(int64_t I, int64_t O, int64_t K, int64_t S, int64_t P, int6
     }
     if (*hi < *lo)
         *hi = *lo = 0;
+}
+
+int cg_vec_spans(int64_t lo, int64_t hi, int V, int64_t span[2][2])
+{
+    span[0][0] = lo, span[0][1] = hi;
+    if (V < 2 || hi - lo <= V || (hi - lo) % V == 0)
+        return 1;
+    span[0][1] = lo + (hi - lo) / V * V;
+    span[1][0] = hi - V, span[1][1] = hi;
+    return 2;
 }
 
 int cg_dw_row_parts(int64_t Cg, const int64_t K[3], const int64_t I[3], const int64_t O[3], const int64_t S[3],
