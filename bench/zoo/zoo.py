@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """zoo.py -- the model zoo of issue 9 ("Real models compile"): real
 architectures with random weights (bench/zoo/build_models.py), each compiled
-by qkc at fp32, fp16 and int8 and checked against ONNX Runtime.
+by qkc at fp32, fp16, bf16 and int8 and checked against ONNX Runtime.
 
 For each model:
   1. qkc compile at fp32 of every opset copy (13, 17 and, for a few, 18):
@@ -9,7 +9,8 @@ For each model:
      the compiler's peak resident memory (wait4's rusage of the child);
   2. `qkc run` on the test batch (8 samples): max|qkc - ORT| / max|ORT|
      against ONNX Runtime's fp32 output (target <= 1e-4);
-  3. opset 17 at --precision fp16 (the same error measure) and at
+  3. opset 17 at --precision fp16 (the same error measure), at
+     --precision bf16 (top-1 agreement and SQNR against ORT fp32) and at
      --precision int8 with the calibration samples (--calib DIR for a
      one-input model, --calib NAME=FILE per input otherwise): top-1
      agreement (over the last axis) with ORT fp32 and SQNR against it;
@@ -510,7 +511,8 @@ def zoo_model(e, mdir, work, qkc, qk, quick):
             calib_opts = [a for i in e["inputs"] for a in ("--calib", "%s=%s" % (i["name"], os.path.join(
                 mdir, i["calib"])))]
         # int8w7: --weight-bits 7 (x86 without VNNI: exact pmaddubsw kernels)
-        for prec, opts in (("fp16", ["--precision", "fp16"]), ("int8", ["--precision", "int8"] + calib_opts),
+        for prec, opts in (("fp16", ["--precision", "fp16"]), ("bf16", ["--precision", "bf16"]),
+                           ("int8", ["--precision", "int8"] + calib_opts),
                            ("int8w7", ["--precision", "int8", "--weight-bits", "7"] + calib_opts)):
             if prec.startswith("int8") and not row["fp32"][primary]["compiles"]:
                 # it would fail the same way, but only after calibrating (minutes on big models)
@@ -533,6 +535,8 @@ def zoo_model(e, mdir, work, qkc, qk, quick):
             variants[prec] = so
             if prec == "fp16":
                 row["fp16_err"] = rel_err(y, ort_ref())
+            elif prec == "bf16":
+                row["bf16_agree"], row["bf16_sqnr"] = agree_sqnr(y, ort_ref())
             else:
                 row[prec + "_agree"], row[prec + "_sqnr"] = agree_sqnr(y, ort_ref())
 
@@ -571,6 +575,8 @@ def zoo_model(e, mdir, work, qkc, qk, quick):
             s32 = ort_session(os.path.join(mdir, e["onnx"][primary]))
             shapes = {n: y.shape for n, y in zip(out_names, s32.run(out_names, feeds))}
             fns = {"qkc fp32": QkRunner(qk, p32, feeds, shapes), "ORT fp32": lambda s=s32: s.run(out_names, feeds)}
+            if "bf16" in variants:
+                fns["qkc bf16"] = QkRunner(qk, variants["bf16"], feeds, shapes)
             for v in ("int8", "int8w7"):
                 if v in variants and not row.get("int8_batch"):
                     fns["qkc " + v] = QkRunner(qk, variants[v], feeds, shapes)
@@ -624,12 +630,12 @@ def fmt(v, kind):
 
 def tables(rows):
     L = []
-    L.append("| model | params | op13 | op17 | op18 | fp32 max err | fp16 max err | int8 top-1 | int8 SQNR dB | "
-             "int8 w7 top-1 / SQNR dB | ORT int8 top-1 | ORT int8 SQNR dB |")
-    L.append("|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    L.append("| model | params | op13 | op17 | op18 | fp32 max err | fp16 max err | bf16 top-1 / SQNR dB | int8 top-1 | "
+             "int8 SQNR dB | int8 w7 top-1 / SQNR dB | ORT int8 top-1 | ORT int8 SQNR dB |")
+    L.append("|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         if r.get("skipped"):
-            L.append("| %s | — | skipped: %s | | | | | | | | | |" % (r["name"], r["skipped"][:150].replace("|", "/")))
+            L.append("| %s | — | skipped: %s | | | | | | | | | | |" % (r["name"], r["skipped"][:150].replace("|", "/")))
             continue
         cells = []
         for k in ("13", "17", "18"):
@@ -643,24 +649,25 @@ def tables(rows):
             else:
                 cells.append("ok" if c["err"] <= FP32_TARGET else "ok, err %.0e" % c["err"])
         p = r["fp32"].get("17") or next(iter(r["fp32"].values()), {})
-        L.append("| %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s |" % (
+        L.append("| %s | %s | %s | %s | %s | %s / %s | %s | %s | %s / %s | %s | %s |" % (
             r["name"] + (" (held out)" if r["heldout"] else "") + (
                 " (--batch %d)" % r["fixed_batch"] if r.get("fixed_batch") else ""),
             "%.1fM" % (r["params"] / 1e6) if r.get("params") else "—", " | ".join(cells),
-            fmt(p.get("err"), "err"), fmt(r.get("fp16_err"), "err"), fmt(r.get("int8_agree"), "pct"),
+            fmt(p.get("err"), "err"), fmt(r.get("fp16_err"), "err"), fmt(r.get("bf16_agree"), "pct"),
+            fmt(r.get("bf16_sqnr"), "db"), fmt(r.get("int8_agree"), "pct"),
             fmt(r.get("int8_sqnr"), "db"), fmt(r.get("int8w7_agree"), "pct"), fmt(r.get("int8w7_sqnr"), "db"),
             fmt(r.get("ort_int8_agree"), "pct"), fmt(r.get("ort_int8_sqnr"), "db")))
     L.append("")
-    L.append("| model | qkc fp32 b1 | ORT fp32 b1 | qkc int8 b1 | qkc int8 w7 b1 | ORT int8 b1 | qkc fp32 b8 | "
-             "ORT fp32 b8 | qkc int8 b8 | qkc int8 w7 b8 | ORT int8 b8 | compile s fp32 / fp16 / int8 | "
-             "compiler peak MiB |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    L.append("| model | qkc fp32 b1 | ORT fp32 b1 | qkc bf16 b1 | qkc int8 b1 | qkc int8 w7 b1 | ORT int8 b1 | "
+             "qkc fp32 b8 | ORT fp32 b8 | qkc bf16 b8 | qkc int8 b8 | qkc int8 w7 b8 | ORT int8 b8 | "
+             "compile s fp32 / fp16 / int8 | compiler peak MiB |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         if r.get("skipped"):
             continue
         lat = r.get("latency_ms", {})
         cells = [fmt(lat.get(b, {}).get(k), "ms") for b in ("1", "8")
-                 for k in ("qkc fp32", "ORT fp32", "qkc int8", "qkc int8w7", "ORT int8")]
+                 for k in ("qkc fp32", "ORT fp32", "qkc bf16", "qkc int8", "qkc int8w7", "ORT int8")]
         comp = r["compile"]
         c32 = comp.get("fp32@17") or next((v for k, v in comp.items() if k.startswith("fp32")), {})
         secs = " / ".join(("%.1f" % comp[k]["secs"]) if comp.get(k, {}).get("ok") else
@@ -684,7 +691,8 @@ def report(rows, args, cpu, elapsed, qkc_rev, has_dim, path):
          "- %s" % versions(), "",
          "fp32 max err = max|qkc - ORT| / max|ORT| on the 8-sample test batch (target <= 1e-4); op13/op17/op18: "
          "qkc compiles and runs the fp32 model of that opset (`—`: no such copy). int8 top-1: agreement of the "
-         "argmax over the last axis with ORT fp32; SQNR against ORT fp32. int8 w7: `--weight-bits 7` (each two "
+         "argmax over the last axis with ORT fp32; SQNR against ORT fp32 (bf16 likewise: `--precision bf16`, on "
+         "vdpbf16ps where the CPU has AVX512-BF16). int8 w7: `--weight-bits 7` (each two "
          "neighboring weights within [-128, 128]: on x86 without VNNI its products run on pmaddubsw, exactly). "
          "ORT int8: quantize_static, "
          "QDQ, MinMax, per-channel, same calibration samples. Latency: ms per batch, one thread, medians, "
