@@ -31,6 +31,10 @@ the same as the reference interpreter running the lowered int8 graph.
      kernels accumulate in fp32): the same NaN/inf pattern, every finite
      logit within 2^-8 (bf16: 2^-5) of its sample's largest logit, and at
      most 5% of them not bit-identical.
+  2b. bf16 in one artifact for x86-64-v3 and znver4 (--cpu A,B): each
+     variant the host runs (QKRT_CPU forces it; znver4's multiplies on
+     vdpbf16ps) within bf16 rounding of the interpreter, the others
+     refused with the features they lack.
   3. int8, fp16 and bf16 PTX of both models (--target nvptx --emit ptx --cpu sm_80
      / sm_90) pass `ptxas -arch=sm_80 / sm_90` (skipped when ptxas is absent).
   4. Where a CUDA driver and GPU are present, the int8 CNN for nvptx run by
@@ -435,6 +439,36 @@ for _p in ("fp16", "bf16"):
                     check_half_targets, _m, _p)
         suite.check("%s %s: == qkc interp --precision %s within %s rounding" % (_m, _p, _p, _p),
                     check_half_interp, _m, _p)
+
+
+def check_bf16_fat(m):
+    """bf16 in one .so for x86-64-v3 (bf16 widened for FMAs) and znver4
+    (vdpbf16ps): each variant the host runs, forced with QKRT_CPU, is
+    within bf16 rounding of the interpreter; one it cannot run is refused
+    with the features it lacks."""
+    if platform.machine() != "x86_64":
+        raise Skip("x86-64 CPU variants")
+    so = path("%s-bf16-fat.so" % m)
+    ok([QKC, "compile", ONNX[m], "-o", so, "--precision", "bf16", "--cpu", "x86-64-v3,znver4"])
+    ref = half_interp(m, "bf16")
+    ran, refused = [], []
+    for cpu in ("x86-64-v3", "znver4"):
+        got, r = logits_of([QKC, "run", so, "-i", stress_input()], path("out", "%s-bf16-fat-%s" % (m, cpu)),
+                           env=dict(os.environ, QKRT_CPU=cpu))
+        if got is None:
+            expect(re.search(r"compiled for CPU '%s', which has .*; this CPU does not" % cpu, r.err),
+                   "QKRT_CPU=%s: refused without the features it lacks" % cpu, r)
+            refused.append(cpu)
+            continue
+        half_vs_interp(m, "bf16", got, ref, "fat/" + cpu)
+        ran.append(cpu)
+    expect("x86-64-v3" in ran or X86_MISSING.get("x86-64-v3"), "x86-64-v3 did not run")
+    return "within bf16 rounding on %s; refused %s" % (", ".join(ran) or "none", ", ".join(refused) or "none")
+
+
+for _m in ("cnn", "mlp"):
+    suite.check("%s bf16 --cpu x86-64-v3,znver4: each variant this CPU runs within bf16 rounding of qkc interp" % _m,
+                check_bf16_fat, _m)
 
 
 # ---- 2. PTX through ptxas -------------------------------------------------------------------------------
