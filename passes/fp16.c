@@ -6,11 +6,12 @@
  *        model's inputs and outputs stay f32, through Cast nodes at the
  *        boundary, as do the inputs and outputs of ops that are not float
  *        math (QuantizeLinear, DequantizeLinear, Cast). Finite f32
- *        constants beyond f16's range saturate to +-65504 (bf16 has f32's
- *        range: its constants are rounded, never saturated).
+ *        constants beyond f16's range saturate to +-65504; those that
+ *        round to infinity in bf16 (beyond 3.3961e38) to +-3.3895e38.
  * Does nothing for other precisions. */
 #include "passes.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 static bool f16_op(const Node *n)
@@ -55,8 +56,11 @@ static Value *as_half(H *h, Node *n, Value *v)
          * would be NaN) */
         for (int64_t i = 0, k = shape_numel(&v->shape); i < k; i++) {
             float f = src[i];
-            if (bf) {
-                dst[i] = f32_to_bf16(f);
+            if (bf) { /* (f32's largest values round up to inf in bf16: kept finite, as for f16) */
+                uint16_t h = f32_to_bf16(f);
+                if (isfinite(f) && (h & 0x7fff) == 0x7f80)
+                    h = (uint16_t)((h & 0x8000) | 0x7f7f);
+                dst[i] = h;
                 continue;
             }
             if (f > 65504.0f && f <= 3.4028235e38f)

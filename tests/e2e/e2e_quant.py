@@ -9,7 +9,9 @@ in models/quantized/ort_results.json, and numpy arithmetic written here.
      max relative logit error <= 1e-2, defined per sample as
      max_j |fp16 - fp32| / max_j |fp32| (the worst sample is reported);
      bf16 (8 significant bits, on vdpbf16ps where the host has AVX512-BF16)
-     agreement >= 99.5% and that error <= 4e-2.
+     agreement >= 99.5% and that error <= 4e-2. A BERT-style attention
+     mask ((1 - m) * -3.4028235e38 added to scores) in fp16 and bf16:
+     every probability finite and within 2e-2 of numpy's softmax.
      `qkc eval --json` reports the accuracy, agreement, SQNR and max abs
      error computed here from the `qkc run` outputs, and calls the default
      int8 weights per-channel in every layer.
@@ -231,6 +233,50 @@ def check_eval_layers(m):
 
 for _m in ("mlp", "cnn"):
     suite.check("%s: qkc eval's layer table calls every weight layer per-channel" % _m, check_eval_layers, _m)
+
+
+MASK_MODEL = """<ir_version: 8, opset_import: ["" : 13]>
+mask (float[N,8] x, float[N,8] m) => (float[N,8] y)
+<float one = {1}, float big = {-3.4028235e38}>
+{
+  d = Sub(one, m)
+  e = Mul(d, big)
+  s = Add(x, e)
+  y = Softmax(s)
+}
+"""
+
+
+def check_half_mask():
+    """BERT's attention mask, (1 - m) * -3.4028235e38 added to the scores:
+    as fp16 (saturated to -65504) and bf16 (which would round it to -inf,
+    and 0 * -inf is NaN) every probability is finite and within 2e-2 of
+    numpy's fp32 softmax, the masked ones 0."""
+    src = path("mask.onnxtxt")
+    with open(src, "w") as f:
+        f.write(MASK_MODEL)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((4, 8)).astype(np.float32)
+    m = (rng.random((4, 8)) < 0.6).astype(np.float32)
+    m[:, 0] = 1
+    np.save(path("mask-x.npy"), x)
+    np.save(path("mask-m.npy"), m)
+    z = np.where(m > 0, x.astype(np.float64), -np.inf)
+    want = np.exp(z - z.max(1, keepdims=True))
+    want /= want.sum(1, keepdims=True)
+    for prec in ("fp16", "bf16"):
+        so = path("mask-%s.so" % prec)
+        ok([QKC, "compile", src, "-o", so, "--precision", prec])
+        d = path("out", "mask-%s" % prec)
+        ok([QKC, "run", so, "-i", "x=" + path("mask-x.npy"), "-i", "m=" + path("mask-m.npy"), "-d", d])
+        y = load_npy(os.path.join(d, "y.npy"))
+        expect(np.all(np.isfinite(y)), "%s: non-finite probabilities %s" % (prec, y))
+        err = float(np.abs(y - want).max())
+        expect(err <= 2e-2, "%s: max |y - softmax| = %.3g > 2e-2" % (prec, err))
+    return "fp16 and bf16 finite, within 2e-2 of numpy"
+
+
+suite.check("fp16/bf16: a BERT-style -3.4e38 attention mask stays finite", check_half_mask)
 
 
 # ---- 2. bias correction ---------------------------------------------------------------------
