@@ -86,6 +86,12 @@ static uint64_t feature_bits(const char *s)
     return bits & ~(1ull << QKRT_CPU_AMX_TILE | 1ull << QKRT_CPU_AMX_INT8 | 1ull << QKRT_CPU_AMX_BF16);
 }
 
+/* Target.bf16_dot: vdpbf16ps on 512-bit vectors (x86 with AVX512-BF16) */
+static bool has_bf16_dot(const Target *t)
+{
+    return t->arch == ARCH_X86_64 && t->vector_bits == 512 && strstr(t->features, "+avx512bf16") != NULL;
+}
+
 const char *cg_host_arch(void)
 {
 #if defined(__x86_64__)
@@ -211,7 +217,7 @@ bool cg_target_resolve(const char *arch, const char *cpu, Target *t, Diag *d)
             t->dot = strstr(t->features, "+dotprod") ? DOT_SDOT : DOT_GENERIC;
         }
         t->cpu_features = feature_bits(t->features);
-        t->bf16_dot = t->arch == ARCH_X86_64 && avx512 && strstr(t->features, "+avx512bf16") != NULL;
+        t->bf16_dot = has_bf16_dot(t);
         return true;
     }
     if (cpu && strcmp(cpu, "native") == 0)
@@ -239,7 +245,7 @@ bool cg_target_resolve(const char *arch, const char *cpu, Target *t, Diag *d)
     t->vregs = ci->vregs;
     t->dot = ci->dot;
     t->cpu_features = feature_bits(ci->isa) | feature_bits(ci->features);
-    t->bf16_dot = t->arch == ARCH_X86_64 && t->vector_bits == 512 && strstr(t->features, "+avx512bf16") != NULL;
+    t->bf16_dot = has_bf16_dot(t);
     return true;
 }
 

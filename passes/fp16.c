@@ -22,6 +22,7 @@ static bool f16_op(const Node *n)
 typedef struct H {
     Graph *g;
     DType half_t;  /* DT_F16 or DT_BF16 */
+    const char *suffix; /* of the names of its values: "f16" or "bf16" */
     Value **half;  /* by value id: its f16 version (constants, casts) */
     Value **full;  /* by value id: the f32 version of an f16 value */
     int cap;
@@ -47,8 +48,8 @@ static Value *as_half(H *h, Node *n, Value *v)
     Value *r;
     if (v->kind == VAL_CONST) {
         bool bf = h->half_t == DT_BF16;
-        r = ir_const_new(h->g, ir_unique_name(h->g, arena_printf(h->g->arena, "%s_%s", v->name, bf ? "bf16" : "f16")),
-                         h->half_t, &v->shape, NULL);
+        r = ir_const_new(h->g, ir_unique_name(h->g, arena_printf(h->g->arena, "%s_%s", v->name, h->suffix)), h->half_t,
+                         &v->shape, NULL);
         const float *src = v->data;
         uint16_t *dst = r->data;
         /* finite values beyond f16's range saturate to +-65504 rather than
@@ -70,7 +71,7 @@ static Value *as_half(H *h, Node *n, Value *v)
             dst[i] = f32_to_f16(f);
         }
     } else {
-        cast_before(h, n, v, h->half_t, h->half_t == DT_BF16 ? "bf16" : "f16", &r);
+        cast_before(h, n, v, h->half_t, h->suffix, &r);
     }
     if (v->id < h->cap)
         h->half[v->id] = r;
@@ -82,9 +83,9 @@ bool pass_fp16(Graph *g, PassCtx *pc)
     if (!pc->quant || (pc->quant->precision != PREC_FP16 && pc->quant->precision != PREC_BF16))
         return true;
     DType ht = pc->quant->precision == PREC_BF16 ? DT_BF16 : DT_F16;
-    const char *hs = ht == DT_BF16 ? "bf16" : "f16";
     int cap = g->nvalues * 4 + 64;
-    H h = {g, ht, calloc((size_t)cap, sizeof(Value *)), calloc((size_t)cap, sizeof(Value *)), cap};
+    H h = {g, ht, ht == DT_BF16 ? "bf16" : "f16", calloc((size_t)cap, sizeof(Value *)), calloc((size_t)cap, sizeof(Value *)),
+           cap};
     if (!h.half || !h.full) {
         free(h.half);
         free(h.full);
@@ -115,7 +116,7 @@ bool pass_fp16(Graph *g, PassCtx *pc)
             if (!y || y->dtype != DT_F32)
                 continue;
             if (y->is_output || y->kind != VAL_TEMP) { /* the output stays f32: produce f16, cast after */
-                Value *yh = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_%s", y->name, hs)), ht,
+                Value *yh = ir_value_new(g, ir_unique_name(g, arena_printf(g->arena, "%s_%s", y->name, h.suffix)), ht,
                                          &y->shape, VAL_TEMP);
                 n->out[k] = yh;
                 yh->def = n;
