@@ -157,114 +157,70 @@ static void shared_kernels(void)
     kt_text_free(&m);
 }
 
-/* fp16 storage (f32 accumulation) through the microkernels of k_mm.c: a
- * convolution of 16 channels with bias and ReLU, and a Gemm over 4096+
- * weights, with the batch; one layer each, so that every output is one
- * f32 sum rounded to f16 (within an ulp of the interpreter's exact one). */
-static void f16_layers(void)
+/* One layer in a 16-bit float type (`to`: 10 float16, 16 bfloat16): x of
+ * dims `xdims`, weights w (and a bias b of nb values when nb > 0) cast
+ * from f32 constants (the text syntax has no 16-bit values; the casts fold
+ * into constants), then `body`, reading x, wh (bh) and writing y. One
+ * layer, so every output is one f32 sum rounded once (within an ulp of the
+ * interpreter's exact sum rounded once). */
+typedef struct HalfLayer {
+    const char *name;
+    int to;
+    const char *xdims;
+    int wrank;
+    int64_t wdims[4], nb;
+    const char *body;
+} HalfLayer;
+
+static void half_layer(const HalfLayer *l)
 {
-    /* (the text syntax has no float16 values: the weights are cast, and
-     * the casts folded into f16 constants) */
+    const char *ty = l->to == 16 ? "bfloat16" : "float16";
     KtText m = {0};
     kt_header(&m, 13);
-    kt_printf(&m, "f16c (float16[N,16,7,9] x) => (float16[] y)\n<");
-    kt_init_values(&m, "float", "w", 4, (int64_t[]){24, 16, 3, 3}, false);
-    kt_printf(&m, ", ");
-    kt_init_values(&m, "float", "b", 1, (int64_t[]){24}, false);
-    kt_printf(&m, ">\n{\n  wh = Cast<to = 10>(w)\n  bh = Cast<to = 10>(b)\n"
-                  "  c = Conv<pads = [1, 1, 1, 1]>(x, wh, bh)\n  y = Relu(c)\n}\n");
+    kt_printf(&m, "half (%s[%s] x) => (%s[] y)\n<", ty, l->xdims, ty);
+    kt_init_values(&m, "float", "w", l->wrank, l->wdims, false);
+    if (l->nb) {
+        kt_printf(&m, ", ");
+        kt_init_values(&m, "float", "b", 1, &l->nb, false);
+    }
+    kt_printf(&m, ">\n{\n  wh = Cast<to = %d>(w)\n", l->to);
+    if (l->nb)
+        kt_printf(&m, "  bh = Cast<to = %d>(b)\n", l->to);
+    kt_printf(&m, "%s}\n", l->body);
     KtOpts o = {.arm = true};
-    kt_case("f16_conv_bias_relu", &o, m.s);
-    kt_text_free(&m);
-    kt_header(&m, 13);
-    kt_printf(&m, "f16g (float16[N,130] x) => (float16[] y)\n<");
-    kt_init_values(&m, "float", "fc", 2, (int64_t[]){40, 130}, false);
-    kt_printf(&m, ">\n{\n  fh = Cast<to = 10>(fc)\n  y = Gemm<transB = 1>(x, fh)\n}\n");
-    kt_case("f16_gemm_tb", &o, m.s);
+    kt_case(l->name, &o, m.s);
     kt_text_free(&m);
 }
 
-/* bf16 storage through the microkernels: on a CPU with AVX512-BF16 (the
- * host, where it has it) the pairs of k multiply on vdpbf16ps into f32
- * lanes, elsewhere each bf16 is widened to f32 for FMAs; either way one
- * f32 sum per output, rounded to bf16 (within an ulp of the interpreter's
- * exact sum rounded once). Shapes for the pair layout: an odd K (the
- * last pair half zero), 3 channels padded to 4 in the ring, channels
- * transposed into the ring in blocks, and conv groups of 12 channels. */
-static void bf16_layers(void)
+/* f16 and bf16 storage (f32 sums) through the microkernels of k_mm.c and
+ * the row-wise kernel of k_conv.c. bf16 on a CPU with AVX512-BF16 (the
+ * host, where it has it) multiplies pairs of k on vdpbf16ps, elsewhere
+ * each bf16 is widened to f32 for FMAs. Shapes for the pair layout: an odd
+ * K (the last pair half zero), 3 channels padded to 4 in the ring, channels
+ * transposed into the ring in blocks, conv groups of 12 channels; for the
+ * row-wise kernel (depthwise, few channels per group) the interior stored
+ * once and the edges from the f32 row buffer. */
+static void half_layers(void)
 {
-    KtText m = {0};
-    KtOpts o = {.arm = true};
-    kt_header(&m, 13);
-    kt_printf(&m, "bfc (bfloat16[N,16,7,9] x) => (bfloat16[] y)\n<");
-    kt_init_values(&m, "float", "w", 4, (int64_t[]){24, 16, 3, 3}, false);
-    kt_printf(&m, ", ");
-    kt_init_values(&m, "float", "b", 1, (int64_t[]){24}, false);
-    kt_printf(&m, ">\n{\n  wh = Cast<to = 16>(w)\n  bh = Cast<to = 16>(b)\n"
-                  "  c = Conv<pads = [1, 1, 1, 1]>(x, wh, bh)\n  y = Relu(c)\n}\n");
-    kt_case("bf16_conv_bias_relu", &o, m.s);
-    kt_text_free(&m);
-
-    kt_header(&m, 13);
-    kt_printf(&m, "bfs (bfloat16[N,3,23,21] x) => (bfloat16[] y)\n<");
-    kt_init_values(&m, "float", "w", 4, (int64_t[]){40, 3, 5, 5}, false);
-    kt_printf(&m, ">\n{\n  wh = Cast<to = 16>(w)\n"
-                  "  y = Conv<pads = [2, 2, 2, 2], strides = [2, 2]>(x, wh)\n}\n");
-    kt_case("bf16_conv_c3_s2_stem", &o, m.s);
-    kt_text_free(&m);
-
-    kt_header(&m, 13);
-    kt_printf(&m, "bfg (bfloat16[N,36,9,10] x) => (bfloat16[] y)\n<");
-    kt_init_values(&m, "float", "w", 4, (int64_t[]){36, 12, 3, 3}, false);
-    kt_printf(&m, ">\n{\n  wh = Cast<to = 16>(w)\n"
-                  "  y = Conv<group = 3, pads = [1, 1, 1, 1]>(x, wh)\n}\n");
-    kt_case("bf16_conv_grouped_g3", &o, m.s);
-    kt_text_free(&m);
-
-    kt_header(&m, 13);
-    kt_printf(&m, "bfm (bfloat16[N,131] x) => (bfloat16[] y)\n<");
-    kt_init_values(&m, "float", "fc", 2, (int64_t[]){40, 131}, false);
-    kt_printf(&m, ", ");
-    kt_init_values(&m, "float", "b", 1, (int64_t[]){40}, false);
-    kt_printf(&m, ">\n{\n  fh = Cast<to = 16>(fc)\n  bh = Cast<to = 16>(b)\n"
-                  "  y = Gemm<transB = 1>(x, fh, bh)\n}\n");
-    kt_case("bf16_gemm_tb_odd_k", &o, m.s);
-    kt_text_free(&m);
-
-    kt_header(&m, 13);
-    kt_printf(&m, "bfr (bfloat16[N,19,96] x) => (bfloat16[] y)\n<");
-    kt_init_values(&m, "float", "w", 2, (int64_t[]){96, 72}, false);
-    kt_printf(&m, ">\n{\n  wh = Cast<to = 16>(w)\n  y = MatMul(x, wh)\n}\n");
-    kt_case("bf16_matmul_rows", &o, m.s);
-    kt_text_free(&m);
-
-    /* the row-wise kernel (depthwise, few channels per group) on halves:
-     * f32 sums, the interior stored once, the edges from a row buffer */
-    kt_header(&m, 13);
-    kt_printf(&m, "bfd (bfloat16[N,6,9,45] x) => (bfloat16[] y)\n<");
-    kt_init_values(&m, "float", "w", 4, (int64_t[]){6, 1, 3, 3}, false);
-    kt_printf(&m, ", ");
-    kt_init_values(&m, "float", "b", 1, (int64_t[]){6}, false);
-    kt_printf(&m, ">\n{\n  wh = Cast<to = 16>(w)\n  bh = Cast<to = 16>(b)\n"
-                  "  c = Conv<group = 6, pads = [1, 1, 1, 1]>(x, wh, bh)\n  y = Relu(c)\n}\n");
-    kt_case("bf16_dw_3x3_bias_relu", &o, m.s);
-    kt_text_free(&m);
-
-    kt_header(&m, 13);
-    kt_printf(&m, "f16d (float16[N,4,11,40] x) => (float16[] y)\n<");
-    kt_init_values(&m, "float", "w", 4, (int64_t[]){4, 1, 5, 5}, false);
-    kt_printf(&m, ">\n{\n  wh = Cast<to = 10>(w)\n"
-                  "  y = Conv<group = 4, pads = [2, 2, 2, 2], strides = [2, 2]>(x, wh)\n}\n");
-    kt_case("f16_dw_5x5_s2", &o, m.s);
-    kt_text_free(&m);
-
-    kt_header(&m, 13);
-    kt_printf(&m, "bfq (bfloat16[N,6,7,8] x) => (bfloat16[] y)\n<");
-    kt_init_values(&m, "float", "w", 4, (int64_t[]){8, 3, 3, 3}, false);
-    kt_printf(&m, ">\n{\n  wh = Cast<to = 16>(w)\n"
-                  "  y = Conv<group = 2, pads = [0, 1, 0, 1]>(x, wh)\n}\n");
-    kt_case("bf16_conv_g2_m4_rows", &o, m.s);
-    kt_text_free(&m);
+    static const char *const conv_relu = "  c = Conv<pads = [1, 1, 1, 1]>(x, wh, bh)\n  y = Relu(c)\n";
+    static const HalfLayer layers[] = {
+        {"f16_conv_bias_relu", 10, "N,16,7,9", 4, {24, 16, 3, 3}, 24, conv_relu},
+        {"f16_gemm_tb", 10, "N,130", 2, {40, 130}, 0, "  y = Gemm<transB = 1>(x, wh)\n"},
+        {"bf16_conv_bias_relu", 16, "N,16,7,9", 4, {24, 16, 3, 3}, 24, conv_relu},
+        {"bf16_conv_c3_s2_stem", 16, "N,3,23,21", 4, {40, 3, 5, 5}, 0,
+         "  y = Conv<pads = [2, 2, 2, 2], strides = [2, 2]>(x, wh)\n"},
+        {"bf16_conv_grouped_g3", 16, "N,36,9,10", 4, {36, 12, 3, 3}, 0,
+         "  y = Conv<group = 3, pads = [1, 1, 1, 1]>(x, wh)\n"},
+        {"bf16_gemm_tb_odd_k", 16, "N,131", 2, {40, 131}, 40, "  y = Gemm<transB = 1>(x, wh, bh)\n"},
+        {"bf16_matmul_rows", 16, "N,19,96", 2, {96, 72}, 0, "  y = MatMul(x, wh)\n"},
+        {"bf16_dw_3x3_bias_relu", 16, "N,6,9,45", 4, {6, 1, 3, 3}, 6,
+         "  c = Conv<group = 6, pads = [1, 1, 1, 1]>(x, wh, bh)\n  y = Relu(c)\n"},
+        {"f16_dw_5x5_s2", 10, "N,4,11,40", 4, {4, 1, 5, 5}, 0,
+         "  y = Conv<group = 4, pads = [2, 2, 2, 2], strides = [2, 2]>(x, wh)\n"},
+        {"bf16_conv_g2_m4_rows", 16, "N,6,7,8", 4, {8, 3, 3, 3}, 0, "  y = Conv<group = 2, pads = [0, 1, 0, 1]>(x, wh)\n"},
+    };
+    for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++)
+        half_layer(&layers[i]);
 }
 
 /* A small network: the kernels one after another over the planned
@@ -445,6 +401,5 @@ void kt_conv(void)
     mini_cnn();
     shared_kernels();
     conv_sweep(24);
-    f16_layers();
-    bf16_layers();
+    half_layers();
 }
