@@ -182,6 +182,8 @@ static char *kernel_name(Cg *cg, const Node *n)
     const char *act = (op_info[n->op].attrs & A_ACT) && n->a.act != ACT_NONE ? act_name[n->a.act] : NULL;
     char tag[48], isa[24] = "";
     const char *mm = cg_mm_tag(cg->t, n, tag, sizeof tag);
+    if (!mm)
+        mm = cg_qdw_tag(cg->t, n, tag, sizeof tag);
     if (mm)
         snprintf(isa, sizeof isa, "__%s%d", cg->t->arch == ARCH_X86_64 ? "x86v" : "a64v", cg->t->vector_bits);
     return arena_printf(cg->g->arena, "qk_%d_%s_%s%s%s%s%s%s%s", n->id, dtype_tag(n), op, bias ? "_bias" : "",

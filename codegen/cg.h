@@ -259,6 +259,11 @@ LLVMValueRef cg_quantize(Cg *cg, LLVMValueRef x, LLVMValueRef s, LLVMValueRef zp
 /* Requantization: sat(rne(f64(acc) * f64(m)) + zp) as an i32 in the range
  * of t; acc i32, m f32 (already f32(f32(a_s*b_s)/y_s)), zp i32. */
 LLVMValueRef cg_requant(Cg *cg, LLVMValueRef acc, LLVMValueRef m, LLVMValueRef zp, DType t);
+/* The same saturated to [lo, hi] (i32 scalars inside t's range, e.g. with
+ * the fused activation's clamp folded in: cg_qact of t's qmin and qmax);
+ * acc may be an i32 vector, the others scalars (splatted). */
+LLVMValueRef cg_requant_to(Cg *cg, LLVMValueRef acc, LLVMValueRef m, LLVMValueRef zp, LLVMValueRef lo,
+                           LLVMValueRef hi);
 /* An 8/16-bit integer of type t as i32 (zero- or sign-extended). */
 LLVMValueRef cg_widen_i32(Cg *cg, DType t, LLVMValueRef v);
 /* A quantization parameter of node input i at element idx (0 when the input

@@ -41,6 +41,8 @@ typedef struct Target {
     DotKind dot;            /* the int8 dot product of the microkernels */
     bool bf16_dot;          /* vdpbf16ps (AVX512-BF16): bf16 pairs multiplied and added into f32 lanes,
                              * the product of bf16 matrix products */
+    bool byte_perm;         /* vpermb/vpermt2b (AVX512-VBMI, 512-bit): any of 64 or 128 bytes into each
+                             * byte lane, one instruction (int8 depthwise windows) */
     uint64_t cpu_features;  /* what the code may use beyond the baseline (QKRT_CPU_* bits, qkrt_abi.h):
                              * the artifact records it, the runtime checks it */
     const char *libc_dirs[2]; /* where the target's libc lives, for linking (.so) */
@@ -60,6 +62,9 @@ int cg_target_resolve_list(const char *arch, const char *cpus, Target *out, int 
  * or NULL when n has none (codegen/k_mm.c). */
 const char *cg_mm_desc(const Target *t, const Node *n, char *buf, size_t len);
 const char *cg_mm_tag(const Target *t, const Node *n, char *buf, size_t len);
+/* The int8 depthwise kernel's name tag ("dw16c4") where node n takes it on
+ * t (codegen/k_quant.c), else NULL. */
+const char *cg_qdw_tag(const Target *t, const Node *n, char *buf, size_t len);
 /* The allow-listed CPUs of each target, for --help and messages. */
 void cg_target_print_cpus(FILE *f);
 const char *cg_host_arch(void);

@@ -525,11 +525,241 @@ static void qconv_rows(Cg *cg, const Node *n, const QConv *c)
     cg_par_end(cg, &par);
 }
 
+/* ---- depthwise int8 on byte permutes and 4-way dots ----------------------
+ * A depthwise 2-D QLinearConv with constant s8 weights (zero points 0), on a
+ * target with vpdpbusd and a one-instruction byte permute over 512-bit
+ * vectors (Target.dot, Target.byte_perm: AVX512-VNNI and -VBMI), runs a
+ * plane (n, m) at a time. The plane is copied into a buffer padded with
+ * x_zp, so every tap lands inside it and
+ *   sum w (x - x_zp) = sum w x_padded - x_zp sum w
+ * exactly (the second term once per channel). Each vector of 16 outputs
+ * takes, per kernel row and per 4 kernel columns, a window of 64 bytes (two
+ * when it is wider), one byte permute putting the 4 input bytes of each
+ * output's taps side by side, and one vpdpbusd with the 4 weights: 4 taps
+ * of 16 outputs in 3 instructions. The vectors run along each output row
+ * when rows have 16 outputs or more (the same permute for every vector, the
+ * last one overlapping), else over the whole plane across rows (a permute
+ * per vector, unrolled), the way 7x7 and 14x14 planes fill the lanes. s8
+ * activations are biased to u8 (x ^ 0x80, x_zp + 128: the same sums). */
+enum { QDW_LANES = 16, QDW_MAX_VECS = 16, QDW_BUF_MAX = 65536 };
+
+typedef struct QDw {
+    int64_t Hp, Wp, G4; /* the padded plane; kernel columns in groups of 4 */
+    bool rows;          /* vectors along a row (OW >= 16), else over the plane */
+    int nvec;           /* plane mode: vectors, starting at q0[v] */
+    int64_t q0[QDW_MAX_VECS];
+} QDw;
+
+/* The byte offset in the padded plane of output q's tap (kh, kw) for a plane
+ * of OW-wide output rows (row mode: OW large, q within one row). */
+static int64_t qdw_pos(const QConv *c, const QDw *d, int64_t q, int64_t kh, int64_t kw)
+{
+    int64_t oh = q / c->O[2], ow = q % c->O[2];
+    return (oh * c->S[1] + kh * c->D[1]) * d->Wp + ow * c->S[2] + kw * c->D[2];
+}
+
+/* The window of a vector starting at output q0 for 4 kernel columns from
+ * kw: its bytes from the first lane's first tap to the last lane's last. */
+static int64_t qdw_span(const QConv *c, const QDw *d, int64_t q0, int64_t kw)
+{
+    return qdw_pos(c, d, q0 + QDW_LANES - 1, 0, kw + 3) - qdw_pos(c, d, q0, 0, kw) + 1;
+}
+
+static bool qdw_plan(const Target *t, const Node *n, const QConv *c, QDw *d)
+{
+    if (t->gpu || t->dot != DOT_VNNI || !t->byte_perm || !c->ql || c->Cg != 1 || c->Mg != 1)
+        return false;
+    if (c->K[0] != 1 || c->I[0] != 1 || c->O[0] != 1 || (c->tx != DT_U8 && c->tx != DT_I8) || c->ty != c->tx)
+        return false;
+    const Value *w = n->in[c->iw], *wz = n->nin > c->iwz ? n->in[c->iwz] : NULL;
+    if (w->kind != VAL_CONST || w->dtype != DT_I8 || (wz && wz->kind != VAL_CONST))
+        return false;
+    for (int64_t i = 0; wz && i < shape_numel(&wz->shape); i++)
+        if ((wz->dtype == DT_U8 ? ((const uint8_t *)wz->data)[i] : ((const int8_t *)wz->data)[i]) != 0)
+            return false;
+    d->G4 = (c->K[2] + 3) / 4;
+    if (c->K[1] * d->G4 > 32)
+        return false;
+    int64_t hneed = (c->O[1] - 1) * c->S[1] + (c->K[1] - 1) * c->D[1] + 1;
+    int64_t wneed = (c->O[2] - 1) * c->S[2] + (c->K[2] - 1) * c->D[2] + 1;
+    d->Hp = c->I[1] + c->P[1] > hneed ? c->I[1] + c->P[1] : hneed;
+    d->Wp = c->I[2] + c->P[2] > wneed ? c->I[2] + c->P[2] : wneed;
+    if (d->Hp * d->Wp + 128 > QDW_BUF_MAX)
+        return false;
+    int64_t total = c->O[1] * c->O[2];
+    d->rows = c->O[2] >= QDW_LANES;
+    d->nvec = 0;
+    if (d->rows)
+        return qdw_span(c, d, 0, 4 * (d->G4 - 1)) <= 128; /* the widest: the last group's */
+    if (total < QDW_LANES || total > QDW_LANES * QDW_MAX_VECS)
+        return false;
+    for (int64_t q = 0; q < total; q += QDW_LANES) /* the last vector ends at the plane's end */
+        d->q0[d->nvec++] = q + QDW_LANES <= total ? q : total - QDW_LANES;
+    for (int v = 0; v < d->nvec; v++)
+        for (int64_t g = 0; g < d->G4; g++)
+            if (qdw_span(c, d, d->q0[v], 4 * g) > 128)
+                return false;
+    return true;
+}
+
+const char *cg_qdw_tag(const Target *t, const Node *n, char *buf, size_t len)
+{
+    QConv c;
+    QDw d;
+    if (n->op != OP_QLINEAR_CONV)
+        return NULL;
+    qconv_describe(n, &c);
+    if (!qdw_plan(t, n, &c, &d))
+        return NULL;
+    snprintf(buf, len, "dw%dc4", QDW_LANES);
+    return buf;
+}
+
+/* The 16 lanes' 4 taps from kw on, as u8 bytes of a <16 x i32>: from the
+ * window at byte `at` of the padded plane, permuted by the lanes' offsets
+ * from the window's first byte (one load, or two for a window over 64). */
+static LLVMValueRef qdw_window(Cg *cg, const QConv *c, const QDw *d, LLVMValueRef buf, LLVMValueRef at, int64_t q0,
+                               int64_t kw)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMTypeRef v64 = LLVMVectorType(cg->i8, 64);
+    int64_t base = qdw_pos(c, d, q0, 0, kw);
+    LLVMValueRef idx[64];
+    for (int l = 0; l < QDW_LANES; l++)
+        for (int k = 0; k < 4; k++)
+            idx[4 * l + k] = cg_i32(cg, (int32_t)(qdw_pos(c, d, q0 + l, 0, kw + k) - base));
+    LLVMValueRef src[2];
+    int nsrc = qdw_span(c, d, q0, kw) > 64 ? 2 : 1;
+    for (int s = 0; s < nsrc; s++) {
+        LLVMValueRef p = cg_gep(cg, DT_U8, buf, LLVMBuildNSWAdd(b, at, cg_i64(cg, 64 * s), ""));
+        src[s] = LLVMBuildLoad2(b, v64, p, "win");
+        LLVMSetAlignment(src[s], 1);
+    }
+    LLVMValueRef x = LLVMBuildShuffleVector(b, src[0], nsrc == 2 ? src[1] : LLVMGetPoison(v64), LLVMConstVector(idx, 64), "taps");
+    return LLVMBuildBitCast(b, x, LLVMVectorType(cg->i32, QDW_LANES), "");
+}
+
+/* One vector: outputs q0.. of the plane (row mode: q0 = ow0 of row oh, at
+ * runtime), accumulated from corr, requantized, stored at Y[yi]. */
+static void qdw_vector(Cg *cg, const QConv *c, const QDw *d, LLVMValueRef buf, LLVMValueRef rowat, int64_t q0,
+                       LLVMValueRef ow0, const LLVMValueRef *wv, LLVMValueRef corr, LLVMValueRef rq[4], LLVMValueRef Y,
+                       LLVMValueRef yi)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef acc = cg_splat(cg, corr, QDW_LANES);
+    for (int64_t kh = 0; kh < c->K[1]; kh++)
+        for (int64_t g = 0; g < d->G4; g++) {
+            /* the window's first byte: the first lane's tap (kh, 4g) */
+            LLVMValueRef at = LLVMBuildNSWAdd(b, rowat, cg_i64(cg, qdw_pos(c, d, q0, kh, 4 * g)), "");
+            if (ow0)
+                at = LLVMBuildNSWAdd(b, at, LLVMBuildNSWMul(b, ow0, cg_i64(cg, c->S[2]), ""), "");
+            LLVMValueRef args[3] = {acc, qdw_window(cg, c, d, buf, at, q0, 4 * g), wv[kh * d->G4 + g]};
+            acc = cg_intrin(cg, "llvm.x86.avx512.vpdpbusd.512", NULL, 0, args, 3);
+        }
+    LLVMValueRef q = cg_requant_to(cg, acc, rq[0], rq[1], rq[2], rq[3]);
+    q = LLVMBuildTrunc(b, q, LLVMVectorType(cg->i8, QDW_LANES), "");
+    LLVMValueRef st = LLVMBuildStore(b, q, cg_gep(cg, c->ty, Y, yi));
+    LLVMSetAlignment(st, 1);
+}
+
+static bool qconv_dw_dot(Cg *cg, const Node *n, const QConv *c, const QDw *d)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef X = cg->arg[c->ix], Y = cg->arg[n->nin];
+    const Value *w = n->in[c->iw];
+    int64_t KH = c->K[1], KW = c->K[2], nw = KH * d->G4;
+    /* compile time: [m][kh][g] words of 4 weights (zeros past KW), sum w [m] */
+    int32_t *words = calloc((size_t)(c->M * nw), sizeof(int32_t)), *wsum = calloc((size_t)c->M, sizeof(int32_t));
+    if (!words || !wsum) {
+        free(words);
+        free(wsum);
+        return false;
+    }
+    const int8_t *wd = w->data;
+    for (int64_t m = 0; m < c->M; m++)
+        for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++) {
+                int8_t v = wd[(m * KH + kh) * KW + kw];
+                uint32_t *word = (uint32_t *)&words[(m * KH + kh) * d->G4 + kw / 4];
+                *word |= (uint32_t)(uint8_t)v << (8 * (kw % 4));
+                wsum[m] += v;
+            }
+    LLVMValueRef WW = cg_const_blob(cg, "qk.dwwords", words, sizeof(int32_t) * (size_t)(c->M * nw));
+    LLVMValueRef WS = cg_const_blob(cg, "qk.dwsum", wsum, sizeof(int32_t) * (size_t)c->M);
+    free(words);
+    free(wsum);
+    cg_packed_input(cg, c->iw);
+
+    int64_t iplane = c->I[1] * c->I[2], oplane = c->O[1] * c->O[2], bytes = d->Hp * d->Wp + 128;
+    LLVMValueRef buf = cg_alloca(cg, LLVMArrayType2(cg->i8, (uint64_t)bytes), "plane");
+    LLVMSetAlignment(buf, 64);
+    CgLoop par, lr, lc, loh, low;
+    LLVMValueRef r = cg_par_begin(cg, &par, c->batch ? 0 : c->N_static * c->M, c->batch ? c->M : 0);
+    LLVMValueRef m = LLVMBuildURem(b, r, cg_i64(cg, c->M), "m");
+    /* the padded plane: x_zp everywhere, then the input rows (s8: biased to u8) */
+    bool flip = c->tx == DT_I8;
+    LLVMValueRef xzp = cg_qparam(cg, n, c->ixz, cg_i64(cg, 0), false);
+    if (flip)
+        xzp = LLVMBuildAdd(b, xzp, cg_i32(cg, 128), "");
+    LLVMBuildMemSet(b, buf, LLVMBuildTrunc(b, xzp, cg->i8, ""), cg_i64(cg, bytes), 64);
+    LLVMValueRef xplane = cg_gep(cg, c->tx, X, LLVMBuildNSWMul(b, r, cg_i64(cg, iplane), "")); /* (n*C + m): C == M */
+    LLVMValueRef ih = cg_for_begin(cg, &lr, cg_i64(cg, 0), cg_i64(cg, c->I[1]), cg_i64(cg, 1), "ih");
+    LLVMValueRef dst = cg_gep(cg, DT_U8, buf, mul_add(cg, LLVMBuildNSWAdd(b, ih, cg_i64(cg, c->P[1]), ""), d->Wp,
+                                                      cg_i64(cg, c->P[2])));
+    LLVMValueRef src = cg_gep(cg, c->tx, xplane, LLVMBuildNSWMul(b, ih, cg_i64(cg, c->I[2]), ""));
+    if (!flip) {
+        LLVMBuildMemCpy(b, dst, 1, src, 1, cg_i64(cg, c->I[2]));
+    } else {
+        LLVMValueRef iw = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, c->I[2]), cg_i64(cg, 1), "iw");
+        LLVMValueRef v = LLVMBuildXor(b, cg_load(cg, DT_I8, src, iw), LLVMConstInt(cg->i8, 0x80, 0), "");
+        cg_store(cg, DT_U8, dst, iw, v);
+        cg_for_end(cg, &lc);
+    }
+    cg_for_end(cg, &lr);
+    /* per channel: the weights' words, corr = bias - x_zp sum w, the requant */
+    LLVMValueRef wv[32];
+    for (int64_t i = 0; i < nw; i++)
+        wv[i] = cg_splat(cg, cg_load(cg, DT_I32, WW, mul_add(cg, m, nw, cg_i64(cg, i))), QDW_LANES);
+    LLVMValueRef corr = LLVMBuildNSWMul(b, LLVMBuildNeg(b, xzp, ""), cg_load(cg, DT_I32, WS, m), "");
+    if (n->nin > 8 && n->in[8])
+        corr = LLVMBuildAdd(b, corr, cg_load(cg, DT_I32, cg->arg[8], m), "corr");
+    LLVMValueRef xs = cg_qparam(cg, n, 1, m, true), ws = cg_qparam(cg, n, 4, m, true), ys = cg_qparam(cg, n, 6, m, true);
+    LLVMValueRef rq[4], qmin, qmax;
+    rq[0] = LLVMBuildFDiv(b, LLVMBuildFMul(b, xs, ws, ""), ys, "M"); /* as qconv_store */
+    rq[1] = cg_qparam(cg, n, 7, cg_i64(cg, 0), false);
+    cg_qrange(cg, c->ty, &qmin, &qmax);
+    rq[2] = cg_qact(cg, &n->a, qmin, ys, rq[1], c->ty); /* the activation's clamp, folded */
+    rq[3] = cg_qact(cg, &n->a, qmax, ys, rq[1], c->ty);
+    LLVMValueRef ybase = LLVMBuildNSWMul(b, r, cg_i64(cg, oplane), ""); /* (n*M + m) */
+    if (d->rows) {
+        LLVMValueRef oh = cg_for_begin(cg, &loh, cg_i64(cg, 0), cg_i64(cg, c->O[1]), cg_i64(cg, 1), "oh");
+        LLVMValueRef rowat = LLVMBuildNSWMul(b, oh, cg_i64(cg, c->S[1] * d->Wp), "");
+        LLVMValueRef yrow = mul_add(cg, oh, c->O[2], ybase);
+        int64_t span[2][2];
+        for (int si = 0, ns = cg_vec_spans(0, c->O[2], QDW_LANES, span); si < ns; si++) {
+            LLVMValueRef ow0 = cg_for_begin(cg, &low, cg_i64(cg, span[si][0]), cg_i64(cg, span[si][1]),
+                                            cg_i64(cg, QDW_LANES), "ow");
+            qdw_vector(cg, c, d, buf, rowat, 0, ow0, wv, corr, rq, Y, LLVMBuildNSWAdd(b, yrow, ow0, ""));
+            cg_for_end(cg, &low);
+        }
+        cg_for_end(cg, &loh);
+    } else {
+        for (int v = 0; v < d->nvec; v++)
+            qdw_vector(cg, c, d, buf, cg_i64(cg, 0), d->q0[v], NULL, wv, corr, rq, Y,
+                       LLVMBuildNSWAdd(b, ybase, cg_i64(cg, d->q0[v]), ""));
+    }
+    cg_par_end(cg, &par);
+    return true;
+}
+
 bool cg_k_qconv(Cg *cg, const Node *n)
 {
     QConv c;
     qconv_describe(n, &c);
     LLVMBuilderRef b = cg->b;
+    QDw dw;
+    if (qdw_plan(cg->t, n, &c, &dw) && qconv_dw_dot(cg, n, &c, &dw))
+        return true;
     DType pt;
     LLVMValueRef wp = pack_qweights(cg, n, &c, &pt);
     if (wp) {

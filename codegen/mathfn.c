@@ -752,23 +752,36 @@ LLVMValueRef cg_quantize(Cg *cg, LLVMValueRef x, LLVMValueRef s, LLVMValueRef zp
     return clamp_i32(cg, qi, qmin, qmax);
 }
 
-LLVMValueRef cg_requant(Cg *cg, LLVMValueRef acc, LLVMValueRef m, LLVMValueRef zp, DType t)
+LLVMValueRef cg_requant_to(Cg *cg, LLVMValueRef acc, LLVMValueRef m, LLVMValueRef zp, LLVMValueRef lo,
+                           LLVMValueRef hi)
 {
     /* acc * M in f64, rounded to nearest even, + zp, saturated: all in f64
      * (exact: a rounded |v| below 2^52 is an integer, + zp exact; beyond,
      * it saturates either way), so the only conversion is f64 -> i32 of a
      * value in range, which vectorizes on every ISA (an i64 one has no
-     * AVX2 instruction) */
+     * AVX2 instruction). A vector acc takes the scalars splatted. */
     LLVMBuilderRef b = cg->b;
-    LLVMValueRef v = LLVMBuildFMul(b, LLVMBuildSIToFP(b, acc, cg->f64, ""), LLVMBuildFPExt(b, m, cg->f64, ""), "");
-    v = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealUNO, v, v, ""), LLVMConstReal(cg->f64, 0), v, ""); /* M NaN */
-    LLVMValueRef r = LLVMBuildFAdd(b, cg_rne(cg, v), LLVMBuildSIToFP(b, zp, cg->f64, ""), "");
+    LLVMTypeRef at = LLVMTypeOf(acc);
+    bool vec = LLVMGetTypeKind(at) == LLVMVectorTypeKind;
+    int w = vec ? (int)LLVMGetVectorSize(at) : 1;
+    LLVMTypeRef f64 = vec ? LLVMVectorType(cg->f64, (unsigned)w) : cg->f64;
+    LLVMValueRef md = LLVMBuildFPExt(b, m, cg->f64, ""), zd = LLVMBuildSIToFP(b, zp, cg->f64, "");
+    LLVMValueRef lod = LLVMBuildSIToFP(b, lo, cg->f64, ""), hid = LLVMBuildSIToFP(b, hi, cg->f64, "");
+    if (vec)
+        md = cg_splat(cg, md, w), zd = cg_splat(cg, zd, w), lod = cg_splat(cg, lod, w), hid = cg_splat(cg, hid, w);
+    LLVMValueRef v = LLVMBuildFMul(b, LLVMBuildSIToFP(b, acc, f64, ""), md, "");
+    v = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealUNO, v, v, ""), LLVMConstNull(f64), v, ""); /* M NaN */
+    LLVMValueRef r = LLVMBuildFAdd(b, cg_rne(cg, v), zd, "");
+    r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, r, lod, ""), lod, r, "");
+    r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, r, hid, ""), hid, r, "");
+    return LLVMBuildFPToSI(b, r, at, "q");
+}
+
+LLVMValueRef cg_requant(Cg *cg, LLVMValueRef acc, LLVMValueRef m, LLVMValueRef zp, DType t)
+{
     LLVMValueRef qmin, qmax;
     cg_qrange(cg, t, &qmin, &qmax);
-    LLVMValueRef lo = LLVMBuildSIToFP(b, qmin, cg->f64, ""), hi = LLVMBuildSIToFP(b, qmax, cg->f64, "");
-    r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, r, lo, ""), lo, r, "");
-    r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, r, hi, ""), hi, r, "");
-    return LLVMBuildFPToSI(b, r, cg->i32, "q");
+    return cg_requant_to(cg, acc, m, zp, qmin, qmax);
 }
 
 LLVMValueRef cg_qact(Cg *cg, const Attrs *a, LLVMValueRef q, LLVMValueRef y_s, LLVMValueRef y_zp, DType t)

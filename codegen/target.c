@@ -92,6 +92,12 @@ static bool has_bf16_dot(const Target *t)
     return t->arch == ARCH_X86_64 && t->vector_bits == 512 && strstr(t->features, "+avx512bf16") != NULL;
 }
 
+/* Target.byte_perm: vpermb/vpermt2b on 512-bit vectors (x86 with AVX512-VBMI) */
+static bool has_byte_perm(const Target *t)
+{
+    return t->arch == ARCH_X86_64 && t->vector_bits == 512 && strstr(t->features, "+avx512vbmi") != NULL;
+}
+
 const char *cg_host_arch(void)
 {
 #if defined(__x86_64__)
@@ -218,6 +224,7 @@ bool cg_target_resolve(const char *arch, const char *cpu, Target *t, Diag *d)
         }
         t->cpu_features = feature_bits(t->features);
         t->bf16_dot = has_bf16_dot(t);
+        t->byte_perm = has_byte_perm(t);
         return true;
     }
     if (cpu && strcmp(cpu, "native") == 0)
@@ -246,6 +253,7 @@ bool cg_target_resolve(const char *arch, const char *cpu, Target *t, Diag *d)
     t->dot = ci->dot;
     t->cpu_features = feature_bits(ci->isa) | feature_bits(ci->features);
     t->bf16_dot = has_bf16_dot(t);
+    t->byte_perm = has_byte_perm(t);
     return true;
 }
 

@@ -1111,6 +1111,23 @@ void kt_qconv(void)
          .bias_rand = true, .arm = true},
         {"qc_depthwise_rows_s2_d2_1d", true, 's', 's', 's', 1, 2, 6, 12, 6, {70}, {5}, {2}, {2}, {4, 3}, NULL,
          KT_WIDE, .gw = G_RAIL, .xzp = -7, .yzp = 5, .xs = 0.05, .ws = {0.01}},
+        /* depthwise on byte permutes and vpdpbusd (x86 with AVX512-VNNI
+         * and -VBMI; elsewhere the row-wise kernel): a 7x7 plane from 14x14
+         * by stride 2 (16 lanes over 3 rows: windows of two 64-byte loads);
+         * rows of 5x5 taps at dilation 2 (two groups of 4 columns), s8
+         * activations; asymmetric pads; a plane under 16 outputs (not taken) */
+        {"qc_dw_dot_plane_s2_c20", true, 'u', 's', 'u', 2, -1, 20, 20, 20, {14, 14}, {3, 3}, {2, 2}, {0}, P1, NULL,
+         KT_WIDE, .gw = G_RAIL, .xzp = 7, .yzp = 128, .xs = 0.02, .ws = {0.01, 0.03, 0.002}, .nws = 3,
+         .bias_rand = true, .threads = 2},
+        {"qc_dw_dot_rows_5x5_d2_s8", true, 's', 's', 's', 2, 2, 6, 6, 6, {9, 40}, {5, 5}, {1, 1}, {2, 2},
+         {4, 4, 4, 4}, NULL, KT_WIDE, .gw = G_RAIL, .xzp = -100, .yzp = 3, .xs = 0.05, .ws = {0.01, 0.004},
+         .nws = 2, .bias_rand = true},
+        {"qc_dw_dot_plane_3x5_asym", true, 'u', 's', 'u', 2, 1, 4, 4, 4, {6, 11}, {3, 5}, {1, 2}, {0},
+         {0, 2, 2, 1}, NULL, KT_WIDE, .gw = G_RAIL, .xzp = 255, .yzp = 0, .xs = 0.02, .ws = {0.01}},
+        {"qc_dw_dot_rows_s2_c3", true, 'u', 's', 'u', 2, -1, 3, 3, 3, {7, 67}, {3, 3}, {2, 2}, {0}, P1, NULL,
+         KT_WIDE, .gw = G_RAIL, .xzp = 0, .yzp = 100, .xs = 0.02, .ws = {0.01}, .bias_rand = true},
+        {"qc_dw_small_plane", true, 'u', 's', 'u', 2, -1, 5, 5, 5, {4, 3}, {3, 3}, {1, 1}, {0}, P1, NULL,
+         KT_WIDE, .gw = G_RAIL, .xzp = 128, .yzp = 128, .xs = 0.02, .ws = {0.01}},
         /* weights in [-64, 64]: the conv microkernel on pmaddubsw (x86
          * without VNNI), a ring of u8 in k-groups of 4 (C 37: 3 of padding) */
         {"qc_rail7_3x3_p1_c37", true, 'u', 's', 'u', 2, -1, 37, 24, 1, {9, 13}, {3, 3}, {0}, {0}, P1, NULL,
@@ -1214,6 +1231,8 @@ void kt_qconv(void)
          3, {5, -5}, 2, 4, {5}, 1, 4, true, "clip", -0.8, 2.9, .arm = true},
         {"qdq_conv_depthwise_relu", 's', 's', 's', 2, -1, 8, 8, 8, {5, 5}, {3, 3}, {0}, {0}, P1, 0, 60, {0}, 0, 3,
          {6, 5}, 2, 1, true, "relu"},
+        {"qdq_conv_dw_dot_clip", 'u', 's', 'u', 2, -1, 16, 16, 16, {12, 20}, {3, 3}, {0}, {0}, P1, 128, 3, {0}, 0,
+         4, {5, 6}, 2, 2, true, "clip", -0.8, 2.9},
         {"qdq_conv_dw_x8_clip_ties", 'u', 's', 's', 2, 1, 2, 16, 2, {4, 4}, {1, 1}, {0}, {0}, {0}, 3, 0, {0}, 0,
          1, {1}, 1, 1, true, "clip", -3.0, 4.5, .small = true},
         {"qdq_conv_1d_relu_u8w", 'u', 'u', 'u', 1, -1, 2, 9, 1, {20}, {3}, {1}, {0}, {1, 1}, 255, 0, {128}, 1, 4,
