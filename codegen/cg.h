@@ -261,9 +261,10 @@ LLVMValueRef cg_quantize(Cg *cg, LLVMValueRef x, LLVMValueRef s, LLVMValueRef zp
 LLVMValueRef cg_requant(Cg *cg, LLVMValueRef acc, LLVMValueRef m, LLVMValueRef zp, DType t);
 /* The same saturated to [lo, hi] (i32 scalars inside t's range, e.g. with
  * the fused activation's clamp folded in: cg_qact of t's qmin and qmax);
- * acc may be an i32 vector, the others scalars (splatted). */
+ * acc may be an i32 vector, the others scalars (splatted); m f32 or its
+ * f64 value; m_finite: m is known finite (no NaN check needed). */
 LLVMValueRef cg_requant_to(Cg *cg, LLVMValueRef acc, LLVMValueRef m, LLVMValueRef zp, LLVMValueRef lo,
-                           LLVMValueRef hi);
+                           LLVMValueRef hi, bool m_finite);
 /* An 8/16-bit integer of type t as i32 (zero- or sign-extended). */
 LLVMValueRef cg_widen_i32(Cg *cg, DType t, LLVMValueRef v);
 /* A quantization parameter of node input i at element idx (0 when the input

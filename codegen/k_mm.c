@@ -53,6 +53,7 @@
  * where S is the kernel's sum, c0 = -delta * colsum, c1 = K * zb - colsum,
  * all folded at compile time (rowsum only when some zb is not 0). Every
  * term wraps mod 2^32 alike, so the result equals the interpreter's. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -446,8 +447,9 @@ typedef struct Mm {
     LLVMValueRef tout;        /* conv: [MR * G * W] of the epilogue's results (tout_type) */
     LLVMValueRef c0, c1;      /* integer corrections per column (constants), or NULL */
     bool c0_bias;             /* c0 includes QLinear*'s constant i32 bias */
-    LLVMValueRef mult;        /* QLinear*: the multiplier per column (interp_req_scale) when the
-                               * scales are constants, or NULL */
+    LLVMValueRef mult;        /* QLinear*: the multiplier per column (interp_req_scale) as f64 when
+                               * the scales are constants, or NULL */
+    bool mult_finite;         /* every one of them finite */
     bool rowsum;              /* some B zero point is not 0 */
     bool flip;                /* A's top bit flipped for the dot instruction */
     bool awide;               /* pmaddwd: the tile's A rows widened to i16 first (a_wide) */
@@ -902,6 +904,14 @@ static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef *y
                 rs = LLVMBuildLoad2(b, cg->i32, sum, "");
             }
         }
+        /* QLinear*: the output's scale and zero point, the range of the
+         * result (the type's, narrowed by a fused relu or clip) */
+        LLVMValueRef ys = NULL, yz = NULL, qlo = NULL, qhi = NULL;
+        if (n->op == OP_QLINEAR_MATMUL || n->op == OP_QLINEAR_CONV) {
+            ys = cg_qparam(cg, n, 6, cg_i64(cg, 0), true), yz = cg_qparam(cg, n, 7, cg_i64(cg, 0), false);
+            cg_qrange(cg, p->ty, &qlo, &qhi);
+            qlo = cg_qact(cg, &n->a, qlo, ys, yz, p->ty), qhi = cg_qact(cg, &n->a, qhi, ys, yz, p->ty);
+        }
         CgLoop lc;
         LLVMValueRef c = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, ncols), cg_i64(cg, 1), "c");
         LLVMValueRef col = LLVMBuildNSWAdd(b, m->col0, c, "col");
@@ -933,15 +943,15 @@ static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef *y
             } else {
                 if (n->nin > 8 && n->in[8] && !m->c0_bias) /* the i32 bias */
                     v = LLVMBuildAdd(b, v, cg_load(cg, DT_I32, cg->arg[8], col), "");
-                LLVMValueRef ys = cg_qparam(cg, n, 6, cg_i64(cg, 0), true), yz = cg_qparam(cg, n, 7, cg_i64(cg, 0), false);
                 LLVMValueRef mult;
                 if (m->mult) {
-                    mult = cg_load(cg, DT_F32, m->mult, col);
+                    mult = cg_load(cg, DT_F64, m->mult, col);
                 } else {
                     LLVMValueRef as = cg_qparam(cg, n, 1, cg_i64(cg, 0), true), bsv = cg_qparam(cg, n, 4, col, true);
                     mult = LLVMBuildFDiv(b, LLVMBuildFMul(b, as, bsv, ""), ys, "M");
                 }
-                LLVMValueRef q = cg_qact(cg, &n->a, cg_requant(cg, v, mult, yz, p->ty), ys, yz, p->ty);
+                /* (the activation's clamp folded into the saturation) */
+                LLVMValueRef q = cg_requant_to(cg, v, mult, yz, qlo, qhi, m->mult && m->mult_finite);
                 if (p->conv) /* (transposed as i32, then narrowed) */
                     LLVMBuildStore(b, q, LLVMBuildInBoundsGEP2(b, cg->i32, Yd, &yi, 1, ""));
                 else
@@ -1328,14 +1338,18 @@ CgResult cg_k_mm(Cg *cg, const Node *n)
             m.c0_bias = true;
         }
         const Value *as = ql ? n->in[1] : NULL, *bs = ql ? n->in[4] : NULL, *ys = ql ? n->in[6] : NULL;
-        float *mult = NULL;
+        double *mult = NULL;
         if (as && bs && ys && as->kind == VAL_CONST && bs->kind == VAL_CONST && ys->kind == VAL_CONST &&
-            as->dtype == DT_F32 && bs->dtype == DT_F32 && ys->dtype == DT_F32 && (mult = calloc((size_t)Np, 4))) {
+            as->dtype == DT_F32 && bs->dtype == DT_F32 && ys->dtype == DT_F32 && (mult = calloc((size_t)Np, 8))) {
             int64_t nb = shape_numel(&bs->shape);
-            for (int64_t j = 0; j < p.N; j++)
-                mult[j] = interp_req_scale(((const float *)as->data)[0], ((const float *)bs->data)[nb == 1 ? 0 : j],
-                                           ((const float *)ys->data)[0]);
-            m.mult = cg_const_blob(cg, "qk.mult", mult, sizeof(float) * (size_t)Np);
+            m.mult_finite = true;
+            for (int64_t j = 0; j < p.N; j++) {
+                float mj = interp_req_scale(((const float *)as->data)[0], ((const float *)bs->data)[nb == 1 ? 0 : j],
+                                            ((const float *)ys->data)[0]);
+                mult[j] = mj; /* (f64 of the f32: what the requantization multiplies by) */
+                m.mult_finite = m.mult_finite && isfinite(mj);
+            }
+            m.mult = cg_const_blob(cg, "qk.mult", mult, sizeof(double) * (size_t)Np);
             free(mult);
         }
         m.c0 = cg_const_blob(cg, "qk.c0", c, sizeof(int32_t) * (size_t)Np);

@@ -656,7 +656,7 @@ static void qdw_vector(Cg *cg, const QConv *c, const QDw *d, LLVMValueRef buf, L
             LLVMValueRef args[3] = {acc, qdw_window(cg, c, d, buf, at, q0, 4 * g), wv[kh * d->G4 + g]};
             acc = cg_intrin(cg, "llvm.x86.avx512.vpdpbusd.512", NULL, 0, args, 3);
         }
-    LLVMValueRef q = cg_requant_to(cg, acc, rq[0], rq[1], rq[2], rq[3]);
+    LLVMValueRef q = cg_requant_to(cg, acc, rq[0], rq[1], rq[2], rq[3], false);
     q = LLVMBuildTrunc(b, q, LLVMVectorType(cg->i8, QDW_LANES), "");
     LLVMValueRef st = LLVMBuildStore(b, q, cg_gep(cg, c->ty, Y, yi));
     LLVMSetAlignment(st, 1);

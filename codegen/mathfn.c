@@ -753,7 +753,7 @@ LLVMValueRef cg_quantize(Cg *cg, LLVMValueRef x, LLVMValueRef s, LLVMValueRef zp
 }
 
 LLVMValueRef cg_requant_to(Cg *cg, LLVMValueRef acc, LLVMValueRef m, LLVMValueRef zp, LLVMValueRef lo,
-                           LLVMValueRef hi)
+                           LLVMValueRef hi, bool m_finite)
 {
     /* acc * M in f64, rounded to nearest even, + zp, saturated: all in f64
      * (exact: a rounded |v| below 2^52 is an integer, + zp exact; beyond,
@@ -765,12 +765,14 @@ LLVMValueRef cg_requant_to(Cg *cg, LLVMValueRef acc, LLVMValueRef m, LLVMValueRe
     bool vec = LLVMGetTypeKind(at) == LLVMVectorTypeKind;
     int w = vec ? (int)LLVMGetVectorSize(at) : 1;
     LLVMTypeRef f64 = vec ? LLVMVectorType(cg->f64, (unsigned)w) : cg->f64;
-    LLVMValueRef md = LLVMBuildFPExt(b, m, cg->f64, ""), zd = LLVMBuildSIToFP(b, zp, cg->f64, "");
+    LLVMValueRef md = LLVMTypeOf(m) == cg->f64 ? m : LLVMBuildFPExt(b, m, cg->f64, "");
+    LLVMValueRef zd = LLVMBuildSIToFP(b, zp, cg->f64, "");
     LLVMValueRef lod = LLVMBuildSIToFP(b, lo, cg->f64, ""), hid = LLVMBuildSIToFP(b, hi, cg->f64, "");
     if (vec)
         md = cg_splat(cg, md, w), zd = cg_splat(cg, zd, w), lod = cg_splat(cg, lod, w), hid = cg_splat(cg, hid, w);
     LLVMValueRef v = LLVMBuildFMul(b, LLVMBuildSIToFP(b, acc, f64, ""), md, "");
-    v = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealUNO, v, v, ""), LLVMConstNull(f64), v, ""); /* M NaN */
+    if (!m_finite) /* M NaN, or inf times 0 */
+        v = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealUNO, v, v, ""), LLVMConstNull(f64), v, "");
     LLVMValueRef r = LLVMBuildFAdd(b, cg_rne(cg, v), zd, "");
     r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, r, lod, ""), lod, r, "");
     r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, r, hid, ""), hid, r, "");
@@ -781,7 +783,7 @@ LLVMValueRef cg_requant(Cg *cg, LLVMValueRef acc, LLVMValueRef m, LLVMValueRef z
 {
     LLVMValueRef qmin, qmax;
     cg_qrange(cg, t, &qmin, &qmax);
-    return cg_requant_to(cg, acc, m, zp, qmin, qmax);
+    return cg_requant_to(cg, acc, m, zp, qmin, qmax, false);
 }
 
 LLVMValueRef cg_qact(Cg *cg, const Attrs *a, LLVMValueRef q, LLVMValueRef y_s, LLVMValueRef y_zp, DType t)

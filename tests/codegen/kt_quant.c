@@ -183,7 +183,7 @@ static void qm_run(Qm *m, const char *name, bool arm, int threads)
 
 /* ---- integer data -------------------------------------------------------- */
 
-static const double vx_u8_255[] = {255}, vx_s8_m128[] = {-128};
+static const double vx_u8_255[] = {255}, vx_s8_m128[] = {-128}, vx_zero7[] = {0, 0, 0, 0, 0, 0, 0, 2};
 
 typedef enum Gen {
     G_RAND,   /* uniform over the type */
@@ -1164,6 +1164,12 @@ void kt_qconv(void)
         {"qc_s8m128_c120_i16pack", true, 's', 's', 's', 2, -1, 120, 8, 1, {3, 3}, {3, 3}, {0}, {0}, P1, NULL,
          KT_VALUES, vx_s8_m128, 1, G_LO, .xzp = 0, .nwzp = 2, .wzp = {1, -1}, .yzp = 0, .xs = 1, .ws = {1},
          .ys = 1048576},
+        /* a constant multiplier of inf (3e38 / 1e-30 in f32) on the microkernel:
+         * inf x 0 is NaN, which gives the zero point (half the pixels have no
+         * non-zero input), inf x non-zero saturates */
+        {"qc_inf_multiplier_i8pack", true, 'u', 's', 'u', 2, 1, 4, 16, 1, {5, 7}, {1, 1}, {0}, {0}, {0}, NULL,
+         KT_VALUES, vx_zero7, NELEM(vx_zero7), G_RAIL, .xzp = 0, .yzp = 3, .xs = 1, .ws = {3e38, 0.01}, .nws = 2,
+         .ys = 1e-30},
         /* i32 bias at -2^31 (channels of non-negative products) and 2^31 - 1
          * (non-positive): no overflow, acc * M at both rails' edges */
         {"qc_bias_limits_i8pack", true, 'u', 's', 's', 2, -1, 4, 16, 1, {5, 5}, {3, 3}, {0}, {0}, P1, NULL,
