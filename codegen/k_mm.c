@@ -447,6 +447,7 @@ typedef struct Mm {
     LLVMValueRef tout;        /* conv: [MR * G * W] of the epilogue's results (tout_type) */
     LLVMValueRef c0, c1;      /* integer corrections per column (constants), or NULL */
     bool c0_bias;             /* c0 includes QLinear*'s constant i32 bias */
+    bool c0_za;               /* c0 includes za * c1 (A's zero point a constant, one for all rows) */
     LLVMValueRef mult;        /* QLinear*: the multiplier per column (interp_req_scale) as f64 when
                                * the scales are constants, or NULL */
     bool mult_finite;         /* every one of them finite */
@@ -888,7 +889,7 @@ static void tile_epilogue(Cg *cg, const Mm *m, LLVMValueRef row, LLVMValueRef *y
         /* integer: this row's zero point and, when needed, its sum */
         LLVMValueRef za = NULL, rs = NULL;
         if (p->integer) {
-            if (n->nin > 2 && n->in[2]) /* (per row: GEMM with a static M) */
+            if (n->nin > 2 && n->in[2] && !m->c0_za) /* (per row: GEMM with a static M) */
                 za = cg_qparam(cg, n, 2, LLVMBuildSRem(b, LLVMBuildNSWAdd(b, row, cg_i64(cg, i), ""),
                                                        cg_i64(cg, p->M), ""), false);
             if (m->rowsum) { /* (GEMM only) */
@@ -1327,6 +1328,15 @@ CgResult cg_k_mm(Cg *cg, const Node *n)
             m.rowsum = m.rowsum || zb != 0;
             c[j] = (int32_t)((uint32_t)0 - (uint32_t)m.delta * (uint32_t)colsum[j]);
             c[Np + j] = (int32_t)((uint32_t)p.K * (uint32_t)zb - (uint32_t)colsum[j]);
+        }
+        /* A's zero point, a constant for every row: za * c1 joins c0 (the
+         * same sum mod 2^32) */
+        const Value *az = n->nin > 2 ? n->in[2] : NULL;
+        if (az && az->kind == VAL_CONST && shape_numel(&az->shape) == 1 && (az->dtype == DT_U8 || az->dtype == DT_I8)) {
+            int32_t za = az->dtype == DT_U8 ? ((const uint8_t *)az->data)[0] : ((const int8_t *)az->data)[0];
+            for (int64_t j = 0; j < p.N; j++)
+                c[j] = (int32_t)((uint32_t)c[j] + (uint32_t)za * (uint32_t)c[Np + j]);
+            m.c0_za = true;
         }
         /* QLinear*: a constant i32 bias joins c0 (the same sum mod 2^32),
          * constant scales give the multipliers (interp_req_scale: the
