@@ -567,9 +567,13 @@ static int64_t qdw_span(const QConv *c, const QDw *d, int64_t q0, int64_t kw)
 
 static bool qdw_plan(const Target *t, const Node *n, const QConv *c, QDw *d)
 {
-    if (t->gpu || t->dot != DOT_VNNI || !t->byte_perm || !c->ql || c->Cg != 1 || c->Mg != 1)
+    if (t->gpu || t->dot != DOT_VNNI || !t->byte_perm || c->Cg != 1 || c->Mg != 1)
         return false;
-    if (c->K[0] != 1 || c->I[0] != 1 || c->O[0] != 1 || (c->tx != DT_U8 && c->tx != DT_I8) || c->ty != c->tx)
+    if (c->K[0] != 1 || c->I[0] != 1 || c->O[0] != 1 || (c->tx != DT_U8 && c->tx != DT_I8))
+        return false;
+    /* QLinearConv to the input's type; ConvInteger to i32, or with the
+     * dequantizing epilogue to f32 (cg_int_out) */
+    if (c->ql ? c->ty != c->tx : c->ty != (n->nin > 5 && n->in[5] ? DT_F32 : DT_I32))
         return false;
     const Value *w = n->in[c->iw], *wz = n->nin > c->iwz ? n->in[c->iwz] : NULL;
     if (w->kind != VAL_CONST || w->dtype != DT_I8 || (wz && wz->kind != VAL_CONST))
@@ -606,7 +610,7 @@ const char *cg_qdw_tag(const Target *t, const Node *n, char *buf, size_t len)
 {
     QConv c;
     QDw d;
-    if (n->op != OP_QLINEAR_CONV)
+    if (n->op != OP_QLINEAR_CONV && n->op != OP_CONV_INTEGER)
         return NULL;
     qconv_describe(n, &c);
     if (!qdw_plan(t, n, &c, &d))
@@ -641,9 +645,36 @@ static LLVMValueRef qdw_window(Cg *cg, const QConv *c, const QDw *d, LLVMValueRe
 
 /* One vector: outputs q0.. of the plane (row mode: q0 = ow0 of row oh, at
  * runtime), accumulated from corr, requantized, stored at Y[yi]. */
-static void qdw_vector(Cg *cg, const QConv *c, const QDw *d, LLVMValueRef buf, LLVMValueRef rowat, int64_t q0,
-                       LLVMValueRef ow0, const LLVMValueRef *wv, LLVMValueRef corr, LLVMValueRef rq[4], LLVMValueRef Y,
-                       LLVMValueRef yi)
+/* What a plane's results need (per channel): QLinearConv's requantization
+ * (multiplier, zero point, bounds with the activation folded in), or
+ * ConvInteger's dequantizing epilogue (scale, f32 bias; none: i32 out). */
+typedef struct QDwOut {
+    LLVMValueRef mult, yzp, lo, hi;
+    LLVMValueRef scale, fbias;
+} QDwOut;
+
+static void qdw_store(Cg *cg, const Node *n, const QConv *c, const QDwOut *o, LLVMValueRef acc, LLVMValueRef Y,
+                      LLVMValueRef yi)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef v = acc;
+    if (c->ql) {
+        v = cg_requant_to(cg, acc, o->mult, o->yzp, o->lo, o->hi, false);
+        v = LLVMBuildTrunc(b, v, LLVMVectorType(cg->i8, QDW_LANES), "");
+    } else if (o->scale) { /* as cg_int_out: act(f32(acc) * s [+ f32 bias]) */
+        v = LLVMBuildFMul(b, LLVMBuildSIToFP(b, acc, LLVMVectorType(cg->f32, QDW_LANES), ""),
+                          cg_splat(cg, o->scale, QDW_LANES), "");
+        if (o->fbias)
+            v = LLVMBuildFAdd(b, v, cg_splat(cg, o->fbias, QDW_LANES), "");
+        v = cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, v);
+    }
+    LLVMValueRef st = LLVMBuildStore(b, v, cg_gep(cg, c->ty, Y, yi));
+    LLVMSetAlignment(st, 1);
+}
+
+static void qdw_vector(Cg *cg, const Node *n, const QConv *c, const QDw *d, LLVMValueRef buf, LLVMValueRef rowat,
+                       int64_t q0, LLVMValueRef ow0, const LLVMValueRef *wv, LLVMValueRef corr, const QDwOut *o,
+                       LLVMValueRef Y, LLVMValueRef yi)
 {
     LLVMBuilderRef b = cg->b;
     LLVMValueRef acc = cg_splat(cg, corr, QDW_LANES);
@@ -656,10 +687,7 @@ static void qdw_vector(Cg *cg, const QConv *c, const QDw *d, LLVMValueRef buf, L
             LLVMValueRef args[3] = {acc, qdw_window(cg, c, d, buf, at, q0, 4 * g), wv[kh * d->G4 + g]};
             acc = cg_intrin(cg, "llvm.x86.avx512.vpdpbusd.512", NULL, 0, args, 3);
         }
-    LLVMValueRef q = cg_requant_to(cg, acc, rq[0], rq[1], rq[2], rq[3], false);
-    q = LLVMBuildTrunc(b, q, LLVMVectorType(cg->i8, QDW_LANES), "");
-    LLVMValueRef st = LLVMBuildStore(b, q, cg_gep(cg, c->ty, Y, yi));
-    LLVMSetAlignment(st, 1);
+    qdw_store(cg, n, c, o, acc, Y, yi);
 }
 
 static bool qconv_dw_dot(Cg *cg, const Node *n, const QConv *c, const QDw *d)
@@ -721,15 +749,26 @@ static bool qconv_dw_dot(Cg *cg, const Node *n, const QConv *c, const QDw *d)
     for (int64_t i = 0; i < nw; i++)
         wv[i] = cg_splat(cg, cg_load(cg, DT_I32, WW, mul_add(cg, m, nw, cg_i64(cg, i))), QDW_LANES);
     LLVMValueRef corr = LLVMBuildNSWMul(b, LLVMBuildNeg(b, xzp, ""), cg_load(cg, DT_I32, WS, m), "");
-    if (n->nin > 8 && n->in[8])
-        corr = LLVMBuildAdd(b, corr, cg_load(cg, DT_I32, cg->arg[8], m), "corr");
-    LLVMValueRef xs = cg_qparam(cg, n, 1, m, true), ws = cg_qparam(cg, n, 4, m, true), ys = cg_qparam(cg, n, 6, m, true);
-    LLVMValueRef rq[4], qmin, qmax;
-    rq[0] = LLVMBuildFDiv(b, LLVMBuildFMul(b, xs, ws, ""), ys, "M"); /* as qconv_store */
-    rq[1] = cg_qparam(cg, n, 7, cg_i64(cg, 0), false);
-    cg_qrange(cg, c->ty, &qmin, &qmax);
-    rq[2] = cg_qact(cg, &n->a, qmin, ys, rq[1], c->ty); /* the activation's clamp, folded */
-    rq[3] = cg_qact(cg, &n->a, qmax, ys, rq[1], c->ty);
+    QDwOut o = {0};
+    if (c->ql) {
+        if (n->nin > 8 && n->in[8])
+            corr = LLVMBuildAdd(b, corr, cg_load(cg, DT_I32, cg->arg[8], m), "corr");
+        LLVMValueRef xs = cg_qparam(cg, n, 1, m, true), ws = cg_qparam(cg, n, 4, m, true), ys = cg_qparam(cg, n, 6, m, true);
+        LLVMValueRef qmin, qmax;
+        o.mult = LLVMBuildFDiv(b, LLVMBuildFMul(b, xs, ws, ""), ys, "M"); /* as qconv_store */
+        o.yzp = cg_qparam(cg, n, 7, cg_i64(cg, 0), false);
+        cg_qrange(cg, c->ty, &qmin, &qmax);
+        o.lo = cg_qact(cg, &n->a, qmin, ys, o.yzp, c->ty); /* the activation's clamp, folded */
+        o.hi = cg_qact(cg, &n->a, qmax, ys, o.yzp, c->ty);
+    } else if (n->nin > 5 && n->in[5]) { /* ConvInteger's epilogue, as cg_int_out */
+        const Value *bias = n->in[4], *sc = n->in[5];
+        LLVMValueRef bi = bias && shape_numel(&bias->shape) == 1 ? cg_i64(cg, 0) : m;
+        if (bias && bias->dtype == DT_I32)
+            corr = LLVMBuildAdd(b, corr, cg_load(cg, DT_I32, cg->arg[4], bi), "corr");
+        if (bias && bias->dtype == DT_F32)
+            o.fbias = cg_load(cg, DT_F32, cg->arg[4], bi);
+        o.scale = cg_load(cg, DT_F32, cg->arg[5], shape_numel(&sc->shape) == 1 ? cg_i64(cg, 0) : m);
+    }
     LLVMValueRef ybase = LLVMBuildNSWMul(b, r, cg_i64(cg, oplane), ""); /* (n*M + m) */
     if (d->rows) {
         LLVMValueRef oh = cg_for_begin(cg, &loh, cg_i64(cg, 0), cg_i64(cg, c->O[1]), cg_i64(cg, 1), "oh");
@@ -739,13 +778,13 @@ static bool qconv_dw_dot(Cg *cg, const Node *n, const QConv *c, const QDw *d)
         for (int si = 0, ns = cg_vec_spans(0, c->O[2], QDW_LANES, span); si < ns; si++) {
             LLVMValueRef ow0 = cg_for_begin(cg, &low, cg_i64(cg, span[si][0]), cg_i64(cg, span[si][1]),
                                             cg_i64(cg, QDW_LANES), "ow");
-            qdw_vector(cg, c, d, buf, rowat, 0, ow0, wv, corr, rq, Y, LLVMBuildNSWAdd(b, yrow, ow0, ""));
+            qdw_vector(cg, n, c, d, buf, rowat, 0, ow0, wv, corr, &o, Y, LLVMBuildNSWAdd(b, yrow, ow0, ""));
             cg_for_end(cg, &low);
         }
         cg_for_end(cg, &loh);
     } else {
         for (int v = 0; v < d->nvec; v++)
-            qdw_vector(cg, c, d, buf, cg_i64(cg, 0), d->q0[v], NULL, wv, corr, rq, Y,
+            qdw_vector(cg, n, c, d, buf, cg_i64(cg, 0), d->q0[v], NULL, wv, corr, &o, Y,
                        LLVMBuildNSWAdd(b, ybase, cg_i64(cg, d->q0[v]), ""));
     }
     cg_par_end(cg, &par);

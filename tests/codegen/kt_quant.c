@@ -1053,6 +1053,9 @@ void kt_qconv(void)
          .gw = G_RAIL, .xzp = 127, .nwzp = 6, .wzp = {-128, 127, 0, 1, -1, 64}},
         {"ci_255x-128_c115_k3x3", false, 'u', 's', 'i', 2, 1, 115, 8, 1, {3, 3}, {3, 3}, {0}, {0}, P1, NULL,
          KT_VALUES, vx_u8_255, 1, G_LO, .xzp = 0, .nwzp = 1, .wzp = {0}, .arm = true},
+        /* depthwise on vpermb + vpdpbusd (AVX512-VNNI and -VBMI): i32 out */
+        {"ci_dw_dot_rows", false, 'u', 's', 'i', 2, -1, 8, 8, 8, {6, 33}, {3, 3}, {1, 1}, {0}, P1, NULL, KT_WIDE,
+         .gw = G_RAIL, .xzp = 128, .nwzp = 1, .wzp = {0}},
         /* exact int32 wrap-around past 2^31 */
         {"ci_k33100_wraps", false, 'u', 'u', 'i', 2, 1, 33100, 1, 1, {1, 1}, {1, 1}, {0}, {0}, {0}, NULL, KT_VALUES,
          vx_u8_255, 1, G_LO, .xzp = 0, .nwzp = 1, .wzp = {255}},
@@ -1245,6 +1248,12 @@ void kt_qconv(void)
          {5}, 1, 0, false, "relu"},
         {"qdq_conv_float_out_relu", 'u', 's', 'f', 2, -1, 3, 8, 1, {6, 5}, {3, 3}, {0}, {0}, P1, 128, 0, {0}, 0, 4,
          {5, 6}, 2, 0, true, "relu", .float_out = true, .arm = true},
+        /* depthwise with a float output (EfficientNet's, before SiLU): the
+         * vpermb + vpdpbusd kernel with ConvInteger's f32 epilogue */
+        {"qdq_conv_dw_dot_float_out_relu", 'u', 's', 'f', 2, -1, 12, 12, 12, {9, 9}, {5, 5}, {2, 2}, {0},
+         {2, 2, 2, 2}, 128, 0, {0}, 0, 4, {5, 6}, 2, 0, true, "relu", .float_out = true},
+        {"qdq_conv_dw_dot_float_out_rows", 's', 's', 'f', 2, 1, 4, 4, 4, {6, 40}, {3, 3}, {1, 1}, {0}, P1, -20, 0,
+         {0}, 0, 3, {6}, 1, 0, true, NULL, .float_out = true},
         {"qdq_conv_float_out_plain", 's', 's', 'f', 2, 1, 2, 3, 1, {5, 5}, {2, 2}, {1, 1}, {0}, {0}, -128, 0, {1},
          1, 3, {4}, 1, 0, true, NULL, .float_out = true},
     };
