@@ -287,27 +287,31 @@ bool cg_k_global_pool(Cg *cg, const Node *n)
     LLVMTypeRef ct = cg_calc_type(cg, dt);
     CgLoop par, l;
     LLVMValueRef plane = cg_par_begin(cg, &par, batch ? 0 : planes, batch ? xs->d[1] : 0);
-    LLVMValueRef acc = cg_alloca(cg, ct, "acc");
     bool mx = n->op == OP_GLOBAL_MAXPOOL, fl = dtype_is_float(dt);
+    /* GlobalAveragePool sums in f64 like the interpreter, in an order LLVM
+     * may change (reassociable adds: the sum vectorizes, as Reduce*'s) */
+    LLVMTypeRef at = mx ? ct : cg->f64;
+    LLVMValueRef acc = cg_alloca(cg, at, "acc");
     /* GlobalMaxPool: from the least value (NaN wins); GlobalAveragePool: a sum */
-    LLVMValueRef init = !mx ? LLVMConstReal(ct, 0) : fl ? LLVMConstReal(ct, -INFINITY)
+    LLVMValueRef init = !mx ? LLVMConstReal(at, 0) : fl ? LLVMConstReal(ct, -INFINITY)
                       : LLVMConstInt(ct, dt == DT_I8 ? (unsigned long long)-128 : 0, dt == DT_I8);
     LLVMBuildStore(b, init, acc);
     LLVMValueRef base = LLVMBuildNSWMul(b, plane, cg_i64(cg, size), "");
     LLVMValueRef i = cg_for_begin(cg, &l, cg_i64(cg, 0), cg_i64(cg, size), cg_i64(cg, 1), "i");
     LLVMValueRef x = cg_load(cg, dt, cg->arg[0], LLVMBuildNSWAdd(b, base, i, ""));
-    LLVMValueRef a = LLVMBuildLoad2(b, ct, acc, ""), r;
-    if (!mx)
-        r = LLVMBuildFAdd(b, a, x, "");
-    else if (fl)
+    LLVMValueRef a = LLVMBuildLoad2(b, at, acc, ""), r;
+    if (!mx) {
+        r = LLVMBuildFAdd(b, a, LLVMBuildFPExt(b, x, cg->f64, ""), "");
+        LLVMSetFastMathFlags(r, LLVMFastMathAllowReassoc);
+    } else if (fl)
         r = cg_fmax_nan(cg, x, a);
     else
         r = LLVMBuildSelect(b, LLVMBuildICmp(b, dt == DT_I8 ? LLVMIntSGT : LLVMIntUGT, x, a, ""), x, a, "");
     LLVMBuildStore(b, r, acc);
     cg_for_end(cg, &l);
-    r = LLVMBuildLoad2(b, ct, acc, "");
+    r = LLVMBuildLoad2(b, at, acc, "");
     if (!mx)
-        r = LLVMBuildFDiv(b, r, LLVMConstReal(ct, (double)size), "");
+        r = LLVMBuildFPTrunc(b, LLVMBuildFDiv(b, r, LLVMConstReal(at, (double)size), ""), ct, "");
     cg_store(cg, dt, cg->arg[1], plane, r);
     cg_par_end(cg, &par);
     return true;
