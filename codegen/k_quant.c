@@ -526,7 +526,8 @@ static void qconv_rows(Cg *cg, const Node *n, const QConv *c)
 }
 
 /* ---- depthwise int8 on byte permutes and 4-way dots ----------------------
- * A depthwise 2-D QLinearConv with constant s8 weights (zero points 0), on a
+ * A depthwise 1-D/2-D QLinearConv (or ConvInteger, i32 out or with its f32
+ * epilogue) with constant s8 weights (zero points 0), on a
  * target with vpdpbusd and a one-instruction byte permute over 512-bit
  * vectors (Target.dot, Target.byte_perm: AVX512-VNNI and -VBMI), runs a
  * plane (n, m) at a time. The plane is copied into a buffer padded with
@@ -643,8 +644,6 @@ static LLVMValueRef qdw_window(Cg *cg, const QConv *c, const QDw *d, LLVMValueRe
     return LLVMBuildBitCast(b, x, LLVMVectorType(cg->i32, QDW_LANES), "");
 }
 
-/* One vector: outputs q0.. of the plane (row mode: q0 = ow0 of row oh, at
- * runtime), accumulated from corr, requantized, stored at Y[yi]. */
 /* What a plane's results need (per channel): QLinearConv's requantization
  * (multiplier, zero point, bounds with the activation folded in), or
  * ConvInteger's dequantizing epilogue (scale, f32 bias; none: i32 out). */
@@ -672,6 +671,9 @@ static void qdw_store(Cg *cg, const Node *n, const QConv *c, const QDwOut *o, LL
     LLVMSetAlignment(st, 1);
 }
 
+/* One vector: outputs q0.. of the plane (row mode: q0 = ow0 of row oh, at
+ * runtime), accumulated from corr, requantized (or dequantized), stored at
+ * Y[yi]. */
 static void qdw_vector(Cg *cg, const Node *n, const QConv *c, const QDw *d, LLVMValueRef buf, LLVMValueRef rowat,
                        int64_t q0, LLVMValueRef ow0, const LLVMValueRef *wv, LLVMValueRef corr, const QDwOut *o,
                        LLVMValueRef Y, LLVMValueRef yi)

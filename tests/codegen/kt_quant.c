@@ -1118,7 +1118,8 @@ void kt_qconv(void)
          * and -VBMI; elsewhere the row-wise kernel): a 7x7 plane from 14x14
          * by stride 2 (16 lanes over 3 rows: windows of two 64-byte loads);
          * rows of 5x5 taps at dilation 2 (two groups of 4 columns), s8
-         * activations; asymmetric pads; a plane under 16 outputs (not taken) */
+         * activations; asymmetric pads; 1-D with 7 taps; a plane under 16
+         * outputs (not taken) */
         {"qc_dw_dot_plane_s2_c20", true, 'u', 's', 'u', 2, -1, 20, 20, 20, {14, 14}, {3, 3}, {2, 2}, {0}, P1, NULL,
          KT_WIDE, .gw = G_RAIL, .xzp = 7, .yzp = 128, .xs = 0.02, .ws = {0.01, 0.03, 0.002}, .nws = 3,
          .bias_rand = true, .threads = 2},
@@ -1129,6 +1130,8 @@ void kt_qconv(void)
          {0, 2, 2, 1}, NULL, KT_WIDE, .gw = G_RAIL, .xzp = 255, .yzp = 0, .xs = 0.02, .ws = {0.01}},
         {"qc_dw_dot_rows_s2_c3", true, 'u', 's', 'u', 2, -1, 3, 3, 3, {7, 67}, {3, 3}, {2, 2}, {0}, P1, NULL,
          KT_WIDE, .gw = G_RAIL, .xzp = 0, .yzp = 100, .xs = 0.02, .ws = {0.01}, .bias_rand = true},
+        {"qc_dw_dot_1d_k7_s8", true, 's', 's', 's', 1, -1, 5, 5, 5, {50}, {7}, {1}, {0}, {3, 3}, NULL, KT_WIDE,
+         .gw = G_RAIL, .xzp = 127, .yzp = -128, .xs = 0.05, .ws = {0.01}, .bias_rand = true},
         {"qc_dw_small_plane", true, 'u', 's', 'u', 2, -1, 5, 5, 5, {4, 3}, {3, 3}, {1, 1}, {0}, P1, NULL,
          KT_WIDE, .gw = G_RAIL, .xzp = 128, .yzp = 128, .xs = 0.02, .ws = {0.01}},
         /* weights in [-64, 64]: the conv microkernel on pmaddubsw (x86
