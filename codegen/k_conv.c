@@ -2,7 +2,7 @@
  * fused bias and activation.
  *
  * Every conv is seen as 3-D (a 1-D or 2-D conv has unit leading spatial
- * dims). Two CPU kernels, chosen per layer:
+ * dims). The CPU kernels, chosen per layer:
  *  - channel-vectorized (constant weights, >= 8 output channels per
  *    group): weights packed at compile time as [g][ci][taps][m]; for each
  *    output pixel, accumulators for the group's output channels take one
@@ -18,6 +18,9 @@
  *    row's interior (where every tap lands inside) is one loop instead,
  *    the taps summed in registers in the same order and stored once with
  *    the activation; only its edges take the per-tap loops.
+ *  - f32 depthwise planes (conv_dw_plane, first when it applies): a plane
+ *    at a time from a zero-padded copy, vectors along the rows or, for
+ *    planes narrower than a vector, across them; the row-wise kernel's sums.
  * GPU (and CPU for f64, or f16/bf16 rows wider than ROW_ACC_MAX): one
  * output element per iteration of the parallel loop, with bounds checks
  * per tap. */
@@ -350,6 +353,157 @@ static void conv_cpu_channels(Cg *cg, const Node *n, const ConvDesc *c, LLVMValu
     cg_par_end(cg, &par);
 }
 
+/* ---- depthwise f32 from a padded plane ------------------------------------
+ * A depthwise 1-D/2-D f32 conv runs a plane (n, m) at a time from a copy
+ * on the stack padded with zeros, so every tap lands inside it: no edge
+ * code, and each vector of outputs is, per tap, one vector of the plane
+ * times the weight, added in the order of the row-wise kernel (the bias,
+ * then the taps row by row, multiply then add: the same sums; a padded tap
+ * adds w * 0). Vectors run along each output row when rows have a vector
+ * of outputs or more (the last overlapping), else over the whole plane
+ * across rows, unrolled (7x7 and 14x14 planes fill the lanes). A vector
+ * whose taps are not consecutive floats (stride 2, or across rows) is a
+ * permute of two loads: one vpermt2ps, so only on 512-bit x86. */
+enum { DWF_BUF_MAX = 16384, DWF_MAX_VECS = 16 }; /* floats of the padded plane */
+
+typedef struct DwPlan {
+    int V;             /* f32 lanes */
+    int64_t Hp, Wp;    /* the padded plane */
+    bool rows;         /* vectors along a row (OW >= V), else over the plane */
+    int nvec;          /* plane mode: vectors, starting at q0[v] */
+    int64_t q0[DWF_MAX_VECS];
+} DwPlan;
+
+/* The offset in the padded plane of output q's tap (kh, kw). */
+static int64_t dwf_pos(const ConvDesc *c, const DwPlan *d, int64_t q, int64_t kh, int64_t kw)
+{
+    int64_t oh = q / c->O[2], ow = q % c->O[2];
+    return (oh * c->S[1] + kh * c->D[1]) * d->Wp + ow * c->S[2] + kw * c->D[2];
+}
+
+/* A vector's floats for one tap, from its first lane's to its last's. */
+static int64_t dwf_span(const ConvDesc *c, const DwPlan *d, int64_t q0)
+{
+    return dwf_pos(c, d, q0 + d->V - 1, 0, 0) - dwf_pos(c, d, q0, 0, 0) + 1;
+}
+
+static bool dwf_plan(const Target *t, const ConvDesc *c, DwPlan *d)
+{
+    if (t->gpu || c->dt != DT_F32 || c->Cg != 1 || c->Mg != 1 || c->K[0] != 1 || c->I[0] != 1 || c->O[0] != 1 ||
+        c->K[1] * c->K[2] > 64)
+        return false;
+    d->V = cg_lanes32(t);
+    bool permute = t->arch == ARCH_X86_64 && t->vector_bits == 512;
+    int64_t hneed = (c->O[1] - 1) * c->S[1] + (c->K[1] - 1) * c->D[1] + 1;
+    int64_t wneed = (c->O[2] - 1) * c->S[2] + (c->K[2] - 1) * c->D[2] + 1;
+    d->Hp = c->I[1] + c->P[1] > hneed ? c->I[1] + c->P[1] : hneed;
+    d->Wp = c->I[2] + c->P[2] > wneed ? c->I[2] + c->P[2] : wneed;
+    if (d->V < 4 || d->Hp * d->Wp + 2 * d->V > DWF_BUF_MAX)
+        return false;
+    int64_t total = c->O[1] * c->O[2];
+    d->rows = c->O[2] >= d->V;
+    d->nvec = 0;
+    if (d->rows) /* consecutive floats (strided rows: the row-wise kernel, measured faster) */
+        return c->S[2] == 1;
+    if (!permute || total < d->V || total > d->V * DWF_MAX_VECS)
+        return false;
+    for (int64_t q = 0; q < total; q += d->V) /* the last vector ends at the plane's end */
+        d->q0[d->nvec++] = q + d->V <= total ? q : total - d->V;
+    for (int v = 0; v < d->nvec; v++)
+        if (dwf_span(c, d, d->q0[v]) > 2 * d->V)
+            return false;
+    return true;
+}
+
+/* The V lanes of one tap starting at float `at` of the padded plane: one
+ * load when they are consecutive, else two permuted. */
+static LLVMValueRef dwf_window(Cg *cg, const ConvDesc *c, const DwPlan *d, LLVMValueRef buf, LLVMValueRef at,
+                               int64_t q0)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMTypeRef vt = LLVMVectorType(cg->f32, (unsigned)d->V);
+    LLVMValueRef idx[16];
+    bool consecutive = true;
+    for (int l = 0; l < d->V; l++) {
+        int64_t off = dwf_pos(c, d, q0 + l, 0, 0) - dwf_pos(c, d, q0, 0, 0);
+        idx[l] = cg_i32(cg, (int32_t)off);
+        consecutive = consecutive && off == l;
+    }
+    LLVMValueRef src[2];
+    for (int s = 0; s < (consecutive ? 1 : 2); s++) {
+        src[s] = LLVMBuildLoad2(b, vt, cg_gep(cg, DT_F32, buf, LLVMBuildNSWAdd(b, at, cg_i64(cg, s * d->V), "")), "win");
+        LLVMSetAlignment(src[s], 4);
+    }
+    if (consecutive)
+        return src[0];
+    return LLVMBuildShuffleVector(b, src[0], src[1], LLVMConstVector(idx, (unsigned)d->V), "taps");
+}
+
+/* One vector of outputs (row mode: from ow0 of the row at rowat, at run
+ * time; plane mode: from q0), stored at Y[yi] with the activation. */
+static void dwf_vector(Cg *cg, const Node *n, const ConvDesc *c, const DwPlan *d, LLVMValueRef buf,
+                       LLVMValueRef rowat, int64_t q0, LLVMValueRef ow0, const LLVMValueRef *w, LLVMValueRef bias,
+                       LLVMValueRef Y, LLVMValueRef yi)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef acc = cg_splat(cg, bias, d->V);
+    for (int64_t kh = 0; kh < c->K[1]; kh++)
+        for (int64_t kw = 0; kw < c->K[2]; kw++) {
+            LLVMValueRef at = LLVMBuildNSWAdd(b, rowat, cg_i64(cg, dwf_pos(c, d, q0, kh, kw)), "");
+            if (ow0)
+                at = LLVMBuildNSWAdd(b, at, LLVMBuildNSWMul(b, ow0, cg_i64(cg, c->S[2]), ""), "");
+            LLVMValueRef x = dwf_window(cg, c, d, buf, at, q0);
+            acc = LLVMBuildFAdd(b, acc, LLVMBuildFMul(b, w[kh * c->K[2] + kw], x, ""), "");
+        }
+    LLVMValueRef st = LLVMBuildStore(b, act(cg, n, c, acc), cg_gep(cg, DT_F32, Y, yi));
+    LLVMSetAlignment(st, 4);
+}
+
+static void conv_dw_plane(Cg *cg, const Node *n, const ConvDesc *c, const DwPlan *d, LLVMValueRef X, LLVMValueRef W,
+                          LLVMValueRef B, LLVMValueRef Y)
+{
+    LLVMBuilderRef b = cg->b;
+    int64_t taps = c->K[1] * c->K[2], iplane = c->I[1] * c->I[2], oplane = c->O[1] * c->O[2];
+    int64_t floats = d->Hp * d->Wp + 2 * d->V;
+    LLVMValueRef buf = cg_alloca(cg, LLVMArrayType2(cg->f32, (uint64_t)floats), "plane");
+    LLVMSetAlignment(buf, 64);
+    CgLoop par, lr, loh, low;
+    LLVMValueRef r = cg_par_begin(cg, &par, c->batch ? 0 : c->N_static * c->M, c->batch ? c->M : 0);
+    LLVMValueRef m = LLVMBuildURem(b, r, cg_i64(cg, c->M), "m");
+    /* the padded plane: zeros, then the input rows */
+    LLVMBuildMemSet(b, buf, LLVMConstInt(cg->i8, 0, 0), cg_i64(cg, floats * 4), 64);
+    LLVMValueRef xplane = cg_gep(cg, DT_F32, X, LLVMBuildNSWMul(b, r, cg_i64(cg, iplane), "")); /* (n*C + m): C == M */
+    LLVMValueRef ih = cg_for_begin(cg, &lr, cg_i64(cg, 0), cg_i64(cg, c->I[1]), cg_i64(cg, 1), "ih");
+    LLVMValueRef dst = cg_gep(cg, DT_F32, buf, mul_add(cg, LLVMBuildNSWAdd(b, ih, cg_i64(cg, c->P[1]), ""), d->Wp,
+                                                       cg_i64(cg, c->P[2])));
+    LLVMBuildMemCpy(b, dst, 4, cg_gep(cg, DT_F32, xplane, LLVMBuildNSWMul(b, ih, cg_i64(cg, c->I[2]), "")), 4,
+                    cg_i64(cg, c->I[2] * 4));
+    cg_for_end(cg, &lr);
+    LLVMValueRef w[64];
+    for (int64_t i = 0; i < taps; i++)
+        w[i] = cg_splat(cg, cg_load(cg, DT_F32, W, mul_add(cg, m, taps, cg_i64(cg, i))), d->V);
+    LLVMValueRef bias = B ? cg_load(cg, DT_F32, B, m) : LLVMConstReal(cg->f32, 0.0);
+    LLVMValueRef ybase = LLVMBuildNSWMul(b, r, cg_i64(cg, oplane), ""); /* (n*M + m) */
+    if (d->rows) {
+        LLVMValueRef oh = cg_for_begin(cg, &loh, cg_i64(cg, 0), cg_i64(cg, c->O[1]), cg_i64(cg, 1), "oh");
+        LLVMValueRef rowat = LLVMBuildNSWMul(b, oh, cg_i64(cg, c->S[1] * d->Wp), "");
+        LLVMValueRef yrow = mul_add(cg, oh, c->O[2], ybase);
+        int64_t span[2][2];
+        for (int si = 0, ns = cg_vec_spans(0, c->O[2], d->V, span); si < ns; si++) {
+            LLVMValueRef ow0 = cg_for_begin(cg, &low, cg_i64(cg, span[si][0]), cg_i64(cg, span[si][1]),
+                                            cg_i64(cg, d->V), "ow");
+            dwf_vector(cg, n, c, d, buf, rowat, 0, ow0, w, bias, Y, LLVMBuildNSWAdd(b, yrow, ow0, ""));
+            cg_for_end(cg, &low);
+        }
+        cg_for_end(cg, &loh);
+    } else {
+        for (int v = 0; v < d->nvec; v++)
+            dwf_vector(cg, n, c, d, buf, cg_i64(cg, 0), d->q0[v], NULL, w, bias, Y,
+                       LLVMBuildNSWAdd(b, ybase, cg_i64(cg, d->q0[v]), ""));
+    }
+    cg_par_end(cg, &par);
+}
+
 bool cg_k_conv(Cg *cg, const Node *n)
 {
     ConvDesc c;
@@ -358,7 +512,10 @@ bool cg_k_conv(Cg *cg, const Node *n)
     c.ct = cg_calc_type(cg, c.dt);
     LLVMValueRef B = n->nin > 2 && n->in[2] ? cg->arg[2] : NULL;
     LLVMValueRef packed;
-    if (cg->t->gpu)
+    DwPlan dw;
+    if (dwf_plan(cg->t, &c, &dw))
+        conv_dw_plane(cg, n, &c, &dw, cg->arg[0], cg->arg[1], B, cg->arg[n->nin]);
+    else if (cg->t->gpu)
         conv_elem(cg, n, &c, cg->arg[0], cg->arg[1], B, cg->arg[n->nin]);
     else if (c.Mg >= 8 && (packed = pack_weights(cg, n, &c)))
         conv_cpu_channels(cg, n, &c, cg->arg[0], packed, B, cg->arg[n->nin]);

@@ -321,6 +321,14 @@ void kt_conv(void)
         {"dw_rows_5x5_s2", 2, 1, 4, 4, 4, {11, 40}, {5, 5}, {2, 2}, {0}, {2, 2, 2, 2}, NULL, true, RELU, NULL, false},
         {"dw_rows_x2_d2_asym", 2, 2, 3, 6, 3, {7, 33}, {3, 3}, {1, 1}, {2, 2}, {1, 3, 2, 0}, NULL, false, NULL, NULL,
          false},
+        /* a depthwise plane from a zero-padded copy (codegen/k_conv.c
+         * conv_dw_plane): planes narrower than a vector run across rows
+         * (512-bit x86: permutes of two loads), asymmetric pads, 5x5 at
+         * dilation 2, a 1-D row */
+        {"dw_plane_14x14_5x5_d2", 2, 1, 3, 3, 3, {14, 14}, {5, 5}, {0}, {2, 2}, {4, 4, 4, 4}, NULL, true, NULL, NULL,
+         false},
+        {"dw_plane_asym_9x12", 2, -1, 4, 4, 4, {9, 12}, {3, 3}, {0}, {0}, {0, 2, 1, 1}, NULL, true, RELU, NULL, true},
+        {"dw_1d_k5_rows", 1, -1, 4, 4, 4, {40}, {5}, {0}, {0}, {2, 2}, NULL, false, NULL, NULL, true},
         /* 1-D */
         {"1d_k3_p1", 1, -1, 3, 4, 1, {17}, {3}, {0}, {0}, {1, 1}, NULL, true, NULL, NULL, true},
         {"1d_k5_s3_d2_asym", 1, 1, 2, 3, 1, {20}, {5}, {3}, {2}, {2, 0}, NULL, false, NULL, NULL, false},
