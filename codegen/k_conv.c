@@ -354,7 +354,8 @@ static void conv_cpu_channels(Cg *cg, const Node *n, const ConvDesc *c, LLVMValu
 }
 
 /* ---- depthwise f32 from a padded plane ------------------------------------
- * A depthwise 1-D/2-D f32 conv runs a plane (n, m) at a time from a copy
+ * A depthwise 1-D/2-D f32 conv of unit-stride rows, or of a plane narrower
+ * than a vector, runs a plane (n, m) at a time from a copy
  * on the stack padded with zeros, so every tap lands inside it: no edge
  * code, and each vector of outputs is, per tap, one vector of the plane
  * times the weight, added in the order of the row-wise kernel (the bias,
@@ -362,8 +363,9 @@ static void conv_cpu_channels(Cg *cg, const Node *n, const ConvDesc *c, LLVMValu
  * adds w * 0). Vectors run along each output row when rows have a vector
  * of outputs or more (the last overlapping), else over the whole plane
  * across rows, unrolled (7x7 and 14x14 planes fill the lanes). A vector
- * whose taps are not consecutive floats (stride 2, or across rows) is a
- * permute of two loads: one vpermt2ps, so only on 512-bit x86. */
+ * whose taps are not consecutive floats (across rows, or strided) is a
+ * permute of two loads: one vpermt2ps, so only on 512-bit x86. (Strided
+ * rows of a vector or more keep the row-wise kernel: measured faster.) */
 enum { DWF_BUF_MAX = 16384, DWF_MAX_VECS = 16 }; /* floats of the padded plane */
 
 typedef struct DwPlan {
