@@ -92,10 +92,11 @@ static bool has_bf16_dot(const Target *t)
     return t->arch == ARCH_X86_64 && t->vector_bits == 512 && strstr(t->features, "+avx512bf16") != NULL;
 }
 
-/* Target.byte_perm: vpermb/vpermt2b on 512-bit vectors (x86 with AVX512-VBMI) */
+/* Target.byte_perm: vpermb/vpermt2b on 512-bit vectors (x86 with AVX512-VBMI;
+ * from cpu_features, whose names match whole: "+avx512vbmi2" is not it) */
 static bool has_byte_perm(const Target *t)
 {
-    return t->arch == ARCH_X86_64 && t->vector_bits == 512 && strstr(t->features, "+avx512vbmi") != NULL;
+    return t->arch == ARCH_X86_64 && t->vector_bits == 512 && (t->cpu_features >> QKRT_CPU_AVX512VBMI & 1);
 }
 
 const char *cg_host_arch(void)
