@@ -607,19 +607,6 @@ static bool qdw_plan(const Target *t, const Node *n, const QConv *c, QDw *d)
     return true;
 }
 
-const char *cg_qdw_tag(const Target *t, const Node *n, char *buf, size_t len)
-{
-    QConv c;
-    QDw d;
-    if (n->op != OP_QLINEAR_CONV && n->op != OP_CONV_INTEGER)
-        return NULL;
-    qconv_describe(n, &c);
-    if (!qdw_plan(t, n, &c, &d))
-        return NULL;
-    snprintf(buf, len, "dw%dc4", QDW_LANES);
-    return buf;
-}
-
 /* The 16 lanes' 4 taps from kw on, as u8 bytes of a <16 x i32>: from the
  * window at byte `at` of the padded plane, permuted by the lanes' offsets
  * from the window's first byte (one load, or two for a window over 64). */
@@ -644,27 +631,57 @@ static LLVMValueRef qdw_window(Cg *cg, const QConv *c, const QDw *d, LLVMValueRe
     return LLVMBuildBitCast(b, x, LLVMVectorType(cg->i32, QDW_LANES), "");
 }
 
-/* What a plane's results need (per channel): QLinearConv's requantization
- * (multiplier, zero point, bounds with the activation folded in), or
- * ConvInteger's dequantizing epilogue (scale, f32 bias; none: i32 out). */
+/* What a plane's results need (per channel): the accumulators' start corr
+ * (the i32 bias added), QLinearConv's requantization (multiplier, zero
+ * point, bounds with the activation folded in), or ConvInteger's
+ * dequantizing epilogue (scale, f32 bias; none: i32 out). */
 typedef struct QDwOut {
+    LLVMValueRef corr;
     LLVMValueRef mult, yzp, lo, hi;
     LLVMValueRef scale, fbias;
 } QDwOut;
+
+/* Channel m's QDwOut, its accumulators starting from corr0 + bias. */
+static QDwOut qdw_out(Cg *cg, const Node *n, const QConv *c, LLVMValueRef m, LLVMValueRef corr0)
+{
+    LLVMBuilderRef b = cg->b;
+    QDwOut o = {.corr = corr0};
+    if (c->ql) {
+        if (n->nin > 8 && n->in[8])
+            o.corr = LLVMBuildAdd(b, o.corr, cg_load(cg, DT_I32, cg->arg[8], m), "corr");
+        LLVMValueRef xs = cg_qparam(cg, n, 1, m, true), ws = cg_qparam(cg, n, 4, m, true), ys = cg_qparam(cg, n, 6, m, true);
+        LLVMValueRef qmin, qmax;
+        o.mult = LLVMBuildFDiv(b, LLVMBuildFMul(b, xs, ws, ""), ys, "M"); /* as qconv_store */
+        o.yzp = cg_qparam(cg, n, 7, cg_i64(cg, 0), false);
+        cg_qrange(cg, c->ty, &qmin, &qmax);
+        o.lo = cg_qact(cg, &n->a, qmin, ys, o.yzp, c->ty); /* the activation's clamp, folded */
+        o.hi = cg_qact(cg, &n->a, qmax, ys, o.yzp, c->ty);
+    } else if (n->nin > 5 && n->in[5]) { /* ConvInteger's epilogue, as cg_int_out */
+        const Value *bias = n->in[4], *sc = n->in[5];
+        LLVMValueRef bi = bias && shape_numel(&bias->shape) == 1 ? cg_i64(cg, 0) : m;
+        if (bias && bias->dtype == DT_I32)
+            o.corr = LLVMBuildAdd(b, o.corr, cg_load(cg, DT_I32, cg->arg[4], bi), "corr");
+        if (bias && bias->dtype == DT_F32)
+            o.fbias = cg_load(cg, DT_F32, cg->arg[4], bi);
+        o.scale = cg_load(cg, DT_F32, cg->arg[5], shape_numel(&sc->shape) == 1 ? cg_i64(cg, 0) : m);
+    }
+    return o;
+}
 
 static void qdw_store(Cg *cg, const Node *n, const QConv *c, const QDwOut *o, LLVMValueRef acc, LLVMValueRef Y,
                       LLVMValueRef yi)
 {
     LLVMBuilderRef b = cg->b;
     LLVMValueRef v = acc;
+    unsigned lanes = LLVMGetVectorSize(LLVMTypeOf(acc));
     if (c->ql) {
         v = cg_requant_to(cg, acc, o->mult, o->yzp, o->lo, o->hi, false);
-        v = LLVMBuildTrunc(b, v, LLVMVectorType(cg->i8, QDW_LANES), "");
+        v = LLVMBuildTrunc(b, v, LLVMVectorType(cg->i8, lanes), "");
     } else if (o->scale) { /* as cg_int_out: act(f32(acc) * s [+ f32 bias]) */
-        v = LLVMBuildFMul(b, LLVMBuildSIToFP(b, acc, LLVMVectorType(cg->f32, QDW_LANES), ""),
-                          cg_splat(cg, o->scale, QDW_LANES), "");
+        v = LLVMBuildFMul(b, LLVMBuildSIToFP(b, acc, LLVMVectorType(cg->f32, lanes), ""),
+                          cg_splat(cg, o->scale, (int)lanes), "");
         if (o->fbias)
-            v = LLVMBuildFAdd(b, v, cg_splat(cg, o->fbias, QDW_LANES), "");
+            v = LLVMBuildFAdd(b, v, cg_splat(cg, o->fbias, (int)lanes), "");
         v = cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, v);
     }
     LLVMValueRef st = LLVMBuildStore(b, v, cg_gep(cg, c->ty, Y, yi));
@@ -675,11 +692,11 @@ static void qdw_store(Cg *cg, const Node *n, const QConv *c, const QDwOut *o, LL
  * runtime), accumulated from corr, requantized (or dequantized), stored at
  * Y[yi]. */
 static void qdw_vector(Cg *cg, const Node *n, const QConv *c, const QDw *d, LLVMValueRef buf, LLVMValueRef rowat,
-                       int64_t q0, LLVMValueRef ow0, const LLVMValueRef *wv, LLVMValueRef corr, const QDwOut *o,
-                       LLVMValueRef Y, LLVMValueRef yi)
+                       int64_t q0, LLVMValueRef ow0, const LLVMValueRef *wv, const QDwOut *o, LLVMValueRef Y,
+                       LLVMValueRef yi)
 {
     LLVMBuilderRef b = cg->b;
-    LLVMValueRef acc = cg_splat(cg, corr, QDW_LANES);
+    LLVMValueRef acc = cg_splat(cg, o->corr, QDW_LANES);
     for (int64_t kh = 0; kh < c->K[1]; kh++)
         for (int64_t g = 0; g < d->G4; g++) {
             /* the window's first byte: the first lane's tap (kh, 4g) */
@@ -751,26 +768,7 @@ static bool qconv_dw_dot(Cg *cg, const Node *n, const QConv *c, const QDw *d)
     for (int64_t i = 0; i < nw; i++)
         wv[i] = cg_splat(cg, cg_load(cg, DT_I32, WW, mul_add(cg, m, nw, cg_i64(cg, i))), QDW_LANES);
     LLVMValueRef corr = LLVMBuildNSWMul(b, LLVMBuildNeg(b, xzp, ""), cg_load(cg, DT_I32, WS, m), "");
-    QDwOut o = {0};
-    if (c->ql) {
-        if (n->nin > 8 && n->in[8])
-            corr = LLVMBuildAdd(b, corr, cg_load(cg, DT_I32, cg->arg[8], m), "corr");
-        LLVMValueRef xs = cg_qparam(cg, n, 1, m, true), ws = cg_qparam(cg, n, 4, m, true), ys = cg_qparam(cg, n, 6, m, true);
-        LLVMValueRef qmin, qmax;
-        o.mult = LLVMBuildFDiv(b, LLVMBuildFMul(b, xs, ws, ""), ys, "M"); /* as qconv_store */
-        o.yzp = cg_qparam(cg, n, 7, cg_i64(cg, 0), false);
-        cg_qrange(cg, c->ty, &qmin, &qmax);
-        o.lo = cg_qact(cg, &n->a, qmin, ys, o.yzp, c->ty); /* the activation's clamp, folded */
-        o.hi = cg_qact(cg, &n->a, qmax, ys, o.yzp, c->ty);
-    } else if (n->nin > 5 && n->in[5]) { /* ConvInteger's epilogue, as cg_int_out */
-        const Value *bias = n->in[4], *sc = n->in[5];
-        LLVMValueRef bi = bias && shape_numel(&bias->shape) == 1 ? cg_i64(cg, 0) : m;
-        if (bias && bias->dtype == DT_I32)
-            corr = LLVMBuildAdd(b, corr, cg_load(cg, DT_I32, cg->arg[4], bi), "corr");
-        if (bias && bias->dtype == DT_F32)
-            o.fbias = cg_load(cg, DT_F32, cg->arg[4], bi);
-        o.scale = cg_load(cg, DT_F32, cg->arg[5], shape_numel(&sc->shape) == 1 ? cg_i64(cg, 0) : m);
-    }
+    QDwOut o = qdw_out(cg, n, c, m, corr);
     LLVMValueRef ybase = LLVMBuildNSWMul(b, r, cg_i64(cg, oplane), ""); /* (n*M + m) */
     if (d->rows) {
         LLVMValueRef oh = cg_for_begin(cg, &loh, cg_i64(cg, 0), cg_i64(cg, c->O[1]), cg_i64(cg, 1), "oh");
@@ -780,17 +778,240 @@ static bool qconv_dw_dot(Cg *cg, const Node *n, const QConv *c, const QDw *d)
         for (int si = 0, ns = cg_vec_spans(0, c->O[2], QDW_LANES, span); si < ns; si++) {
             LLVMValueRef ow0 = cg_for_begin(cg, &low, cg_i64(cg, span[si][0]), cg_i64(cg, span[si][1]),
                                             cg_i64(cg, QDW_LANES), "ow");
-            qdw_vector(cg, n, c, d, buf, rowat, 0, ow0, wv, corr, &o, Y, LLVMBuildNSWAdd(b, yrow, ow0, ""));
+            qdw_vector(cg, n, c, d, buf, rowat, 0, ow0, wv, &o, Y, LLVMBuildNSWAdd(b, yrow, ow0, ""));
             cg_for_end(cg, &low);
         }
         cg_for_end(cg, &loh);
     } else {
         for (int v = 0; v < d->nvec; v++)
-            qdw_vector(cg, n, c, d, buf, cg_i64(cg, 0), d->q0[v], NULL, wv, corr, &o, Y,
+            qdw_vector(cg, n, c, d, buf, cg_i64(cg, 0), d->q0[v], NULL, wv, &o, Y,
                        LLVMBuildNSWAdd(b, ybase, cg_i64(cg, d->q0[v]), ""));
     }
     cg_par_end(cg, &par);
     return true;
+}
+
+/* ---- depthwise int8 on i16 pairs (x86 pmaddwd) ---------------------------
+ * The same convolutions on x86 without the kernel above (AVX2 as on Zen 3,
+ * SSE2, AVX-512 without VBMI), with any constant u8/s8 weights and weight
+ * zero points. The plane (n, m) is copied into a stack buffer as i16
+ * x - x_zp, padded with 0 (the padding's taps add nothing). A vector of L
+ * i32 outputs takes, per kernel row and per 2 adjacent kernel columns,
+ * one load of 2L i16 and one pmaddwd with the word of the 2 weights
+ * (w - w_zp): 2 taps of L outputs in 2 instructions, the load folded into
+ * pmaddwd. A load at element e holds in its i32 lane l the pair
+ * (x[e + 2l], x[e + 2l + 1]): the 2 taps of output l at stride 2, of output
+ * 2l at stride 1 - so at stride 1 a block is 2 vectors, the even and the
+ * odd outputs (loads from e and e + 1), shuffled into order once. Dilated
+ * columns take one tap per pmaddwd (the partner's weight 0). Unit strides
+ * run the plane as one row of OH x Wp outputs (an output row's pitch is
+ * the padded input row's), so that small planes (7x7, 14x14) fill whole
+ * vectors; those results go through a buffer, then OW of each row to Y.
+ * Other strides run along each output row, the last block overlapping. */
+enum { QDP_PLANE_MAX = 98304, QDP_OUT_MAX = 65536 }; /* stack bytes */
+
+typedef struct QDp {
+    int L, nsub;    /* i32 lanes a vector; vectors a block (stride 1: 2) */
+    bool pairs;     /* 2 adjacent columns a weight word (dilation 1), else 1 */
+    int npair;      /* weight words a kernel row */
+    bool flat;      /* unit strides: the plane as one run of blocks */
+    int64_t Hp, Wp; /* the padded plane */
+    int64_t nblk;   /* flat: the run's blocks */
+    int64_t len;    /* i16 elements of the buffer: the plane and what the last loads reach */
+} QDp;
+
+/* The element offset of weight word p of kernel row kh from an output's
+ * window start. */
+static int64_t qdp_tap(const QConv *c, const QDp *d, int64_t kh, int64_t p)
+{
+    return kh * c->D[1] * d->Wp + (d->pairs ? 2 * p : p) * c->D[2];
+}
+
+static bool qdp_plan(const Target *t, const Node *n, const QConv *c, QDp *d)
+{
+    if (t->gpu || t->arch != ARCH_X86_64 || c->Cg != 1 || c->Mg != 1 || c->S[2] > 2)
+        return false;
+    if (c->K[0] != 1 || c->I[0] != 1 || c->O[0] != 1 || (c->tx != DT_U8 && c->tx != DT_I8))
+        return false;
+    if (c->ql ? c->ty != DT_U8 && c->ty != DT_I8 : c->ty != (n->nin > 5 && n->in[5] ? DT_F32 : DT_I32))
+        return false;
+    const Value *w = n->in[c->iw], *wz = n->nin > c->iwz ? n->in[c->iwz] : NULL;
+    if (w->kind != VAL_CONST || (w->dtype != DT_I8 && w->dtype != DT_U8) || (wz && wz->kind != VAL_CONST))
+        return false;
+    d->pairs = c->D[2] == 1;
+    d->npair = (int)(d->pairs ? (c->K[2] + 1) / 2 : c->K[2]);
+    if (c->K[1] * d->npair > 32) /* the words stay in registers */
+        return false;
+    d->L = t->vector_bits >= 256 ? 8 : 4; /* 512-bit pmaddwd: not yet run anywhere */
+    d->nsub = c->S[2] == 1 ? 2 : 1;
+    d->flat = c->S[1] == 1 && c->S[2] == 1;
+    int64_t hneed = (c->O[1] - 1) * c->S[1] + (c->K[1] - 1) * c->D[1] + 1;
+    int64_t wneed = (c->O[2] - 1) * c->S[2] + (c->K[2] - 1) * c->D[2] + 1;
+    d->Hp = c->I[1] + c->P[1] > hneed ? c->I[1] + c->P[1] : hneed;
+    d->Wp = c->I[2] + c->P[2] > wneed ? c->I[2] + c->P[2] : wneed;
+    /* the furthest load: the last block's last vector at its last word */
+    int64_t tapmax = qdp_tap(c, d, c->K[1] - 1, d->npair - 1), reach;
+    if (d->flat) {
+        int64_t B = 2 * d->L, run = (c->O[1] - 1) * d->Wp + c->O[2];
+        d->nblk = (run + B - 1) / B;
+        if (d->nblk * B * dtype_size(c->ty) > QDP_OUT_MAX)
+            return false;
+        reach = (d->nblk - 1) * B + 1 + tapmax + 2 * d->L;
+    } else {
+        if (c->O[2] < d->nsub * d->L) /* rows narrower than a block: vectors of 4 */
+            d->L = 4;
+        if (c->O[2] < d->nsub * d->L)
+            return false;
+        reach = (c->O[1] - 1) * c->S[1] * d->Wp + c->S[2] * (c->O[2] - d->nsub * d->L) + (d->nsub - 1) + tapmax +
+                2 * d->L;
+    }
+    d->len = reach > d->Hp * d->Wp ? reach : d->Hp * d->Wp;
+    return 2 * d->len <= QDP_PLANE_MAX;
+}
+
+/* acc + pmaddwd(x, w): L i32 lanes, each + x[2l] w[2l] + x[2l+1] w[2l+1]. */
+static LLVMValueRef qdp_madd(Cg *cg, int L, LLVMValueRef acc, LLVMValueRef x, LLVMValueRef w)
+{
+    LLVMValueRef args[2] = {x, w};
+    return LLVMBuildAdd(cg->b, acc, cg_intrin(cg, L == 8 ? "llvm.x86.avx2.pmadd.wd" : "llvm.x86.sse2.pmadd.wd", NULL, 0,
+                                              args, 2), "");
+}
+
+/* One block: outputs from the one whose window starts at element `at` of
+ * the plane, stored at Y[yi] (Y of the output's type). */
+static void qdp_block(Cg *cg, const Node *n, const QConv *c, const QDp *d, LLVMValueRef buf, LLVMValueRef at,
+                      const LLVMValueRef *wv, const QDwOut *o, LLVMValueRef Y, LLVMValueRef yi)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMTypeRef v16 = LLVMVectorType(cg->i16, (unsigned)(2 * d->L));
+    LLVMValueRef acc[2] = {0};
+    for (int j = 0; j < d->nsub; j++) { /* stride 1: j = 0 the even outputs, 1 the odd */
+        acc[j] = cg_splat(cg, o->corr, d->L);
+        for (int64_t kh = 0; kh < c->K[1]; kh++)
+            for (int64_t p = 0; p < d->npair; p++) {
+                LLVMValueRef e = LLVMBuildNSWAdd(b, at, cg_i64(cg, j + qdp_tap(c, d, kh, p)), "");
+                LLVMValueRef x = LLVMBuildLoad2(b, v16, cg_gep(cg, DT_I16, buf, e), "x");
+                LLVMSetAlignment(x, 2);
+                acc[j] = qdp_madd(cg, d->L, acc[j], x, wv[kh * d->npair + p]);
+            }
+    }
+    LLVMValueRef all = acc[0];
+    if (d->nsub == 2) {
+        LLVMValueRef idx[16];
+        for (int i = 0; i < 2 * d->L; i++)
+            idx[i] = cg_i32(cg, (i % 2) * d->L + i / 2);
+        all = LLVMBuildShuffleVector(b, acc[0], acc[1], LLVMConstVector(idx, (unsigned)(2 * d->L)), "");
+    }
+    qdw_store(cg, n, c, o, all, Y, yi);
+}
+
+static bool qconv_dw_pairs(Cg *cg, const Node *n, const QConv *c, const QDp *d)
+{
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef X = cg->arg[c->ix], Y = cg->arg[n->nin];
+    const Value *w = n->in[c->iw], *wz = n->nin > c->iwz ? n->in[c->iwz] : NULL;
+    int64_t KH = c->K[1], KW = c->K[2], nw = KH * d->npair;
+    /* compile time: [m][kh][p] words of 2 i16 weights w - w_zp (0 past KW) */
+    uint32_t *words = calloc((size_t)(c->M * nw), sizeof(uint32_t));
+    if (!words)
+        return false;
+    for (int64_t m = 0; m < c->M; m++) {
+        int32_t zp = 0;
+        if (wz) {
+            int64_t zi = shape_numel(&wz->shape) == 1 ? 0 : m;
+            zp = wz->dtype == DT_U8 ? ((const uint8_t *)wz->data)[zi] : ((const int8_t *)wz->data)[zi];
+        }
+        for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++) {
+                int64_t wi = (m * KH + kh) * KW + kw;
+                int32_t v = (w->dtype == DT_U8 ? ((const uint8_t *)w->data)[wi] : ((const int8_t *)w->data)[wi]) - zp;
+                int64_t p = d->pairs ? kw / 2 : kw, half = d->pairs ? kw % 2 : 0;
+                words[(m * KH + kh) * d->npair + p] |= (uint32_t)(uint16_t)(int16_t)v << (16 * half);
+            }
+    }
+    LLVMValueRef WW = cg_const_blob(cg, "qk.dwpairs", words, sizeof(uint32_t) * (size_t)(c->M * nw));
+    free(words);
+    cg_packed_input(cg, c->iw);
+
+    int64_t iplane = c->I[1] * c->I[2], oplane = c->O[1] * c->O[2], B = d->nsub * d->L;
+    LLVMValueRef buf = cg_alloca(cg, LLVMArrayType2(cg->i16, (uint64_t)d->len), "plane");
+    LLVMSetAlignment(buf, 64);
+    LLVMValueRef tmp = NULL;
+    if (d->flat) {
+        tmp = cg_alloca(cg, LLVMArrayType2(cg_mem_type(cg, c->ty), (uint64_t)(d->nblk * B)), "out");
+        LLVMSetAlignment(tmp, 64);
+    }
+    CgLoop par, lr, lc, lk, loh, low;
+    LLVMValueRef r = cg_par_begin(cg, &par, c->batch ? 0 : c->N_static * c->M, c->batch ? c->M : 0);
+    LLVMValueRef m = LLVMBuildURem(b, r, cg_i64(cg, c->M), "m");
+    /* the padded plane: 0 everywhere, then the input rows as x - x_zp */
+    LLVMValueRef xzp = cg_qparam(cg, n, c->ixz, cg_i64(cg, 0), false);
+    LLVMValueRef xzp16 = LLVMBuildTrunc(b, xzp, cg->i16, "");
+    LLVMBuildMemSet(b, buf, LLVMConstInt(cg->i8, 0, 0), cg_i64(cg, 2 * d->len), 64);
+    LLVMValueRef xplane = cg_gep(cg, c->tx, X, LLVMBuildNSWMul(b, r, cg_i64(cg, iplane), "")); /* (n*C + m): C == M */
+    LLVMValueRef ih = cg_for_begin(cg, &lr, cg_i64(cg, 0), cg_i64(cg, c->I[1]), cg_i64(cg, 1), "ih");
+    LLVMValueRef dst = cg_gep(cg, DT_I16, buf, mul_add(cg, LLVMBuildNSWAdd(b, ih, cg_i64(cg, c->P[1]), ""), d->Wp,
+                                                       cg_i64(cg, c->P[2])));
+    LLVMValueRef src = cg_gep(cg, c->tx, xplane, LLVMBuildNSWMul(b, ih, cg_i64(cg, c->I[2]), ""));
+    LLVMValueRef iw = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, c->I[2]), cg_i64(cg, 1), "iw");
+    LLVMValueRef x = cg_load(cg, c->tx, src, iw);
+    x = c->tx == DT_U8 ? LLVMBuildZExt(b, x, cg->i16, "") : LLVMBuildSExt(b, x, cg->i16, "");
+    cg_store(cg, DT_I16, dst, iw, LLVMBuildSub(b, x, xzp16, ""));
+    cg_for_end(cg, &lc);
+    cg_for_end(cg, &lr);
+    /* per channel: the weight words, the epilogue */
+    LLVMValueRef wv[32];
+    LLVMTypeRef v16 = LLVMVectorType(cg->i16, (unsigned)(2 * d->L));
+    for (int64_t i = 0; i < nw; i++)
+        wv[i] = LLVMBuildBitCast(b, cg_splat(cg, cg_load(cg, DT_I32, WW, mul_add(cg, m, nw, cg_i64(cg, i))), d->L), v16,
+                                 "");
+    QDwOut o = qdw_out(cg, n, c, m, cg_i32(cg, 0));
+    LLVMValueRef ybase = LLVMBuildNSWMul(b, r, cg_i64(cg, oplane), ""); /* (n*M + m) */
+    if (d->flat) { /* the run's blocks into tmp, then each row's OW outputs */
+        LLVMValueRef q0 = cg_for_begin(cg, &lk, cg_i64(cg, 0), cg_i64(cg, d->nblk * B), cg_i64(cg, B), "q");
+        qdp_block(cg, n, c, d, buf, q0, wv, &o, tmp, q0);
+        cg_for_end(cg, &lk);
+        LLVMValueRef oh = cg_for_begin(cg, &loh, cg_i64(cg, 0), cg_i64(cg, c->O[1]), cg_i64(cg, 1), "oh");
+        int64_t es = dtype_size(c->ty);
+        LLVMBuildMemCpy(b, cg_gep(cg, c->ty, Y, mul_add(cg, oh, c->O[2], ybase)), 1,
+                        cg_gep(cg, c->ty, tmp, LLVMBuildNSWMul(b, oh, cg_i64(cg, d->Wp), "")), 1,
+                        cg_i64(cg, c->O[2] * es));
+        cg_for_end(cg, &loh);
+    } else {
+        LLVMValueRef oh = cg_for_begin(cg, &loh, cg_i64(cg, 0), cg_i64(cg, c->O[1]), cg_i64(cg, 1), "oh");
+        LLVMValueRef rowat = LLVMBuildNSWMul(b, oh, cg_i64(cg, c->S[1] * d->Wp), "");
+        LLVMValueRef yrow = mul_add(cg, oh, c->O[2], ybase);
+        int64_t span[2][2];
+        for (int si = 0, ns = cg_vec_spans(0, c->O[2], (int)B, span); si < ns; si++) {
+            LLVMValueRef ow0 = cg_for_begin(cg, &low, cg_i64(cg, span[si][0]), cg_i64(cg, span[si][1]), cg_i64(cg, B),
+                                            "ow");
+            LLVMValueRef at = LLVMBuildNSWAdd(b, rowat, LLVMBuildNSWMul(b, ow0, cg_i64(cg, c->S[2]), ""), "");
+            qdp_block(cg, n, c, d, buf, at, wv, &o, Y, LLVMBuildNSWAdd(b, yrow, ow0, ""));
+            cg_for_end(cg, &low);
+        }
+        cg_for_end(cg, &loh);
+    }
+    cg_par_end(cg, &par);
+    return true;
+}
+
+/* The depthwise kernel's tag: dw16c4 (byte permutes, 4-way dots), dw8c2 or
+ * dw4c2 (i16 pairs, L lanes). */
+const char *cg_qdw_tag(const Target *t, const Node *n, char *buf, size_t len)
+{
+    QConv c;
+    QDw d;
+    QDp p;
+    if (n->op != OP_QLINEAR_CONV && n->op != OP_CONV_INTEGER)
+        return NULL;
+    qconv_describe(n, &c);
+    if (qdw_plan(t, n, &c, &d))
+        snprintf(buf, len, "dw%dc4", QDW_LANES);
+    else if (qdp_plan(t, n, &c, &p))
+        snprintf(buf, len, "dw%dc2", p.L);
+    else
+        return NULL;
+    return buf;
 }
 
 bool cg_k_qconv(Cg *cg, const Node *n)
@@ -800,6 +1021,9 @@ bool cg_k_qconv(Cg *cg, const Node *n)
     LLVMBuilderRef b = cg->b;
     QDw dw;
     if (qdw_plan(cg->t, n, &c, &dw) && qconv_dw_dot(cg, n, &c, &dw))
+        return true;
+    QDp dp;
+    if (qdp_plan(cg->t, n, &c, &dp) && qconv_dw_pairs(cg, n, &c, &dp))
         return true;
     DType pt;
     LLVMValueRef wp = pack_qweights(cg, n, &c, &pt);

@@ -1134,6 +1134,18 @@ void kt_qconv(void)
          .gw = G_RAIL, .xzp = 127, .yzp = -128, .xs = 0.05, .ws = {0.01}, .bias_rand = true},
         {"qc_dw_small_plane", true, 'u', 's', 'u', 2, -1, 5, 5, 5, {4, 3}, {3, 3}, {1, 1}, {0}, P1, NULL,
          KT_WIDE, .gw = G_RAIL, .xzp = 128, .yzp = 128, .xs = 0.02, .ws = {0.01}},
+        /* depthwise on i16 pairs (x86 without the kernel above: pmaddwd,
+         * 8 lanes on AVX2, 4 on SSE2; the cases above take it there too):
+         * u8 weights with a zero point, strides 2 and dilation 2 (one tap a
+         * word) along rows; s8 in, u8 out over a 14x14 plane run whole
+         * (pitch 16: two outputs a row computed and dropped), per-channel
+         * weight zero points */
+        {"qc_dw_pairs_u8w_s2_d2", true, 'u', 'u', 'u', 2, -1, 6, 6, 6, {23, 37}, {3, 3}, {2, 2}, {2, 2}, P1,
+         NULL, KT_WIDE, .gw = G_RAIL, .xzp = 9, .nwzp = 1, .wzp = {128}, .yzp = 128, .xs = 0.02, .ws = {0.01},
+         .bias_rand = true},
+        {"qc_dw_pairs_s8_to_u8_14x14", true, 's', 's', 'u', 2, 2, 10, 10, 10, {14, 14}, {3, 3}, {1, 1}, {0}, P1,
+         NULL, KT_WIDE, .gw = G_RAIL, .xzp = -3, .nwzp = 3, .wzp = {0, 5, -7}, .yzp = 0, .xs = 0.05,
+         .ws = {0.01, 0.002}, .nws = 2, .bias_rand = true, .threads = 2},
         /* weights in [-64, 64]: the conv microkernel on pmaddubsw (x86
          * without VNNI), a ring of u8 in k-groups of 4 (C 37: 3 of padding) */
         {"qc_rail7_3x3_p1_c37", true, 'u', 's', 'u', 2, -1, 37, 24, 1, {9, 13}, {3, 3}, {0}, {0}, P1, NULL,
