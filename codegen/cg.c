@@ -181,7 +181,9 @@ static char *kernel_name(Cg *cg, const Node *n)
                 ((n->op == OP_QLINEAR_CONV || n->op == OP_QLINEAR_MATMUL) && n->nin > 8 && n->in[8]);
     const char *act = (op_info[n->op].attrs & A_ACT) && n->a.act != ACT_NONE ? act_name[n->a.act] : NULL;
     char tag[48], isa[24] = "";
-    const char *mm = cg_mm_tag(cg->t, n, tag, sizeof tag);
+    const char *mm = cg_pw_tag(cg->t, n, tag, sizeof tag);
+    if (!mm)
+        mm = cg_mm_tag(cg->t, n, tag, sizeof tag);
     if (!mm)
         mm = cg_qdw_tag(cg->t, n, tag, sizeof tag);
     if (mm)
@@ -311,7 +313,7 @@ static const CgFamily cgk_copy = {{g_copy}, red_one, d_generic};
 static const CgFamily cgk_eltwise = {{cg_k_eltwise}, red_one, d_eltwise};
 static const CgFamily cgk_cast = {{g_cast}, red_one, d_eltwise};
 static const CgFamily cgk_matmul = {{cg_k_mm, g_gemm}, red_matmul, d_matmul};
-static const CgFamily cgk_conv = {{cg_k_mm, g_conv}, red_conv, d_conv};
+static const CgFamily cgk_conv = {{cg_k_pw, cg_k_mm, g_conv}, red_conv, d_conv};
 static const CgFamily cgk_einsum = {{cg_k_einsum}, red_input, d_generic};
 static const CgFamily cgk_pool = {{g_pool}, red_pool, d_generic};
 static const CgFamily cgk_gpool = {{g_gpool}, red_input, d_generic};
@@ -349,7 +351,9 @@ static const CgFamily *const family[OP_COUNT] = {
 const char *cg_kernel_desc(const Target *t, const Node *n)
 {
     static char mmbuf[256];
-    const char *mm = cg_mm_desc(t, n, mmbuf, sizeof mmbuf);
+    const char *mm = cg_pw_desc(t, n, mmbuf, sizeof mmbuf);
+    if (!mm)
+        mm = cg_mm_desc(t, n, mmbuf, sizeof mmbuf);
     if (mm)
         return mm;
     return family[n->op]->desc(t, n);

@@ -122,6 +122,10 @@ typedef CgResult (*CgGen)(Cg *cg, const Node *n);
 /* The kernel of Gemm/MatMul/Conv and their integer forms when its B is a
  * constant the microkernels take; CG_DECLINE otherwise. */
 CgResult cg_k_mm(Cg *cg, const Node *n);
+/* 1x1 f32 convs as weights x NCHW rows (k_pw.c); its name tag and words. */
+CgResult cg_k_pw(Cg *cg, const Node *n);
+const char *cg_pw_tag(const Target *t, const Node *n, char *buf, size_t len);
+const char *cg_pw_desc(const Target *t, const Node *n, char *buf, size_t len);
 
 /* ---- loop.c ------------------------------------------------------------- */
 typedef struct CgLoop {

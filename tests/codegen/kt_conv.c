@@ -21,6 +21,7 @@ typedef struct ConvSpec {
                                * channels (bn_s, bn_b, bn_mean, bn_var) [and more] */
     bool arm;
     bool w_input;             /* the weights are a graph input (nothing to pack) */
+    int threads;              /* 0: the harness's default */
 } ConvSpec;
 
 static void ints(KtText *t, const char *attr, int n, const int64_t *v)
@@ -84,7 +85,7 @@ static void conv_case(const ConvSpec *cs)
     else
         ints(&m, "pads", 2 * nsp, cs->p);
     kt_printf(&m, ">(x, w%s)\n%s}\n", cs->bias ? ", b" : "", cs->post ? cs->post : "");
-    KtOpts o = {.arm = cs->arm};
+    KtOpts o = {.arm = cs->arm, .threads = cs->threads};
     kt_case(cs->name, &o, m.s);
     kt_text_free(&m);
 }
@@ -398,6 +399,16 @@ void kt_conv(void)
         /* rows too wide for the ring (64 channels x 1100 steps): output rows in chunks */
         {"mk_1d_chunked_batchN", 1, -1, 64, 8, 1, {1100}, {3}, {1}, {0}, {1, 1}, NULL, true, NULL, NULL, true},
         {"mk_1d_chunked_s2_d2", 1, 1, 70, 9, 1, {1901}, {3}, {2}, {2}, {2, 3}, NULL, false, RELU, NULL, false},
+        /* 1x1 convs as weights x NCHW rows (k_pw.c): a last tile of 1
+         * output channel of 6 and planes ending in a partial block (143
+         * and 300 pixels: the last block overlaps, its tail stored masked),
+         * 2 threads; the symbolic batch in 1-D with a clip; whole blocks
+         * with a sigmoid */
+        {"pw_m13_tail_relu", 2, 2, 7, 13, 1, {11, 13}, {1, 1}, {0}, {0}, {0}, NULL, true, RELU, NULL, true,
+         .threads = 2},
+        {"pw_1d_batchN_clip", 1, -1, 20, 12, 1, {300}, {1}, {0}, {0}, {0}, NULL, false, CLIP6, CLIP6_INITS, true},
+        {"pw_whole_blocks_sigmoid", 2, 1, 3, 6, 1, {16, 16}, {1, 1}, {0}, {0}, {0}, NULL, true,
+         "  y = Sigmoid(cv)\n", NULL, false},
         /* windows that do not overlap (patch embeddings): pass "patchify"'s MatMul */
         {"patch16_batchN_bias", 2, -1, 3, 8, 1, {32, 48}, {16, 16}, {16, 16}, {0}, {0}, NULL, true, NULL, NULL, true},
         {"patch4x4_relu", 2, 2, 5, 12, 1, {8, 12}, {4, 4}, {4, 4}, {0}, {0}, NULL, false, RELU, NULL, false},
