@@ -183,6 +183,8 @@ static char *kernel_name(Cg *cg, const Node *n)
     char tag[48], isa[24] = "";
     const char *mm = cg_pw_tag(cg->t, n, tag, sizeof tag);
     if (!mm)
+        mm = cg_qpw_tag(cg->t, n, tag, sizeof tag);
+    if (!mm)
         mm = cg_mm_tag(cg->t, n, tag, sizeof tag);
     if (!mm)
         mm = cg_qdw_tag(cg->t, n, tag, sizeof tag);
@@ -335,7 +337,7 @@ static const CgFamily cgk_range = {{cg_k_range}, red_one, d_generic};
 static const CgFamily cgk_qdq = {{g_qdq}, red_one, d_generic};
 static const CgFamily cgk_dql = {{g_dql}, red_input, d_generic};
 static const CgFamily cgk_qmatmul = {{cg_k_mm, g_qgemm}, red_matmul, d_qmatmul};
-static const CgFamily cgk_qconv = {{cg_k_mm, g_qconv}, red_conv, d_conv};
+static const CgFamily cgk_qconv = {{cg_k_qpw, cg_k_mm, g_qconv}, red_conv, d_conv};
 static const CgFamily cgk_qadd = {{g_qadd}, red_one, d_qadd};
 static const CgFamily cgk_qgap = {{g_qgap}, red_input, d_qgap};
 
@@ -352,6 +354,11 @@ const char *cg_kernel_desc(const Target *t, const Node *n)
 {
     static char mmbuf[256];
     const char *mm = cg_pw_desc(t, n, mmbuf, sizeof mmbuf);
+    if (!mm && cg_qpw_tag(t, n, mmbuf, sizeof mmbuf))
+        mm = "1x1 as weights x NCHW rows, pmaddwd, exact i32";
+    if (!mm && cg_qdw_tag(t, n, mmbuf, sizeof mmbuf))
+        mm = strncmp(mmbuf, "dw16c4", 6) == 0 ? "depthwise, padded plane, vpermb + vpdpbusd, exact i32"
+                                              : "depthwise, padded i16 plane, pmaddwd, exact i32";
     if (!mm)
         mm = cg_mm_desc(t, n, mmbuf, sizeof mmbuf);
     if (mm)

@@ -126,6 +126,9 @@ CgResult cg_k_mm(Cg *cg, const Node *n);
 CgResult cg_k_pw(Cg *cg, const Node *n);
 const char *cg_pw_tag(const Target *t, const Node *n, char *buf, size_t len);
 const char *cg_pw_desc(const Target *t, const Node *n, char *buf, size_t len);
+/* 1x1 int8 convs the same way on pmaddwd (k_quant.c); its name tag. */
+CgResult cg_k_qpw(Cg *cg, const Node *n);
+const char *cg_qpw_tag(const Target *t, const Node *n, char *buf, size_t len);
 
 /* ---- loop.c ------------------------------------------------------------- */
 typedef struct CgLoop {

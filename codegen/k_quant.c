@@ -8,6 +8,7 @@
  * Quantization parameters are read from their tensors (constants or run-
  * time inputs alike); a per-axis parameter is an operand of the loop nest
  * broadcast along its axis. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -638,6 +639,7 @@ static LLVMValueRef qdw_window(Cg *cg, const QConv *c, const QDw *d, LLVMValueRe
 typedef struct QDwOut {
     LLVMValueRef corr;
     LLVMValueRef mult, yzp, lo, hi;
+    bool mult_finite; /* mult is known finite (a compile-time table's) */
     LLVMValueRef scale, fbias;
 } QDwOut;
 
@@ -668,14 +670,14 @@ static QDwOut qdw_out(Cg *cg, const Node *n, const QConv *c, LLVMValueRef m, LLV
     return o;
 }
 
-static void qdw_store(Cg *cg, const Node *n, const QConv *c, const QDwOut *o, LLVMValueRef acc, LLVMValueRef Y,
-                      LLVMValueRef yi)
+/* The results of a vector of accumulators, in the output's type. */
+static LLVMValueRef qdw_value(Cg *cg, const Node *n, const QConv *c, const QDwOut *o, LLVMValueRef acc)
 {
     LLVMBuilderRef b = cg->b;
     LLVMValueRef v = acc;
     unsigned lanes = LLVMGetVectorSize(LLVMTypeOf(acc));
     if (c->ql) {
-        v = cg_requant_to(cg, acc, o->mult, o->yzp, o->lo, o->hi, false);
+        v = cg_requant_to(cg, acc, o->mult, o->yzp, o->lo, o->hi, o->mult_finite);
         v = LLVMBuildTrunc(b, v, LLVMVectorType(cg->i8, lanes), "");
     } else if (o->scale) { /* as cg_int_out: act(f32(acc) * s [+ f32 bias]) */
         v = LLVMBuildFMul(b, LLVMBuildSIToFP(b, acc, LLVMVectorType(cg->f32, lanes), ""),
@@ -684,7 +686,13 @@ static void qdw_store(Cg *cg, const Node *n, const QConv *c, const QDwOut *o, LL
             v = LLVMBuildFAdd(b, v, cg_splat(cg, o->fbias, (int)lanes), "");
         v = cg_act(cg, n->a.act, n->a.act_alpha, n->a.act_beta, v);
     }
-    LLVMValueRef st = LLVMBuildStore(b, v, cg_gep(cg, c->ty, Y, yi));
+    return v;
+}
+
+static void qdw_store(Cg *cg, const Node *n, const QConv *c, const QDwOut *o, LLVMValueRef acc, LLVMValueRef Y,
+                      LLVMValueRef yi)
+{
+    LLVMValueRef st = LLVMBuildStore(cg->b, qdw_value(cg, n, c, o, acc), cg_gep(cg, c->ty, Y, yi));
     LLVMSetAlignment(st, 1);
 }
 
@@ -993,6 +1001,283 @@ static bool qconv_dw_pairs(Cg *cg, const Node *n, const QConv *c, const QDp *d)
     }
     cg_par_end(cg, &par);
     return true;
+}
+
+/* ---- pointwise int8 on i16 pairs (x86 pmaddwd) ----------------------------
+ * A 1x1 ConvInteger/QLinearConv (stride 1, unpadded, one group) with
+ * constant weights and weight zero points, on x86 whose int8 dot is
+ * pmaddwd, as the product Y[n] = W' X[n] of the NCHW rows themselves
+ * (k_pw.c's f32 tiles in exact integers): W' = w - w_zp packed at compile
+ * time as words of 2 i16 weights, [tile][k/2][MR]; per block of 2L
+ * pixels, each pair of input channels has its 2 rows widened to i16 and
+ * interleaved once (unpack low and high: pixel pairs in each 128-bit lane,
+ * put back in order once per stored row) into a buffer the block's tiles
+ * share; per pair, each of MR output channels takes one broadcast word
+ * and 2 pmaddwd. x is taken as it is, so
+ *   sum (x - x_zp) w' = sum x w' - x_zp sum w'
+ * with sum w' per channel from compile time. The parallel index runs over
+ * (image, block of 2L pixels), the last block overlapping the one before
+ * and storing only its new pixels. */
+enum { QPW_MR = 6, QPW_MAX_WEIGHT_BYTES = 256 << 10, QPW_MAX_PAIR_BYTES = 64 << 10, QPW_MAX_K = 48, QPW_MAX_K_NARROW = 192 };
+
+typedef struct QPw {
+    int L;          /* i32 lanes: a block is 2L pixels, two vectors of pairs */
+    int64_t K, M, P, kp, nblk, tiles;
+} QPw;
+
+static bool qpw_plan(const Target *t, const Node *n, const QConv *c, QPw *p)
+{
+    if (t->gpu || t->arch != ARCH_X86_64 || t->dot != DOT_PMADDWD || c->G != 1)
+        return false;
+    if (c->tx != DT_U8 && c->tx != DT_I8)
+        return false;
+    if (c->ql ? c->ty != DT_U8 && c->ty != DT_I8 : c->ty != (n->nin > 5 && n->in[5] ? DT_F32 : DT_I32))
+        return false;
+    const Value *w = n->in[c->iw], *wz = n->nin > c->iwz ? n->in[c->iwz] : NULL;
+    if (w->kind != VAL_CONST || (w->dtype != DT_I8 && w->dtype != DT_U8) || (wz && wz->kind != VAL_CONST))
+        return false;
+    if (n->a.nsp > 2 || shape_rows(&n->in[c->ix]->shape) > 1)
+        return false;
+    for (int i = 0; i < 3; i++)
+        if (c->K[i] != 1 || c->S[i] != 1 || c->P[i] != 0 || c->O[i] != c->I[i])
+            return false;
+    for (int i = 0; i < n->a.nsp; i++)
+        if (n->a.pads[n->a.nsp + i])
+            return false;
+    p->L = t->vector_bits >= 256 ? 8 : 4;
+    p->K = c->C, p->M = c->M, p->P = c->I[0] * c->I[1] * c->I[2];
+    p->kp = (p->K + 1) / 2;
+    if (p->P < 4 * 2 * p->L || p->M * p->kp * 4 > QPW_MAX_WEIGHT_BYTES || p->kp * 8 * p->L * 2 > QPW_MAX_PAIR_BYTES)
+        return false;
+    /* where k_mm.c's tiles lose (measured on Zen 3): few input channels,
+     * whose products are small next to the transposes and the epilogue,
+     * or fewer output channels than two of its panels (columns wasted);
+     * with 64 or more channels and wide outputs its tiles are faster */
+    if (!(p->K <= QPW_MAX_K || (p->M < 4 * p->L && p->K <= QPW_MAX_K_NARROW)))
+        return false;
+    p->nblk = (p->P + 2 * p->L - 1) / (2 * p->L);
+    p->tiles = (p->M + QPW_MR - 1) / QPW_MR;
+    return true;
+}
+
+/* The block's inputs at p0 of image nn, for every pair of input channels:
+ * the 2L pixels of both rows widened to i16 and interleaved (unpack low
+ * and high: pixel pairs in each 128-bit lane), into bb[k/2][2][2L] once
+ * for all the block's tiles. */
+static void qpw_pairs(Cg *cg, const QConv *c, const QPw *p, LLVMValueRef xb, LLVMValueRef p0, LLVMValueRef bb)
+{
+    LLVMBuilderRef b = cg->b;
+    int L = p->L;
+    LLVMTypeRef vb = LLVMVectorType(cg->i8, (unsigned)(2 * L)), vh = LLVMVectorType(cg->i16, (unsigned)(2 * L));
+    /* the unpacks: pixel pairs (a[8h + i], b[8h + i]) of each 128-bit lane h,
+     * i in 0..3 (lo) or 4..7 (hi) */
+    LLVMValueRef ilo[32], ihi[32];
+    for (int h = 0; h < L / 4; h++)
+        for (int i = 0; i < 4; i++) {
+            ilo[8 * h + 2 * i] = cg_i32(cg, 8 * h + i), ilo[8 * h + 2 * i + 1] = cg_i32(cg, 2 * L + 8 * h + i);
+            ihi[8 * h + 2 * i] = cg_i32(cg, 8 * h + 4 + i), ihi[8 * h + 2 * i + 1] = cg_i32(cg, 2 * L + 8 * h + 4 + i);
+        }
+    CgLoop lk;
+    LLVMValueRef kq = cg_for_begin(cg, &lk, cg_i64(cg, 0), cg_i64(cg, p->kp), cg_i64(cg, 1), "kq");
+    LLVMValueRef k0 = LLVMBuildNSWMul(b, kq, cg_i64(cg, 2), "");
+    LLVMValueRef xv[2];
+    for (int j = 0; j < 2; j++) { /* rows k0 and k0 + 1 (odd K: the last row twice, its weight 0) */
+        LLVMValueRef k = j ? LLVMBuildNSWAdd(b, k0, cg_i64(cg, 1), "") : k0;
+        if (j && p->K % 2)
+            k = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, k, cg_i64(cg, p->K), ""), k, k0, "");
+        LLVMValueRef at = LLVMBuildNSWAdd(b, xb, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, k, cg_i64(cg, p->P), ""), p0, ""), "");
+        LLVMValueRef x = LLVMBuildLoad2(b, vb, cg_gep(cg, c->tx, cg->arg[c->ix], at), "x");
+        LLVMSetAlignment(x, 1);
+        xv[j] = c->tx == DT_U8 ? LLVMBuildZExt(b, x, vh, "") : LLVMBuildSExt(b, x, vh, "");
+    }
+    LLVMValueRef pr[2] = {LLVMBuildShuffleVector(b, xv[0], xv[1], LLVMConstVector(ilo, (unsigned)(2 * L)), "lo"),
+                          LLVMBuildShuffleVector(b, xv[0], xv[1], LLVMConstVector(ihi, (unsigned)(2 * L)), "hi")};
+    for (int h = 0; h < 2; h++) {
+        LLVMValueRef at = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, kq, cg_i64(cg, 2), ""), cg_i64(cg, h), ""),
+                                          cg_i64(cg, 2 * L), "");
+        LLVMValueRef st = LLVMBuildStore(b, pr[h], cg_gep(cg, DT_I16, bb, at));
+        LLVMSetAlignment(st, 32);
+    }
+    cg_for_end(cg, &lk);
+}
+
+/* One tile of output channels [co0, co0 + MR) over the block's pairs bb
+ * (pixels from p0 of Y's image at yb); tail > 0: only the block's last
+ * `tail` pixels are stored. */
+static void qpw_tile(Cg *cg, const Node *n, const QConv *c, const QPw *p, LLVMValueRef WP, LLVMValueRef WS,
+                     LLVMValueRef MT, bool mfin, LLVMValueRef xzp, LLVMValueRef bb, LLVMValueRef yb,
+                     LLVMValueRef tile, LLVMValueRef p0, int64_t tail)
+{
+    LLVMBuilderRef b = cg->b;
+    int L = p->L;
+    LLVMTypeRef vi = LLVMVectorType(cg->i32, (unsigned)L);
+    LLVMTypeRef vh = LLVMVectorType(cg->i16, (unsigned)(2 * L));
+    LLVMValueRef acc[QPW_MR][2];
+    for (int i = 0; i < QPW_MR; i++)
+        for (int h = 0; h < 2; h++) {
+            acc[i][h] = cg_alloca(cg, vi, "acc");
+            LLVMBuildStore(b, LLVMConstNull(vi), acc[i][h]);
+        }
+    LLVMValueRef wt = LLVMBuildNSWMul(b, tile, cg_i64(cg, p->kp * QPW_MR), "");
+    CgLoop lk;
+    LLVMValueRef kq = cg_for_begin(cg, &lk, cg_i64(cg, 0), cg_i64(cg, p->kp), cg_i64(cg, 1), "kq");
+    LLVMValueRef pr[2];
+    for (int h = 0; h < 2; h++) {
+        pr[h] = LLVMBuildLoad2(b, vh, cg_gep(cg, DT_I16, bb, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, kq,
+                                                                                                        cg_i64(cg, 2), ""),
+                                                                                          cg_i64(cg, h), ""),
+                                                                            cg_i64(cg, 2 * L), "")), "pairs");
+        LLVMSetAlignment(pr[h], 32);
+    }
+    LLVMValueRef wk = LLVMBuildNSWAdd(b, wt, LLVMBuildNSWMul(b, kq, cg_i64(cg, QPW_MR), ""), "");
+    for (int i = 0; i < QPW_MR; i++) {
+        LLVMValueRef wv = cg_splat(cg, cg_load(cg, DT_I32, WP, LLVMBuildNSWAdd(b, wk, cg_i64(cg, i), "")), L);
+        wv = LLVMBuildBitCast(b, wv, vh, "");
+        for (int h = 0; h < 2; h++)
+            LLVMBuildStore(b, qdp_madd(cg, L, LLVMBuildLoad2(b, vi, acc[i][h], ""), pr[h], wv), acc[i][h]);
+    }
+    cg_for_end(cg, &lk);
+    /* the rows in pixel order, + the correction, requantized (or the
+     * ConvInteger epilogue), stored (masked: an overlapping block's tail) */
+    LLVMValueRef order[32];
+    for (int q = 0; q < 2 * L; q++) /* pixel q: lane 4h + r of lo (r < 4) or hi */
+        order[q] = cg_i32(cg, (q % 8 < 4 ? 0 : L) + 4 * (q / 8) + q % 4);
+    LLVMValueRef co0 = LLVMBuildNSWMul(b, tile, cg_i64(cg, QPW_MR), "");
+    for (int i = 0; i < QPW_MR; i++) {
+        LLVMValueRef co = LLVMBuildNSWAdd(b, co0, cg_i64(cg, i), "co");
+        CgIf in;
+        bool partial = p->M % QPW_MR && i >= p->M % QPW_MR;
+        if (partial) /* (rows past M in the last tile) */
+            cg_if_begin(cg, &in, LLVMBuildICmp(b, LLVMIntSLT, co, cg_i64(cg, p->M), ""));
+        LLVMValueRef corr = LLVMBuildNSWMul(b, LLVMBuildNeg(b, xzp, ""), cg_load(cg, DT_I32, WS, co), "");
+        QDwOut o = qdw_out(cg, n, c, co, corr);
+        if (MT) /* the multipliers from compile time */
+            o.mult = cg_load(cg, DT_F64, MT, co), o.mult_finite = mfin;
+        LLVMValueRef all = LLVMBuildShuffleVector(b, LLVMBuildLoad2(b, vi, acc[i][0], ""), LLVMBuildLoad2(b, vi, acc[i][1], ""),
+                                                  LLVMConstVector(order, (unsigned)(2 * L)), "");
+        all = LLVMBuildAdd(b, all, cg_splat(cg, o.corr, 2 * L), "");
+        LLVMValueRef yi = LLVMBuildNSWAdd(b, yb, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, co, cg_i64(cg, p->P), ""), p0, ""), "");
+        if (!tail) {
+            qdw_store(cg, n, c, &o, all, cg->arg[n->nin], yi);
+        } else { /* (the last tail pixels: new; the rest the block before stored) */
+            LLVMValueRef v = qdw_value(cg, n, c, &o, all), mask[32];
+            for (int q = 0; q < 2 * L; q++)
+                mask[q] = LLVMConstInt(cg->i1, q >= 2 * L - tail, 0);
+            LLVMTypeRef ovl[2] = {LLVMTypeOf(v), cg->ptr};
+            LLVMValueRef args[4] = {v, cg_gep(cg, c->ty, cg->arg[n->nin], yi), cg_i32(cg, 1),
+                                    LLVMConstVector(mask, (unsigned)(2 * L))};
+            cg_intrin(cg, "llvm.masked.store", ovl, 2, args, 4);
+        }
+        if (partial)
+            cg_if_end(cg, &in);
+    }
+}
+
+static bool qconv_pw(Cg *cg, const Node *n, const QConv *c, const QPw *p)
+{
+    LLVMBuilderRef b = cg->b;
+    const Value *w = n->in[c->iw], *wz = n->nin > c->iwz ? n->in[c->iwz] : NULL;
+    /* compile time: words of (w - w_zp) pairs [tile][k/2][MR] (0 past K and
+     * M), sum (w - w_zp) per output channel */
+    size_t nwords = (size_t)(p->tiles * p->kp * QPW_MR);
+    uint32_t *words = calloc(nwords, sizeof(uint32_t));
+    int32_t *wsum = calloc((size_t)p->tiles * QPW_MR, sizeof(int32_t));
+    if (!words || !wsum) {
+        free(words);
+        free(wsum);
+        return false;
+    }
+    for (int64_t co = 0; co < p->M; co++) {
+        int32_t zp = 0;
+        if (wz) {
+            int64_t zi = shape_numel(&wz->shape) == 1 ? 0 : co;
+            zp = wz->dtype == DT_U8 ? ((const uint8_t *)wz->data)[zi] : ((const int8_t *)wz->data)[zi];
+        }
+        for (int64_t k = 0; k < p->K; k++) {
+            int64_t wi = co * p->K + k;
+            int32_t v = (w->dtype == DT_U8 ? ((const uint8_t *)w->data)[wi] : ((const int8_t *)w->data)[wi]) - zp;
+            words[((co / QPW_MR) * p->kp + k / 2) * QPW_MR + co % QPW_MR] |= (uint32_t)(uint16_t)(int16_t)v << (16 * (k % 2));
+            wsum[co] += v;
+        }
+    }
+    /* QLinearConv with constant scales: the multipliers as the interpreter's
+     * f32 (interp_req_scale), tabled as f64 */
+    LLVMValueRef MT = NULL;
+    bool mfin = true;
+    const Value *xs = c->ql ? n->in[1] : NULL, *ws = c->ql ? n->in[4] : NULL, *ys = c->ql ? n->in[6] : NULL;
+    if (xs && ws && ys && xs->kind == VAL_CONST && ws->kind == VAL_CONST && ys->kind == VAL_CONST &&
+        xs->dtype == DT_F32 && ws->dtype == DT_F32 && ys->dtype == DT_F32) {
+        double *mt = calloc((size_t)p->tiles * QPW_MR, sizeof(double));
+        if (mt) {
+            int64_t nws = shape_numel(&ws->shape);
+            for (int64_t co = 0; co < p->M; co++) {
+                float mj = interp_req_scale(((const float *)xs->data)[0], ((const float *)ws->data)[nws == 1 ? 0 : co],
+                                            ((const float *)ys->data)[0]);
+                mt[co] = mj;
+                mfin = mfin && isfinite(mj);
+            }
+            MT = cg_const_blob(cg, "qk.pwmult", mt, sizeof(double) * (size_t)p->tiles * QPW_MR);
+            free(mt);
+        }
+    }
+    LLVMValueRef WP = cg_const_blob(cg, "qk.pwpairs", words, nwords * sizeof(uint32_t));
+    LLVMValueRef WS = cg_const_blob(cg, "qk.pwsum", wsum, sizeof(int32_t) * (size_t)p->tiles * QPW_MR);
+    free(words);
+    free(wsum);
+    cg_packed_input(cg, c->iw);
+
+    int64_t NB = 2 * p->L, tail = p->P % NB;
+    LLVMValueRef bb = cg_alloca(cg, LLVMArrayType2(cg->i16, (uint64_t)(p->kp * 2 * NB)), "pairs");
+    LLVMSetAlignment(bb, 64);
+    LLVMValueRef xzp = cg_qparam(cg, n, c->ixz, cg_i64(cg, 0), false);
+    CgLoop par, lt;
+    LLVMValueRef r = cg_par_begin(cg, &par, c->batch ? 0 : c->N_static * p->nblk, c->batch ? p->nblk : 0);
+    LLVMValueRef nn = LLVMBuildUDiv(b, r, cg_i64(cg, p->nblk), "n"), j = LLVMBuildURem(b, r, cg_i64(cg, p->nblk), "blk");
+    LLVMValueRef xb = LLVMBuildNSWMul(b, nn, cg_i64(cg, p->K * p->P), ""), yb = LLVMBuildNSWMul(b, nn, cg_i64(cg, p->M * p->P), "");
+    for (int last = 0; last < (tail ? 2 : 1); last++) { /* whole blocks; then the overlapping last one */
+        CgIf which;
+        LLVMValueRef is_last = LLVMBuildICmp(b, LLVMIntEQ, j, cg_i64(cg, p->nblk - 1), "");
+        if (tail)
+            cg_if_begin(cg, &which, last ? is_last : LLVMBuildNot(b, is_last, ""));
+        LLVMValueRef p0 = last ? cg_i64(cg, p->P - NB) : LLVMBuildNSWMul(b, j, cg_i64(cg, NB), "p0");
+        qpw_pairs(cg, c, p, xb, p0, bb);
+        LLVMValueRef t = cg_for_begin(cg, &lt, cg_i64(cg, 0), cg_i64(cg, p->tiles), cg_i64(cg, 1), "tile");
+        qpw_tile(cg, n, c, p, WP, WS, MT, mfin, xzp, bb, yb, t, p0, last ? tail : 0);
+        cg_for_end(cg, &lt);
+        if (tail)
+            cg_if_end(cg, &which);
+    }
+    cg_par_end(cg, &par);
+    return true;
+}
+
+CgResult cg_k_qpw(Cg *cg, const Node *n)
+{
+    QConv c;
+    QPw p;
+    if (n->op != OP_QLINEAR_CONV && n->op != OP_CONV_INTEGER)
+        return CG_DECLINE;
+    qconv_describe(n, &c);
+    if (!qpw_plan(cg->t, n, &c, &p))
+        return CG_DECLINE;
+    if (!qconv_pw(cg, n, &c, &p)) {
+        diag_error(cg->d, n->loc, "out of memory packing the weights");
+        return CG_FAIL;
+    }
+    return CG_DONE;
+}
+
+const char *cg_qpw_tag(const Target *t, const Node *n, char *buf, size_t len)
+{
+    QConv c;
+    QPw p;
+    if (n->op != OP_QLINEAR_CONV && n->op != OP_CONV_INTEGER)
+        return NULL;
+    qconv_describe(n, &c);
+    if (!qpw_plan(t, n, &c, &p))
+        return NULL;
+    snprintf(buf, len, "pw%dx%dc2", QPW_MR, 2 * p.L);
+    return buf;
 }
 
 /* The depthwise kernel's tag: dw16c4 (byte permutes, 4-way dots), dw8c2 or

@@ -1134,6 +1134,18 @@ void kt_qconv(void)
          .gw = G_RAIL, .xzp = 127, .yzp = -128, .xs = 0.05, .ws = {0.01}, .bias_rand = true},
         {"qc_dw_small_plane", true, 'u', 's', 'u', 2, -1, 5, 5, 5, {4, 3}, {3, 3}, {1, 1}, {0}, P1, NULL,
          KT_WIDE, .gw = G_RAIL, .xzp = 128, .yzp = 128, .xs = 0.02, .ws = {0.01}},
+        /* 1x1 as weights x NCHW rows on pmaddwd (x86 without VNNI): odd
+         * input channels (the last pair's second weight 0), a last tile
+         * of 1 output channel of 6, planes ending in a partial block (143
+         * and 300 pixels: the last block overlaps, its tail stored masked),
+         * per-channel weight zero points and u8 weights; ConvInteger */
+        {"qc_pw_c7_m13_tail", true, 'u', 's', 'u', 2, 2, 7, 13, 1, {11, 13}, {1, 1}, {0}, {0}, {0}, NULL, KT_WIDE,
+         .gw = G_RAIL, .xzp = 3, .yzp = 128, .xs = 0.02, .ws = {0.01, 0.03, 0.002}, .nws = 3, .bias_rand = true,
+         .threads = 2},
+        {"qc_pw_1d_s8_u8w_zp", true, 's', 'u', 's', 1, -1, 20, 12, 1, {300}, {1}, {0}, {0}, {0}, NULL, KT_WIDE,
+         .gw = G_RAIL, .xzp = -9, .nwzp = 3, .wzp = {128, 0, 255}, .yzp = 5, .xs = 0.05, .ws = {0.004}},
+        {"ci_pw_c16_m8", false, 'u', 's', 'i', 2, 1, 16, 8, 1, {16, 16}, {1, 1}, {0}, {0}, {0}, NULL, KT_WIDE,
+         .gw = G_RAIL, .xzp = 200, .nwzp = 1, .wzp = {0}},
         /* depthwise on i16 pairs (x86 without the kernel above: pmaddwd,
          * 8 lanes on AVX2, 4 on SSE2; the cases above take it there too):
          * u8 weights with a zero point, strides 2 and dilation 2 (one tap a
