@@ -19,10 +19,11 @@
  * no output is written by two threads.
  *
  * The sums run over k in order from 0, multiply-add as llvm.fmuladd, then
- * the bias: as k_mm.c's tiles compute a 1x1 conv. Taken where the planes
- * are large (a block per pixel row at least) and the weights fit in L2;
- * late layers (7x7 planes, hundreds of channels) keep k_mm.c, whose
- * weights stream once per band. */
+ * the bias: as k_mm.c's tiles compute a 1x1 conv. Taken on x86 up to
+ * AVX2 (measured on Zen 3; AVX-512's wider tiles and NEON not yet) where
+ * the planes hold 4 blocks or more and the weights fit in L2; late layers
+ * (7x7 planes, hundreds of channels) keep k_mm.c, whose weights stream
+ * once per band (measured slower here). */
 #include <stdlib.h>
 
 #include "cg.h"
@@ -40,7 +41,10 @@ typedef struct PwPlan {
 
 static bool pw_plan(const Target *t, const Node *n, PwPlan *p)
 {
-    if (t->gpu || n->op != OP_CONV || n->nin < 2 || n->out[0]->dtype != DT_F32 || n->a.group != 1)
+    /* measured on AVX2 (Zen 3); AVX-512's 14x32 tiles and NEON keep k_mm.c
+     * until measured there */
+    if (t->gpu || t->arch != ARCH_X86_64 || t->vector_bits > 256 || n->op != OP_CONV || n->nin < 2 ||
+        n->out[0]->dtype != DT_F32 || n->a.group != 1)
         return false;
     const Value *x = n->in[0], *w = n->in[1], *bias = n->nin > 2 ? n->in[2] : NULL;
     if (x->dtype != DT_F32 || w->dtype != DT_F32 || w->kind != VAL_CONST || (bias && bias->dtype != DT_F32))

@@ -1027,7 +1027,7 @@ typedef struct QPw {
 
 static bool qpw_plan(const Target *t, const Node *n, const QConv *c, QPw *p)
 {
-    if (t->gpu || t->arch != ARCH_X86_64 || t->dot != DOT_PMADDWD || c->G != 1)
+    if (t->gpu || t->arch != ARCH_X86_64 || t->dot != DOT_PMADDWD || t->vector_bits > 256 || c->G != 1)
         return false;
     if (c->tx != DT_U8 && c->tx != DT_I8)
         return false;
