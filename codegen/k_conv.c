@@ -372,6 +372,10 @@ typedef struct DwPlan {
     int V;             /* f32 lanes */
     int64_t Hp, Wp;    /* the padded plane */
     bool rows;         /* vectors along a row (OW >= V), else over the plane */
+    bool split;        /* stride 2 rows: each padded row stored as its even
+                        * columns, then its odd ones (He = (Wp + 1) / 2 of
+                        * them), so a tap's inputs are consecutive */
+    int64_t He;
     int nvec;          /* plane mode: vectors, starting at q0[v] */
     int64_t q0[DWF_MAX_VECS];
 } DwPlan;
@@ -379,8 +383,10 @@ typedef struct DwPlan {
 /* The offset in the padded plane of output q's tap (kh, kw). */
 static int64_t dwf_pos(const ConvDesc *c, const DwPlan *d, int64_t q, int64_t kh, int64_t kw)
 {
-    int64_t oh = q / c->O[2], ow = q % c->O[2];
-    return (oh * c->S[1] + kh * c->D[1]) * d->Wp + ow * c->S[2] + kw * c->D[2];
+    int64_t oh = q / c->O[2], ow = q % c->O[2], row = (oh * c->S[1] + kh * c->D[1]) * d->Wp;
+    if (d->split) /* column 2 ow + kw D: in its half, ow + (kw D) / 2 */
+        return row + (kw * c->D[2] % 2) * d->He + kw * c->D[2] / 2 + ow;
+    return row + ow * c->S[2] + kw * c->D[2];
 }
 
 /* A vector's floats for one tap, from its first lane's to its last's. */
@@ -405,8 +411,13 @@ static bool dwf_plan(const Target *t, const ConvDesc *c, DwPlan *d)
     int64_t total = c->O[1] * c->O[2];
     d->rows = c->O[2] >= d->V;
     d->nvec = 0;
-    if (d->rows) /* consecutive floats (strided rows: the row-wise kernel, measured faster) */
-        return c->S[2] == 1;
+    /* stride 2 rows from the split plane: measured on AVX2 (Zen 3); on
+     * 512-bit x86 the row-wise kernel measured faster than permutes, the
+     * split plane is not measured there yet */
+    d->split = d->rows && c->S[2] == 2 && !permute && t->arch == ARCH_X86_64;
+    d->He = (d->Wp + 1) / 2;
+    if (d->rows) /* consecutive floats */
+        return c->S[2] == 1 || d->split;
     if (!permute || total < d->V || total > d->V * DWF_MAX_VECS)
         return false;
     for (int64_t q = 0; q < total; q += d->V) /* the last vector ends at the plane's end */
@@ -453,12 +464,67 @@ static void dwf_vector(Cg *cg, const Node *n, const ConvDesc *c, const DwPlan *d
         for (int64_t kw = 0; kw < c->K[2]; kw++) {
             LLVMValueRef at = LLVMBuildNSWAdd(b, rowat, cg_i64(cg, dwf_pos(c, d, q0, kh, kw)), "");
             if (ow0)
-                at = LLVMBuildNSWAdd(b, at, LLVMBuildNSWMul(b, ow0, cg_i64(cg, c->S[2]), ""), "");
+                at = LLVMBuildNSWAdd(b, at, d->split ? ow0 : LLVMBuildNSWMul(b, ow0, cg_i64(cg, c->S[2]), ""), "");
             LLVMValueRef x = dwf_window(cg, c, d, buf, at, q0);
             acc = LLVMBuildFAdd(b, acc, LLVMBuildFMul(b, w[kh * c->K[2] + kw], x, ""), "");
         }
     LLVMValueRef st = LLVMBuildStore(b, act(cg, n, c, acc), cg_gep(cg, DT_F32, Y, yi));
     LLVMSetAlignment(st, 4);
+}
+
+/* Inputs iw .. iw + 2V of a row (column iw + P even) into the split
+ * plane's row at `row`: two loads, whose even lanes are a vector of the
+ * even half at (iw + P) / 2 and odd lanes one of the odd half. */
+static void dwf_split_chunk(Cg *cg, const ConvDesc *c, const DwPlan *d, LLVMValueRef src, LLVMValueRef buf,
+                            LLVMValueRef row, LLVMValueRef iw)
+{
+    LLVMBuilderRef b = cg->b;
+    int V = d->V;
+    LLVMTypeRef vt = LLVMVectorType(cg->f32, (unsigned)V);
+    LLVMValueRef x[2], sel[2][16];
+    for (int l = 0; l < V; l++)
+        sel[0][l] = cg_i32(cg, 2 * l), sel[1][l] = cg_i32(cg, 2 * l + 1);
+    for (int s = 0; s < 2; s++) {
+        x[s] = LLVMBuildLoad2(b, vt, cg_gep(cg, DT_F32, src, LLVMBuildNSWAdd(b, iw, cg_i64(cg, s * V), "")), "");
+        LLVMSetAlignment(x[s], 4);
+    }
+    LLVMValueRef t = LLVMBuildNSWAdd(b, row, LLVMBuildSDiv(b, LLVMBuildNSWAdd(b, iw, cg_i64(cg, c->P[2]), ""),
+                                                           cg_i64(cg, 2), ""), "");
+    for (int h = 0; h < 2; h++) {
+        LLVMValueRef v = LLVMBuildShuffleVector(b, x[0], x[1], LLVMConstVector(sel[h], (unsigned)V), "");
+        LLVMValueRef st = LLVMBuildStore(b, v, cg_gep(cg, DT_F32, buf, LLVMBuildNSWAdd(b, t, cg_i64(cg, h * d->He), "")));
+        LLVMSetAlignment(st, 4);
+    }
+}
+
+/* An input row into its padded row at `row` of the split plane: column
+ * iw + P goes to half (iw + P) % 2 at (iw + P) / 2. From the first input
+ * whose column is even, chunks of 2V (dwf_split_chunk), the last one
+ * ending near the row's end and overlapping the one before (the same
+ * values); the at most 2 inputs outside the chunks one at a time. */
+static void dwf_split_row(Cg *cg, const ConvDesc *c, const DwPlan *d, LLVMValueRef src, LLVMValueRef buf,
+                          LLVMValueRef row)
+{
+    LLVMBuilderRef b = cg->b;
+    int64_t V2 = 2 * (int64_t)d->V, I = c->I[2], P = c->P[2], i0 = P % 2, nchunk = (I - i0) / V2;
+    int64_t last = nchunk ? I - V2 - (I - V2 + P) % 2 : i0, end = nchunk ? last + V2 : i0; /* [i0, end): chunks */
+    if (nchunk) {
+        CgLoop lc;
+        LLVMValueRef j = cg_for_begin(cg, &lc, cg_i64(cg, 0), cg_i64(cg, nchunk), cg_i64(cg, 1), "chunk");
+        dwf_split_chunk(cg, c, d, src, buf, row, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, j, cg_i64(cg, V2), ""), cg_i64(cg, i0), ""));
+        cg_for_end(cg, &lc);
+        if (last > i0 + (nchunk - 1) * V2)
+            dwf_split_chunk(cg, c, d, src, buf, row, cg_i64(cg, last));
+    }
+    for (int64_t iw = 0; iw < I; iw++) { /* the singles: [0, i0) and [end, I) */
+        if (iw >= i0 && iw < end)
+            iw = end;
+        if (iw >= I)
+            break;
+        int64_t col = iw + P;
+        cg_store(cg, DT_F32, buf, LLVMBuildNSWAdd(b, row, cg_i64(cg, col % 2 * d->He + col / 2), ""),
+                 cg_load(cg, DT_F32, src, cg_i64(cg, iw)));
+    }
 }
 
 static void conv_dw_plane(Cg *cg, const Node *n, const ConvDesc *c, const DwPlan *d, LLVMValueRef X, LLVMValueRef W,
@@ -476,10 +542,15 @@ static void conv_dw_plane(Cg *cg, const Node *n, const ConvDesc *c, const DwPlan
     LLVMBuildMemSet(b, buf, LLVMConstInt(cg->i8, 0, 0), cg_i64(cg, floats * 4), 64);
     LLVMValueRef xplane = cg_gep(cg, DT_F32, X, LLVMBuildNSWMul(b, r, cg_i64(cg, iplane), "")); /* (n*C + m): C == M */
     LLVMValueRef ih = cg_for_begin(cg, &lr, cg_i64(cg, 0), cg_i64(cg, c->I[1]), cg_i64(cg, 1), "ih");
-    LLVMValueRef dst = cg_gep(cg, DT_F32, buf, mul_add(cg, LLVMBuildNSWAdd(b, ih, cg_i64(cg, c->P[1]), ""), d->Wp,
-                                                       cg_i64(cg, c->P[2])));
-    LLVMBuildMemCpy(b, dst, 4, cg_gep(cg, DT_F32, xplane, LLVMBuildNSWMul(b, ih, cg_i64(cg, c->I[2]), "")), 4,
-                    cg_i64(cg, c->I[2] * 4));
+    LLVMValueRef src = cg_gep(cg, DT_F32, xplane, LLVMBuildNSWMul(b, ih, cg_i64(cg, c->I[2]), ""));
+    if (!d->split) {
+        LLVMValueRef dst = cg_gep(cg, DT_F32, buf, mul_add(cg, LLVMBuildNSWAdd(b, ih, cg_i64(cg, c->P[1]), ""), d->Wp,
+                                                           cg_i64(cg, c->P[2])));
+        LLVMBuildMemCpy(b, dst, 4, src, 4, cg_i64(cg, c->I[2] * 4));
+    } else {
+        dwf_split_row(cg, c, d, src, buf, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, ih, cg_i64(cg, c->P[1]), ""),
+                                                          cg_i64(cg, d->Wp), ""));
+    }
     cg_for_end(cg, &lr);
     LLVMValueRef w[64];
     for (int64_t i = 0; i < taps; i++)

@@ -330,6 +330,13 @@ void kt_conv(void)
          false},
         {"dw_plane_asym_9x12", 2, -1, 4, 4, 4, {9, 12}, {3, 3}, {0}, {0}, {0, 2, 1, 1}, NULL, true, RELU, NULL, true},
         {"dw_1d_k5_rows", 1, -1, 4, 4, 4, {40}, {5}, {0}, {0}, {2, 2}, NULL, false, NULL, NULL, true},
+        /* stride 2 rows from a plane split into even and odd columns (x86
+         * up to AVX2; dw_rows_5x5_s2 above too): odd and zero left pads,
+         * 1-D 5 taps at dilation 2 (every tap in the even half) */
+        {"dw_split_s2_p1_clip", 2, -1, 5, 5, 5, {9, 37}, {3, 3}, {2, 2}, {0}, {1, 1, 1, 1}, NULL, true, CLIP6,
+         CLIP6_INITS, false},
+        {"dw_split_s2_p0", 2, 2, 4, 4, 4, {12, 40}, {3, 3}, {2, 2}, {0}, {0, 0, 1, 1}, NULL, false, NULL, NULL, false},
+        {"dw_split_1d_k5_d2", 1, 1, 3, 3, 3, {61}, {5}, {2}, {2}, {4, 3}, NULL, true, RELU, NULL, false},
         /* 1-D */
         {"1d_k3_p1", 1, -1, 3, 4, 1, {17}, {3}, {0}, {0}, {1, 1}, NULL, true, NULL, NULL, true},
         {"1d_k5_s3_d2_asym", 1, 1, 2, 3, 1, {20}, {5}, {3}, {2}, {2, 0}, NULL, false, NULL, NULL, false},
