@@ -179,6 +179,11 @@ enum { DW_MIN_INTERIOR = 16 };
  * least DW_MIN_INTERIOR wide, else empty), and the parts the per-tap loops
  * cover, part[i] = [from, to): the whole row, or the two edges. Returns
  * the number of parts. */
+/* The zero- (or x_zp-) padded plane a depthwise kernel copies its input
+ * plane into (dims 1 and 2 of I..D): the input after its begin pads,
+ * extended to every row and column the outputs' windows reach. */
+void cg_dw_padded(const int64_t I[3], const int64_t O[3], const int64_t K[3], const int64_t S[3], const int64_t P[3],
+                  const int64_t D[3], int64_t *Hp, int64_t *Wp);
 int cg_dw_row_parts(int64_t Cg, const int64_t K[3], const int64_t I[3], const int64_t O[3], const int64_t S[3],
                     const int64_t P[3], const int64_t D[3], int64_t *lo, int64_t *hi, int64_t part[2][2]);
 

@@ -402,10 +402,7 @@ static bool dwf_plan(const Target *t, const ConvDesc *c, DwPlan *d)
         return false;
     d->V = cg_lanes32(t);
     bool permute = t->arch == ARCH_X86_64 && t->vector_bits == 512;
-    int64_t hneed = (c->O[1] - 1) * c->S[1] + (c->K[1] - 1) * c->D[1] + 1;
-    int64_t wneed = (c->O[2] - 1) * c->S[2] + (c->K[2] - 1) * c->D[2] + 1;
-    d->Hp = c->I[1] + c->P[1] > hneed ? c->I[1] + c->P[1] : hneed;
-    d->Wp = c->I[2] + c->P[2] > wneed ? c->I[2] + c->P[2] : wneed;
+    cg_dw_padded(c->I, c->O, c->K, c->S, c->P, c->D, &d->Hp, &d->Wp);
     if (d->V < 4 || d->Hp * d->Wp + 2 * d->V > DWF_BUF_MAX)
         return false;
     int64_t total = c->O[1] * c->O[2];

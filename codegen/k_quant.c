@@ -586,10 +586,7 @@ static bool qdw_plan(const Target *t, const Node *n, const QConv *c, QDw *d)
     d->G4 = (c->K[2] + 3) / 4;
     if (c->K[1] * d->G4 > 32)
         return false;
-    int64_t hneed = (c->O[1] - 1) * c->S[1] + (c->K[1] - 1) * c->D[1] + 1;
-    int64_t wneed = (c->O[2] - 1) * c->S[2] + (c->K[2] - 1) * c->D[2] + 1;
-    d->Hp = c->I[1] + c->P[1] > hneed ? c->I[1] + c->P[1] : hneed;
-    d->Wp = c->I[2] + c->P[2] > wneed ? c->I[2] + c->P[2] : wneed;
+    cg_dw_padded(c->I, c->O, c->K, c->S, c->P, c->D, &d->Hp, &d->Wp);
     if (d->Hp * d->Wp + 128 > QDW_BUF_MAX)
         return false;
     int64_t total = c->O[1] * c->O[2];
@@ -853,10 +850,7 @@ static bool qdp_plan(const Target *t, const Node *n, const QConv *c, QDp *d)
     d->L = t->vector_bits >= 256 ? 8 : 4; /* 512-bit pmaddwd: not yet run anywhere */
     d->nsub = c->S[2] == 1 ? 2 : 1;
     d->flat = c->S[1] == 1 && c->S[2] == 1;
-    int64_t hneed = (c->O[1] - 1) * c->S[1] + (c->K[1] - 1) * c->D[1] + 1;
-    int64_t wneed = (c->O[2] - 1) * c->S[2] + (c->K[2] - 1) * c->D[2] + 1;
-    d->Hp = c->I[1] + c->P[1] > hneed ? c->I[1] + c->P[1] : hneed;
-    d->Wp = c->I[2] + c->P[2] > wneed ? c->I[2] + c->P[2] : wneed;
+    cg_dw_padded(c->I, c->O, c->K, c->S, c->P, c->D, &d->Hp, &d->Wp);
     /* the furthest load: the last block's last vector at its last word */
     int64_t tapmax = qdp_tap(c, d, c->K[1] - 1, d->npair - 1), reach;
     if (d->flat) {

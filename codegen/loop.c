@@ -158,6 +158,16 @@ int cg_vec_spans(int64_t lo, int64_t hi, int V, int64_t span[2][2])
     return 2;
 }
 
+void cg_dw_padded(const int64_t I[3], const int64_t O[3], const int64_t K[3], const int64_t S[3], const int64_t P[3],
+                  const int64_t D[3], int64_t *Hp, int64_t *Wp)
+{
+    int64_t need[2];
+    for (int i = 0; i < 2; i++)
+        need[i] = (O[1 + i] - 1) * S[1 + i] + (K[1 + i] - 1) * D[1 + i] + 1;
+    *Hp = I[1] + P[1] > need[0] ? I[1] + P[1] : need[0];
+    *Wp = I[2] + P[2] > need[1] ? I[2] + P[2] : need[1];
+}
+
 int cg_dw_row_parts(int64_t Cg, const int64_t K[3], const int64_t I[3], const int64_t O[3], const int64_t S[3],
                     const int64_t P[3], const int64_t D[3], int64_t *lo, int64_t *hi, int64_t part[2][2])
 {
