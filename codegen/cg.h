@@ -179,6 +179,15 @@ enum { DW_MIN_INTERIOR = 16 };
  * least DW_MIN_INTERIOR wide, else empty), and the parts the per-tap loops
  * cover, part[i] = [from, to): the whole row, or the two edges. Returns
  * the number of parts. */
+/* The parallel walk of the pointwise kernels (k_pw.c, k_quant.c): over
+ * (image, block of NB pixels) of planes of P >= NB pixels (batch: the
+ * symbolic batch, else n_static images). A plane's last block, when the
+ * blocks do not divide it, ends at the plane's end, overlapping the one
+ * before: body(cg, ctx, n, p0, tail) with p0 the block's first pixel and
+ * tail the pixels only it has (0: all of them; the body stores those
+ * only, so no output is written by two threads). */
+typedef void (*CgBlockBody)(Cg *cg, void *ctx, LLVMValueRef n, LLVMValueRef p0, int64_t tail);
+void cg_pw_blocks(Cg *cg, bool batch, int64_t n_static, int64_t P, int64_t NB, CgBlockBody body, void *ctx);
 /* The zero- (or x_zp-) padded plane a depthwise kernel copies its input
  * plane into (dims 1 and 2 of I..D): the input after its begin pads,
  * extended to every row and column the outputs' windows reach. */

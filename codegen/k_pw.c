@@ -35,7 +35,6 @@ typedef struct PwPlan {
     int64_t C, M, P; /* input channels, output channels, pixels per plane */
     int64_t N_static;
     bool batch;
-    int64_t nblk;    /* pixel blocks per plane (the last may overlap) */
     int64_t tiles;   /* tiles of MR output channels (the last may be partial) */
 } PwPlan;
 
@@ -66,7 +65,6 @@ static bool pw_plan(const Target *t, const Node *n, PwPlan *p)
     int64_t NB = (int64_t)PW_NV * p->W;
     if (p->W < 4 || p->P < 4 * NB || p->M * p->C * 4 > PW_MAX_WEIGHT_BYTES)
         return false;
-    p->nblk = (p->P + NB - 1) / NB;
     p->tiles = (p->M + PW_MR - 1) / PW_MR;
     return true;
 }
@@ -157,12 +155,30 @@ static void pw_tile(Cg *cg, const Node *n, const PwPlan *p, LLVMValueRef WP, LLV
     }
 }
 
+typedef struct PwBlock {
+    const Node *n;
+    const PwPlan *p;
+    LLVMValueRef WP;
+} PwBlock;
+
+/* A block (cg_pw_blocks): every tile of output channels over it. */
+static void pw_block(Cg *cg, void *ctx, LLVMValueRef nn, LLVMValueRef p0, int64_t tail)
+{
+    const PwBlock *k = ctx;
+    const PwPlan *p = k->p;
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef xb = LLVMBuildNSWMul(b, nn, cg_i64(cg, p->C * p->P), ""), yb = LLVMBuildNSWMul(b, nn, cg_i64(cg, p->M * p->P), "");
+    CgLoop lt;
+    LLVMValueRef t = cg_for_begin(cg, &lt, cg_i64(cg, 0), cg_i64(cg, p->tiles), cg_i64(cg, 1), "tile");
+    pw_tile(cg, k->n, p, k->WP, xb, yb, t, p0, tail);
+    cg_for_end(cg, &lt);
+}
+
 CgResult cg_k_pw(Cg *cg, const Node *n)
 {
     PwPlan p;
     if (!pw_plan(cg->t, n, &p))
         return CG_DECLINE;
-    LLVMBuilderRef b = cg->b;
     /* compile time: the weights as [tile][k][MR], zero rows past M */
     const float *w = n->in[1]->data;
     size_t count = (size_t)(p.tiles * p.C * PW_MR);
@@ -178,23 +194,7 @@ CgResult cg_k_pw(Cg *cg, const Node *n)
     free(pk);
     cg_packed_input(cg, 1);
 
-    int64_t NB = (int64_t)PW_NV * p.W, tail = p.P % NB;
-    CgLoop par, lt;
-    LLVMValueRef r = cg_par_begin(cg, &par, p.batch ? 0 : p.N_static * p.nblk, p.batch ? p.nblk : 0);
-    LLVMValueRef nn = LLVMBuildUDiv(b, r, cg_i64(cg, p.nblk), "n"), j = LLVMBuildURem(b, r, cg_i64(cg, p.nblk), "blk");
-    LLVMValueRef xb = LLVMBuildNSWMul(b, nn, cg_i64(cg, p.C * p.P), ""), yb = LLVMBuildNSWMul(b, nn, cg_i64(cg, p.M * p.P), "");
-    for (int last = 0; last < (tail ? 2 : 1); last++) { /* whole blocks; then the overlapping last one */
-        CgIf which;
-        LLVMValueRef is_last = LLVMBuildICmp(b, LLVMIntEQ, j, cg_i64(cg, p.nblk - 1), "");
-        if (tail)
-            cg_if_begin(cg, &which, last ? is_last : LLVMBuildNot(b, is_last, ""));
-        LLVMValueRef p0 = last ? cg_i64(cg, p.P - NB) : LLVMBuildNSWMul(b, j, cg_i64(cg, NB), "p0");
-        LLVMValueRef t = cg_for_begin(cg, &lt, cg_i64(cg, 0), cg_i64(cg, p.tiles), cg_i64(cg, 1), "tile");
-        pw_tile(cg, n, &p, WP, xb, yb, t, p0, last ? tail : 0);
-        cg_for_end(cg, &lt);
-        if (tail)
-            cg_if_end(cg, &which);
-    }
-    cg_par_end(cg, &par);
+    PwBlock blk = {.n = n, .p = &p, .WP = WP};
+    cg_pw_blocks(cg, p.batch, p.N_static, p.P, (int64_t)PW_NV * p.W, pw_block, &blk);
     return CG_DONE;
 }

@@ -295,6 +295,18 @@ static void qconv_one(Cg *cg, const Node *n, const QConv *c, LLVMValueRef nn, LL
  * symmetric weights qkc makes), else i16 (w - w_zp fits); per output pixel, the group's
  * accumulators take one input value per tap (the channel-vectorized form
  * of k_conv.c, in exact integers). */
+/* Element i of a constant u8/s8 tensor (a weight or a zero point). */
+static int32_t qconst(const Value *v, int64_t i)
+{
+    return v->dtype == DT_U8 ? ((const uint8_t *)v->data)[i] : ((const int8_t *)v->data)[i];
+}
+
+/* The constant weight zero point of output channel m (0 without one). */
+static int32_t qconst_wzp(const Value *wz, int64_t m)
+{
+    return wz ? qconst(wz, shape_numel(&wz->shape) == 1 ? 0 : m) : 0;
+}
+
 static LLVMValueRef pack_qweights(Cg *cg, const Node *n, const QConv *c, DType *pt)
 {
     const Value *w = n->in[c->iw], *wz = n->nin > c->iwz ? n->in[c->iwz] : NULL;
@@ -302,7 +314,7 @@ static LLVMValueRef pack_qweights(Cg *cg, const Node *n, const QConv *c, DType *
         return NULL;
     bool zero = true;
     for (int64_t i = 0; wz && i < shape_numel(&wz->shape); i++)
-        zero = zero && (wz->dtype == DT_U8 ? ((const uint8_t *)wz->data)[i] : ((const int8_t *)wz->data)[i]) == 0;
+        zero = zero && qconst(wz, i) == 0;
     *pt = zero && w->dtype == DT_I8 ? DT_I8 : DT_I16;
     int64_t taps = c->K[0] * c->K[1] * c->K[2], total = c->M * c->Cg * taps;
     int32_t *dst = malloc(sizeof(int32_t) * (size_t)total);
@@ -314,15 +326,11 @@ static LLVMValueRef pack_qweights(Cg *cg, const Node *n, const QConv *c, DType *
     }
     for (int64_t m = 0; m < c->M; m++) {
         int64_t g = m / c->Mg, mg = m % c->Mg;
-        int32_t zp = 0;
-        if (wz) {
-            int64_t zi = shape_numel(&wz->shape) == 1 ? 0 : m;
-            zp = wz->dtype == DT_U8 ? ((const uint8_t *)wz->data)[zi] : ((const int8_t *)wz->data)[zi];
-        }
+        int32_t zp = qconst_wzp(wz, m);
         for (int64_t ci = 0; ci < c->Cg; ci++)
             for (int64_t t = 0; t < taps; t++) {
                 int64_t si = (m * c->Cg + ci) * taps + t;
-                int32_t v = w->dtype == DT_U8 ? ((const uint8_t *)w->data)[si] : ((const int8_t *)w->data)[si];
+                int32_t v = qconst(w, si);
                 dst[((g * c->Cg + ci) * taps + t) * c->Mg + mg] = v - zp;
             }
     }
@@ -581,7 +589,7 @@ static bool qdw_plan(const Target *t, const Node *n, const QConv *c, QDw *d)
     if (w->kind != VAL_CONST || w->dtype != DT_I8 || (wz && wz->kind != VAL_CONST))
         return false;
     for (int64_t i = 0; wz && i < shape_numel(&wz->shape); i++)
-        if ((wz->dtype == DT_U8 ? ((const uint8_t *)wz->data)[i] : ((const int8_t *)wz->data)[i]) != 0)
+        if (qconst(wz, i) != 0)
             return false;
     d->G4 = (c->K[2] + 3) / 4;
     if (c->K[1] * d->G4 > 32)
@@ -827,6 +835,17 @@ typedef struct QDp {
 
 /* The element offset of weight word p of kernel row kh from an output's
  * window start. */
+/* The operands of the pair kernels (depthwise and pointwise): QLinearConv
+ * to u8 or s8, ConvInteger to i32 or with its epilogue to f32 (cg_int_out);
+ * constant u8/s8 weights and weight zero points. */
+static bool qconst_operands(const Node *n, const QConv *c)
+{
+    if (c->ql ? c->ty != DT_U8 && c->ty != DT_I8 : c->ty != (n->nin > 5 && n->in[5] ? DT_F32 : DT_I32))
+        return false;
+    const Value *w = n->in[c->iw], *wz = n->nin > c->iwz ? n->in[c->iwz] : NULL;
+    return w->kind == VAL_CONST && (w->dtype == DT_I8 || w->dtype == DT_U8) && (!wz || wz->kind == VAL_CONST);
+}
+
 static int64_t qdp_tap(const QConv *c, const QDp *d, int64_t kh, int64_t p)
 {
     return kh * c->D[1] * d->Wp + (d->pairs ? 2 * p : p) * c->D[2];
@@ -838,10 +857,7 @@ static bool qdp_plan(const Target *t, const Node *n, const QConv *c, QDp *d)
         return false;
     if (c->K[0] != 1 || c->I[0] != 1 || c->O[0] != 1 || (c->tx != DT_U8 && c->tx != DT_I8))
         return false;
-    if (c->ql ? c->ty != DT_U8 && c->ty != DT_I8 : c->ty != (n->nin > 5 && n->in[5] ? DT_F32 : DT_I32))
-        return false;
-    const Value *w = n->in[c->iw], *wz = n->nin > c->iwz ? n->in[c->iwz] : NULL;
-    if (w->kind != VAL_CONST || (w->dtype != DT_I8 && w->dtype != DT_U8) || (wz && wz->kind != VAL_CONST))
+    if (!qconst_operands(n, c))
         return false;
     d->pairs = c->D[2] == 1;
     d->npair = (int)(d->pairs ? (c->K[2] + 1) / 2 : c->K[2]);
@@ -917,20 +933,13 @@ static bool qconv_dw_pairs(Cg *cg, const Node *n, const QConv *c, const QDp *d)
     uint32_t *words = calloc((size_t)(c->M * nw), sizeof(uint32_t));
     if (!words)
         return false;
-    for (int64_t m = 0; m < c->M; m++) {
-        int32_t zp = 0;
-        if (wz) {
-            int64_t zi = shape_numel(&wz->shape) == 1 ? 0 : m;
-            zp = wz->dtype == DT_U8 ? ((const uint8_t *)wz->data)[zi] : ((const int8_t *)wz->data)[zi];
-        }
+    for (int64_t m = 0; m < c->M; m++)
         for (int64_t kh = 0; kh < KH; kh++)
             for (int64_t kw = 0; kw < KW; kw++) {
-                int64_t wi = (m * KH + kh) * KW + kw;
-                int32_t v = (w->dtype == DT_U8 ? ((const uint8_t *)w->data)[wi] : ((const int8_t *)w->data)[wi]) - zp;
+                int32_t v = qconst(w, (m * KH + kh) * KW + kw) - qconst_wzp(wz, m);
                 int64_t p = d->pairs ? kw / 2 : kw, half = d->pairs ? kw % 2 : 0;
                 words[(m * KH + kh) * d->npair + p] |= (uint32_t)(uint16_t)(int16_t)v << (16 * half);
             }
-    }
     LLVMValueRef WW = cg_const_blob(cg, "qk.dwpairs", words, sizeof(uint32_t) * (size_t)(c->M * nw));
     free(words);
     cg_packed_input(cg, c->iw);
@@ -1016,7 +1025,7 @@ enum { QPW_MR = 6, QPW_MAX_WEIGHT_BYTES = 256 << 10, QPW_MAX_PAIR_BYTES = 64 << 
 
 typedef struct QPw {
     int L;          /* i32 lanes: a block is 2L pixels, two vectors of pairs */
-    int64_t K, M, P, kp, nblk, tiles;
+    int64_t K, M, P, kp, tiles;
 } QPw;
 
 static bool qpw_plan(const Target *t, const Node *n, const QConv *c, QPw *p)
@@ -1025,10 +1034,7 @@ static bool qpw_plan(const Target *t, const Node *n, const QConv *c, QPw *p)
         return false;
     if (c->tx != DT_U8 && c->tx != DT_I8)
         return false;
-    if (c->ql ? c->ty != DT_U8 && c->ty != DT_I8 : c->ty != (n->nin > 5 && n->in[5] ? DT_F32 : DT_I32))
-        return false;
-    const Value *w = n->in[c->iw], *wz = n->nin > c->iwz ? n->in[c->iwz] : NULL;
-    if (w->kind != VAL_CONST || (w->dtype != DT_I8 && w->dtype != DT_U8) || (wz && wz->kind != VAL_CONST))
+    if (!qconst_operands(n, c))
         return false;
     if (n->a.nsp > 2 || shape_rows(&n->in[c->ix]->shape) > 1)
         return false;
@@ -1049,7 +1055,6 @@ static bool qpw_plan(const Target *t, const Node *n, const QConv *c, QPw *p)
      * with 64 or more channels and wide outputs its tiles are faster */
     if (!(p->K <= QPW_MAX_K || (p->M < 4 * p->L && p->K <= QPW_MAX_K_NARROW)))
         return false;
-    p->nblk = (p->P + 2 * p->L - 1) / (2 * p->L);
     p->tiles = (p->M + QPW_MR - 1) / QPW_MR;
     return true;
 }
@@ -1167,9 +1172,30 @@ static void qpw_tile(Cg *cg, const Node *n, const QConv *c, const QPw *p, LLVMVa
     }
 }
 
+typedef struct QPwBlock {
+    const Node *n;
+    const QConv *c;
+    const QPw *p;
+    LLVMValueRef WP, WS, MT, bb, xzp;
+    bool mfin;
+} QPwBlock;
+
+/* A block (cg_pw_blocks): its pairs, then every tile of output channels. */
+static void qpw_block(Cg *cg, void *ctx, LLVMValueRef nn, LLVMValueRef p0, int64_t tail)
+{
+    const QPwBlock *k = ctx;
+    const QPw *p = k->p;
+    LLVMBuilderRef b = cg->b;
+    LLVMValueRef xb = LLVMBuildNSWMul(b, nn, cg_i64(cg, p->K * p->P), ""), yb = LLVMBuildNSWMul(b, nn, cg_i64(cg, p->M * p->P), "");
+    qpw_pairs(cg, k->c, p, xb, p0, k->bb);
+    CgLoop lt;
+    LLVMValueRef t = cg_for_begin(cg, &lt, cg_i64(cg, 0), cg_i64(cg, p->tiles), cg_i64(cg, 1), "tile");
+    qpw_tile(cg, k->n, k->c, p, k->WP, k->WS, k->MT, k->mfin, k->xzp, k->bb, yb, t, p0, tail);
+    cg_for_end(cg, &lt);
+}
+
 static bool qconv_pw(Cg *cg, const Node *n, const QConv *c, const QPw *p)
 {
-    LLVMBuilderRef b = cg->b;
     const Value *w = n->in[c->iw], *wz = n->nin > c->iwz ? n->in[c->iwz] : NULL;
     /* compile time: words of (w - w_zp) pairs [tile][k/2][MR] (0 past K and
      * M), sum (w - w_zp) per output channel */
@@ -1181,19 +1207,12 @@ static bool qconv_pw(Cg *cg, const Node *n, const QConv *c, const QPw *p)
         free(wsum);
         return false;
     }
-    for (int64_t co = 0; co < p->M; co++) {
-        int32_t zp = 0;
-        if (wz) {
-            int64_t zi = shape_numel(&wz->shape) == 1 ? 0 : co;
-            zp = wz->dtype == DT_U8 ? ((const uint8_t *)wz->data)[zi] : ((const int8_t *)wz->data)[zi];
-        }
+    for (int64_t co = 0; co < p->M; co++)
         for (int64_t k = 0; k < p->K; k++) {
-            int64_t wi = co * p->K + k;
-            int32_t v = (w->dtype == DT_U8 ? ((const uint8_t *)w->data)[wi] : ((const int8_t *)w->data)[wi]) - zp;
+            int32_t v = qconst(w, co * p->K + k) - qconst_wzp(wz, co);
             words[((co / QPW_MR) * p->kp + k / 2) * QPW_MR + co % QPW_MR] |= (uint32_t)(uint16_t)(int16_t)v << (16 * (k % 2));
             wsum[co] += v;
         }
-    }
     /* QLinearConv with constant scales: the multipliers as the interpreter's
      * f32 (interp_req_scale), tabled as f64 */
     LLVMValueRef MT = NULL;
@@ -1220,28 +1239,12 @@ static bool qconv_pw(Cg *cg, const Node *n, const QConv *c, const QPw *p)
     free(wsum);
     cg_packed_input(cg, c->iw);
 
-    int64_t NB = 2 * p->L, tail = p->P % NB;
-    LLVMValueRef bb = cg_alloca(cg, LLVMArrayType2(cg->i16, (uint64_t)(p->kp * 2 * NB)), "pairs");
-    LLVMSetAlignment(bb, 64);
-    LLVMValueRef xzp = cg_qparam(cg, n, c->ixz, cg_i64(cg, 0), false);
-    CgLoop par, lt;
-    LLVMValueRef r = cg_par_begin(cg, &par, c->batch ? 0 : c->N_static * p->nblk, c->batch ? p->nblk : 0);
-    LLVMValueRef nn = LLVMBuildUDiv(b, r, cg_i64(cg, p->nblk), "n"), j = LLVMBuildURem(b, r, cg_i64(cg, p->nblk), "blk");
-    LLVMValueRef xb = LLVMBuildNSWMul(b, nn, cg_i64(cg, p->K * p->P), ""), yb = LLVMBuildNSWMul(b, nn, cg_i64(cg, p->M * p->P), "");
-    for (int last = 0; last < (tail ? 2 : 1); last++) { /* whole blocks; then the overlapping last one */
-        CgIf which;
-        LLVMValueRef is_last = LLVMBuildICmp(b, LLVMIntEQ, j, cg_i64(cg, p->nblk - 1), "");
-        if (tail)
-            cg_if_begin(cg, &which, last ? is_last : LLVMBuildNot(b, is_last, ""));
-        LLVMValueRef p0 = last ? cg_i64(cg, p->P - NB) : LLVMBuildNSWMul(b, j, cg_i64(cg, NB), "p0");
-        qpw_pairs(cg, c, p, xb, p0, bb);
-        LLVMValueRef t = cg_for_begin(cg, &lt, cg_i64(cg, 0), cg_i64(cg, p->tiles), cg_i64(cg, 1), "tile");
-        qpw_tile(cg, n, c, p, WP, WS, MT, mfin, xzp, bb, yb, t, p0, last ? tail : 0);
-        cg_for_end(cg, &lt);
-        if (tail)
-            cg_if_end(cg, &which);
-    }
-    cg_par_end(cg, &par);
+    int64_t NB = 2 * p->L;
+    QPwBlock blk = {.n = n, .c = c, .p = p, .WP = WP, .WS = WS, .MT = MT, .mfin = mfin};
+    blk.bb = cg_alloca(cg, LLVMArrayType2(cg->i16, (uint64_t)(p->kp * 2 * NB)), "pairs");
+    LLVMSetAlignment(blk.bb, 64);
+    blk.xzp = cg_qparam(cg, n, c->ixz, cg_i64(cg, 0), false);
+    cg_pw_blocks(cg, c->batch, c->N_static, p->P, NB, qpw_block, &blk);
     return true;
 }
 

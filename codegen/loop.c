@@ -158,6 +158,25 @@ int cg_vec_spans(int64_t lo, int64_t hi, int V, int64_t span[2][2])
     return 2;
 }
 
+void cg_pw_blocks(Cg *cg, bool batch, int64_t n_static, int64_t P, int64_t NB, CgBlockBody body, void *ctx)
+{
+    LLVMBuilderRef b = cg->b;
+    int64_t nblk = (P + NB - 1) / NB, tail = P % NB;
+    CgLoop par;
+    LLVMValueRef r = cg_par_begin(cg, &par, batch ? 0 : n_static * nblk, batch ? nblk : 0);
+    LLVMValueRef nn = LLVMBuildUDiv(b, r, cg_i64(cg, nblk), "n"), j = LLVMBuildURem(b, r, cg_i64(cg, nblk), "blk");
+    for (int last = 0; last < (tail ? 2 : 1); last++) { /* whole blocks; then the overlapping last one */
+        CgIf which;
+        LLVMValueRef is_last = LLVMBuildICmp(b, LLVMIntEQ, j, cg_i64(cg, nblk - 1), "");
+        if (tail)
+            cg_if_begin(cg, &which, last ? is_last : LLVMBuildNot(b, is_last, ""));
+        body(cg, ctx, nn, last ? cg_i64(cg, P - NB) : LLVMBuildNSWMul(b, j, cg_i64(cg, NB), "p0"), last ? tail : 0);
+        if (tail)
+            cg_if_end(cg, &which);
+    }
+    cg_par_end(cg, &par);
+}
+
 void cg_dw_padded(const int64_t I[3], const int64_t O[3], const int64_t K[3], const int64_t S[3], const int64_t P[3],
                   const int64_t D[3], int64_t *Hp, int64_t *Wp)
 {
